@@ -1,0 +1,451 @@
+//! [`FiniteModel`]: an explicit finite IC-SMDP.
+//!
+//! States are numbered `0..n_states`. Each state names its holder `h(s)` and the holder's observation
+//! `sigma(s)`. The pairs of a state are its holder's legal actions at `sigma(s)`, numbered globally
+//! `0..n_pairs` (state-major, actions in increasing order). Each pair has a finite list of [`Outcome`]s:
+//! a probability, the next state (or [`TERMINAL`]), the duration `tau` and the discounted option reward `R`.
+//! Terminal outcomes reset to `nu_0` in the behaviour chain.
+//!
+//! The same model is simulated by [`FiniteEnv`] and solved exactly by `baton-solve`.
+
+use rand::Rng as _;
+
+use crate::env::{Decision, Env, Event, Handoff, JointState, Next};
+use crate::error::CoreError;
+use crate::ids::{ActionId, AgentId, ArtifactId, ObsId};
+use crate::rng::Rng;
+use crate::spec::{AgentSpec, EnvSpec, Legal};
+
+/// Next-state marker for an outcome that ends the episode.
+pub const TERMINAL: u32 = u32::MAX;
+
+/// One possible result of running an option.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outcome {
+    /// Probability of this outcome given the pair.
+    pub prob: f64,
+    /// The next joint state, or [`TERMINAL`].
+    pub next: u32,
+    /// Duration `tau >= 1` in primitive steps.
+    pub duration: u32,
+    /// Discounted option reward `R = sum_{u<tau} gamma^u r_u`.
+    pub reward: f64,
+}
+
+/// An explicit finite IC-SMDP. Build with [`ModelBuilder`]; the result is validated.
+#[derive(Clone, Debug)]
+pub struct FiniteModel {
+    spec: EnvSpec,
+    holder: Vec<AgentId>,
+    obs: Vec<ObsId>,
+    pair_offset: Vec<u32>,
+    pair_action: Vec<ActionId>,
+    out_offset: Vec<u32>,
+    outcomes: Vec<Outcome>,
+    /// Cumulative probabilities of `outcomes` within each pair (last is 1), for sampling.
+    cumulative: Vec<f64>,
+    initial: Vec<(u32, f64)>,
+    initial_cumulative: Vec<f64>,
+    state_labels: Vec<String>,
+}
+
+/// Builds a [`FiniteModel`] state by state.
+#[derive(Debug)]
+pub struct ModelBuilder {
+    spec: EnvSpec,
+    holder: Vec<AgentId>,
+    obs: Vec<ObsId>,
+    /// Per state, per legal action (in order), the outcomes.
+    outcomes: Vec<Vec<Vec<Outcome>>>,
+    initial: Vec<(u32, f64)>,
+    state_labels: Vec<String>,
+}
+
+const PROB_TOL: f64 = 1e-9;
+
+impl ModelBuilder {
+    /// Start a model with the given agent interfaces and discount.
+    pub fn new(spec: EnvSpec) -> Self {
+        ModelBuilder {
+            spec,
+            holder: Vec::new(),
+            obs: Vec::new(),
+            outcomes: Vec::new(),
+            initial: Vec::new(),
+            state_labels: Vec::new(),
+        }
+    }
+
+    /// Add a state held by `holder`, who observes `obs` there. Returns its index.
+    /// Its outcomes are set with [`ModelBuilder::set_outcomes`].
+    pub fn add_state(&mut self, holder: AgentId, obs: ObsId, label: impl Into<String>) -> u32 {
+        let s = self.holder.len() as u32;
+        self.holder.push(holder);
+        self.obs.push(obs);
+        self.outcomes.push(Vec::new());
+        self.state_labels.push(label.into());
+        s
+    }
+
+    /// Set the outcomes of every legal action of state `s`, one list per legal action in increasing order.
+    pub fn set_outcomes(&mut self, s: u32, per_action: Vec<Vec<Outcome>>) {
+        self.outcomes[s as usize] = per_action;
+    }
+
+    /// Set the start distribution `nu_0` as (state, probability) pairs.
+    pub fn set_initial(&mut self, initial: Vec<(u32, f64)>) {
+        self.initial = initial;
+    }
+
+    /// Validate and freeze. Errors name the state, action and reason.
+    pub fn build(self) -> Result<FiniteModel, CoreError> {
+        self.spec.validate()?;
+        let n_states = self.holder.len();
+        if n_states == 0 {
+            return Err(CoreError::invalid("states", "the model has no states"));
+        }
+        let mut pair_offset = Vec::with_capacity(n_states + 1);
+        let mut pair_action = Vec::new();
+        let mut out_offset = vec![0u32];
+        let mut outcomes = Vec::new();
+        let mut cumulative = Vec::new();
+        pair_offset.push(0u32);
+        for s in 0..n_states {
+            let h = self.holder[s];
+            let agent = self.spec.agents.get(h.index()).ok_or_else(|| {
+                CoreError::invalid(format!("state {s}"), format!("holder {} is not an agent", h.0))
+            })?;
+            let o = self.obs[s];
+            if o.0 >= agent.n_obs {
+                return Err(CoreError::invalid(
+                    format!("state {s}"),
+                    format!("observation {} out of range for agent {} ({} observations)", o.0, h.0, agent.n_obs),
+                ));
+            }
+            let legal = agent.legal.of(o);
+            let per_action = &self.outcomes[s];
+            if per_action.len() != legal.len() {
+                return Err(CoreError::invalid(
+                    format!("state {s} ({})", self.state_labels[s]),
+                    format!("{} outcome lists for {} legal actions", per_action.len(), legal.len()),
+                ));
+            }
+            for (k, outs) in per_action.iter().enumerate() {
+                let what = || format!("state {s} ({}), action {}", self.state_labels[s], agent.action_names[legal[k].index()]);
+                if outs.is_empty() {
+                    return Err(CoreError::invalid(what(), "no outcomes"));
+                }
+                let mut total = 0.0;
+                for out in outs {
+                    if !(out.prob.is_finite() && out.prob >= 0.0) {
+                        return Err(CoreError::invalid(what(), format!("probability {} is not in [0, 1]", out.prob)));
+                    }
+                    if !out.reward.is_finite() {
+                        return Err(CoreError::invalid(what(), format!("reward {} is not finite", out.reward)));
+                    }
+                    if out.duration == 0 {
+                        return Err(CoreError::invalid(what(), "duration must be at least 1"));
+                    }
+                    if out.next != TERMINAL && out.next as usize >= n_states {
+                        return Err(CoreError::invalid(what(), format!("next state {} does not exist", out.next)));
+                    }
+                    total += out.prob;
+                    outcomes.push(*out);
+                    cumulative.push(total);
+                }
+                if (total - 1.0).abs() > PROB_TOL {
+                    return Err(CoreError::invalid(what(), format!("outcome probabilities sum to {total}, not 1")));
+                }
+                if let Some(last) = cumulative.last_mut() {
+                    *last = 1.0;
+                }
+                pair_action.push(legal[k]);
+                out_offset.push(outcomes.len() as u32);
+            }
+            pair_offset.push(pair_action.len() as u32);
+        }
+        let mut initial_cumulative = Vec::with_capacity(self.initial.len());
+        let mut total = 0.0;
+        for &(s, p) in &self.initial {
+            if s as usize >= n_states {
+                return Err(CoreError::invalid("initial distribution", format!("state {s} does not exist")));
+            }
+            if !(p.is_finite() && p >= 0.0) {
+                return Err(CoreError::invalid("initial distribution", format!("probability {p} is not in [0, 1]")));
+            }
+            total += p;
+            initial_cumulative.push(total);
+        }
+        if self.initial.is_empty() || (total - 1.0).abs() > PROB_TOL {
+            return Err(CoreError::invalid("initial distribution", format!("probabilities sum to {total}, not 1")));
+        }
+        if let Some(last) = initial_cumulative.last_mut() {
+            *last = 1.0;
+        }
+        Ok(FiniteModel {
+            spec: self.spec,
+            holder: self.holder,
+            obs: self.obs,
+            pair_offset,
+            pair_action,
+            out_offset,
+            outcomes,
+            cumulative,
+            initial: self.initial,
+            initial_cumulative,
+            state_labels: self.state_labels,
+        })
+    }
+}
+
+impl FiniteModel {
+    /// The agents' interfaces and discount.
+    pub fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+    /// Discount factor gamma per primitive step.
+    pub fn discount(&self) -> f64 {
+        self.spec.discount
+    }
+    /// Number of joint states.
+    pub fn n_states(&self) -> usize {
+        self.holder.len()
+    }
+    /// Number of (state, legal action) pairs.
+    pub fn n_pairs(&self) -> usize {
+        self.pair_action.len()
+    }
+    /// The holder `h(s)`.
+    #[inline]
+    pub fn holder(&self, s: u32) -> AgentId {
+        self.holder[s as usize]
+    }
+    /// The holder's observation `sigma(s)`.
+    #[inline]
+    pub fn obs(&self, s: u32) -> ObsId {
+        self.obs[s as usize]
+    }
+    /// A readable label of state `s`.
+    pub fn state_label(&self, s: u32) -> &str {
+        &self.state_labels[s as usize]
+    }
+    /// The global pair indices of state `s`.
+    #[inline]
+    pub fn pairs(&self, s: u32) -> std::ops::Range<usize> {
+        self.pair_offset[s as usize] as usize..self.pair_offset[s as usize + 1] as usize
+    }
+    /// The action of pair `p`.
+    #[inline]
+    pub fn pair_action(&self, p: usize) -> ActionId {
+        self.pair_action[p]
+    }
+    /// The global pair index of (state, action), if the action is legal there.
+    pub fn pair_of(&self, s: u32, a: ActionId) -> Option<usize> {
+        let r = self.pairs(s);
+        let start = r.start;
+        self.pair_action[r].binary_search(&a).ok().map(|k| start + k)
+    }
+    /// The state each pair belongs to (`n_pairs` entries), computed on demand.
+    pub fn pair_states(&self) -> Vec<u32> {
+        let mut v = Vec::with_capacity(self.n_pairs());
+        for s in 0..self.n_states() as u32 {
+            v.extend(self.pairs(s).map(|_| s));
+        }
+        v
+    }
+    /// The outcomes of pair `p`.
+    #[inline]
+    pub fn outcomes(&self, p: usize) -> &[Outcome] {
+        &self.outcomes[self.out_offset[p] as usize..self.out_offset[p + 1] as usize]
+    }
+    /// Expected option reward `rbar(s, a)` of pair `p`.
+    pub fn expected_reward(&self, p: usize) -> f64 {
+        self.outcomes(p).iter().map(|o| o.prob * o.reward).sum()
+    }
+    /// `Gamma(s, a) = E[gamma^tau | s, a]` of pair `p`.
+    pub fn expected_discount(&self, p: usize) -> f64 {
+        let g = self.discount();
+        self.outcomes(p).iter().map(|o| o.prob * g.powi(o.duration as i32)).sum()
+    }
+    /// `gamma_bar = max_{s,a} Gamma(s, a)`, the contraction factor of the SMDP Bellman operator.
+    pub fn gamma_bar(&self) -> f64 {
+        (0..self.n_pairs()).map(|p| self.expected_discount(p)).fold(0.0, f64::max)
+    }
+    /// The start distribution `nu_0`.
+    pub fn initial(&self) -> &[(u32, f64)] {
+        &self.initial
+    }
+    /// Longest duration of any outcome.
+    pub fn max_duration(&self) -> u32 {
+        self.outcomes.iter().map(|o| o.duration).max().unwrap_or(1)
+    }
+
+    /// Draw a start state from `nu_0`.
+    #[inline]
+    pub fn sample_initial(&self, rng: &mut Rng) -> u32 {
+        let u: f64 = rng.random();
+        let k = self.initial_cumulative.partition_point(|&c| c <= u);
+        self.initial[k.min(self.initial.len() - 1)].0
+    }
+
+    /// Draw an outcome of pair `p`.
+    #[inline]
+    pub fn sample_outcome(&self, p: usize, rng: &mut Rng) -> &Outcome {
+        let lo = self.out_offset[p] as usize;
+        let hi = self.out_offset[p + 1] as usize;
+        let u: f64 = rng.random();
+        let cum = &self.cumulative[lo..hi];
+        // Linear scan: outcome lists are short (a handful), faster than bisection here.
+        let mut k = 0;
+        while k + 1 < cum.len() && cum[k] <= u {
+            k += 1;
+        }
+        &self.outcomes[lo + k]
+    }
+
+    /// The interface of a centralized learner that observes the joint state: one "agent" whose
+    /// observations are the joint states and whose legal actions in `s` are the holder's legal actions.
+    pub fn oracle_spec(&self) -> AgentSpec {
+        let n_actions = self.spec.agents.iter().map(|a| a.n_actions).max().unwrap_or(1);
+        let sets: Vec<Vec<ActionId>> = (0..self.n_states() as u32)
+            .map(|s| self.pair_action[self.pairs(s)].to_vec())
+            .collect();
+        let legal = Legal::per_obs(&sets, n_actions).unwrap_or_else(|_| Legal::all(n_actions));
+        AgentSpec {
+            name: "oracle".into(),
+            n_obs: self.n_states() as u32,
+            n_actions,
+            legal,
+            action_names: (0..n_actions).map(|a| format!("a{a}")).collect(),
+        }
+    }
+}
+
+/// Simulates a [`FiniteModel`] as a one-artifact episodic environment.
+#[derive(Clone, Debug)]
+pub struct FiniteEnv<'m> {
+    model: &'m FiniteModel,
+    state: u32,
+    phase: Phase,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    /// Emit the start decision of a new episode.
+    Start,
+    /// The holder of `state` must act.
+    AwaitAction,
+    /// An option ran; emit its handoff.
+    Handoff { sender: AgentId, reward: f64, duration: u32 },
+    /// Emit the decision of the (non-terminal) current state.
+    Decide,
+    /// The episode ended; emit `EpisodeEnd`.
+    End,
+}
+
+impl<'m> FiniteEnv<'m> {
+    /// A simulator of `model`, positioned before the first episode.
+    pub fn new(model: &'m FiniteModel) -> Self {
+        FiniteEnv {
+            model,
+            state: TERMINAL,
+            phase: Phase::Start,
+        }
+    }
+    /// The model being simulated.
+    pub fn model(&self) -> &'m FiniteModel {
+        self.model
+    }
+    /// The current joint state ([`TERMINAL`] between episodes).
+    pub fn state(&self) -> u32 {
+        self.state
+    }
+}
+
+impl Env for FiniteEnv<'_> {
+    fn spec(&self) -> &EnvSpec {
+        &self.model.spec
+    }
+
+    fn reset(&mut self, _rng: &mut Rng) {
+        self.state = TERMINAL;
+        self.phase = Phase::Start;
+    }
+
+    #[inline]
+    fn next_event(&mut self, rng: &mut Rng) -> Event {
+        match self.phase {
+            Phase::Start => {
+                self.state = self.model.sample_initial(rng);
+                self.phase = Phase::AwaitAction;
+                Event::Decide(self.decision())
+            }
+            Phase::Decide => {
+                self.phase = Phase::AwaitAction;
+                Event::Decide(self.decision())
+            }
+            Phase::Handoff { sender, reward, duration } => {
+                let next = if self.state == TERMINAL {
+                    self.phase = Phase::End;
+                    Next::Terminated
+                } else {
+                    self.phase = Phase::Decide;
+                    Next::To {
+                        agent: self.model.holder(self.state),
+                        obs: self.model.obs(self.state),
+                    }
+                };
+                Event::Handoff(Handoff {
+                    artifact: ArtifactId(0),
+                    sender,
+                    reward,
+                    duration,
+                    next,
+                })
+            }
+            Phase::End => {
+                self.phase = Phase::Start;
+                Event::EpisodeEnd
+            }
+            // A caller that asks for an event instead of acting breaks the contract; repeat the decision.
+            Phase::AwaitAction => Event::Decide(self.decision()),
+        }
+    }
+
+    #[inline]
+    fn act(&mut self, _artifact: ArtifactId, action: ActionId, rng: &mut Rng) {
+        debug_assert_eq!(self.phase, Phase::AwaitAction);
+        let s = self.state;
+        let p = self
+            .model
+            .pair_of(s, action)
+            .unwrap_or_else(|| panic!("action {} is not legal in state {s}", action.0));
+        let out = *self.model.sample_outcome(p, rng);
+        self.phase = Phase::Handoff {
+            sender: self.model.holder(s),
+            reward: out.reward,
+            duration: out.duration,
+        };
+        self.state = out.next;
+    }
+}
+
+impl FiniteEnv<'_> {
+    #[inline]
+    fn decision(&self) -> Decision {
+        Decision {
+            artifact: ArtifactId(0),
+            agent: self.model.holder(self.state),
+            obs: self.model.obs(self.state),
+        }
+    }
+}
+
+impl JointState for FiniteEnv<'_> {
+    fn n_joint_states(&self) -> u32 {
+        self.model.n_states() as u32
+    }
+    fn joint_state(&self, _artifact: ArtifactId) -> ObsId {
+        ObsId(self.state)
+    }
+}
