@@ -1,1 +1,179 @@
-fn main(){}
+//! The `baton` command line: run experiments, measure hot loops.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use baton::experiment::{self, runner::Progress, Experiment, Summary};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// baton: learn how agents should hand work to each other (IC-Q, one scalar per handoff).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every method an experiment config names, over its seeds, and write a run directory.
+    Run {
+        /// The experiment config (TOML), e.g. experiments/synthetic.toml.
+        config: PathBuf,
+        /// Output directory: config.toml, metrics.jsonl, summary.json, meta.json, learning_curves.svg.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seeds per learning method (overrides the config's `seeds`).
+        #[arg(long)]
+        seeds: Option<u32>,
+        /// Worker threads (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Replace an existing non-empty output directory (only after the new run succeeded).
+        #[arg(long)]
+        force: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Measure the throughput of the hot loops (about one second each, one thread).
+    Bench {
+        /// Print one JSON object of named figures instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Seconds per loop.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
+}
+
+struct Bar(ProgressBar);
+impl Progress for Bar {
+    fn advance(&self, handoffs: u64) {
+        self.0.inc(handoffs);
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match real_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Run {
+            config,
+            out,
+            seeds,
+            threads,
+            force,
+            quiet,
+        } => run(config, out, seeds, threads, force, quiet),
+        Command::Bench { json, seconds } => bench(json, seconds),
+    }
+}
+
+fn run(config: PathBuf, out: PathBuf, seeds: Option<u32>, threads: Option<usize>, force: bool, quiet: bool) -> Result<()> {
+    let mut cfg = experiment::ExperimentConfig::from_toml(
+        &std::fs::read_to_string(&config).with_context(|| format!("cannot read config {}", config.display()))?,
+        &config.display().to_string(),
+    )?;
+    if let Some(s) = seeds {
+        cfg.seeds = s;
+    }
+    let exp: Experiment = cfg
+        .validate()
+        .with_context(|| format!("config {} is not valid", config.display()))?;
+    let threads = threads.unwrap_or(0);
+    if threads > 1024 {
+        anyhow::bail!("--threads {threads}: at most 1024");
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(exp.total_handoffs())
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} handoffs ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let progress = Bar(bar);
+    let results = pool.install(|| exp.run(&progress))?;
+    progress.0.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    let meta = serde_json::json!({
+        "baton_version": env!("CARGO_PKG_VERSION"),
+        "config_file": config.display().to_string(),
+        "threads": pool.current_num_threads(),
+        "wall_seconds": wall,
+        "handoffs_simulated": exp.total_handoffs(),
+        "host": std::env::var("HOSTNAME").unwrap_or_default(),
+    });
+    let dir = experiment::write_run(&out, force, &exp, &results, &meta)?;
+    print_summary(&results.summary);
+    println!("\nwrote {} in {wall:.1}s", dir.display());
+    Ok(())
+}
+
+fn print_summary(s: &Summary) {
+    let m = &s.model;
+    println!("{} on {} ({} seeds): {}", s.experiment, s.workload, s.seeds, m.description);
+    println!(
+        "interface gap: eps_IF = {:.3e}, delta_IF = {:.3e}, alpha_IF = {:.3e} (gamma_bar = {:.4})\n",
+        m.eps_if, m.delta_if, m.alpha_if, m.gamma_bar
+    );
+    println!(
+        "{:<11} {:>10} {:>23} {:>9} {:>12} {:>12} {:>9}",
+        "method", "value", "95% CI", "gap", "q_err_inf", "q_err_xi", "scalars"
+    );
+    for r in &s.rows {
+        let ci = format!("[{:.4}, {:.4}]", r.value_ci95[0], r.value_ci95[1]);
+        println!(
+            "{:<11} {:>10.4} {:>23} {:>8.2}% {:>12.4} {:>12.4} {:>9}",
+            r.method.name(),
+            r.value,
+            ci,
+            100.0 * r.gap,
+            r.q_error_inf,
+            r.q_error_xi,
+            format!("{:.0}/xfer", r.scalars_per_transfer)
+        );
+    }
+}
+
+fn bench(json: bool, seconds: f64) -> Result<()> {
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 600.0) {
+        anyhow::bail!("--seconds {seconds}: must be in (0, 600]");
+    }
+    let figures = experiment::bench::run_benches(Duration::from_secs_f64(seconds))?;
+    if json {
+        let obj: serde_json::Map<String, serde_json::Value> =
+            figures.iter().map(|f| (f.name.clone(), serde_json::json!(f.per_sec))).collect();
+        println!("{}", serde_json::to_string_pretty(&obj)?);
+    } else {
+        println!("{:<48} {:>16} {:>14}", "loop", "per second", "ops timed");
+        for f in &figures {
+            println!("{:<48} {:>16.3e} {:>14}", f.name, f.per_sec, f.ops);
+        }
+    }
+    Ok(())
+}

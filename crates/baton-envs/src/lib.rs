@@ -1,1 +1,16 @@
+//! # baton-envs: the IC-SMDP workloads
+//!
+//! Environments that produce the types of `baton-core`. So far:
+//! - [`synthetic`]: the synthetic IC-SMDP generator of SPEC section 6.1 (`synthetic-v0`), a finite model with
+//!   exact ground truth ([`baton_core::FiniteModel`]) whose interface gap is exactly zero unless a hidden bit
+//!   (the aliasing knob) is switched on.
+//!
+//! Every environment is configured by a serde struct that rejects unknown fields and validates into a checked
+//! type; errors are [`EnvError`] and name the offending configuration field as it is spelled in TOML.
+//! This crate depends on no learner: environments know nothing of how agents learn.
 
+pub mod error;
+pub mod synthetic;
+
+pub use error::EnvError;
+pub use synthetic::{Synthetic, SyntheticConfig};

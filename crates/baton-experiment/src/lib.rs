@@ -1,1 +1,133 @@
+//! # baton-experiment: the runner
+//!
+//! Validated experiment configs ([`ExperimentConfig`] -> [`Experiment`]), the training loops that turn an
+//! environment's event stream into per-agent transition records ([`train`]), exact evaluation against a
+//! solved model ([`eval`]), the parallel, deterministic runner ([`runner`]), and the run directory
+//! ([`output`], [`plot`]). With the binary, this is the only crate that writes files.
 
+pub mod bench;
+pub mod config;
+pub mod eval;
+pub mod output;
+pub mod plot;
+pub mod runner;
+pub mod stats;
+pub mod train;
+
+pub use config::{Experiment, ExperimentConfig, Method, TrainingConfig, WorkloadConfig};
+pub use runner::{NoProgress, Progress, RunResults, Summary, SummaryRow};
+
+use std::path::Path;
+
+/// Errors of the runner.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// The config file could not be parsed (syntax, unknown field, wrong type).
+    #[error("{origin}: {message}")]
+    Parse {
+        /// The file.
+        origin: String,
+        /// The parser's message (it names the field and line).
+        message: String,
+    },
+    /// A config field is out of range.
+    #[error("invalid config: {field}: {reason}")]
+    InvalidConfig {
+        /// The field, dotted as in TOML.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// The workload could not be built.
+    #[error("workload: {0}")]
+    Workload(String),
+    /// The exact solver failed.
+    #[error("solver: {0}")]
+    Solve(#[from] baton_solve::SolveError),
+    /// A learner's table became non-finite.
+    #[error("{method} (seed {seed}) diverged: non-finite Q-value after {handoffs} handoffs")]
+    Diverged {
+        /// Method.
+        method: String,
+        /// Seed.
+        seed: u64,
+        /// When.
+        handoffs: u64,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A bug: something that should not fail did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ExperimentError {
+    fn from_env(e: baton_envs::EnvError) -> Self {
+        match e {
+            baton_envs::EnvError::InvalidConfig { field, reason } => ExperimentError::InvalidConfig {
+                field: format!("workload.{field}"),
+                reason,
+            },
+            other => ExperimentError::Workload(other.to_string()),
+        }
+    }
+}
+
+impl From<baton_envs::EnvError> for ExperimentError {
+    fn from(e: baton_envs::EnvError) -> Self {
+        ExperimentError::from_env(e)
+    }
+}
+
+/// Read and validate an experiment config file.
+pub fn load_experiment(path: &Path) -> Result<Experiment, ExperimentError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::Io {
+        path: path.display().to_string(),
+        message: format!("cannot read config: {e}"),
+    })?;
+    let origin = path.display().to_string();
+    ExperimentConfig::from_toml(&text, &origin)?.validate().map_err(|e| match e {
+        ExperimentError::InvalidConfig { field, reason } => ExperimentError::InvalidConfig {
+            field: format!("{origin}: {field}"),
+            reason,
+        },
+        other => other,
+    })
+}
+
+/// Write a finished run: resolved `config.toml`, `metrics.jsonl`, `summary.json`, `meta.json` and
+/// `learning_curves.svg`, atomically (see [`output`]).
+pub fn write_run(
+    out: &Path,
+    overwrite: bool,
+    experiment: &Experiment,
+    results: &RunResults,
+    meta: &serde_json::Value,
+) -> Result<std::path::PathBuf, ExperimentError> {
+    let ser = |e: serde_json::Error| ExperimentError::Internal(format!("serialising: {e}"));
+    let dir = output::RunDir::create(out, overwrite)?;
+    dir.write("config.toml", experiment.config.to_toml()?.as_bytes())?;
+    let mut metrics = String::new();
+    for job in &results.jobs {
+        for p in &job.curve {
+            metrics.push_str(&serde_json::to_string(p).map_err(ser)?);
+            metrics.push('\n');
+        }
+    }
+    dir.write("metrics.jsonl", metrics.as_bytes())?;
+    let mut summary = serde_json::to_string_pretty(&results.summary).map_err(ser)?;
+    summary.push('\n');
+    dir.write("summary.json", summary.as_bytes())?;
+    let mut meta_text = serde_json::to_string_pretty(meta).map_err(ser)?;
+    meta_text.push('\n');
+    dir.write("meta.json", meta_text.as_bytes())?;
+    let svg = plot::learning_curves_svg(&results.summary, &results.jobs).map_err(ExperimentError::Internal)?;
+    dir.write("learning_curves.svg", svg.as_bytes())?;
+    dir.commit()
+}

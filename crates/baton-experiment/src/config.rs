@@ -1,0 +1,207 @@
+//! Experiment configuration (TOML), validated into [`Experiment`] before anything runs.
+//!
+//! ```toml
+//! name = "synthetic-default"
+//! seeds = 10
+//! methods = ["optimal", "ic-q", "oracle", "no-scalar", "random"]
+//!
+//! [workload]
+//! kind = "synthetic"
+//! agents = 3
+//!
+//! [training]
+//! handoffs = 1000000
+//! eval_points = 20
+//!
+//! [learner]
+//! step_exponent = 0.8
+//! behaviour = { kind = "uniform" }
+//! ```
+
+use std::fmt;
+
+use baton_envs::synthetic::{Synthetic, SyntheticConfig};
+use baton_learn::{LearnerConfig, LearnerParams};
+use serde::{Deserialize, Serialize};
+
+use crate::ExperimentError;
+
+/// A whole experiment: one workload, the methods to compare, how long to train, over how many seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Name of the experiment, copied into `summary.json`.
+    pub name: String,
+    /// Number of independent seeds per learning method (`--seeds` overrides), at least 1.
+    #[serde(default = "default_seeds")]
+    pub seeds: u32,
+    /// Base seed: seed k of the run uses `base_seed + k`.
+    #[serde(default)]
+    pub base_seed: u64,
+    /// Methods to run, by stable kebab-case name: `optimal`, `ic-q`, `oracle`, `no-scalar`, `random`.
+    pub methods: Vec<Method>,
+    /// The workload and its knobs, by `kind`.
+    pub workload: WorkloadConfig,
+    /// Training budget and evaluation schedule.
+    #[serde(default)]
+    pub training: TrainingConfig,
+    /// Learner settings shared by every learning method.
+    #[serde(default)]
+    pub learner: LearnerConfig,
+}
+
+fn default_seeds() -> u32 {
+    10
+}
+
+/// The workload, by `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum WorkloadConfig {
+    /// The synthetic IC-SMDP of SPEC 6.1 (exact ground truth).
+    Synthetic(SyntheticConfig),
+}
+
+/// How long each learning method trains, and how often it is evaluated. TOML table `[training]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainingConfig {
+    /// Handoffs (option completions, i.e. Q-updates) per seed per method, at least 1.
+    pub handoffs: u64,
+    /// Number of points on the learning curve (exact evaluations of the greedy policy), 1..=1000.
+    pub eval_points: u32,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        TrainingConfig {
+            handoffs: 1_000_000,
+            eval_points: 20,
+        }
+    }
+}
+
+/// A method a run can compare. Names are stable (they key `summary.json` rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Exact optimum V* by SMDP value iteration (no learning).
+    Optimal,
+    /// Decentralized tabular IC-Q: each agent its own table, one scalar per handoff.
+    IcQ,
+    /// Centralized oracle: the same tabular learner on the joint state.
+    Oracle,
+    /// Ablation: each agent bootstraps on its own next decision; nothing crosses between agents.
+    NoScalar,
+    /// Uniformly random legal action at every decision (no learning).
+    Random,
+}
+
+impl Method {
+    /// The stable kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Optimal => "optimal",
+            Method::IcQ => "ic-q",
+            Method::Oracle => "oracle",
+            Method::NoScalar => "no-scalar",
+            Method::Random => "random",
+        }
+    }
+
+    /// Whether the method learns (and so runs once per seed).
+    pub fn learns(self) -> bool {
+        matches!(self, Method::IcQ | Method::Oracle | Method::NoScalar)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A validated workload.
+#[derive(Clone, Debug)]
+pub enum Workload {
+    /// The synthetic IC-SMDP.
+    Synthetic(Synthetic),
+}
+
+/// A validated experiment: every field checked, ready to run.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    /// The config as given (after overrides), written back as the resolved `config.toml`.
+    pub config: ExperimentConfig,
+    /// The workload.
+    pub workload: Workload,
+    /// The learner settings.
+    pub learner: LearnerParams,
+}
+
+impl ExperimentConfig {
+    /// Parse TOML text; `origin` (a file path) is named in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ExperimentError> {
+        toml::from_str(text).map_err(|e| ExperimentError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The resolved config as TOML.
+    pub fn to_toml(&self) -> Result<String, ExperimentError> {
+        toml::to_string_pretty(self).map_err(|e| ExperimentError::Internal(format!("serialising config: {e}")))
+    }
+
+    /// Check every field and build the checked types. Errors name the field and the reason.
+    pub fn validate(self) -> Result<Experiment, ExperimentError> {
+        let bad = |field: &str, reason: &str| ExperimentError::InvalidConfig {
+            field: field.to_string(),
+            reason: reason.to_string(),
+        };
+        if self.name.trim().is_empty() {
+            return Err(bad("name", "must not be empty"));
+        }
+        if self.seeds == 0 {
+            return Err(bad("seeds", "must be at least 1"));
+        }
+        if self.methods.is_empty() {
+            return Err(bad("methods", "name at least one method"));
+        }
+        let mut seen = self.methods.clone();
+        seen.sort();
+        if seen.windows(2).any(|w| w[0] == w[1]) {
+            return Err(bad("methods", "a method is listed twice"));
+        }
+        if self.training.handoffs == 0 {
+            return Err(bad("training.handoffs", "must be at least 1"));
+        }
+        if !(1..=1000).contains(&self.training.eval_points) {
+            return Err(bad("training.eval_points", "must be in 1..=1000"));
+        }
+        if u64::from(self.training.eval_points) > self.training.handoffs {
+            return Err(bad("training.eval_points", "must not exceed training.handoffs"));
+        }
+        let learner = self.learner.validate().map_err(|e| match e {
+            baton_learn::LearnError::InvalidConfig { field, reason } => ExperimentError::InvalidConfig { field, reason },
+            other => ExperimentError::Internal(other.to_string()),
+        })?;
+        let workload = match &self.workload {
+            WorkloadConfig::Synthetic(c) => Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?),
+        };
+        Ok(Experiment {
+            config: self,
+            workload,
+            learner,
+        })
+    }
+}
+
+impl Workload {
+    /// The stable workload name written to `summary.json`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Workload::Synthetic(_) => "synthetic-v0",
+        }
+    }
+}

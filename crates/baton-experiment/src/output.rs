@@ -1,0 +1,97 @@
+//! The run directory, written so that a failed run never damages earlier results.
+//!
+//! Every file is first written into a staging directory beside the target (fsynced), and the staging
+//! directory is renamed into place only when everything succeeded. An existing non-empty target is
+//! replaced only with `overwrite`, and then by rename, never by writing into it.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::ExperimentError;
+
+/// Files of one run, staged then committed atomically.
+pub struct RunDir {
+    target: PathBuf,
+    staging: PathBuf,
+    committed: bool,
+}
+
+impl RunDir {
+    /// Prepare to write the run directory `target`. Fails if it exists and is not empty, unless `overwrite`.
+    pub fn create(target: &Path, overwrite: bool) -> Result<Self, ExperimentError> {
+        let io = |what: &str, p: &Path, e: std::io::Error| ExperimentError::Io {
+            path: p.display().to_string(),
+            message: format!("{what}: {e}"),
+        };
+        if target.exists() {
+            let non_empty = fs::read_dir(target).map_err(|e| io("reading", target, e))?.next().is_some();
+            if non_empty && !overwrite {
+                return Err(ExperimentError::Io {
+                    path: target.display().to_string(),
+                    message: "output directory exists and is not empty (pass --force to replace it)".into(),
+                });
+            }
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "run".into());
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(|e| io("creating", parent, e))?;
+        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(|e| io("clearing", &staging, e))?;
+        }
+        fs::create_dir(&staging).map_err(|e| io("creating", &staging, e))?;
+        Ok(RunDir {
+            target: target.to_path_buf(),
+            staging,
+            committed: false,
+        })
+    }
+
+    /// Write one file (fsynced) into the staging directory.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), ExperimentError> {
+        let path = self.staging.join(name);
+        let err = |e: std::io::Error| ExperimentError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut f = File::create(&path).map_err(err)?;
+        f.write_all(bytes).map_err(err)?;
+        f.sync_all().map_err(err)?;
+        Ok(())
+    }
+
+    /// Move the staged directory into place, replacing an earlier one only after the new one is complete.
+    pub fn commit(mut self) -> Result<PathBuf, ExperimentError> {
+        let io = |p: &Path, e: std::io::Error| ExperimentError::Io {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        };
+        if let Ok(d) = File::open(&self.staging) {
+            let _ = d.sync_all();
+        }
+        let mut old = None;
+        if self.target.exists() {
+            let aside = self.staging.with_extension("old");
+            fs::rename(&self.target, &aside).map_err(|e| io(&self.target, e))?;
+            old = Some(aside);
+        }
+        fs::rename(&self.staging, &self.target).map_err(|e| io(&self.target, e))?;
+        self.committed = true;
+        if let Some(old) = old {
+            fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
+        }
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Run an [`Experiment`]: every method over every seed in parallel, learning curves, a summary.
+//!
+//! Jobs are independent (one method, one seed, its own random streams) and their results are collected
+//! in job order, so the output is byte-identical whatever the number of threads.
+
+use baton_core::FiniteEnv;
+use baton_learn::{IcqAgent, TabularQ};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Experiment, Method, Workload};
+use crate::eval::{GroundTruth, Scores};
+use crate::stats::mean_ci95;
+use crate::train::{Centralized, Decentralized, NoScalar, TrainStats};
+use crate::ExperimentError;
+
+/// One point of a learning curve (one line of `metrics.jsonl`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CurvePoint {
+    /// Method name.
+    pub method: Method,
+    /// Seed.
+    pub seed: u64,
+    /// Handoffs (Q-updates) so far.
+    pub handoffs: u64,
+    /// Scores of the greedy policy at this point.
+    #[serde(flatten)]
+    pub scores: Scores,
+}
+
+/// The final state of one (method, seed) job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobResult {
+    /// Method.
+    pub method: Method,
+    /// Seed.
+    pub seed: u64,
+    /// Learning curve, in handoff order (the last point is the final policy).
+    pub curve: Vec<CurvePoint>,
+    /// Counters of the training run.
+    pub stats: TrainStats,
+}
+
+/// One row of `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SummaryRow {
+    /// Method name.
+    pub method: Method,
+    /// Mean over seeds of the exact value from `nu_0` of the final greedy policy.
+    pub value: f64,
+    /// 95% confidence interval of that mean (Student t over seeds).
+    pub value_ci95: [f64; 2],
+    /// `V*` from `nu_0`.
+    pub optimal_value: f64,
+    /// `(V* - value) / |V*|`.
+    pub gap: f64,
+    /// Mean over seeds of the max-norm error against the method's target (NaN for non-learning methods).
+    pub q_error_inf: f64,
+    /// Mean over seeds of the xi-weighted RMS error against the same target.
+    pub q_error_xi: f64,
+    /// Mean over seeds of the max-norm distance to the interface fixed point `Q_bar o sigma`.
+    pub q_bar_error_inf: f64,
+    /// Handoffs (Q-updates) per seed.
+    pub handoffs: u64,
+    /// Scalars that crossed between agents, per transfer of control (1 for IC-Q, 0 for the others).
+    pub scalars_per_transfer: f64,
+    /// Seeds aggregated.
+    pub seeds: u32,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Experiment name.
+    pub experiment: String,
+    /// Workload id.
+    pub workload: String,
+    /// Seeds per learning method.
+    pub seeds: u32,
+    /// One row per method, in config order.
+    pub rows: Vec<SummaryRow>,
+    /// Workload facts: model size, interface gap terms.
+    pub model: ModelFacts,
+}
+
+/// Facts about the finite model behind a synthetic run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelFacts {
+    /// Readable description.
+    pub description: String,
+    /// Joint states.
+    pub states: usize,
+    /// (state, legal action) pairs.
+    pub pairs: usize,
+    /// `eps_IF` (SPEC 5).
+    pub eps_if: f64,
+    /// `delta_IF` (SPEC 5).
+    pub delta_if: f64,
+    /// `alpha_IF` (SPEC 5).
+    pub alpha_if: f64,
+    /// `gamma_bar`.
+    pub gamma_bar: f64,
+    /// `||Vbar||_inf`.
+    pub vbar_inf: f64,
+    /// Value of the uniformly random policy from `nu_0`.
+    pub random_value: f64,
+    /// `V*` from `nu_0`.
+    pub optimal_value: f64,
+}
+
+/// Everything a run produced.
+#[derive(Debug)]
+pub struct RunResults {
+    /// The summary.
+    pub summary: Summary,
+    /// Every job's result, in (method, seed) order.
+    pub jobs: Vec<JobResult>,
+}
+
+/// Something that wants to hear how far the run has got (a progress bar). Default: nothing.
+pub trait Progress: Sync {
+    /// `handoffs` more handoffs were simulated.
+    fn advance(&self, _handoffs: u64) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+impl Experiment {
+    /// Total handoffs the run will simulate (for a progress bar).
+    pub fn total_handoffs(&self) -> u64 {
+        let learning = self.config.methods.iter().filter(|m| m.learns()).count() as u64;
+        learning * u64::from(self.config.seeds) * self.config.training.handoffs
+    }
+
+    /// Run every method over every seed on the current rayon pool.
+    pub fn run(&self, progress: &dyn Progress) -> Result<RunResults, ExperimentError> {
+        let Workload::Synthetic(synthetic) = &self.workload;
+        let truth = GroundTruth::new(synthetic.build_model()?)?;
+        tracing::info!(
+            states = truth.model.n_states(),
+            pairs = truth.model.n_pairs(),
+            optimal_value = truth.optimal_value,
+            "solved the model exactly"
+        );
+        let seeds: Vec<u64> = (0..u64::from(self.config.seeds)).map(|k| self.config.base_seed + k).collect();
+        let jobs: Vec<(Method, u64)> = self
+            .config
+            .methods
+            .iter()
+            .filter(|m| m.learns())
+            .flat_map(|&m| seeds.iter().map(move |&s| (m, s)))
+            .collect();
+        let results: Vec<JobResult> = jobs
+            .par_iter()
+            .map(|&(method, seed)| self.run_job(&truth, method, seed, progress))
+            .collect::<Result<_, _>>()?;
+        let summary = self.summarise(&truth, synthetic.describe(), &results);
+        Ok(RunResults { summary, jobs: results })
+    }
+
+    fn run_job(
+        &self,
+        truth: &GroundTruth,
+        method: Method,
+        seed: u64,
+        progress: &dyn Progress,
+    ) -> Result<JobResult, ExperimentError> {
+        let model = &truth.model;
+        let spec = model.spec();
+        let total = self.config.training.handoffs;
+        let points = u64::from(self.config.training.eval_points);
+        let behaviour = self.learner.behaviour;
+        let make_agents = || -> Vec<IcqAgent<TabularQ>> {
+            spec.agents
+                .iter()
+                .map(|a| IcqAgent::tabular(a, spec.discount, self.learner.step.clone()))
+                .collect()
+        };
+        let mut curve = Vec::with_capacity(points as usize);
+        let mut done = 0u64;
+        let record = |done: u64, q: Vec<f64>, curve: &mut Vec<CurvePoint>| -> Result<(), ExperimentError> {
+            if q.iter().any(|v| !v.is_finite()) {
+                return Err(ExperimentError::Diverged { method: method.name().into(), seed, handoffs: done });
+            }
+            curve.push(CurvePoint { method, seed, handoffs: done, scores: truth.score(&q)? });
+            Ok(())
+        };
+        let stats = match method {
+            Method::IcQ => {
+                let mut t = Decentralized::new(FiniteEnv::new(model), make_agents(), behaviour, seed);
+                for k in 1..=points {
+                    let chunk = total * k / points - done;
+                    t.run(chunk);
+                    done += chunk;
+                    progress.advance(chunk);
+                    record(done, truth.lift_agents(t.agents()), &mut curve)?;
+                }
+                t.stats()
+            }
+            Method::NoScalar => {
+                let mut t = NoScalar::new(FiniteEnv::new(model), make_agents(), behaviour, seed);
+                for k in 1..=points {
+                    let chunk = total * k / points - done;
+                    t.run(chunk);
+                    done += chunk;
+                    progress.advance(chunk);
+                    record(done, truth.lift_agents(t.agents()), &mut curve)?;
+                }
+                t.stats()
+            }
+            Method::Oracle => {
+                let learner = IcqAgent::tabular(&model.oracle_spec(), spec.discount, self.learner.step.clone());
+                let mut t = Centralized::new(FiniteEnv::new(model), learner, behaviour, seed);
+                for k in 1..=points {
+                    let chunk = total * k / points - done;
+                    t.run(chunk);
+                    done += chunk;
+                    progress.advance(chunk);
+                    record(done, truth.lift_joint(t.learner()), &mut curve)?;
+                }
+                t.stats()
+            }
+            Method::Optimal | Method::Random => TrainStats::default(),
+        };
+        Ok(JobResult { method, seed, curve, stats })
+    }
+
+    fn summarise(&self, truth: &GroundTruth, description: String, jobs: &[JobResult]) -> Summary {
+        let v_star = truth.optimal_value;
+        let rows = self
+            .config
+            .methods
+            .iter()
+            .map(|&method| {
+                let fixed = |value: f64| SummaryRow {
+                    method,
+                    value,
+                    value_ci95: [value, value],
+                    optimal_value: v_star,
+                    gap: truth.relative_gap(value),
+                    q_error_inf: if method == Method::Optimal { 0.0 } else { f64::NAN },
+                    q_error_xi: if method == Method::Optimal { 0.0 } else { f64::NAN },
+                    q_bar_error_inf: f64::NAN,
+                    handoffs: 0,
+                    scalars_per_transfer: 0.0,
+                    seeds: 1,
+                };
+                match method {
+                    Method::Optimal => fixed(v_star),
+                    Method::Random => fixed(truth.random_value),
+                    _ => {
+                        let finals: Vec<&JobResult> = jobs.iter().filter(|j| j.method == method).collect();
+                        let last = |f: fn(&Scores) -> f64| -> Vec<f64> {
+                            finals.iter().filter_map(|j| j.curve.last().map(|c| f(&c.scores))).collect()
+                        };
+                        let (value, value_ci95) = mean_ci95(&last(|s| s.value));
+                        let transfers: u64 = finals.iter().map(|j| j.stats.transfers).sum();
+                        let scalars: u64 = finals.iter().map(|j| j.stats.scalars).sum();
+                        SummaryRow {
+                            method,
+                            value,
+                            value_ci95,
+                            optimal_value: v_star,
+                            gap: truth.relative_gap(value),
+                            q_error_inf: mean_ci95(&last(|s| s.q_error_inf)).0,
+                            q_error_xi: mean_ci95(&last(|s| s.q_error_xi)).0,
+                            q_bar_error_inf: mean_ci95(&last(|s| s.q_bar_error_inf)).0,
+                            handoffs: self.config.training.handoffs,
+                            scalars_per_transfer: if transfers > 0 { scalars as f64 / transfers as f64 } else { 0.0 },
+                            seeds: finals.len() as u32,
+                        }
+                    }
+                }
+            })
+            .collect();
+        let g = truth.gap;
+        Summary {
+            experiment: self.config.name.clone(),
+            workload: self.workload.name().into(),
+            seeds: self.config.seeds,
+            rows,
+            model: ModelFacts {
+                description,
+                states: truth.model.n_states(),
+                pairs: truth.model.n_pairs(),
+                eps_if: g.eps_if,
+                delta_if: g.delta_if,
+                alpha_if: g.alpha_if,
+                gamma_bar: g.gamma_bar,
+                vbar_inf: g.vbar_inf,
+                random_value: truth.random_value,
+                optimal_value: truth.optimal_value,
+            },
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! Training loops: turn an environment's event stream into per-agent transition records.
+//!
+//! The loops are the only place where the environment and the learners meet. A sender's record is opened
+//! when it acts ([`Event::Decide`]) and closed when its option's [`Event::Handoff`] arrives, by the one
+//! scalar the receiver computes from its own observation at receipt. Every loop is generic over the
+//! environment, so the same code serves the one-artifact episode and many artifacts in flight.
+//!
+//! Three learners share this shape:
+//! - [`Decentralized`]: IC-Q. Agent `i` sees only its own observation, `R`, `tau` and the receiver's scalar.
+//! - [`Centralized`]: the oracle, the same update on the joint state (needs [`JointState`]).
+//! - [`NoScalar`]: the ablation; each agent bootstraps on its own next decision, nothing crosses.
+
+use baton_core::rng::{stream, Stream};
+use baton_core::{ActionId, AgentId, Env, Event, JointState, Next, ObsId, Rng};
+use baton_learn::{Behaviour, IcqAgent, QFunction, Scalar, Transition};
+
+/// Counters of a training run. `scalars` counts the numbers that crossed between agents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrainStats {
+    /// Completed options (Q-updates).
+    pub handoffs: u64,
+    /// Handoffs that passed control to another agent (not terminal).
+    pub transfers: u64,
+    /// Scalars sent from a receiver back to a sender.
+    pub scalars: u64,
+    /// Episodes finished.
+    pub episodes: u64,
+}
+
+/// An open record: the sender's observation and action, waiting for its outcome and the receiver's scalar.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    agent: AgentId,
+    obs: ObsId,
+    action: ActionId,
+}
+
+/// Decentralized IC-Q over any environment.
+pub struct Decentralized<E, Q> {
+    env: E,
+    agents: Vec<IcqAgent<Q>>,
+    behaviour: Behaviour,
+    env_rng: Rng,
+    agent_rngs: Vec<Rng>,
+    pending: Vec<Option<Pending>>,
+    previous: Vec<Option<ActionId>>,
+    stats: TrainStats,
+}
+
+impl<E: Env, Q: QFunction> Decentralized<E, Q> {
+    /// Agents must be in `AgentId` order. Random streams: the environment's and one per agent, from `seed`.
+    pub fn new(env: E, agents: Vec<IcqAgent<Q>>, behaviour: Behaviour, seed: u64) -> Self {
+        let slots = env.spec().max_in_flight as usize;
+        let agent_rngs = (0..agents.len()).map(|i| stream(seed, Stream::Agent(i as u16))).collect();
+        let mut env_rng = stream(seed, Stream::Env);
+        let mut env = env;
+        env.reset(&mut env_rng);
+        Decentralized {
+            env,
+            agents,
+            behaviour,
+            env_rng,
+            agent_rngs,
+            pending: vec![None; slots],
+            previous: vec![None; slots],
+            stats: TrainStats::default(),
+        }
+    }
+
+    /// Run until `handoffs` more options have completed.
+    pub fn run(&mut self, handoffs: u64) {
+        let target = self.stats.handoffs + handoffs;
+        while self.stats.handoffs < target {
+            match self.env.next_event(&mut self.env_rng) {
+                Event::Decide(d) => {
+                    let k = d.artifact.index();
+                    let i = d.agent.index();
+                    // Step 1: the holder picks an action from its own observation.
+                    let a = self.behaviour.act(self.agents[i].q(), d.obs, self.previous[k], &mut self.agent_rngs[i]);
+                    self.pending[k] = Some(Pending {
+                        agent: d.agent,
+                        obs: d.obs,
+                        action: a,
+                    });
+                    self.previous[k] = Some(a);
+                    // Step 2: the option runs in the environment.
+                    self.env.act(d.artifact, a, &mut self.env_rng);
+                }
+                Event::Handoff(h) => {
+                    let k = h.artifact.index();
+                    let Some(p) = self.pending[k].take() else { continue };
+                    // Step 3: the receiver replies with one scalar from its own observation.
+                    let v = match h.next {
+                        Next::To { agent, obs } => {
+                            self.stats.transfers += 1;
+                            self.stats.scalars += 1;
+                            self.agents[agent.index()].reply(obs)
+                        }
+                        Next::Terminated => {
+                            self.previous[k] = None;
+                            Scalar::TERMINAL
+                        }
+                        Next::Truncated => {
+                            // No receiver to ask and no terminal value: drop the record.
+                            self.previous[k] = None;
+                            continue;
+                        }
+                    };
+                    // Step 4: the sender updates its own entry.
+                    let t = Transition {
+                        obs: p.obs,
+                        action: p.action,
+                        reward: h.reward,
+                        duration: h.duration,
+                    };
+                    self.agents[p.agent.index()].learn(&t, v);
+                    self.stats.handoffs += 1;
+                }
+                Event::EpisodeEnd => self.stats.episodes += 1,
+            }
+        }
+    }
+
+    /// The agents, in `AgentId` order.
+    pub fn agents(&self) -> &[IcqAgent<Q>] {
+        &self.agents
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> TrainStats {
+        self.stats
+    }
+}
+
+/// The centralized oracle: one learner whose observation is the joint state.
+pub struct Centralized<E, Q> {
+    env: E,
+    learner: IcqAgent<Q>,
+    behaviour: Behaviour,
+    env_rng: Rng,
+    rng: Rng,
+    pending: Vec<Option<(ObsId, ActionId)>>,
+    previous: Vec<Option<ActionId>>,
+    stats: TrainStats,
+}
+
+impl<E: Env + JointState, Q: QFunction> Centralized<E, Q> {
+    /// `learner` is built over the joint state space (e.g. `FiniteModel::oracle_spec`).
+    pub fn new(env: E, learner: IcqAgent<Q>, behaviour: Behaviour, seed: u64) -> Self {
+        let slots = env.spec().max_in_flight as usize;
+        let mut env_rng = stream(seed, Stream::Env);
+        let mut env = env;
+        env.reset(&mut env_rng);
+        Centralized {
+            env,
+            learner,
+            behaviour,
+            env_rng,
+            rng: stream(seed, Stream::Central),
+            pending: vec![None; slots],
+            previous: vec![None; slots],
+            stats: TrainStats::default(),
+        }
+    }
+
+    /// Run until `handoffs` more options have completed.
+    pub fn run(&mut self, handoffs: u64) {
+        let target = self.stats.handoffs + handoffs;
+        while self.stats.handoffs < target {
+            match self.env.next_event(&mut self.env_rng) {
+                Event::Decide(d) => {
+                    let k = d.artifact.index();
+                    let s = self.env.joint_state(d.artifact);
+                    let a = self.behaviour.act(self.learner.q(), s, self.previous[k], &mut self.rng);
+                    self.pending[k] = Some((s, a));
+                    self.previous[k] = Some(a);
+                    self.env.act(d.artifact, a, &mut self.env_rng);
+                }
+                Event::Handoff(h) => {
+                    let k = h.artifact.index();
+                    let Some((s, a)) = self.pending[k].take() else { continue };
+                    let v = match h.next {
+                        Next::To { .. } => {
+                            self.stats.transfers += 1;
+                            self.learner.reply(self.env.joint_state(h.artifact))
+                        }
+                        Next::Terminated => {
+                            self.previous[k] = None;
+                            Scalar::TERMINAL
+                        }
+                        Next::Truncated => {
+                            self.previous[k] = None;
+                            continue;
+                        }
+                    };
+                    let t = Transition {
+                        obs: s,
+                        action: a,
+                        reward: h.reward,
+                        duration: h.duration,
+                    };
+                    self.learner.learn(&t, v);
+                    self.stats.handoffs += 1;
+                }
+                Event::EpisodeEnd => self.stats.episodes += 1,
+            }
+        }
+    }
+
+    /// The centralized learner.
+    pub fn learner(&self) -> &IcqAgent<Q> {
+        &self.learner
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> TrainStats {
+        self.stats
+    }
+}
+
+/// The no-scalar ablation. Agent `i` keeps its last transition open until it next holds control of the
+/// same artifact and then bootstraps on its own table: target `R_i + gamma^elapsed max_a Q_i(o_next, a)`,
+/// `elapsed` being the primitive steps since its option started (a clock every agent can read). If the
+/// artifact's episode ends first, the target is its own `R_i` alone: rewards earned by others never reach it.
+pub struct NoScalar<E, Q> {
+    env: E,
+    agents: Vec<IcqAgent<Q>>,
+    behaviour: Behaviour,
+    env_rng: Rng,
+    agent_rngs: Vec<Rng>,
+    /// Per artifact: the agent acting now.
+    acting: Vec<Option<Pending>>,
+    /// Per artifact and agent: that agent's open record (obs, action, own R, start time).
+    open: Vec<Vec<Option<(ObsId, ActionId, f64, u64)>>>,
+    clock: Vec<u64>,
+    previous: Vec<Option<ActionId>>,
+    stats: TrainStats,
+}
+
+impl<E: Env, Q: QFunction> NoScalar<E, Q> {
+    /// Same streams as [`Decentralized`].
+    pub fn new(env: E, agents: Vec<IcqAgent<Q>>, behaviour: Behaviour, seed: u64) -> Self {
+        let slots = env.spec().max_in_flight as usize;
+        let n = agents.len();
+        let agent_rngs = (0..n).map(|i| stream(seed, Stream::Agent(i as u16))).collect();
+        let mut env_rng = stream(seed, Stream::Env);
+        let mut env = env;
+        env.reset(&mut env_rng);
+        NoScalar {
+            env,
+            agents,
+            behaviour,
+            env_rng,
+            agent_rngs,
+            acting: vec![None; slots],
+            open: vec![vec![None; n]; slots],
+            clock: vec![0; slots],
+            previous: vec![None; slots],
+            stats: TrainStats::default(),
+        }
+    }
+
+    /// Run until `handoffs` more records have been closed.
+    pub fn run(&mut self, handoffs: u64) {
+        let target = self.stats.handoffs + handoffs;
+        while self.stats.handoffs < target {
+            match self.env.next_event(&mut self.env_rng) {
+                Event::Decide(d) => {
+                    let k = d.artifact.index();
+                    let i = d.agent.index();
+                    let agent = &mut self.agents[i];
+                    // Close this agent's own open record by bootstrapping on its own table.
+                    if let Some((obs, action, reward, start)) = self.open[k][i].take() {
+                        let elapsed = (self.clock[k] - start).max(1) as u32;
+                        let v = agent.reply(d.obs);
+                        agent.learn(&Transition { obs, action, reward, duration: elapsed }, v);
+                        self.stats.handoffs += 1;
+                    }
+                    let a = self.behaviour.act(agent.q(), d.obs, self.previous[k], &mut self.agent_rngs[i]);
+                    self.acting[k] = Some(Pending {
+                        agent: d.agent,
+                        obs: d.obs,
+                        action: a,
+                    });
+                    self.previous[k] = Some(a);
+                    self.env.act(d.artifact, a, &mut self.env_rng);
+                }
+                Event::Handoff(h) => {
+                    let k = h.artifact.index();
+                    let Some(p) = self.acting[k].take() else { continue };
+                    let start = self.clock[k];
+                    self.clock[k] += u64::from(h.duration);
+                    match h.next {
+                        Next::To { .. } => {
+                            self.stats.transfers += 1;
+                            self.open[k][p.agent.index()] = Some((p.obs, p.action, h.reward, start));
+                        }
+                        Next::Terminated | Next::Truncated => {
+                            // The sender's own option ended the episode: its target is its own R.
+                            if h.next == Next::Terminated {
+                                let t = Transition {
+                                    obs: p.obs,
+                                    action: p.action,
+                                    reward: h.reward,
+                                    duration: h.duration,
+                                };
+                                self.agents[p.agent.index()].learn(&t, Scalar::TERMINAL);
+                                self.stats.handoffs += 1;
+                            }
+                            // Everyone else's open record ends with what it earned itself.
+                            for (i, slot) in self.open[k].iter_mut().enumerate() {
+                                if let Some((obs, action, reward, _start)) = slot.take() {
+                                    if h.next == Next::Terminated {
+                                        let t = Transition { obs, action, reward, duration: 1 };
+                                        self.agents[i].learn(&t, Scalar::TERMINAL);
+                                        self.stats.handoffs += 1;
+                                    }
+                                }
+                            }
+                            self.clock[k] = 0;
+                            self.previous[k] = None;
+                        }
+                    }
+                }
+                Event::EpisodeEnd => self.stats.episodes += 1,
+            }
+        }
+    }
+
+    /// The agents, in `AgentId` order.
+    pub fn agents(&self) -> &[IcqAgent<Q>] {
+        &self.agents
+    }
+
+    /// Counters so far (`scalars` stays 0: nothing crosses between agents).
+    pub fn stats(&self) -> TrainStats {
+        self.stats
+    }
+}

@@ -1,0 +1,50 @@
+//! Step 1 of SPEC section 2: how the agent holding control picks its action.
+
+use baton_core::{ActionId, ObsId, Rng};
+use rand::Rng as _;
+
+use crate::icq::QFunction;
+
+/// A validated behaviour policy. Each agent draws from its own random stream.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Behaviour {
+    /// Uniform over the legal actions (off-policy learning under `beta_0`).
+    Uniform,
+    /// With probability `epsilon` uniform, otherwise greedy on the agent's own Q (ties: lowest index).
+    EpsilonGreedy {
+        /// Exploration probability in `[0, 1]`.
+        epsilon: f64,
+    },
+    /// SPEC 5's sticky behaviour `beta_kappa(a | o, a_prev) = kappa 1{a = a_prev} + (1 - kappa) uniform`;
+    /// `a_prev` is the previous handoff's action when it is legal here.
+    Sticky {
+        /// Stickiness kappa in `[0, 1)`.
+        kappa: f64,
+    },
+}
+
+impl Behaviour {
+    /// Pick an action at `obs`. `previous` is the action of the previous handoff of this artifact, if any.
+    #[inline]
+    pub fn act<Q: QFunction>(&self, q: &Q, obs: ObsId, previous: Option<ActionId>, rng: &mut Rng) -> ActionId {
+        let legal = q.legal(obs);
+        match *self {
+            Behaviour::Uniform => legal[rng.random_range(0..legal.len())],
+            Behaviour::EpsilonGreedy { epsilon } => {
+                if rng.random::<f64>() < epsilon {
+                    legal[rng.random_range(0..legal.len())]
+                } else {
+                    q.greedy(obs)
+                }
+            }
+            Behaviour::Sticky { kappa } => {
+                if let Some(prev) = previous {
+                    if rng.random::<f64>() < kappa && legal.binary_search(&prev).is_ok() {
+                        return prev;
+                    }
+                }
+                legal[rng.random_range(0..legal.len())]
+            }
+        }
+    }
+}

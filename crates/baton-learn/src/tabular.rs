@@ -1,0 +1,116 @@
+//! [`TabularQ`]: one agent's dense Q-table over its own observations and actions.
+
+use baton_core::{ActionId, AgentSpec, Legal, ObsId};
+
+use crate::icq::{tabular_step, QFunction};
+use crate::step::StepSize;
+
+/// A dense table `Q(o, a)` with visit counts `n(o, a)`, row-major by observation. Only the entries of
+/// legal actions are ever read or written. Ties in the argmax go to the lowest action index.
+#[derive(Clone, Debug)]
+pub struct TabularQ {
+    n_actions: usize,
+    q: Vec<f64>,
+    visits: Vec<u32>,
+    legal: Legal,
+    step: StepSize,
+}
+
+impl TabularQ {
+    /// A zero-initialised table for the agent described by `spec`.
+    pub fn new(spec: &AgentSpec, step: StepSize) -> Self {
+        let n = spec.n_obs as usize * spec.n_actions as usize;
+        TabularQ {
+            n_actions: spec.n_actions as usize,
+            q: vec![0.0; n],
+            visits: vec![0; n],
+            legal: spec.legal.clone(),
+            step,
+        }
+    }
+
+    /// Visit count `n(o, a)`.
+    pub fn visits(&self, obs: ObsId, action: ActionId) -> u32 {
+        self.visits[self.index(obs, action)]
+    }
+
+    /// Number of observations.
+    pub fn n_obs(&self) -> usize {
+        self.q.len() / self.n_actions.max(1)
+    }
+
+    /// Number of actions per observation.
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// The raw table, row-major (`obs * n_actions + action`).
+    pub fn as_slice(&self) -> &[f64] {
+        &self.q
+    }
+
+    /// Whether any entry is not finite (a diverging learner).
+    pub fn has_non_finite(&self) -> bool {
+        self.q.iter().any(|v| !v.is_finite())
+    }
+
+    #[inline]
+    fn index(&self, obs: ObsId, action: ActionId) -> usize {
+        obs.index() * self.n_actions + action.index()
+    }
+
+    #[inline]
+    fn row(&self, obs: ObsId) -> &[f64] {
+        let start = obs.index() * self.n_actions;
+        &self.q[start..start + self.n_actions]
+    }
+}
+
+impl QFunction for TabularQ {
+    #[inline]
+    fn legal(&self, obs: ObsId) -> &[ActionId] {
+        self.legal.of(obs)
+    }
+
+    #[inline]
+    fn max_value(&self, obs: ObsId) -> f64 {
+        let row = self.row(obs);
+        if self.legal.is_uniform() {
+            row.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        } else {
+            self.legal
+                .of(obs)
+                .iter()
+                .map(|a| row[a.index()])
+                .fold(f64::NEG_INFINITY, f64::max)
+        }
+    }
+
+    #[inline]
+    fn greedy(&self, obs: ObsId) -> ActionId {
+        let row = self.row(obs);
+        let legal = self.legal.of(obs);
+        let mut best = legal[0];
+        let mut best_q = row[best.index()];
+        for &a in &legal[1..] {
+            // Strictly greater: ties keep the lowest index.
+            if row[a.index()].total_cmp(&best_q).is_gt() {
+                best = a;
+                best_q = row[a.index()];
+            }
+        }
+        best
+    }
+
+    #[inline]
+    fn value(&self, obs: ObsId, action: ActionId) -> f64 {
+        self.q[self.index(obs, action)]
+    }
+
+    #[inline]
+    fn update_towards(&mut self, obs: ObsId, action: ActionId, target: f64) -> f64 {
+        let i = self.index(obs, action);
+        let step = &self.step;
+        tabular_step(&mut self.q[i], &mut self.visits[i], |n| step.alpha(n), target)
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of `baton-solve` (one test binary, modules by topic).
+
+mod chain;
+mod evaluate;
+mod interface;
+mod models;
+mod policy;
+mod scale;
+mod value;
