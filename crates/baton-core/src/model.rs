@@ -240,9 +240,16 @@ impl FiniteModel {
         self.pair_action[p]
     }
     /// The global pair index of (state, action), if the action is legal there.
+    #[inline]
     pub fn pair_of(&self, s: u32, a: ActionId) -> Option<usize> {
         let r = self.pairs(s);
         let start = r.start;
+        // Fast path: when every action is legal, the k-th pair of a state is action k.
+        if let Some(&b) = self.pair_action.get(start + a.index()) {
+            if b == a && start + a.index() < r.end {
+                return Some(start + a.index());
+            }
+        }
         self.pair_action[r].binary_search(&a).ok().map(|k| start + k)
     }
     /// The state each pair belongs to (`n_pairs` entries), computed on demand.
@@ -294,12 +301,10 @@ impl FiniteModel {
         let lo = self.out_offset[p] as usize;
         let hi = self.out_offset[p + 1] as usize;
         let u: f64 = rng.random();
-        let cum = &self.cumulative[lo..hi];
-        // Linear scan: outcome lists are short (a handful), faster than bisection here.
-        let mut k = 0;
-        while k + 1 < cum.len() && cum[k] <= u {
-            k += 1;
-        }
+        // Branch-free: the outcome index is the number of cumulative probabilities at or below `u`
+        // (the last cumulative is exactly 1 > u, so it is never counted). Outcome lists are short;
+        // a counted comparison beats both bisection and an early-exit scan, whose branch is random.
+        let k = self.cumulative[lo..hi - 1].iter().map(|&c| usize::from(c <= u)).sum::<usize>();
         &self.outcomes[lo + k]
     }
 

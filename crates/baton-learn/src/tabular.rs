@@ -76,7 +76,13 @@ impl QFunction for TabularQ {
     fn max_value(&self, obs: ObsId) -> f64 {
         let row = self.row(obs);
         if self.legal.is_uniform() {
-            row.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+            let mut m = row[0];
+            for &x in &row[1..] {
+                if x > m {
+                    m = x;
+                }
+            }
+            m
         } else {
             self.legal
                 .of(obs)

@@ -18,8 +18,9 @@
 //! [`stationary_of`] computes `xi` restricted to the pairs reachable from `nu_0`. Transient pairs are found
 //! structurally (strongly connected components) and get exactly 0. When one closed class is reachable and it
 //! has at most [`DENSE_STATIONARY_LIMIT`] pairs, `xi` comes from a dense linear solve; otherwise (or when the
-//! dense solve is rejected) from power iteration on the lazy chain `(I + P) / 2` (same `xi`, aperiodic). [`mixing_time`] is the
-//! `t_mix` of SPEC section 5, by exact sparse propagation of every start pair.
+//! dense solve is rejected) from power iteration on the lazy chain `(I + P) / 2` (same `xi`, aperiodic).
+//!
+//! [`mixing_time`] is the `t_mix` of SPEC section 5, by exact sparse propagation of every start pair.
 
 use nalgebra::{DMatrix, DVector};
 
@@ -34,8 +35,8 @@ pub const DENSE_STATIONARY_LIMIT: usize = 1000;
 /// Target of the power iteration: `||xi P - xi||_1 <= STATIONARY_TOL`.
 pub const STATIONARY_TOL: f64 = 1e-12;
 
-/// A dense solution is accepted when `||xi P - xi||_1 <= DENSE_ACCEPT_TOL` (rounding in the LU of a few
-/// thousand unknowns); otherwise the power iteration takes over.
+/// A dense solution is accepted when `||xi P - xi||_1 <= DENSE_ACCEPT_TOL` (room for rounding in the LU);
+/// otherwise the power iteration takes over.
 pub const DENSE_ACCEPT_TOL: f64 = 1e-10;
 
 /// Iteration budget of the power iteration; reaching it returns [`SolveError::NotConverged`].

@@ -20,7 +20,7 @@
 
 pub mod chain;
 pub mod error;
-pub mod evaluate;
+pub mod evaluation;
 pub mod interface;
 mod kernel;
 pub mod policy;
@@ -32,7 +32,7 @@ pub use chain::{
     Stationary, StationaryMethod, StationarySolver,
 };
 pub use error::SolveError;
-pub use evaluate::{evaluate, evaluate_with, EvalMethod};
+pub use evaluation::{evaluate, evaluate_with, EvalMethod};
 pub use interface::{interface_gap, interface_q, InterfaceGap, InterfaceQ};
 pub use policy::Policy;
 pub use report::{coverage_min, max_abs_diff_on, reachable_pairs, reachable_states, weighted_rms};

@@ -244,3 +244,35 @@ fn transient_pairs_get_no_stationary_mass() {
         assert_eq!(st.xi, vec![0.0, 1.0], "{solver:?}");
     }
 }
+
+/// `max_z ||e_z P^t - xi||_TV` by dense matrix powers, over `z` with `xi(z) > 0`.
+fn worst_tv(chain: &Chain, xi: &[f64], t: u32) -> f64 {
+    let n = chain.n_pairs();
+    let mut worst: f64 = 0.0;
+    for z in (0..n).filter(|&z| xi[z] > 0.0) {
+        let mut d = vec![0.0; n];
+        d[z] = 1.0;
+        for _ in 0..t {
+            d = apply(chain, &d);
+        }
+        let tv = 0.5 * d.iter().zip(xi).map(|(a, b)| (a - b).abs()).sum::<f64>();
+        worst = worst.max(tv);
+    }
+    worst
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn mixing_time_agrees_with_dense_matrix_powers(model in arb_chain_model(), kappa in 0.0f64..0.95) {
+        let behaviour = Behaviour::new(&model, Policy::uniform(&model), kappa).expect("valid");
+        let chain = behaviour_chain(&model, &behaviour).expect("builds");
+        let st = stationary(&model, &behaviour).expect("converges");
+        let t = mixing_time(&chain, &st.xi, 10_000).expect("valid").expect("mixes");
+        prop_assert!(worst_tv(&chain, &st.xi, t) <= 0.25 + 1e-12);
+        if t > 0 {
+            prop_assert!(worst_tv(&chain, &st.xi, t - 1) > 0.25 - 1e-12);
+        }
+    }
+}

@@ -10,9 +10,8 @@ use proptest::prelude::*;
 use crate::models::{agent, out, random_model, spec, RandomOpts};
 
 /// `max over pairs with xi > 0 of |Q*(s, a) - Q_bar(sigma(s), a)|`.
-fn lifted_error(model: &FiniteModel, xi: &[f64], qstar: &[f64], lifted: &[f64]) -> f64 {
+fn lifted_error(xi: &[f64], qstar: &[f64], lifted: &[f64]) -> f64 {
     let mask: Vec<bool> = xi.iter().map(|&x| x > 0.0).collect();
-    let _ = model;
     max_abs_diff_on(qstar, lifted, &mask)
 }
 
@@ -24,14 +23,15 @@ proptest! {
         seed in any::<u64>(), n in 1usize..7, a in 1u16..=3, agents in 1u16..=3, legal in any::<bool>(),
         kappa in prop_oneof![Just(0.0), 0.0f64..0.9],
     ) {
-        let model = random_model(seed, RandomOpts { n_agents: agents, random_legal: legal, ..RandomOpts::simple(n, a, 0.9) });
+        let opts = RandomOpts { n_agents: agents, random_legal: legal, ..RandomOpts::simple(n, a, 0.9) };
+        let model = random_model(seed, opts);
         let behaviour = Behaviour::new(&model, Policy::uniform(&model), kappa).expect("valid");
         let st = stationary(&model, &behaviour).expect("converges");
         prop_assert!(st.xi.iter().all(|&x| x > 0.0), "behaviour visits every pair");
         let qbar = interface_q(&model, &st.xi).expect("solves");
         let qstar = value_iteration(&model, 1e-12).expect("converges").q;
         let lifted = qbar.lift(&model);
-        let err = lifted_error(&model, &st.xi, &qstar, &lifted);
+        let err = lifted_error(&st.xi, &qstar, &lifted);
         prop_assert!(err < 1e-9, "||Q* - Q_bar o sigma|| = {}", err);
         prop_assert_eq!(qbar.unvisited_receivers, 0);
         let gap = interface_gap(&model, &st.xi, &qbar).expect("gap");
@@ -50,7 +50,7 @@ proptest! {
         let qbar = interface_q(&model, &st.xi).expect("solves");
         let gap = interface_gap(&model, &st.xi, &qbar).expect("gap");
         let qstar = value_iteration(&model, 1e-12).expect("converges").q;
-        let err = lifted_error(&model, &st.xi, &qstar, &qbar.lift(&model));
+        let err = lifted_error(&st.xi, &qstar, &qbar.lift(&model));
         prop_assert!(err <= gap.alpha_if + 1e-9, "error {} > alpha_IF {} ({:?})", err, gap.alpha_if, gap);
     }
 }
@@ -99,7 +99,7 @@ fn a_hidden_bit_that_shifts_rewards_by_half_lambda_gives_eps_if_half_lambda_and_
         assert!((gap.gamma_bar - 0.9).abs() < 1e-15);
         assert!((gap.alpha_if - (lambda / 2.0) / (1.0 - 0.9)).abs() < 1e-9);
         let qstar = value_iteration(&model, 1e-12).expect("converges").q;
-        let err = lifted_error(&model, &st.xi, &qstar, &qbar.lift(&model));
+        let err = lifted_error(&st.xi, &qstar, &qbar.lift(&model));
         assert!(
             err <= gap.alpha_if + 1e-9,
             "lambda {lambda}: error {err} > alpha {}",

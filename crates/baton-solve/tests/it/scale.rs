@@ -51,7 +51,8 @@ fn solvers_handle_models_of_a_few_thousand_states() {
         let qbar = interface_q(&model, &st.xi).expect("qbar");
         let t_qbar = t.elapsed();
         println!(
-            "n={n} kappa={kappa} pairs={} vi={t_vi:?} ({} it) lu={t_lu:?} gs={t_gs:?} (|lu-gs|={err:.1e}) xi={t_xi:?} ({:?}, {} it) qbar={t_qbar:?} ({} it)",
+            "n={n} kappa={kappa} pairs={} vi={t_vi:?} ({} it) lu={t_lu:?} gs={t_gs:?} (|lu-gs|={err:.1e}) \
+             xi={t_xi:?} ({:?}, {} it) qbar={t_qbar:?} ({} it)",
             model.n_pairs(),
             sol.iterations,
             st.method,
