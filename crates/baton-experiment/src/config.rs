@@ -70,6 +70,46 @@ pub struct TrainingConfig {
     pub handoffs: u64,
     /// Number of points on the learning curve (exact evaluations of the greedy policy), 1..=1000.
     pub eval_points: u32,
+    /// Where the points go: `log` (geometric from handoffs/1000 to handoffs, shows early learning) or
+    /// `linear` (evenly spaced).
+    pub eval_spacing: EvalSpacing,
+}
+
+/// Spacing of learning-curve points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvalSpacing {
+    /// Geometric from `handoffs / 1000` to `handoffs`.
+    Log,
+    /// Evenly spaced up to `handoffs`.
+    Linear,
+}
+
+impl TrainingConfig {
+    /// The handoff counts at which the greedy policy is evaluated: strictly increasing, ending at `handoffs`.
+    pub fn eval_schedule(&self) -> Vec<u64> {
+        let total = self.handoffs;
+        let points = u64::from(self.eval_points.max(1));
+        let mut at: Vec<u64> = match self.eval_spacing {
+            EvalSpacing::Linear => (1..=points).map(|k| total * k / points).collect(),
+            EvalSpacing::Log => {
+                let lo = (total as f64 / 1000.0).max(1.0);
+                let ratio = total as f64 / lo;
+                (0..points)
+                    .map(|k| {
+                        let f = if points == 1 { 1.0 } else { k as f64 / (points - 1) as f64 };
+                        (lo * ratio.powf(f)).round() as u64
+                    })
+                    .collect()
+            }
+        };
+        at.retain(|&h| h >= 1);
+        if let Some(last) = at.last_mut() {
+            *last = total;
+        }
+        at.dedup();
+        at
+    }
 }
 
 impl Default for TrainingConfig {
@@ -77,6 +117,7 @@ impl Default for TrainingConfig {
         TrainingConfig {
             handoffs: 1_000_000,
             eval_points: 20,
+            eval_spacing: EvalSpacing::Log,
         }
     }
 }
@@ -202,6 +243,24 @@ impl Workload {
     pub fn name(&self) -> &'static str {
         match self {
             Workload::Synthetic(_) => "synthetic-v0",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_schedules_increase_and_end_at_the_budget() {
+        for spacing in [EvalSpacing::Log, EvalSpacing::Linear] {
+            for (handoffs, points) in [(1u64, 1u32), (10, 10), (1000, 20), (1_000_000, 20), (7, 1000)] {
+                let t = TrainingConfig { handoffs, eval_points: points.min(handoffs as u32), eval_spacing: spacing };
+                let s = t.eval_schedule();
+                assert_eq!(*s.last().unwrap(), handoffs);
+                assert!(s.windows(2).all(|w| w[0] < w[1]), "{s:?}");
+                assert!(s[0] >= 1);
+            }
         }
     }
 }

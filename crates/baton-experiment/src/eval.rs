@@ -3,7 +3,7 @@
 use baton_core::{FiniteModel, ObsId};
 use baton_learn::{IcqAgent, QFunction};
 use baton_solve::{
-    evaluate, initial_value, interface_gap, interface_q, stationary, value_iteration, Behaviour, InterfaceGap, Policy,
+    evaluate_with, initial_value, EvalMethod, interface_gap, interface_q, stationary, value_iteration, Behaviour, InterfaceGap, Policy,
     Solution,
 };
 use serde::Serialize;
@@ -12,6 +12,9 @@ use crate::ExperimentError;
 
 /// Value-iteration tolerance for the ground truth.
 const VI_TOL: f64 = 1e-10;
+/// Policy evaluation by Gauss-Seidel to a guaranteed relative error below 1e-10: as exact as the dense LU
+/// for reporting, and about 20x faster at a few hundred states (a run evaluates hundreds of policies).
+const EVAL: EvalMethod = EvalMethod::GaussSeidel;
 
 /// Everything exact about one finite model, computed once per run and shared by every seed and method.
 #[derive(Debug)]
@@ -46,6 +49,8 @@ pub struct Scores {
     pub q_error_xi: f64,
     /// `max |Q - Q_bar o sigma|` over visited pairs: distance to IC-Q's own fixed point.
     pub q_bar_error_inf: f64,
+    /// Root-mean-square distance to `Q_bar o sigma`, weighted by `xi`.
+    pub q_bar_error_xi: f64,
 }
 
 impl GroundTruth {
@@ -54,7 +59,7 @@ impl GroundTruth {
     pub fn new(model: FiniteModel) -> Result<Self, ExperimentError> {
         let optimal = value_iteration(&model, VI_TOL)?;
         let optimal_value = initial_value(&model, &optimal.v)?;
-        let random_value = initial_value(&model, &evaluate(&model, &Policy::uniform(&model))?)?;
+        let random_value = initial_value(&model, &evaluate_with(&model, &Policy::uniform(&model), EVAL)?)?;
         let xi = stationary(&model, &Behaviour::uniform(&model))?.xi;
         let qbar = interface_q(&model, &xi)?;
         let gap = interface_gap(&model, &xi, &qbar)?;
@@ -95,10 +100,11 @@ impl GroundTruth {
     /// Score a learned Q given per pair.
     pub fn score(&self, q: &[f64]) -> Result<Scores, ExperimentError> {
         let policy = Policy::greedy(&self.model, q)?;
-        let value = initial_value(&self.model, &evaluate(&self.model, &policy)?)?;
+        let value = initial_value(&self.model, &evaluate_with(&self.model, &policy, EVAL)?)?;
         let mut inf: f64 = 0.0;
         let mut bar_inf: f64 = 0.0;
         let mut sq = 0.0;
+        let mut bar_sq = 0.0;
         let mut w = 0.0;
         for (p, &x) in self.xi.iter().enumerate() {
             if x <= 0.0 {
@@ -109,7 +115,9 @@ impl GroundTruth {
             sq += x * e * e;
             w += x;
             if self.q_bar[p].is_finite() {
-                bar_inf = bar_inf.max((q[p] - self.q_bar[p]).abs());
+                let d = (q[p] - self.q_bar[p]).abs();
+                bar_inf = bar_inf.max(d);
+                bar_sq += x * d * d;
             }
         }
         Ok(Scores {
@@ -118,6 +126,7 @@ impl GroundTruth {
             q_error_inf: inf,
             q_error_xi: if w > 0.0 { (sq / w).sqrt() } else { 0.0 },
             q_bar_error_inf: bar_inf,
+            q_bar_error_xi: if w > 0.0 { (bar_sq / w).sqrt() } else { 0.0 },
         })
     }
 

@@ -60,6 +60,8 @@ pub struct SummaryRow {
     pub q_error_xi: f64,
     /// Mean over seeds of the max-norm distance to the interface fixed point `Q_bar o sigma`.
     pub q_bar_error_inf: f64,
+    /// Mean over seeds of the xi-weighted RMS distance to `Q_bar o sigma`.
+    pub q_bar_error_xi: f64,
     /// Handoffs (Q-updates) per seed.
     pub handoffs: u64,
     /// Scalars that crossed between agents, per transfer of control (1 for IC-Q, 0 for the others).
@@ -169,8 +171,6 @@ impl Experiment {
     ) -> Result<JobResult, ExperimentError> {
         let model = &truth.model;
         let spec = model.spec();
-        let total = self.config.training.handoffs;
-        let points = u64::from(self.config.training.eval_points);
         let behaviour = self.learner.behaviour;
         let make_agents = || -> Vec<IcqAgent<TabularQ>> {
             spec.agents
@@ -178,7 +178,8 @@ impl Experiment {
                 .map(|a| IcqAgent::tabular(a, spec.discount, self.learner.step.clone()))
                 .collect()
         };
-        let mut curve = Vec::with_capacity(points as usize);
+        let schedule = self.config.training.eval_schedule();
+        let mut curve = Vec::with_capacity(schedule.len());
         let mut done = 0u64;
         let record = |done: u64, q: Vec<f64>, curve: &mut Vec<CurvePoint>| -> Result<(), ExperimentError> {
             if q.iter().any(|v| !v.is_finite()) {
@@ -190,8 +191,8 @@ impl Experiment {
         let stats = match method {
             Method::IcQ => {
                 let mut t = Decentralized::new(FiniteEnv::new(model), make_agents(), behaviour, seed);
-                for k in 1..=points {
-                    let chunk = total * k / points - done;
+                for &at in &schedule {
+                    let chunk = at - done;
                     t.run(chunk);
                     done += chunk;
                     progress.advance(chunk);
@@ -201,8 +202,8 @@ impl Experiment {
             }
             Method::NoScalar => {
                 let mut t = NoScalar::new(FiniteEnv::new(model), make_agents(), behaviour, seed);
-                for k in 1..=points {
-                    let chunk = total * k / points - done;
+                for &at in &schedule {
+                    let chunk = at - done;
                     t.run(chunk);
                     done += chunk;
                     progress.advance(chunk);
@@ -213,8 +214,8 @@ impl Experiment {
             Method::Oracle => {
                 let learner = IcqAgent::tabular(&model.oracle_spec(), spec.discount, self.learner.step.clone());
                 let mut t = Centralized::new(FiniteEnv::new(model), learner, behaviour, seed);
-                for k in 1..=points {
-                    let chunk = total * k / points - done;
+                for &at in &schedule {
+                    let chunk = at - done;
                     t.run(chunk);
                     done += chunk;
                     progress.advance(chunk);
@@ -243,6 +244,7 @@ impl Experiment {
                     q_error_inf: if method == Method::Optimal { 0.0 } else { f64::NAN },
                     q_error_xi: if method == Method::Optimal { 0.0 } else { f64::NAN },
                     q_bar_error_inf: f64::NAN,
+                    q_bar_error_xi: f64::NAN,
                     handoffs: 0,
                     scalars_per_transfer: 0.0,
                     seeds: 1,
@@ -267,6 +269,7 @@ impl Experiment {
                             q_error_inf: mean_ci95(&last(|s| s.q_error_inf)).0,
                             q_error_xi: mean_ci95(&last(|s| s.q_error_xi)).0,
                             q_bar_error_inf: mean_ci95(&last(|s| s.q_bar_error_inf)).0,
+                            q_bar_error_xi: mean_ci95(&last(|s| s.q_bar_error_xi)).0,
                             handoffs: self.config.training.handoffs,
                             scalars_per_transfer: if transfers > 0 { scalars as f64 / transfers as f64 } else { 0.0 },
                             seeds: finals.len() as u32,

@@ -1,0 +1,18 @@
+//! End-to-end tests of the `baton` command line.
+//!
+//! Every test runs the real binary (`CARGO_BIN_EXE_baton`) on a tiny config written into its own temporary
+//! directory, so the tests are independent of each other and of the working directory, and each run takes
+//! a fraction of a second.
+//!
+//! - [`run`]: what a successful `baton run` writes, determinism, the `--seeds` override;
+//! - [`bad_config`]: every invalid input exits with code 2, one clear error and no output directory;
+//! - [`overwrite`]: earlier results are never damaged, and replaced only with `--force`;
+//! - [`bench`]: `baton bench --json`;
+//! - [`experiments`]: the shipped experiment configs are valid.
+
+mod bad_config;
+mod bench;
+mod experiments;
+mod overwrite;
+mod run;
+mod support;
