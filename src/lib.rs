@@ -5,11 +5,11 @@
 //! coordination at a handoff is one number sent back by the receiver.
 //!
 //! This facade re-exports the workspace's crates:
-//! - [`core`]: the IC-SMDP vocabulary and the environment contract;
-//! - [`learn`]: IC-Q learners (start with [`learn::icq`]);
-//! - [`solve`]: the exact solver for finite models;
-//! - [`envs`]: workloads;
-//! - [`experiment`]: configs, the runner, run directories.
+//! - [`core`], the IC-SMDP vocabulary and the environment contract;
+//! - [`learn`], IC-Q learners (start with [`learn::icq`]);
+//! - [`solve`], the exact solver for finite models;
+//! - [`envs`], workloads;
+//! - [`experiment`], configs, the runner, run directories.
 //!
 //! ```
 //! use baton::envs::SyntheticConfig;
@@ -26,3 +26,8 @@ pub use baton_envs as envs;
 pub use baton_experiment as experiment;
 pub use baton_learn as learn;
 pub use baton_solve as solve;
+
+/// The README's code blocks, compiled and run as doctests so the first screen stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -59,9 +59,7 @@ impl Progress for Bar {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     match real_main() {
@@ -75,19 +73,19 @@ fn main() -> ExitCode {
 
 fn real_main() -> Result<()> {
     match Cli::parse().command {
-        Command::Run {
-            config,
-            out,
-            seeds,
-            threads,
-            force,
-            quiet,
-        } => run(config, out, seeds, threads, force, quiet),
+        Command::Run { config, out, seeds, threads, force, quiet } => run(config, out, seeds, threads, force, quiet),
         Command::Bench { json, seconds } => bench(json, seconds),
     }
 }
 
-fn run(config: PathBuf, out: PathBuf, seeds: Option<u32>, threads: Option<usize>, force: bool, quiet: bool) -> Result<()> {
+fn run(
+    config: PathBuf,
+    out: PathBuf,
+    seeds: Option<u32>,
+    threads: Option<usize>,
+    force: bool,
+    quiet: bool,
+) -> Result<()> {
     let mut cfg = experiment::ExperimentConfig::from_toml(
         &std::fs::read_to_string(&config).with_context(|| format!("cannot read config {}", config.display()))?,
         &config.display().to_string(),
@@ -95,26 +93,21 @@ fn run(config: PathBuf, out: PathBuf, seeds: Option<u32>, threads: Option<usize>
     if let Some(s) = seeds {
         cfg.seeds = s;
     }
-    let exp: Experiment = cfg
-        .validate()
-        .with_context(|| format!("config {} is not valid", config.display()))?;
+    let exp: Experiment = cfg.validate().with_context(|| format!("config {} is not valid", config.display()))?;
     let threads = threads.unwrap_or(0);
     if threads > 1024 {
         anyhow::bail!("--threads {threads}: at most 1024");
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(exp.total_handoffs())
-    };
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start the worker threads")?;
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(exp.total_handoffs()) };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} handoffs ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} handoffs ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let dir = experiment::prepare_run_dir(&out, force)?;
     let started = Instant::now();
     let progress = Bar(bar);
     let results = pool.install(|| exp.run(&progress))?;
@@ -128,7 +121,7 @@ fn run(config: PathBuf, out: PathBuf, seeds: Option<u32>, threads: Option<usize>
         "handoffs_simulated": exp.total_handoffs(),
         "host": std::env::var("HOSTNAME").unwrap_or_default(),
     });
-    let dir = experiment::write_run(&out, force, &exp, &results, &meta)?;
+    let dir = experiment::write_run(dir, &exp, &results, &meta)?;
     print_summary(&results.summary);
     println!("\nwrote {} in {wall:.1}s", dir.display());
     Ok(())

@@ -28,11 +28,7 @@ pub struct Outcome {
 
 impl fmt::Debug for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        write!(f, "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
     }
 }
 
@@ -64,13 +60,8 @@ where
 
 /// `baton run CONFIG --out OUT --quiet EXTRA...`.
 pub fn baton_run(config: &Path, out: &Path, extra: &[&str]) -> Outcome {
-    let mut args: Vec<&OsStr> = vec![
-        OsStr::new("run"),
-        config.as_os_str(),
-        OsStr::new("--out"),
-        out.as_os_str(),
-        OsStr::new("--quiet"),
-    ];
+    let mut args: Vec<&OsStr> =
+        vec![OsStr::new("run"), config.as_os_str(), OsStr::new("--out"), out.as_os_str(), OsStr::new("--quiet")];
     args.extend(extra.iter().map(OsStr::new));
     baton(args)
 }
@@ -191,14 +182,10 @@ pub fn read_metrics(path: &Path) -> Vec<Value> {
 
 /// `value[key]` as a number, panicking with context otherwise.
 pub fn number(value: &Value, key: &str) -> f64 {
-    value[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("`{key}` should be a number in {value}"))
+    value[key].as_f64().unwrap_or_else(|| panic!("`{key}` should be a number in {value}"))
 }
 
 /// `value[key]` as a string, panicking with context otherwise.
 pub fn string<'a>(value: &'a Value, key: &str) -> &'a str {
-    value[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("`{key}` should be a string in {value}"))
+    value[key].as_str().unwrap_or_else(|| panic!("`{key}` should be a string in {value}"))
 }

@@ -20,11 +20,7 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions {
-            events: 20_000,
-            max_episode_handoffs: 100_000,
-            seed: 12345,
-        }
+        CheckOptions { events: 20_000, max_episode_handoffs: 100_000, seed: 12345 }
     }
 }
 

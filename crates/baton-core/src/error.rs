@@ -20,9 +20,6 @@ pub enum CoreError {
 
 impl CoreError {
     pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
-        CoreError::InvalidModel {
-            what: what.into(),
-            reason: reason.into(),
-        }
+        CoreError::InvalidModel { what: what.into(), reason: reason.into() }
     }
 }

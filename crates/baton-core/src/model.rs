@@ -112,9 +112,10 @@ impl ModelBuilder {
         pair_offset.push(0u32);
         for s in 0..n_states {
             let h = self.holder[s];
-            let agent = self.spec.agents.get(h.index()).ok_or_else(|| {
-                CoreError::invalid(format!("state {s}"), format!("holder {} is not an agent", h.0))
-            })?;
+            let agent =
+                self.spec.agents.get(h.index()).ok_or_else(|| {
+                    CoreError::invalid(format!("state {s}"), format!("holder {} is not an agent", h.0))
+                })?;
             let o = self.obs[s];
             if o.0 >= agent.n_obs {
                 return Err(CoreError::invalid(
@@ -131,7 +132,8 @@ impl ModelBuilder {
                 ));
             }
             for (k, outs) in per_action.iter().enumerate() {
-                let what = || format!("state {s} ({}), action {}", self.state_labels[s], agent.action_names[legal[k].index()]);
+                let what =
+                    || format!("state {s} ({}), action {}", self.state_labels[s], agent.action_names[legal[k].index()]);
                 if outs.is_empty() {
                     return Err(CoreError::invalid(what(), "no outcomes"));
                 }
@@ -312,9 +314,8 @@ impl FiniteModel {
     /// observations are the joint states and whose legal actions in `s` are the holder's legal actions.
     pub fn oracle_spec(&self) -> AgentSpec {
         let n_actions = self.spec.agents.iter().map(|a| a.n_actions).max().unwrap_or(1);
-        let sets: Vec<Vec<ActionId>> = (0..self.n_states() as u32)
-            .map(|s| self.pair_action[self.pairs(s)].to_vec())
-            .collect();
+        let sets: Vec<Vec<ActionId>> =
+            (0..self.n_states() as u32).map(|s| self.pair_action[self.pairs(s)].to_vec()).collect();
         let legal = Legal::per_obs(&sets, n_actions).unwrap_or_else(|_| Legal::all(n_actions));
         AgentSpec {
             name: "oracle".into(),
@@ -351,11 +352,7 @@ enum Phase {
 impl<'m> FiniteEnv<'m> {
     /// A simulator of `model`, positioned before the first episode.
     pub fn new(model: &'m FiniteModel) -> Self {
-        FiniteEnv {
-            model,
-            state: TERMINAL,
-            phase: Phase::Start,
-        }
+        FiniteEnv { model, state: TERMINAL, phase: Phase::Start }
     }
     /// The model being simulated.
     pub fn model(&self) -> &'m FiniteModel {
@@ -395,18 +392,9 @@ impl Env for FiniteEnv<'_> {
                     Next::Terminated
                 } else {
                     self.phase = Phase::Decide;
-                    Next::To {
-                        agent: self.model.holder(self.state),
-                        obs: self.model.obs(self.state),
-                    }
+                    Next::To { agent: self.model.holder(self.state), obs: self.model.obs(self.state) }
                 };
-                Event::Handoff(Handoff {
-                    artifact: ArtifactId(0),
-                    sender,
-                    reward,
-                    duration,
-                    next,
-                })
+                Event::Handoff(Handoff { artifact: ArtifactId(0), sender, reward, duration, next })
             }
             Phase::End => {
                 self.phase = Phase::Start;
@@ -421,16 +409,10 @@ impl Env for FiniteEnv<'_> {
     fn act(&mut self, _artifact: ArtifactId, action: ActionId, rng: &mut Rng) {
         debug_assert_eq!(self.phase, Phase::AwaitAction);
         let s = self.state;
-        let p = self
-            .model
-            .pair_of(s, action)
-            .unwrap_or_else(|| panic!("action {} is not legal in state {s}", action.0));
+        let p =
+            self.model.pair_of(s, action).unwrap_or_else(|| panic!("action {} is not legal in state {s}", action.0));
         let out = *self.model.sample_outcome(p, rng);
-        self.phase = Phase::Handoff {
-            sender: self.model.holder(s),
-            reward: out.reward,
-            duration: out.duration,
-        };
+        self.phase = Phase::Handoff { sender: self.model.holder(s), reward: out.reward, duration: out.duration };
         self.state = out.next;
     }
 }
@@ -438,11 +420,7 @@ impl Env for FiniteEnv<'_> {
 impl FiniteEnv<'_> {
     #[inline]
     fn decision(&self) -> Decision {
-        Decision {
-            artifact: ArtifactId(0),
-            agent: self.model.holder(self.state),
-            obs: self.model.obs(self.state),
-        }
+        Decision { artifact: ArtifactId(0), agent: self.model.holder(self.state), obs: self.model.obs(self.state) }
     }
 }
 

@@ -18,10 +18,7 @@ pub struct Legal {
 impl Legal {
     /// Every action legal in every observation.
     pub fn all(n_actions: u16) -> Self {
-        Legal {
-            offsets: None,
-            actions: (0..n_actions).map(ActionId).collect(),
-        }
+        Legal { offsets: None, actions: (0..n_actions).map(ActionId).collect() }
     }
 
     /// Per-observation legal sets; each must be non-empty, sorted, without duplicates and `< n_actions`.
@@ -50,10 +47,7 @@ impl Legal {
             actions.extend_from_slice(set);
             offsets.push(actions.len() as u32);
         }
-        Ok(Legal {
-            offsets: Some(offsets),
-            actions,
-        })
+        Ok(Legal { offsets: Some(offsets), actions })
     }
 
     /// The legal actions of observation `obs`, in increasing order.
@@ -114,10 +108,7 @@ impl EnvSpec {
             return Err(CoreError::invalid("agents", "at least one agent is required"));
         }
         if !(self.discount.is_finite() && (0.0..1.0).contains(&self.discount)) {
-            return Err(CoreError::invalid(
-                "discount",
-                format!("gamma must be in [0, 1), got {}", self.discount),
-            ));
+            return Err(CoreError::invalid("discount", format!("gamma must be in [0, 1), got {}", self.discount)));
         }
         if self.max_in_flight == 0 {
             return Err(CoreError::invalid("max_in_flight", "must be at least 1"));

@@ -35,10 +35,7 @@ pub enum EnvError {
 impl EnvError {
     /// An [`EnvError::InvalidConfig`] for `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        EnvError::InvalidConfig {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        EnvError::InvalidConfig { field: field.into(), reason: reason.into() }
     }
 
     /// The offending field of an [`EnvError::InvalidConfig`], if this is one.

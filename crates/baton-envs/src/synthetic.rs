@@ -72,10 +72,7 @@
 
 use std::fmt::Write as _;
 
-use baton_core::{
-    ActionId, AgentId, AgentSpec, EnvSpec, FiniteModel, Legal, ModelBuilder, ObsId, Outcome,
-    TERMINAL,
-};
+use baton_core::{ActionId, AgentId, AgentSpec, EnvSpec, FiniteModel, Legal, ModelBuilder, ObsId, Outcome, TERMINAL};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EnvError;
@@ -168,15 +165,8 @@ impl Default for SyntheticConfig {
             discount: 0.95,
             step_cost: 0.1,
             submit_reward: 10.0,
-            durations: DurationPmfs {
-                low: vec![0.7, 0.3],
-                high: vec![0.0, 0.5, 0.5],
-            },
-            success: SuccessProbabilities {
-                low: 0.8,
-                high_focused: 0.9,
-                high_busy: 0.2,
-            },
+            durations: DurationPmfs { low: vec![0.7, 0.3], high: vec![0.0, 0.5, 0.5] },
+            success: SuccessProbabilities { low: 0.8, high_focused: 0.9, high_busy: 0.2 },
             aliasing: 0.0,
             start_agent: 0,
         }
@@ -280,10 +270,7 @@ fn check_count(field: &str, value: u32, lo: u32, hi: u32) -> Result<(), EnvError
     if (lo..=hi).contains(&value) {
         Ok(())
     } else {
-        Err(EnvError::invalid(
-            field,
-            format!("must be in {lo}..={hi}, got {value}"),
-        ))
+        Err(EnvError::invalid(field, format!("must be in {lo}..={hi}, got {value}")))
     }
 }
 
@@ -291,10 +278,7 @@ fn check_nonneg(field: &str, value: f64) -> Result<(), EnvError> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {
-        Err(EnvError::invalid(
-            field,
-            format!("must be finite and >= 0, got {value}"),
-        ))
+        Err(EnvError::invalid(field, format!("must be finite and >= 0, got {value}")))
     }
 }
 
@@ -302,10 +286,7 @@ fn check_prob(field: &str, value: f64) -> Result<(), EnvError> {
     if value.is_finite() && (0.0..=1.0).contains(&value) {
         Ok(())
     } else {
-        Err(EnvError::invalid(
-            field,
-            format!("must be a probability in [0, 1], got {value}"),
-        ))
+        Err(EnvError::invalid(field, format!("must be a probability in [0, 1], got {value}")))
     }
 }
 
@@ -314,29 +295,20 @@ fn check_pmf(field: &str, pmf: &[f64]) -> Result<Vec<f64>, EnvError> {
     if pmf.is_empty() || pmf.len() > MAX_DURATION {
         return Err(EnvError::invalid(
             field,
-            format!(
-                "needs 1..={MAX_DURATION} entries (probabilities of tau = 1, 2, ...), got {}",
-                pmf.len()
-            ),
+            format!("needs 1..={MAX_DURATION} entries (probabilities of tau = 1, 2, ...), got {}", pmf.len()),
         ));
     }
     for (k, &q) in pmf.iter().enumerate() {
         if !(q.is_finite() && (0.0..=1.0).contains(&q)) {
             return Err(EnvError::invalid(
                 field,
-                format!(
-                    "entry {k} (tau = {}) must be a probability in [0, 1], got {q}",
-                    k + 1
-                ),
+                format!("entry {k} (tau = {}) must be a probability in [0, 1], got {q}", k + 1),
             ));
         }
     }
     let total: f64 = pmf.iter().sum();
     if (total - 1.0).abs() > PMF_TOL {
-        return Err(EnvError::invalid(
-            field,
-            format!("probabilities must sum to 1 (within {PMF_TOL}), got {total}"),
-        ));
+        return Err(EnvError::invalid(field, format!("probabilities must sum to 1 (within {PMF_TOL}), got {total}")));
     }
     Ok(pmf.iter().map(|q| q / total).collect())
 }
@@ -353,19 +325,13 @@ impl SyntheticConfig {
         if c.components < c.agents {
             return Err(EnvError::invalid(
                 "components",
-                format!(
-                    "must be at least agents = {} (every agent owns a component), got {}",
-                    c.agents, c.components
-                ),
+                format!("must be at least agents = {} (every agent owns a component), got {}", c.agents, c.components),
             ));
         }
         check_count("levels", c.levels, 2, MAX_LEVELS)?;
         check_count("private_states", c.private_states, 1, MAX_PRIVATE_STATES)?;
         if !(c.discount.is_finite() && (0.0..1.0).contains(&c.discount)) {
-            return Err(EnvError::invalid(
-                "discount",
-                format!("gamma must be in [0, 1), got {}", c.discount),
-            ));
+            return Err(EnvError::invalid("discount", format!("gamma must be in [0, 1), got {}", c.discount)));
         }
         check_nonneg("step_cost", c.step_cost)?;
         check_nonneg("submit_reward", c.submit_reward)?;
@@ -378,10 +344,7 @@ impl SyntheticConfig {
         if c.start_agent >= c.agents {
             return Err(EnvError::invalid(
                 "start_agent",
-                format!(
-                    "must be in 0..{} (an agent), got {}",
-                    c.agents, c.start_agent
-                ),
+                format!("must be in 0..{} (an agent), got {}", c.agents, c.start_agent),
             ));
         }
 
@@ -389,11 +352,8 @@ impl SyntheticConfig {
         let n = c.agents as u128;
         let nb: u128 = if c.aliasing > 0.0 { 2 } else { 1 };
         let p = u128::from(c.private_states);
-        let states = u128::from(c.levels)
-            .saturating_pow(c.components)
-            .saturating_mul(n)
-            .saturating_mul(p)
-            .saturating_mul(nb);
+        let states =
+            u128::from(c.levels).saturating_pow(c.components).saturating_mul(n).saturating_mul(p).saturating_mul(nb);
         let actions = 2 * (n - 1) + 1;
         let pairs = states.saturating_mul(actions);
         if pairs > u128::from(MAX_PAIRS) {
@@ -401,10 +361,9 @@ impl SyntheticConfig {
                 what: "state-action pairs".into(),
                 count: pairs,
                 limit: MAX_PAIRS,
-                reduce:
-                    "`components`, `levels`, `agents` or `private_states`, or set `aliasing` = 0 \
+                reduce: "`components`, `levels`, `agents` or `private_states`, or set `aliasing` = 0 \
                          (a positive aliasing doubles the states)"
-                        .into(),
+                    .into(),
             });
         }
         let nnz = |pmf: &[f64]| pmf.iter().filter(|&&q| q > 0.0).count() as u128;
@@ -416,35 +375,19 @@ impl SyntheticConfig {
                 what: "outcomes".into(),
                 count: outcomes,
                 limit: MAX_OUTCOMES,
-                reduce:
-                    "the number of positive entries of `durations.low` and `durations.high`, or \
+                reduce: "the number of positive entries of `durations.low` and `durations.high`, or \
                          `private_states`, `components`, `levels` or `agents`"
-                        .into(),
+                    .into(),
             });
         }
 
-        let (n, l, k, p, nb) = (
-            c.agents as usize,
-            c.components as usize,
-            c.levels as usize,
-            c.private_states as usize,
-            nb as usize,
-        );
+        let (n, l, k, p, nb) =
+            (c.agents as usize, c.components as usize, c.levels as usize, c.private_states as usize, nb as usize);
         let pow_k: Vec<usize> = (0..l).map(|comp| k.pow(comp as u32)).collect();
-        let own: Vec<Vec<usize>> = (0..n)
-            .map(|i| (0..l).filter(|comp| comp % n == i).collect())
-            .collect();
-        let seen: Vec<Vec<usize>> = (0..n)
-            .map(|i| (0..l).filter(|comp| comp % n != i).collect())
-            .collect();
-        let own_weight = own
-            .iter()
-            .map(|cs| cs.iter().map(|&comp| pow_k[comp]).sum())
-            .collect();
-        let n_obs = seen
-            .iter()
-            .map(|cs| (k.pow(cs.len() as u32) * p) as u32)
-            .collect();
+        let own: Vec<Vec<usize>> = (0..n).map(|i| (0..l).filter(|comp| comp % n == i).collect()).collect();
+        let seen: Vec<Vec<usize>> = (0..n).map(|i| (0..l).filter(|comp| comp % n != i).collect()).collect();
+        let own_weight = own.iter().map(|cs| cs.iter().map(|&comp| pow_k[comp]).sum()).collect();
+        let n_obs = seen.iter().map(|cs| (k.pow(cs.len() as u32) * p) as u32).collect();
         let high_success = (0..p)
             .map(|q| {
                 if p == 1 {
@@ -560,12 +503,7 @@ impl Synthetic {
                 action_names: (0..n_actions).map(|a| self.action_name(i, a)).collect(),
             })
             .collect();
-        EnvSpec {
-            id: ENV_ID.to_string(),
-            agents,
-            discount: self.config.discount,
-            max_in_flight: 1,
-        }
+        EnvSpec { id: ENV_ID.to_string(), agents, discount: self.config.discount, max_in_flight: 1 }
     }
 
     fn action_name(&self, agent: usize, a: u16) -> String {
@@ -612,15 +550,8 @@ impl Synthetic {
         }
         let k = a / 2;
         let j = if k < i { k } else { k + 1 };
-        let effort = if a % 2 == 0 {
-            Effort::Low
-        } else {
-            Effort::High
-        };
-        Some(SyntheticAction::Work {
-            effort,
-            target: AgentId(j as u16),
-        })
+        let effort = if a % 2 == 0 { Effort::Low } else { Effort::High };
+        Some(SyntheticAction::Work { effort, target: AgentId(j as u16) })
     }
 
     /// The index of a joint state in the model, or `None` if any part is out of range (or the bit is present
@@ -639,12 +570,7 @@ impl Synthetic {
             (Some(b @ (0 | 1)), true) => b as usize,
             _ => return None,
         };
-        let xi: usize = s
-            .levels
-            .iter()
-            .zip(&self.pow_k)
-            .map(|(&x, &w)| x as usize * w)
-            .sum();
+        let xi: usize = s.levels.iter().zip(&self.pow_k).map(|(&x, &w)| x as usize * w).sum();
         Some(self.index_of(xi, h, p, b))
     }
 
@@ -658,11 +584,7 @@ impl Synthetic {
     /// # Panics
     /// If `s` is out of range.
     pub fn decode_state(&self, s: u32) -> SyntheticState {
-        assert!(
-            (s as usize) < self.n_states,
-            "state {s} out of range 0..{}",
-            self.n_states
-        );
+        assert!((s as usize) < self.n_states, "state {s} out of range 0..{}", self.n_states);
         let mut r = s as usize;
         let b = r % self.nb;
         r /= self.nb;
@@ -700,11 +622,7 @@ impl Synthetic {
         let mut w = 1usize;
         for &comp in &self.seen[agent] {
             let x = levels[comp] as usize;
-            assert!(
-                x < self.k,
-                "level {x} of component {comp} out of range 0..{}",
-                self.k
-            );
+            assert!(x < self.k, "level {x} of component {comp} out of range 0..{}", self.k);
             view += x * w;
             w *= self.k;
         }
@@ -732,12 +650,7 @@ impl Synthetic {
             }
             let _ = write!(label, "{x}");
         }
-        let _ = write!(
-            label,
-            "] h={} p={}",
-            s.holder.0,
-            self.private_state_name(s.private)
-        );
+        let _ = write!(label, "] h={} p={}", s.holder.0, self.private_state_name(s.private));
         if let Some(b) = s.bit {
             let _ = write!(label, " b={b}");
         }
@@ -747,11 +660,7 @@ impl Synthetic {
     /// The largest level agent `i` sees in `levels`.
     #[inline]
     fn seen_max(&self, agent: usize, levels: &[u32]) -> u32 {
-        self.seen[agent]
-            .iter()
-            .map(|&c| levels[c])
-            .max()
-            .unwrap_or(0)
+        self.seen[agent].iter().map(|&c| levels[c]).max().unwrap_or(0)
     }
 
     /// Enumerate the model: every joint state, every action's merged outcomes, and `nu_0`.
@@ -773,10 +682,7 @@ impl Synthetic {
             let mean_base: u32 = levels.iter().sum();
             for h in 0..self.n {
                 let m = self.seen_max(h, &levels);
-                let own_sum: usize = self.own[h]
-                    .iter()
-                    .map(|&c| levels[c] as usize * self.pow_k[c])
-                    .sum();
+                let own_sum: usize = self.own[h].iter().map(|&c| levels[c] as usize * self.pow_k[c]).sum();
                 let base_xi = xi - own_sum;
                 let own_levels: u32 = self.own[h].iter().map(|&c| levels[c]).sum();
                 // SUBMIT: own components become m.
@@ -812,12 +718,7 @@ impl Synthetic {
                                         let next_xi = base_xi + v as usize * self.own_weight[h];
                                         for &(tau, q_tau, reward) in pmf {
                                             for p_next in 0..self.p {
-                                                let next = self.index_of(
-                                                    next_xi,
-                                                    target.index(),
-                                                    p_next,
-                                                    b,
-                                                );
+                                                let next = self.index_of(next_xi, target.index(), p_next, b);
                                                 push_merged(
                                                     &mut outs,
                                                     Outcome {
@@ -833,11 +734,8 @@ impl Synthetic {
                                     outs
                                 }
                                 _ => {
-                                    let alias = if self.has_hidden_bit() {
-                                        (b as f64 - 0.5) * cfg.aliasing
-                                    } else {
-                                        0.0
-                                    };
+                                    let alias =
+                                        if self.has_hidden_bit() { (b as f64 - 0.5) * cfg.aliasing } else { 0.0 };
                                     vec![Outcome {
                                         prob: 1.0,
                                         next: TERMINAL,
@@ -866,9 +764,10 @@ impl Synthetic {
 
 /// Add `o` to `outs`, summing its probability into an identical outcome (same next, duration and reward).
 fn push_merged(outs: &mut Vec<Outcome>, o: Outcome) {
-    if let Some(e) = outs.iter_mut().find(|e| {
-        e.next == o.next && e.duration == o.duration && e.reward.to_bits() == o.reward.to_bits()
-    }) {
+    if let Some(e) = outs
+        .iter_mut()
+        .find(|e| e.next == o.next && e.duration == o.duration && e.reward.to_bits() == o.reward.to_bits())
+    {
         e.prob += o.prob;
     } else {
         outs.push(o);
@@ -885,9 +784,7 @@ mod tests {
     use super::*;
 
     fn default_model() -> (Synthetic, FiniteModel) {
-        let syn = SyntheticConfig::default()
-            .validate()
-            .expect("default config is valid");
+        let syn = SyntheticConfig::default().validate().expect("default config is valid");
         let model = syn.build_model().expect("default model builds");
         (syn, model)
     }
@@ -900,10 +797,7 @@ mod tests {
         match cfg.validate() {
             Err(EnvError::InvalidConfig { field, reason }) => {
                 let msg = EnvError::invalid(field.clone(), reason).to_string();
-                assert!(
-                    msg.contains(&field),
-                    "message {msg:?} does not name {field}"
-                );
+                assert!(msg.contains(&field), "message {msg:?} does not name {field}");
                 field
             }
             Err(e) => panic!("expected InvalidConfig, got {e}"),
@@ -917,9 +811,7 @@ mod tests {
             assert!(!outs.is_empty());
             let total: f64 = outs.iter().map(|o| o.prob).sum();
             assert!((total - 1.0).abs() < 1e-12, "pair {p} sums to {total}");
-            assert!(outs
-                .iter()
-                .all(|o| o.prob > 0.0 && o.duration >= 1 && o.reward.is_finite()));
+            assert!(outs.iter().all(|o| o.prob > 0.0 && o.duration >= 1 && o.reward.is_finite()));
         }
         let total: f64 = model.initial().iter().map(|&(_, q)| q).sum();
         assert!((total - 1.0).abs() < 1e-12);
@@ -927,10 +819,7 @@ mod tests {
 
     fn expected_counts(cfg: &SyntheticConfig) -> (usize, usize) {
         let nb = if cfg.aliasing > 0.0 { 2 } else { 1 };
-        let states = (cfg.levels as usize).pow(cfg.components)
-            * cfg.agents as usize
-            * cfg.private_states as usize
-            * nb;
+        let states = (cfg.levels as usize).pow(cfg.components) * cfg.agents as usize * cfg.private_states as usize * nb;
         (states, states * (2 * cfg.agents as usize - 1))
     }
 
@@ -947,8 +836,7 @@ mod tests {
             for p in model.pairs(s) {
                 let mut m = Measure::new();
                 for o in model.outcomes(p) {
-                    let key =
-                        (o.next != TERMINAL).then(|| (model.holder(o.next).0, model.obs(o.next).0));
+                    let key = (o.next != TERMINAL).then(|| (model.holder(o.next).0, model.obs(o.next).0));
                     *m.entry(key).or_insert(0.0) += o.prob * gamma.powi(o.duration as i32);
                 }
                 let r = model.expected_reward(p);
@@ -962,11 +850,7 @@ mod tests {
                         let keys: BTreeSet<_> = m.keys().chain(m0.keys()).collect();
                         let l1: f64 = keys
                             .into_iter()
-                            .map(|k| {
-                                (m.get(k).copied().unwrap_or(0.0)
-                                    - m0.get(k).copied().unwrap_or(0.0))
-                                .abs()
-                            })
+                            .map(|k| (m.get(k).copied().unwrap_or(0.0) - m0.get(k).copied().unwrap_or(0.0)).abs())
                             .sum();
                         delta = delta.max(l1);
                     }
@@ -988,21 +872,11 @@ mod tests {
         assert_eq!(model.n_pairs(), pairs);
         assert_eq!(syn.obs_counts(), &[32, 32, 32]);
         assert_eq!(model.spec().id, "synthetic-v0");
-        assert_eq!(
-            model.spec().agents[0].action_names,
-            ["low->1", "high->1", "low->2", "high->2", "submit"]
-        );
-        assert_eq!(
-            model.spec().agents[1].action_names,
-            ["low->0", "high->0", "low->2", "high->2", "submit"]
-        );
+        assert_eq!(model.spec().agents[0].action_names, ["low->1", "high->1", "low->2", "high->2", "submit"]);
+        assert_eq!(model.spec().agents[1].action_names, ["low->0", "high->0", "low->2", "high->2", "submit"]);
         assert_eq!(model.state_label(0), "x=[0,0,0] h=0 p=busy");
         assert!(syn.describe().contains("384 states"), "{}", syn.describe());
-        assert!(
-            syn.describe().contains("1920 state-action pairs"),
-            "{}",
-            syn.describe()
-        );
+        assert!(syn.describe().contains("1920 state-action pairs"), "{}", syn.describe());
     }
 
     #[test]
@@ -1019,11 +893,7 @@ mod tests {
 
     #[test]
     fn the_start_distribution_is_all_zero_levels_at_the_start_agent_with_uniform_private_state() {
-        let cfg = SyntheticConfig {
-            start_agent: 2,
-            aliasing: 1.0,
-            ..SyntheticConfig::default()
-        };
+        let cfg = SyntheticConfig { start_agent: 2, aliasing: 1.0, ..SyntheticConfig::default() };
         let syn = cfg.validate().expect("valid");
         let model = syn.build_model().expect("builds");
         assert_eq!(model.initial().len(), 4);
@@ -1037,13 +907,8 @@ mod tests {
 
     #[test]
     fn state_indices_labels_and_observations_agree_with_the_model() {
-        let syn = SyntheticConfig {
-            aliasing: 0.5,
-            components: 4,
-            ..SyntheticConfig::default()
-        }
-        .validate()
-        .expect("valid");
+        let syn =
+            SyntheticConfig { aliasing: 0.5, components: 4, ..SyntheticConfig::default() }.validate().expect("valid");
         let model = syn.build_model().expect("builds");
         for s in 0..model.n_states() as u32 {
             let st = syn.decode_state(s);
@@ -1052,50 +917,25 @@ mod tests {
             assert_eq!(model.obs(s), syn.observation(&st));
             assert_eq!(model.state_label(s), syn.state_label(&st));
         }
-        let st = SyntheticState {
-            levels: vec![1, 3, 0, 2],
-            holder: AgentId(1),
-            private: 1,
-            bit: Some(0),
-        };
+        let st = SyntheticState { levels: vec![1, 3, 0, 2], holder: AgentId(1), private: 1, bit: Some(0) };
         assert_eq!(syn.state_label(&st), "x=[1,3,0,2] h=1 p=focused b=0");
-        assert_eq!(
-            syn.state_index(&SyntheticState {
-                bit: None,
-                ..st.clone()
-            }),
-            None
-        );
+        assert_eq!(syn.state_index(&SyntheticState { bit: None, ..st.clone() }), None);
         assert_eq!(syn.state_index(&SyntheticState { private: 2, ..st }), None);
     }
 
     #[test]
     fn actions_encode_and_decode_consistently() {
-        let syn = SyntheticConfig {
-            agents: 4,
-            components: 4,
-            ..SyntheticConfig::default()
-        }
-        .validate()
-        .expect("valid");
+        let syn = SyntheticConfig { agents: 4, components: 4, ..SyntheticConfig::default() }.validate().expect("valid");
         for i in 0..4u16 {
             for a in 0..syn.n_actions() {
-                let act = syn
-                    .decode_action(AgentId(i), ActionId(a))
-                    .expect("in range");
+                let act = syn.decode_action(AgentId(i), ActionId(a)).expect("in range");
                 assert_eq!(syn.action_id(AgentId(i), act), Some(ActionId(a)));
                 if let SyntheticAction::Work { target, .. } = act {
                     assert_ne!(target, AgentId(i));
                 }
             }
-            assert_eq!(
-                syn.decode_action(AgentId(i), ActionId(syn.n_actions())),
-                None
-            );
-            let to_self = SyntheticAction::Work {
-                effort: Effort::Low,
-                target: AgentId(i),
-            };
+            assert_eq!(syn.decode_action(AgentId(i), ActionId(syn.n_actions())), None);
+            let to_self = SyntheticAction::Work { effort: Effort::Low, target: AgentId(i) };
             assert_eq!(syn.action_id(AgentId(i), to_self), None);
         }
     }
@@ -1117,37 +957,17 @@ mod tests {
         // the holder's private state (the others are redrawn at receipt). Vary everything the holder must not
         // see: its own components (0 and 3 for agent 0), the other agents' private states, and b.
         let observe = |x: &[u32], privates: &[u32], h: u16, b: u8| {
-            let st = SyntheticState {
-                levels: x.to_vec(),
-                holder: AgentId(h),
-                private: privates[h as usize],
-                bit: Some(b),
-            };
+            let st =
+                SyntheticState { levels: x.to_vec(), holder: AgentId(h), private: privates[h as usize], bit: Some(b) };
             let s = syn.state_index(&st).expect("in range");
             assert_eq!(model.obs(s), syn.observation(&st));
             model.obs(s)
         };
         let base = observe(&[0, 1, 2, 0, 1], &[2, 0, 1], 0, 0);
-        assert_eq!(
-            base,
-            observe(&[2, 1, 2, 1, 1], &[2, 0, 1], 0, 0),
-            "own components leak"
-        );
-        assert_eq!(
-            base,
-            observe(&[0, 1, 2, 0, 1], &[2, 2, 0], 0, 0),
-            "other private states leak"
-        );
-        assert_eq!(
-            base,
-            observe(&[0, 1, 2, 0, 1], &[2, 0, 1], 0, 1),
-            "hidden bit leaks"
-        );
-        assert_eq!(
-            base,
-            observe(&[1, 1, 2, 2, 1], &[2, 1, 2], 0, 1),
-            "a combination leaks"
-        );
+        assert_eq!(base, observe(&[2, 1, 2, 1, 1], &[2, 0, 1], 0, 0), "own components leak");
+        assert_eq!(base, observe(&[0, 1, 2, 0, 1], &[2, 2, 0], 0, 0), "other private states leak");
+        assert_eq!(base, observe(&[0, 1, 2, 0, 1], &[2, 0, 1], 0, 1), "hidden bit leaks");
+        assert_eq!(base, observe(&[1, 1, 2, 2, 1], &[2, 1, 2], 0, 1), "a combination leaks");
         // And it does see what it should: another agent's component and its own private state.
         assert_ne!(base, observe(&[0, 2, 2, 0, 1], &[2, 0, 1], 0, 0));
         assert_ne!(base, observe(&[0, 1, 2, 0, 1], &[1, 0, 1], 0, 0));
@@ -1156,10 +976,8 @@ mod tests {
         let mut seen: HashMap<(AgentId, ObsId), (Vec<u32>, u32)> = HashMap::new();
         for s in 0..model.n_states() as u32 {
             let st = syn.decode_state(s);
-            let visible: Vec<u32> = (0..st.levels.len())
-                .filter(|&c| syn.owner(c) != st.holder)
-                .map(|c| st.levels[c])
-                .collect();
+            let visible: Vec<u32> =
+                (0..st.levels.len()).filter(|&c| syn.owner(c) != st.holder).map(|c| st.levels[c]).collect();
             let key = (st.holder, model.obs(s));
             let value = (visible, st.private);
             let prev = seen.entry(key).or_insert_with(|| value.clone());
@@ -1173,19 +991,13 @@ mod tests {
     fn the_receivers_observation_does_not_reveal_the_senders_private_state() {
         // After a low-effort handoff (whose success does not depend on the private state), the receiver's
         // observation has the same distribution whatever the sender's private state was.
-        let syn = SyntheticConfig {
-            private_states: 3,
-            ..SyntheticConfig::default()
-        }
-        .validate()
-        .expect("valid");
+        let syn = SyntheticConfig { private_states: 3, ..SyntheticConfig::default() }.validate().expect("valid");
         let model = syn.build_model().expect("builds");
         let dist = |s: u32, a: ActionId| {
             let p = model.pair_of(s, a).expect("legal");
             let mut d: BTreeMap<(u16, u32, u32), f64> = BTreeMap::new();
             for o in model.outcomes(p) {
-                *d.entry((model.holder(o.next).0, model.obs(o.next).0, o.duration))
-                    .or_insert(0.0) += o.prob;
+                *d.entry((model.holder(o.next).0, model.obs(o.next).0, o.duration)).or_insert(0.0) += o.prob;
             }
             d.into_iter().collect::<Vec<_>>()
         };
@@ -1194,17 +1006,10 @@ mod tests {
             if st.private == 0 {
                 continue;
             }
-            let s0 = syn
-                .state_index(&SyntheticState {
-                    private: 0,
-                    ..st.clone()
-                })
-                .expect("in range");
+            let s0 = syn.state_index(&SyntheticState { private: 0, ..st.clone() }).expect("in range");
             for a in 0..syn.n_actions() {
-                if let Some(SyntheticAction::Work {
-                    effort: Effort::Low,
-                    ..
-                }) = syn.decode_action(st.holder, ActionId(a))
+                if let Some(SyntheticAction::Work { effort: Effort::Low, .. }) =
+                    syn.decode_action(st.holder, ActionId(a))
                 {
                     let (d, d0) = (dist(s, ActionId(a)), dist(s0, ActionId(a)));
                     assert_eq!(d.len(), d0.len());
@@ -1221,44 +1026,25 @@ mod tests {
     fn the_interface_gap_is_exactly_zero_without_aliasing() {
         for cfg in [
             SyntheticConfig::default(),
-            SyntheticConfig {
-                agents: 3,
-                components: 5,
-                levels: 3,
-                private_states: 3,
-                ..SyntheticConfig::default()
-            },
+            SyntheticConfig { agents: 3, components: 5, levels: 3, private_states: 3, ..SyntheticConfig::default() },
             SyntheticConfig {
                 agents: 2,
                 components: 4,
                 private_states: 1,
-                durations: DurationPmfs {
-                    low: vec![0.2, 0.3, 0.5],
-                    high: vec![0.0, 0.0, 0.25, 0.75],
-                },
+                durations: DurationPmfs { low: vec![0.2, 0.3, 0.5], high: vec![0.0, 0.0, 0.25, 0.75] },
                 ..SyntheticConfig::default()
             },
         ] {
-            let model = cfg
-                .validate()
-                .expect("valid")
-                .build_model()
-                .expect("builds");
+            let model = cfg.validate().expect("valid").build_model().expect("builds");
             let (eps, delta) = interface_discrepancy(&model);
-            assert!(
-                eps < 1e-12 && delta < 1e-12,
-                "eps {eps} delta {delta} for {cfg:?}"
-            );
+            assert!(eps < 1e-12 && delta < 1e-12, "eps {eps} delta {delta} for {cfg:?}");
         }
     }
 
     #[test]
     fn aliasing_doubles_the_states_and_shifts_only_submit_rewards_by_lambda() {
         let lambda = 0.7;
-        let cfg = SyntheticConfig {
-            aliasing: lambda,
-            ..SyntheticConfig::default()
-        };
+        let cfg = SyntheticConfig { aliasing: lambda, ..SyntheticConfig::default() };
         let syn = cfg.validate().expect("valid");
         let model = syn.build_model().expect("builds");
         assert_eq!(model.n_states(), 2 * 384);
@@ -1271,16 +1057,9 @@ mod tests {
             if st.bit != Some(0) {
                 continue;
             }
-            let s1 = syn
-                .state_index(&SyntheticState {
-                    bit: Some(1),
-                    ..st.clone()
-                })
-                .expect("in range");
+            let s1 = syn.state_index(&SyntheticState { bit: Some(1), ..st.clone() }).expect("in range");
             assert_eq!(model.obs(s), model.obs(s1));
-            let submit = syn
-                .action_id(st.holder, SyntheticAction::Submit)
-                .expect("submit");
+            let submit = syn.action_id(st.holder, SyntheticAction::Submit).expect("submit");
             let r0 = model.expected_reward(model.pair_of(s, submit).expect("legal"));
             let r1 = model.expected_reward(model.pair_of(s1, submit).expect("legal"));
             assert!((r1 - r0 - lambda).abs() < 1e-12, "r1 - r0 = {}", r1 - r0);
@@ -1298,21 +1077,10 @@ mod tests {
         let (syn, model) = default_model();
         let gamma: f64 = 0.95;
         // Agent 0 holds x = [3, 1, 2] focused; it sees max(1, 2) = 2.
-        let st = SyntheticState {
-            levels: vec![3, 1, 2],
-            holder: AgentId(0),
-            private: 1,
-            bit: None,
-        };
+        let st = SyntheticState { levels: vec![3, 1, 2], holder: AgentId(0), private: 1, bit: None };
         let s = syn.state_index(&st).expect("in range");
         let high_to_2 = syn
-            .action_id(
-                AgentId(0),
-                SyntheticAction::Work {
-                    effort: Effort::High,
-                    target: AgentId(2),
-                },
-            )
+            .action_id(AgentId(0), SyntheticAction::Work { effort: Effort::High, target: AgentId(2) })
             .expect("action");
         let mut by_level: BTreeMap<u32, f64> = BTreeMap::new();
         for o in model.outcomes(model.pair_of(s, high_to_2).expect("legal")) {
@@ -1328,26 +1096,16 @@ mod tests {
         assert_eq!(by_level.len(), 2);
         assert!((by_level[&3] - 0.9).abs() < 1e-12 && (by_level[&2] - 0.1).abs() < 1e-12);
         // SUBMIT: own component finalised to 2, mean level 5/3, reward -0.1 + 10 (5/9)^2.
-        let submit = syn
-            .action_id(AgentId(0), SyntheticAction::Submit)
-            .expect("submit");
+        let submit = syn.action_id(AgentId(0), SyntheticAction::Submit).expect("submit");
         let outs = model.outcomes(model.pair_of(s, submit).expect("legal"));
         assert_eq!(outs.len(), 1);
         assert_eq!((outs[0].next, outs[0].duration), (TERMINAL, 1));
         let q = 5.0 / 9.0;
         assert!((outs[0].reward - (-0.1 + 10.0 * q * q)).abs() < 1e-12);
         // At the top level success and failure coincide and are merged: 2 durations x 2 receiver states.
-        let top = SyntheticState {
-            levels: vec![0, 3, 3],
-            ..st
-        };
+        let top = SyntheticState { levels: vec![0, 3, 3], ..st };
         let s = syn.state_index(&top).expect("in range");
-        assert_eq!(
-            model
-                .outcomes(model.pair_of(s, high_to_2).expect("legal"))
-                .len(),
-            4
-        );
+        assert_eq!(model.outcomes(model.pair_of(s, high_to_2).expect("legal")).len(), 4);
     }
 
     /// `Q*` of `model` by value iteration on the SMDP Bellman operator.
@@ -1362,11 +1120,7 @@ mod tests {
                         .outcomes(p)
                         .iter()
                         .map(|o| {
-                            let next = if o.next == TERMINAL {
-                                0.0
-                            } else {
-                                v[o.next as usize]
-                            };
+                            let next = if o.next == TERMINAL { 0.0 } else { v[o.next as usize] };
                             o.prob * (o.reward + gamma.powi(o.duration as i32) * next)
                         })
                         .sum();
@@ -1374,10 +1128,7 @@ mod tests {
             }
             let mut change = 0.0f64;
             for s in 0..model.n_states() as u32 {
-                let best = model
-                    .pairs(s)
-                    .map(|p| q[p])
-                    .fold(f64::NEG_INFINITY, f64::max);
+                let best = model.pairs(s).map(|p| q[p]).fold(f64::NEG_INFINITY, f64::max);
                 change = change.max((best - v[s as usize]).abs());
                 v[s as usize] = best;
             }
@@ -1394,28 +1145,20 @@ mod tests {
         let q = optimal_q(&model);
         let greedy = |s: u32| {
             let r = model.pairs(s);
-            let best = r
-                .clone()
-                .max_by(|&a, &b| q[a].total_cmp(&q[b]))
-                .expect("a pair");
+            let best = r.clone().max_by(|&a, &b| q[a].total_cmp(&q[b])).expect("a pair");
             model.pair_action(best)
         };
         let (mut views, mut differ) = (0, 0);
         let mut efforts = BTreeSet::new();
         for s in 0..model.n_states() as u32 {
             let st = syn.decode_state(s);
-            if let Some(SyntheticAction::Work { effort, .. }) =
-                syn.decode_action(st.holder, greedy(s))
-            {
+            if let Some(SyntheticAction::Work { effort, .. }) = syn.decode_action(st.holder, greedy(s)) {
                 efforts.insert(format!("{effort:?}"));
             }
             if st.private != 0 {
                 continue;
             }
-            let focused = SyntheticState {
-                private: 1,
-                ..st.clone()
-            };
+            let focused = SyntheticState { private: 1, ..st.clone() };
             let s1 = syn.state_index(&focused).expect("in range");
             views += 1;
             if greedy(s) != greedy(s1) {
@@ -1425,21 +1168,13 @@ mod tests {
         // Some (holder, view) situations call for a different action when busy than when focused, and both
         // efforts are used somewhere: private information matters and no effort is dominated.
         eprintln!("optimal action depends on the private state in {differ} of {views} (holder, view) states");
-        assert!(
-            differ > 0,
-            "the optimal action never depends on the private state"
-        );
+        assert!(differ > 0, "the optimal action never depends on the private state");
         assert_eq!(efforts.len(), 2, "only {efforts:?} is ever optimal");
     }
 
     #[test]
     fn high_effort_success_interpolates_over_private_states() {
-        let syn = SyntheticConfig {
-            private_states: 4,
-            ..SyntheticConfig::default()
-        }
-        .validate()
-        .expect("valid");
+        let syn = SyntheticConfig { private_states: 4, ..SyntheticConfig::default() }.validate().expect("valid");
         let expected = [0.2, 0.2 + 0.7 / 3.0, 0.2 + 1.4 / 3.0, 0.9];
         for (got, want) in syn.high_success.iter().zip(expected) {
             assert!((got - want).abs() < 1e-12);
@@ -1454,8 +1189,7 @@ mod tests {
         assert_eq!(parse("").expect("parses"), SyntheticConfig::default());
         let text = toml::to_string(&SyntheticConfig::default()).expect("serialises");
         assert_eq!(parse(&text).expect("parses"), SyntheticConfig::default());
-        let partial =
-            parse("agents = 4\ncomponents = 4\n[durations]\nlow = [1.0]\n").expect("parses");
+        let partial = parse("agents = 4\ncomponents = 4\n[durations]\nlow = [1.0]\n").expect("parses");
         assert_eq!(partial.durations.high, vec![0.0, 0.5, 0.5]);
         assert_eq!(partial.durations.low, vec![1.0]);
         assert!(partial.validate().is_ok());
@@ -1475,10 +1209,7 @@ mod tests {
     fn a_discount_of_one_fails_naming_discount() {
         let cfg = parse("discount = 1.0").expect("parses");
         assert_eq!(invalid_field(&cfg), "discount");
-        let cfg = SyntheticConfig {
-            discount: -0.1,
-            ..SyntheticConfig::default()
-        };
+        let cfg = SyntheticConfig { discount: -0.1, ..SyntheticConfig::default() };
         assert_eq!(invalid_field(&cfg), "discount");
     }
 
@@ -1487,10 +1218,7 @@ mod tests {
         let cfg = parse("[durations]\nlow = [0.5, 0.4]\n").expect("parses");
         assert_eq!(invalid_field(&cfg), "durations.low");
         let msg = cfg.validate().expect_err("invalid").to_string();
-        assert!(
-            msg.contains("durations.low") && msg.contains("sum to 1"),
-            "{msg}"
-        );
+        assert!(msg.contains("durations.low") && msg.contains("sum to 1"), "{msg}");
         let cfg = parse("[durations]\nhigh = [1.5, -0.5]\n").expect("parses");
         assert_eq!(invalid_field(&cfg), "durations.high");
         let cfg = parse("[durations]\nhigh = []\n").expect("parses");
@@ -1513,83 +1241,32 @@ mod tests {
     fn other_out_of_range_values_fail_naming_their_field() {
         let d = SyntheticConfig::default;
         let cases = [
-            (
-                SyntheticConfig {
-                    components: 2,
-                    ..d()
-                },
-                "components",
-            ),
+            (SyntheticConfig { components: 2, ..d() }, "components"),
             (SyntheticConfig { levels: 1, ..d() }, "levels"),
             (SyntheticConfig { levels: 9, ..d() }, "levels"),
+            (SyntheticConfig { private_states: 0, ..d() }, "private_states"),
+            (SyntheticConfig { private_states: 5, ..d() }, "private_states"),
+            (SyntheticConfig { step_cost: -1.0, ..d() }, "step_cost"),
+            (SyntheticConfig { submit_reward: f64::NAN, ..d() }, "submit_reward"),
+            (SyntheticConfig { aliasing: -0.5, ..d() }, "aliasing"),
+            (SyntheticConfig { start_agent: 3, ..d() }, "start_agent"),
             (
                 SyntheticConfig {
-                    private_states: 0,
-                    ..d()
-                },
-                "private_states",
-            ),
-            (
-                SyntheticConfig {
-                    private_states: 5,
-                    ..d()
-                },
-                "private_states",
-            ),
-            (
-                SyntheticConfig {
-                    step_cost: -1.0,
-                    ..d()
-                },
-                "step_cost",
-            ),
-            (
-                SyntheticConfig {
-                    submit_reward: f64::NAN,
-                    ..d()
-                },
-                "submit_reward",
-            ),
-            (
-                SyntheticConfig {
-                    aliasing: -0.5,
-                    ..d()
-                },
-                "aliasing",
-            ),
-            (
-                SyntheticConfig {
-                    start_agent: 3,
-                    ..d()
-                },
-                "start_agent",
-            ),
-            (
-                SyntheticConfig {
-                    success: SuccessProbabilities {
-                        low: 1.2,
-                        ..SuccessProbabilities::default()
-                    },
+                    success: SuccessProbabilities { low: 1.2, ..SuccessProbabilities::default() },
                     ..d()
                 },
                 "success.low",
             ),
             (
                 SyntheticConfig {
-                    success: SuccessProbabilities {
-                        high_busy: -0.1,
-                        ..SuccessProbabilities::default()
-                    },
+                    success: SuccessProbabilities { high_busy: -0.1, ..SuccessProbabilities::default() },
                     ..d()
                 },
                 "success.high_busy",
             ),
             (
                 SyntheticConfig {
-                    success: SuccessProbabilities {
-                        high_focused: f64::INFINITY,
-                        ..SuccessProbabilities::default()
-                    },
+                    success: SuccessProbabilities { high_focused: f64::INFINITY, ..SuccessProbabilities::default() },
                     ..d()
                 },
                 "success.high_focused",
@@ -1602,34 +1279,23 @@ mod tests {
 
     #[test]
     fn a_huge_config_fails_with_too_large() {
-        let cfg =
-            parse("agents = 10\ncomponents = 40\nlevels = 8\nprivate_states = 4").expect("parses");
+        let cfg = parse("agents = 10\ncomponents = 40\nlevels = 8\nprivate_states = 4").expect("parses");
         match cfg.validate() {
             Err(e @ EnvError::TooLarge { .. }) => {
                 let msg = e.to_string();
-                assert!(
-                    msg.contains("components") && msg.contains("levels"),
-                    "{msg}"
-                );
+                assert!(msg.contains("components") && msg.contains("levels"), "{msg}");
             }
             other => panic!("expected TooLarge, got {other:?}"),
         }
         // Just over the pair limit: 8^6 * 3 * 2 * 5 = 7,864,320 pairs.
-        let cfg = SyntheticConfig {
-            components: 6,
-            levels: 8,
-            ..SyntheticConfig::default()
-        };
+        let cfg = SyntheticConfig { components: 6, levels: 8, ..SyntheticConfig::default() };
         assert!(matches!(cfg.validate(), Err(EnvError::TooLarge { .. })));
         // Within the pair limit but with long duration pmfs: too many outcomes.
         let long: Vec<f64> = vec![1.0 / 64.0; 64];
         let cfg = SyntheticConfig {
             components: 5,
             levels: 8,
-            durations: DurationPmfs {
-                low: long.clone(),
-                high: long,
-            },
+            durations: DurationPmfs { low: long.clone(), high: long },
             ..SyntheticConfig::default()
         };
         match cfg.validate() {
@@ -1688,11 +1354,7 @@ mod tests {
                         step_cost,
                         submit_reward,
                         durations: DurationPmfs { low, high },
-                        success: SuccessProbabilities {
-                            low: sl,
-                            high_focused: shf,
-                            high_busy: shb,
-                        },
+                        success: SuccessProbabilities { low: sl, high_focused: shf, high_busy: shb },
                         aliasing,
                         start_agent,
                     }

@@ -33,12 +33,7 @@ fn time_loop(name: &str, budget: Duration, mut chunk: impl FnMut() -> u64) -> Fi
         ops += chunk();
     }
     let seconds = start.elapsed().as_secs_f64();
-    Figure {
-        name: name.into(),
-        per_sec: ops as f64 / seconds,
-        ops,
-        seconds,
-    }
+    Figure { name: name.into(), per_sec: ops as f64 / seconds, ops, seconds }
 }
 
 /// Run every hot loop for about `budget` each.
@@ -57,12 +52,7 @@ pub fn run_benches(budget: Duration) -> Result<Vec<Figure>, ExperimentError> {
         CHUNK
     }));
 
-    let mut greedy = Decentralized::new(
-        FiniteEnv::new(&model),
-        agents,
-        Behaviour::EpsilonGreedy { epsilon: 0.1 },
-        1,
-    );
+    let mut greedy = Decentralized::new(FiniteEnv::new(&model), agents, Behaviour::EpsilonGreedy { epsilon: 0.1 }, 1);
     figures.push(time_loop("synthetic/ic-q-epsilon-greedy/handoffs_per_sec", budget, || {
         greedy.run(CHUNK);
         CHUNK

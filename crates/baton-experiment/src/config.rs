@@ -114,11 +114,7 @@ impl TrainingConfig {
 
 impl Default for TrainingConfig {
     fn default() -> Self {
-        TrainingConfig {
-            handoffs: 1_000_000,
-            eval_points: 20,
-            eval_spacing: EvalSpacing::Log,
-        }
+        TrainingConfig { handoffs: 1_000_000, eval_points: 20, eval_spacing: EvalSpacing::Log }
     }
 }
 
@@ -183,10 +179,7 @@ pub struct Experiment {
 impl ExperimentConfig {
     /// Parse TOML text; `origin` (a file path) is named in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ExperimentError> {
-        toml::from_str(text).map_err(|e| ExperimentError::Parse {
-            origin: origin.to_string(),
-            message: e.to_string(),
-        })
+        toml::from_str(text).map_err(|e| ExperimentError::Parse { origin: origin.to_string(), message: e.to_string() })
     }
 
     /// The resolved config as TOML.
@@ -224,17 +217,15 @@ impl ExperimentConfig {
             return Err(bad("training.eval_points", "must not exceed training.handoffs"));
         }
         let learner = self.learner.validate().map_err(|e| match e {
-            baton_learn::LearnError::InvalidConfig { field, reason } => ExperimentError::InvalidConfig { field, reason },
+            baton_learn::LearnError::InvalidConfig { field, reason } => {
+                ExperimentError::InvalidConfig { field, reason }
+            }
             other => ExperimentError::Internal(other.to_string()),
         })?;
         let workload = match &self.workload {
             WorkloadConfig::Synthetic(c) => Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?),
         };
-        Ok(Experiment {
-            config: self,
-            workload,
-            learner,
-        })
+        Ok(Experiment { config: self, workload, learner })
     }
 }
 

@@ -3,8 +3,8 @@
 use baton_core::{FiniteModel, ObsId};
 use baton_learn::{IcqAgent, QFunction};
 use baton_solve::{
-    evaluate_with, initial_value, EvalMethod, interface_gap, interface_q, stationary, value_iteration, Behaviour, InterfaceGap, Policy,
-    Solution,
+    evaluate_with, initial_value, interface_gap, interface_q, stationary, value_iteration, Behaviour, EvalMethod,
+    InterfaceGap, Policy, Solution,
 };
 use serde::Serialize;
 
@@ -64,15 +64,7 @@ impl GroundTruth {
         let qbar = interface_q(&model, &xi)?;
         let gap = interface_gap(&model, &xi, &qbar)?;
         let q_bar = qbar.lift(&model);
-        Ok(GroundTruth {
-            model,
-            optimal,
-            optimal_value,
-            random_value,
-            xi,
-            q_bar,
-            gap,
-        })
+        Ok(GroundTruth { model, optimal, optimal_value, random_value, xi, q_bar, gap })
     }
 
     /// Lift decentralized agents' tables to pairs: `Q_{h(s)}(sigma(s), a)`.

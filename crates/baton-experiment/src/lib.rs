@@ -70,10 +70,9 @@ pub enum ExperimentError {
 impl ExperimentError {
     fn from_env(e: baton_envs::EnvError) -> Self {
         match e {
-            baton_envs::EnvError::InvalidConfig { field, reason } => ExperimentError::InvalidConfig {
-                field: format!("workload.{field}"),
-                reason,
-            },
+            baton_envs::EnvError::InvalidConfig { field, reason } => {
+                ExperimentError::InvalidConfig { field: format!("workload.{field}"), reason }
+            }
             other => ExperimentError::Workload(other.to_string()),
         }
     }
@@ -93,25 +92,27 @@ pub fn load_experiment(path: &Path) -> Result<Experiment, ExperimentError> {
     })?;
     let origin = path.display().to_string();
     ExperimentConfig::from_toml(&text, &origin)?.validate().map_err(|e| match e {
-        ExperimentError::InvalidConfig { field, reason } => ExperimentError::InvalidConfig {
-            field: format!("{origin}: {field}"),
-            reason,
-        },
+        ExperimentError::InvalidConfig { field, reason } => {
+            ExperimentError::InvalidConfig { field: format!("{origin}: {field}"), reason }
+        }
         other => other,
     })
 }
 
-/// Write a finished run: resolved `config.toml`, `metrics.jsonl`, `summary.json`, `meta.json` and
-/// `learning_curves.svg`, atomically (see [`output`]).
+/// Prepare the run directory `out` before running, so that a refused output path costs no training.
+pub fn prepare_run_dir(out: &Path, overwrite: bool) -> Result<output::RunDir, ExperimentError> {
+    output::RunDir::create(out, overwrite)
+}
+
+/// Write a finished run into a prepared directory: resolved `config.toml`, `metrics.jsonl`, `summary.json`,
+/// `meta.json` and `learning_curves.svg`, atomically (see [`output`]).
 pub fn write_run(
-    out: &Path,
-    overwrite: bool,
+    dir: output::RunDir,
     experiment: &Experiment,
     results: &RunResults,
     meta: &serde_json::Value,
 ) -> Result<std::path::PathBuf, ExperimentError> {
     let ser = |e: serde_json::Error| ExperimentError::Internal(format!("serialising: {e}"));
-    let dir = output::RunDir::create(out, overwrite)?;
     dir.write("config.toml", experiment.config.to_toml()?.as_bytes())?;
     let mut metrics = String::new();
     for job in &results.jobs {

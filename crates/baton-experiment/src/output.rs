@@ -24,6 +24,16 @@ impl RunDir {
             path: p.display().to_string(),
             message: format!("{what}: {e}"),
         };
+        let ends_in_name = matches!(target.components().next_back(), Some(std::path::Component::Normal(_)));
+        let name = match target.file_name() {
+            Some(n) if ends_in_name => n.to_string_lossy().into_owned(),
+            _ => {
+                return Err(ExperimentError::Io {
+                    path: target.display().to_string(),
+                    message: "the output path must end in a directory name (not '.', '..' or '/')".into(),
+                })
+            }
+        };
         if target.exists() {
             let non_empty = fs::read_dir(target).map_err(|e| io("reading", target, e))?.next().is_some();
             if non_empty && !overwrite {
@@ -33,10 +43,6 @@ impl RunDir {
                 });
             }
         }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
         let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(|e| io("creating", parent, e))?;
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
@@ -44,20 +50,13 @@ impl RunDir {
             fs::remove_dir_all(&staging).map_err(|e| io("clearing", &staging, e))?;
         }
         fs::create_dir(&staging).map_err(|e| io("creating", &staging, e))?;
-        Ok(RunDir {
-            target: target.to_path_buf(),
-            staging,
-            committed: false,
-        })
+        Ok(RunDir { target: target.to_path_buf(), staging, committed: false })
     }
 
     /// Write one file (fsynced) into the staging directory.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), ExperimentError> {
         let path = self.staging.join(name);
-        let err = |e: std::io::Error| ExperimentError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
+        let err = |e: std::io::Error| ExperimentError::Io { path: path.display().to_string(), message: e.to_string() };
         let mut f = File::create(&path).map_err(err)?;
         f.write_all(bytes).map_err(err)?;
         f.sync_all().map_err(err)?;
@@ -66,20 +65,25 @@ impl RunDir {
 
     /// Move the staged directory into place, replacing an earlier one only after the new one is complete.
     pub fn commit(mut self) -> Result<PathBuf, ExperimentError> {
-        let io = |p: &Path, e: std::io::Error| ExperimentError::Io {
-            path: p.display().to_string(),
-            message: e.to_string(),
-        };
+        let io =
+            |p: &Path, e: std::io::Error| ExperimentError::Io { path: p.display().to_string(), message: e.to_string() };
         if let Ok(d) = File::open(&self.staging) {
             let _ = d.sync_all();
         }
         let mut old = None;
         if self.target.exists() {
-            let aside = self.staging.with_extension("old");
+            // A unique aside name per commit: a stale one from an interrupted run never blocks this one.
+            let aside = self.staging.with_extension(format!("old-{}", unique_suffix()));
             fs::rename(&self.target, &aside).map_err(|e| io(&self.target, e))?;
             old = Some(aside);
         }
-        fs::rename(&self.staging, &self.target).map_err(|e| io(&self.target, e))?;
+        if let Err(e) = fs::rename(&self.staging, &self.target) {
+            // Put the earlier results back before reporting.
+            if let Some(aside) = &old {
+                let _ = fs::rename(aside, &self.target);
+            }
+            return Err(io(&self.target, e));
+        }
         self.committed = true;
         if let Some(old) = old {
             fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
@@ -94,4 +98,9 @@ impl Drop for RunDir {
             let _ = fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
 }

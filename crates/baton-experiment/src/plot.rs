@@ -26,23 +26,24 @@ pub fn learning_curves_svg(summary: &Summary, jobs: &[JobResult]) -> Result<Stri
         }
     }
     let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
-    let series: Vec<(Method, Vec<(f64, f64)>)> = curves
-        .iter()
-        .map(|(m, pts)| (*m, pts.iter().map(|(h, v)| (*h as f64, mean(v))).collect()))
-        .collect();
+    let series: Vec<(Method, Vec<(f64, f64)>)> =
+        curves.iter().map(|(m, pts)| (*m, pts.iter().map(|(h, v)| (*h as f64, mean(v))).collect())).collect();
     let v_star = summary.model.optimal_value;
     let v_rand = summary.model.random_value;
     let mut lo = v_star.min(v_rand);
     let mut hi = v_star.max(v_rand);
     let mut x_max: f64 = 1.0;
+    let mut x_min: f64 = f64::INFINITY;
     for (_, pts) in &series {
         for &(x, y) in pts {
             lo = lo.min(y);
             hi = hi.max(y);
             x_max = x_max.max(x);
+            x_min = x_min.min(x);
         }
     }
     let pad = ((hi - lo) * 0.05).max(1e-6);
+    let x_min = if x_min.is_finite() && x_min < x_max { x_min } else { x_max / 10.0 };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
@@ -56,18 +57,18 @@ pub fn learning_curves_svg(summary: &Summary, jobs: &[JobResult]) -> Result<Stri
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_max, (lo - pad)..(hi + pad))
+            .build_cartesian_2d((x_min..x_max).log_scale(), (lo - pad)..(hi + pad))
             .map_err(|x| e(&x))?;
         chart
             .configure_mesh()
-            .x_desc("handoffs (Q-updates) per seed")
+            .x_desc("handoffs (Q-updates) per seed, log scale")
             .y_desc("value from nu_0")
             .x_label_formatter(&|x| format!("{x:.1e}"))
             .draw()
             .map_err(|x| e(&x))?;
         for (label, y, colour) in [("optimal V*", v_star, BLACK), ("random", v_rand, RGBColor(128, 128, 128))] {
             chart
-                .draw_series(LineSeries::new(vec![(0.0, y), (x_max, y)], colour.stroke_width(1)))
+                .draw_series(LineSeries::new(vec![(x_min, y), (x_max, y)], colour.stroke_width(1)))
                 .map_err(|x| e(&x))?
                 .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));

@@ -173,10 +173,7 @@ impl Experiment {
         let spec = model.spec();
         let behaviour = self.learner.behaviour;
         let make_agents = || -> Vec<IcqAgent<TabularQ>> {
-            spec.agents
-                .iter()
-                .map(|a| IcqAgent::tabular(a, spec.discount, self.learner.step.clone()))
-                .collect()
+            spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, self.learner.step.clone())).collect()
         };
         let schedule = self.config.training.eval_schedule();
         let mut curve = Vec::with_capacity(schedule.len());

@@ -77,11 +77,7 @@ impl<E: Env, Q: QFunction> Decentralized<E, Q> {
                     let i = d.agent.index();
                     // Step 1: the holder picks an action from its own observation.
                     let a = self.behaviour.act(self.agents[i].q(), d.obs, self.previous[k], &mut self.agent_rngs[i]);
-                    self.pending[k] = Some(Pending {
-                        agent: d.agent,
-                        obs: d.obs,
-                        action: a,
-                    });
+                    self.pending[k] = Some(Pending { agent: d.agent, obs: d.obs, action: a });
                     self.previous[k] = Some(a);
                     // Step 2: the option runs in the environment.
                     self.env.act(d.artifact, a, &mut self.env_rng);
@@ -107,12 +103,7 @@ impl<E: Env, Q: QFunction> Decentralized<E, Q> {
                         }
                     };
                     // Step 4: the sender updates its own entry.
-                    let t = Transition {
-                        obs: p.obs,
-                        action: p.action,
-                        reward: h.reward,
-                        duration: h.duration,
-                    };
+                    let t = Transition { obs: p.obs, action: p.action, reward: h.reward, duration: h.duration };
                     self.agents[p.agent.index()].learn(&t, v);
                     self.stats.handoffs += 1;
                 }
@@ -193,12 +184,7 @@ impl<E: Env + JointState, Q: QFunction> Centralized<E, Q> {
                             continue;
                         }
                     };
-                    let t = Transition {
-                        obs: s,
-                        action: a,
-                        reward: h.reward,
-                        duration: h.duration,
-                    };
+                    let t = Transition { obs: s, action: a, reward: h.reward, duration: h.duration };
                     self.learner.learn(&t, v);
                     self.stats.handoffs += 1;
                 }
@@ -218,6 +204,9 @@ impl<E: Env + JointState, Q: QFunction> Centralized<E, Q> {
     }
 }
 
+/// An agent's own open record in the ablation: observation, action, own reward, start time of the option.
+type OwnRecord = (ObsId, ActionId, f64, u64);
+
 /// The no-scalar ablation. Agent `i` keeps its last transition open until it next holds control of the
 /// same artifact and then bootstraps on its own table: target `R_i + gamma^elapsed max_a Q_i(o_next, a)`,
 /// `elapsed` being the primitive steps since its option started (a clock every agent can read). If the
@@ -231,7 +220,7 @@ pub struct NoScalar<E, Q> {
     /// Per artifact: the agent acting now.
     acting: Vec<Option<Pending>>,
     /// Per artifact and agent: that agent's open record (obs, action, own R, start time).
-    open: Vec<Vec<Option<(ObsId, ActionId, f64, u64)>>>,
+    open: Vec<Vec<Option<OwnRecord>>>,
     clock: Vec<u64>,
     previous: Vec<Option<ActionId>>,
     stats: TrainStats,
@@ -277,11 +266,7 @@ impl<E: Env, Q: QFunction> NoScalar<E, Q> {
                         self.stats.handoffs += 1;
                     }
                     let a = self.behaviour.act(agent.q(), d.obs, self.previous[k], &mut self.agent_rngs[i]);
-                    self.acting[k] = Some(Pending {
-                        agent: d.agent,
-                        obs: d.obs,
-                        action: a,
-                    });
+                    self.acting[k] = Some(Pending { agent: d.agent, obs: d.obs, action: a });
                     self.previous[k] = Some(a);
                     self.env.act(d.artifact, a, &mut self.env_rng);
                 }
@@ -298,12 +283,8 @@ impl<E: Env, Q: QFunction> NoScalar<E, Q> {
                         Next::Terminated | Next::Truncated => {
                             // The sender's own option ended the episode: its target is its own R.
                             if h.next == Next::Terminated {
-                                let t = Transition {
-                                    obs: p.obs,
-                                    action: p.action,
-                                    reward: h.reward,
-                                    duration: h.duration,
-                                };
+                                let t =
+                                    Transition { obs: p.obs, action: p.action, reward: h.reward, duration: h.duration };
                                 self.agents[p.agent.index()].learn(&t, Scalar::TERMINAL);
                                 self.stats.handoffs += 1;
                             }

@@ -32,11 +32,7 @@ impl<Q: QFunction> IcqAgent<Q> {
         for t in 1..POW_TABLE {
             discount_pow[t] = discount_pow[t - 1] * discount;
         }
-        IcqAgent {
-            q,
-            discount,
-            discount_pow,
-        }
+        IcqAgent { q, discount, discount_pow }
     }
 
     /// SPEC 2 step 3, as the receiver: the one scalar `v = max_a' Q(o', a')` sent back to the sender.

@@ -38,11 +38,7 @@ pub enum BehaviourConfig {
 
 impl Default for LearnerConfig {
     fn default() -> Self {
-        LearnerConfig {
-            step_exponent: 0.8,
-            constant_step_size: None,
-            behaviour: BehaviourConfig::Uniform,
-        }
+        LearnerConfig { step_exponent: 0.8, constant_step_size: None, behaviour: BehaviourConfig::Uniform }
     }
 }
 
@@ -58,10 +54,7 @@ pub struct LearnerParams {
 impl LearnerConfig {
     /// Check every field; errors name the field (as written in TOML, under `learner.`) and the reason.
     pub fn validate(&self) -> Result<LearnerParams, LearnError> {
-        let bad = |field: &str, reason: String| LearnError::InvalidConfig {
-            field: format!("learner.{field}"),
-            reason,
-        };
+        let bad = |field: &str, reason: String| LearnError::InvalidConfig { field: format!("learner.{field}"), reason };
         let step = match self.constant_step_size {
             Some(a) => {
                 if !(a.is_finite() && a > 0.0 && a <= 1.0) {

@@ -36,24 +36,14 @@ impl StepSize {
         let scale = f64::from(1u32 << MANTISSA_BITS);
         let mantissa: Arc<[f64]> = (0..MANTISSA_LEN).map(|k| (1.0 + k as f64 / scale).powf(-omega)).collect();
         let exponent: Arc<[f64]> = (0..64).map(|e| 2f64.powf(-omega * f64::from(e))).collect();
-        StepSize::Polynomial {
-            omega,
-            table,
-            mantissa,
-            exponent,
-        }
+        StepSize::Polynomial { omega, table, mantissa, exponent }
     }
 
     /// The step size after the entry's `n`-th visit (`n >= 1`).
     #[inline]
     pub fn alpha(&self, n: u32) -> f64 {
         match self {
-            StepSize::Polynomial {
-                table,
-                mantissa,
-                exponent,
-                ..
-            } => match table.get(n as usize) {
+            StepSize::Polynomial { table, mantissa, exponent, .. } => match table.get(n as usize) {
                 Some(&a) => a,
                 None => {
                     let x = u64::from(n) + 1;

@@ -84,11 +84,7 @@ impl QFunction for TabularQ {
             }
             m
         } else {
-            self.legal
-                .of(obs)
-                .iter()
-                .map(|a| row[a.index()])
-                .fold(f64::NEG_INFINITY, f64::max)
+            self.legal.of(obs).iter().map(|a| row[a.index()]).fold(f64::NEG_INFINITY, f64::max)
         }
     }
 

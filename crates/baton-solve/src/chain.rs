@@ -62,20 +62,13 @@ impl Behaviour {
 
     /// The uniform behaviour over legal actions, not sticky (`kappa = 0`).
     pub fn uniform(model: &FiniteModel) -> Behaviour {
-        Behaviour {
-            base: Policy::uniform(model),
-            kappa: 0.0,
-        }
+        Behaviour { base: Policy::uniform(model), kappa: 0.0 }
     }
 
     /// Check that `kappa in [0, 1)` and that the base policy fits `model` and is observation-measurable.
     pub fn validate(&self, model: &FiniteModel) -> Result<(), SolveError> {
         if !(self.kappa.is_finite() && (0.0..1.0).contains(&self.kappa)) {
-            return Err(SolveError::InvalidParameter {
-                name: "kappa",
-                value: self.kappa,
-                reason: "must be in [0, 1)",
-            });
+            return Err(SolveError::InvalidParameter { name: "kappa", value: self.kappa, reason: "must be in [0, 1)" });
         }
         self.base.check_observation_measurable(model)
     }
@@ -274,9 +267,7 @@ impl Chain {
                 k += 1;
             }
         }
-        let recurrent: Vec<bool> = (0..n)
-            .map(|p| comp[p] != UNSET && closed[comp[p]])
-            .collect();
+        let recurrent: Vec<bool> = (0..n).map(|p| comp[p] != UNSET && closed[comp[p]]).collect();
         let mut has_pair = vec![false; n_comp];
         for p in (0..n).filter(|&p| recurrent[p]) {
             has_pair[comp[p]] = true;
@@ -320,11 +311,7 @@ pub fn behaviour_chain(model: &FiniteModel, behaviour: &Behaviour) -> Result<Cha
                     terminal += o.prob;
                     continue;
                 }
-                let sticky = if kappa > 0.0 {
-                    model.pair_of(o.next, a)
-                } else {
-                    None
-                };
+                let sticky = if kappa > 0.0 { model.pair_of(o.next, a) } else { None };
                 let keep = if sticky.is_some() { 1.0 - kappa } else { 1.0 };
                 for q in model.pairs(o.next) {
                     let mut w = keep * base[q];
@@ -352,12 +339,7 @@ pub fn behaviour_chain(model: &FiniteModel, behaviour: &Behaviour) -> Result<Cha
         }
     }
     merge_sorted(&mut start);
-    Ok(Chain {
-        offsets,
-        entries,
-        restart,
-        start,
-    })
+    Ok(Chain { offsets, entries, restart, start })
 }
 
 /// How [`Stationary::xi`] was computed.
@@ -424,9 +406,7 @@ pub fn stationary_of(chain: &Chain) -> Result<Stationary, SolveError> {
 pub fn stationary_with(chain: &Chain, solver: StationarySolver) -> Result<Stationary, SolveError> {
     let n = chain.n_pairs();
     if chain.start.is_empty() {
-        return Err(SolveError::ZeroMass {
-            what: "start distribution over pairs",
-        });
+        return Err(SolveError::ZeroMass { what: "start distribution over pairs" });
     }
     let (recurrent, closed_classes) = chain.recurrent_classes();
     let m = recurrent.iter().filter(|&&r| r).count();
@@ -474,10 +454,7 @@ pub fn stationary_with(chain: &Chain, solver: StationarySolver) -> Result<Statio
         chain.step_unchecked(&x, &mut scratch);
         residual = scratch.iter().zip(&x).map(|(a, b)| (a - b).abs()).sum();
         if !residual.is_finite() {
-            return Err(SolveError::NonFinite {
-                what: "stationary distribution (power iteration)",
-                index: iteration,
-            });
+            return Err(SolveError::NonFinite { what: "stationary distribution (power iteration)", index: iteration });
         }
         if residual <= STATIONARY_TOL {
             // Mass still draining out of transient pairs is residue: drop it.
@@ -567,17 +544,11 @@ pub fn mixing_time(chain: &Chain, xi: &[f64], max_t: u32) -> Result<Option<u32>,
     let n = chain.n_pairs();
     check_len("xi per pair", xi, n)?;
     if let Some(index) = xi.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
-        return Err(SolveError::InvalidWeight {
-            what: "xi per pair",
-            index,
-            value: xi[index],
-        });
+        return Err(SolveError::InvalidWeight { what: "xi per pair", index, value: xi[index] });
     }
     let total_xi: f64 = xi.iter().sum();
     if total_xi <= 0.0 {
-        return Err(SolveError::ZeroMass {
-            what: "xi per pair",
-        });
+        return Err(SolveError::ZeroMass { what: "xi per pair" });
     }
     let mut cur = vec![0.0; n];
     let mut next = vec![0.0; n];

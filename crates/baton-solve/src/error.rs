@@ -118,11 +118,7 @@ pub(crate) fn check_len<T>(what: &'static str, v: &[T], expected: usize) -> Resu
     if v.len() == expected {
         Ok(())
     } else {
-        Err(SolveError::LengthMismatch {
-            what,
-            expected,
-            got: v.len(),
-        })
+        Err(SolveError::LengthMismatch { what, expected, got: v.len() })
     }
 }
 

@@ -50,11 +50,7 @@ pub fn evaluate(model: &FiniteModel, policy: &Policy) -> Result<Vec<f64>, SolveE
 }
 
 /// `V^pi` per state, with an explicit choice of linear solver.
-pub fn evaluate_with(
-    model: &FiniteModel,
-    policy: &Policy,
-    method: EvalMethod,
-) -> Result<Vec<f64>, SolveError> {
+pub fn evaluate_with(model: &FiniteModel, policy: &Policy, method: EvalMethod) -> Result<Vec<f64>, SolveError> {
     policy.check_model(model)?;
     let system = PolicySystem::new(model, policy);
     let dense = match method {
@@ -62,11 +58,7 @@ pub fn evaluate_with(
         EvalMethod::DenseLu => true,
         EvalMethod::GaussSeidel => false,
     };
-    let v = if dense {
-        system.solve_dense()?
-    } else {
-        system.solve_gauss_seidel()?
-    };
+    let v = if dense { system.solve_dense()? } else { system.solve_gauss_seidel()? };
     check_finite("policy evaluation", &v)?;
     Ok(v)
 }
@@ -125,17 +117,13 @@ impl PolicySystem {
             }
         }
         let b = DVector::from_column_slice(&self.r);
-        let x = a.lu().solve(&b).ok_or(SolveError::Singular {
-            what: "policy evaluation",
-        })?;
+        let x = a.lu().solve(&b).ok_or(SolveError::Singular { what: "policy evaluation" })?;
         Ok(x.iter().copied().collect())
     }
 
     fn solve_gauss_seidel(&self) -> Result<Vec<f64>, SolveError> {
         let n = self.r.len();
-        let rho = (0..n)
-            .map(|s| self.row(s).iter().map(|&(_, w)| w).sum::<f64>())
-            .fold(0.0, f64::max);
+        let rho = (0..n).map(|s| self.row(s).iter().map(|&(_, w)| w).sum::<f64>()).fold(0.0, f64::max);
         if rho >= 1.0 {
             return Err(SolveError::InvalidParameter {
                 name: "row sum of P_pi^gamma",
@@ -170,10 +158,7 @@ impl PolicySystem {
             }
             bound = res / (1.0 - rho);
             if !bound.is_finite() {
-                return Err(SolveError::NonFinite {
-                    what: "policy evaluation (Gauss-Seidel)",
-                    index: sweep,
-                });
+                return Err(SolveError::NonFinite { what: "policy evaluation (Gauss-Seidel)", index: sweep });
             }
             if bound < ITERATIVE_TOL * norm.max(1.0) {
                 return Ok(v);

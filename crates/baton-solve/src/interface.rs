@@ -74,8 +74,7 @@ impl InterfaceQ {
 
     /// `Q_bar_agent(obs, action)`; NaN if unvisited or out of range.
     pub fn get(&self, agent: AgentId, obs: ObsId, action: ActionId) -> f64 {
-        self.index(agent, obs, action)
-            .map_or(f64::NAN, |(i, k)| self.tables[i][k])
+        self.index(agent, obs, action).map_or(f64::NAN, |(i, k)| self.tables[i][k])
     }
 
     /// Whether `(obs, action)` of `agent` has positive weight `xi(o, a)`.
@@ -100,11 +99,7 @@ impl InterfaceQ {
         let mut out = Vec::with_capacity(model.n_pairs());
         for s in 0..model.n_states() as u32 {
             let (agent, obs) = (model.holder(s), model.obs(s));
-            out.extend(
-                model
-                    .pairs(s)
-                    .map(|p| self.get(agent, obs, model.pair_action(p))),
-            );
+            out.extend(model.pairs(s).map(|p| self.get(agent, obs, model.pair_action(p))));
         }
         out
     }
@@ -148,16 +143,10 @@ struct Aggregates {
 fn check_weights(model: &FiniteModel, xi: &[f64]) -> Result<(), SolveError> {
     check_len("xi per pair", xi, model.n_pairs())?;
     if let Some(index) = xi.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
-        return Err(SolveError::InvalidWeight {
-            what: "xi per pair",
-            index,
-            value: xi[index],
-        });
+        return Err(SolveError::InvalidWeight { what: "xi per pair", index, value: xi[index] });
     }
     if !xi.iter().any(|&x| x > 0.0) {
-        return Err(SolveError::ZeroMass {
-            what: "xi per pair",
-        });
+        return Err(SolveError::ZeroMass { what: "xi per pair" });
     }
     Ok(())
 }
@@ -212,8 +201,7 @@ impl Aggregates {
         for s in 0..model.n_states() as u32 {
             let (i, o) = (model.holder(s).index(), model.obs(s).index());
             for p in model.pairs(s) {
-                key_of_pair
-                    .push(key_off[i] + o * n_actions[i] as usize + model.pair_action(p).index());
+                key_of_pair.push(key_off[i] + o * n_actions[i] as usize + model.pair_action(p).index());
             }
         }
 
@@ -265,17 +253,7 @@ impl Aggregates {
             }
             mbar_off.push(mbar.len());
         }
-        Ok(Aggregates {
-            key_off,
-            obs_off,
-            n_actions,
-            key_of_pair,
-            keys,
-            key_recv,
-            rhat,
-            mbar_off,
-            mbar,
-        })
+        Ok(Aggregates { key_off, obs_off, n_actions, key_of_pair, keys, key_recv, rhat, mbar_off, mbar })
     }
 
     fn mbar_row(&self, j: usize) -> &[(usize, f64)] {
@@ -304,9 +282,7 @@ impl Aggregates {
 pub fn interface_q(model: &FiniteModel, xi: &[f64]) -> Result<InterfaceQ, SolveError> {
     let agg = Aggregates::new(model, xi)?;
     let n = agg.keys.len();
-    let rho = (0..n)
-        .map(|j| agg.mbar_row(j).iter().map(|&(_, w)| w).sum::<f64>())
-        .fold(0.0, f64::max);
+    let rho = (0..n).map(|j| agg.mbar_row(j).iter().map(|&(_, w)| w).sum::<f64>()).fold(0.0, f64::max);
     if rho >= 1.0 {
         return Err(SolveError::InvalidParameter {
             name: "contraction factor of the interface operator",
@@ -341,10 +317,7 @@ pub fn interface_q(model: &FiniteModel, xi: &[f64]) -> Result<InterfaceQ, SolveE
         std::mem::swap(&mut q, &mut next);
         bound = change * factor;
         if !bound.is_finite() {
-            return Err(SolveError::NonFinite {
-                what: "interface fixed point",
-                index: iterations,
-            });
+            return Err(SolveError::NonFinite { what: "interface fixed point", index: iterations });
         }
         if bound < INTERFACE_TOL * norm.max(1.0) {
             converged = true;
@@ -352,11 +325,7 @@ pub fn interface_q(model: &FiniteModel, xi: &[f64]) -> Result<InterfaceQ, SolveE
         }
     }
     if !converged {
-        return Err(SolveError::NotConverged {
-            what: "interface fixed point",
-            iterations,
-            residual: bound,
-        });
+        return Err(SolveError::NotConverged { what: "interface fixed point", iterations, residual: bound });
     }
     // Receivers reached from visited keys with no visited action of their own.
     agg.vbar(&q, &mut vbar);
@@ -364,40 +333,21 @@ pub fn interface_q(model: &FiniteModel, xi: &[f64]) -> Result<InterfaceQ, SolveE
     for &(r, _) in &agg.mbar {
         hit[r] = true;
     }
-    let unvisited_receivers = hit
-        .iter()
-        .zip(&vbar)
-        .filter(|(&h, v)| h && v.is_nan())
-        .count();
+    let unvisited_receivers = hit.iter().zip(&vbar).filter(|(&h, v)| h && v.is_nan()).count();
 
     let agents = &model.spec().agents;
-    let mut tables: Vec<Vec<f64>> = agents
-        .iter()
-        .map(|a| vec![f64::NAN; a.n_obs as usize * a.n_actions as usize])
-        .collect();
+    let mut tables: Vec<Vec<f64>> =
+        agents.iter().map(|a| vec![f64::NAN; a.n_obs as usize * a.n_actions as usize]).collect();
     for (j, &k) in agg.keys.iter().enumerate() {
-        let i = agg
-            .key_off
-            .partition_point(|&off| off <= k)
-            .saturating_sub(1);
+        let i = agg.key_off.partition_point(|&off| off <= k).saturating_sub(1);
         tables[i][k - agg.key_off[i]] = q[j];
     }
-    Ok(InterfaceQ {
-        tables,
-        n_actions: agg.n_actions,
-        iterations,
-        residual_bound: bound,
-        unvisited_receivers,
-    })
+    Ok(InterfaceQ { tables, n_actions: agg.n_actions, iterations, residual_bound: bound, unvisited_receivers })
 }
 
 /// The interface gap `eps_IF`, `delta_IF`, `alpha_IF` of SPEC section 5 for weights `xi` and the fixed point
 /// `qbar` computed from the same weights (by [`interface_q`]).
-pub fn interface_gap(
-    model: &FiniteModel,
-    xi: &[f64],
-    qbar: &InterfaceQ,
-) -> Result<InterfaceGap, SolveError> {
+pub fn interface_gap(model: &FiniteModel, xi: &[f64], qbar: &InterfaceQ) -> Result<InterfaceGap, SolveError> {
     let agg = Aggregates::new(model, xi)?;
     let mut eps: f64 = 0.0;
     let mut delta: f64 = 0.0;

@@ -95,11 +95,7 @@ impl Policy {
             for p in model.pairs(s) {
                 let x = probs[p];
                 if !(x.is_finite() && (0.0..=1.0 + PROB_SUM_TOL).contains(&x)) {
-                    return Err(SolveError::InvalidProbability {
-                        state: s,
-                        pair: p,
-                        prob: x,
-                    });
+                    return Err(SolveError::InvalidProbability { state: s, pair: p, prob: x });
                 }
                 sum += x;
             }
@@ -122,11 +118,7 @@ impl Policy {
 
     /// Whether this policy was built for a model with `model.n_pairs()` pairs.
     pub(crate) fn check_model(&self, model: &FiniteModel) -> Result<(), SolveError> {
-        check_len(
-            "policy probabilities per pair",
-            &self.probs,
-            model.n_pairs(),
-        )
+        check_len("policy probabilities per pair", &self.probs, model.n_pairs())
     }
 
     /// Check that the policy depends on the state only through `(h(s), sigma(s))`: states that the same agent
@@ -134,18 +126,10 @@ impl Policy {
     pub fn check_observation_measurable(&self, model: &FiniteModel) -> Result<(), SolveError> {
         self.check_model(model)?;
         // First state seen per (agent, observation); u32::MAX = none yet.
-        let mut first: Vec<Vec<u32>> = model
-            .spec()
-            .agents
-            .iter()
-            .map(|a| vec![u32::MAX; a.n_obs as usize])
-            .collect();
+        let mut first: Vec<Vec<u32>> = model.spec().agents.iter().map(|a| vec![u32::MAX; a.n_obs as usize]).collect();
         for s in 0..model.n_states() as u32 {
             let (agent, obs) = (model.holder(s), model.obs(s));
-            let Some(slot) = first
-                .get_mut(agent.index())
-                .and_then(|t| t.get_mut(obs.index()))
-            else {
+            let Some(slot) = first.get_mut(agent.index()).and_then(|t| t.get_mut(obs.index())) else {
                 continue;
             };
             if *slot == u32::MAX {
@@ -155,9 +139,7 @@ impl Policy {
             let r = *slot;
             let (ps, pr) = (model.pairs(s), model.pairs(r));
             let same = ps.len() == pr.len()
-                && ps
-                    .zip(pr)
-                    .all(|(a, b)| (self.probs[a] - self.probs[b]).abs() <= MEASURABILITY_TOL);
+                && ps.zip(pr).all(|(a, b)| (self.probs[a] - self.probs[b]).abs() <= MEASURABILITY_TOL);
             if !same {
                 return Err(SolveError::NotObservationMeasurable {
                     agent: agent.0,

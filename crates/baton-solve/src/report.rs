@@ -84,11 +84,7 @@ pub fn weighted_rms(a: &[f64], b: &[f64], weights: &[f64]) -> f64 {
 /// Coverage: the smallest positive entry of `xi` (the visit rate of the rarest visited pair); 0 if no entry is
 /// positive.
 pub fn coverage_min(xi: &[f64]) -> f64 {
-    xi.iter()
-        .copied()
-        .filter(|&x| x > 0.0)
-        .min_by(f64::total_cmp)
-        .unwrap_or(0.0)
+    xi.iter().copied().filter(|&x| x > 0.0).min_by(f64::total_cmp).unwrap_or(0.0)
 }
 
 #[cfg(test)]

@@ -37,11 +37,7 @@ pub struct Solution {
 /// lookahead of the returned `v`, so its error is at most `gamma_bar * tol`.
 pub fn value_iteration(model: &FiniteModel, tol: f64) -> Result<Solution, SolveError> {
     if !(tol.is_finite() && tol > 0.0) {
-        return Err(SolveError::InvalidParameter {
-            name: "tol",
-            value: tol,
-            reason: "must be a finite number > 0",
-        });
+        return Err(SolveError::InvalidParameter { name: "tol", value: tol, reason: "must be a finite number > 0" });
     }
     let kernel = Kernel::new(model);
     let gamma_bar = model.gamma_bar();
@@ -66,41 +62,23 @@ pub fn value_iteration(model: &FiniteModel, tol: f64) -> Result<Solution, SolveE
             });
         }
         if bound < tol {
-            let q = (0..model.n_pairs())
-                .map(|p| kernel.lookahead(p, &v))
-                .collect();
-            return Ok(Solution {
-                q,
-                v,
-                iterations: iteration,
-                residual_bound: bound,
-            });
+            let q = (0..model.n_pairs()).map(|p| kernel.lookahead(p, &v)).collect();
+            return Ok(Solution { q, v, iterations: iteration, residual_bound: bound });
         }
     }
-    Err(SolveError::NotConverged {
-        what: "value iteration",
-        iterations: MAX_VALUE_ITERATIONS,
-        residual: bound,
-    })
+    Err(SolveError::NotConverged { what: "value iteration", iterations: MAX_VALUE_ITERATIONS, residual: bound })
 }
 
 /// `max_{a legal in s} [rbar(s, a) + sum prob gamma^tau v(s')]`.
 #[inline]
 fn max_lookahead(model: &FiniteModel, kernel: &Kernel, s: u32, v: &[f64]) -> f64 {
-    model
-        .pairs(s)
-        .map(|p| kernel.lookahead(p, v))
-        .fold(f64::NEG_INFINITY, f64::max)
+    model.pairs(s).map(|p| kernel.lookahead(p, v)).fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// `sum_s nu_0(s) v(s)`: the value of the start distribution. `v` has one entry per state.
 pub fn initial_value(model: &FiniteModel, v: &[f64]) -> Result<f64, SolveError> {
     check_len("V per state", v, model.n_states())?;
-    Ok(model
-        .initial()
-        .iter()
-        .map(|&(s, p)| p * v[s as usize])
-        .sum())
+    Ok(model.initial().iter().map(|&(s, p)| p * v[s as usize]).sum())
 }
 
 /// One-step lookahead per pair: `Q(s, a) = rbar(s, a) + sum_{outcomes} prob gamma^tau v(s')`, with
@@ -109,9 +87,7 @@ pub fn q_from_v(model: &FiniteModel, v: &[f64]) -> Result<Vec<f64>, SolveError> 
     check_len("V per state", v, model.n_states())?;
     check_finite("V per state", v)?;
     let kernel = Kernel::new(model);
-    Ok((0..model.n_pairs())
-        .map(|p| kernel.lookahead(p, v))
-        .collect())
+    Ok((0..model.n_pairs()).map(|p| kernel.lookahead(p, v)).collect())
 }
 
 /// The Bellman optimality operator on values: `(T v)(s) = max_a [rbar(s, a) + sum prob gamma^tau v(s')]`.
@@ -119,9 +95,7 @@ pub fn bellman_optimality(model: &FiniteModel, v: &[f64]) -> Result<Vec<f64>, So
     check_len("V per state", v, model.n_states())?;
     check_finite("V per state", v)?;
     let kernel = Kernel::new(model);
-    Ok((0..model.n_states() as u32)
-        .map(|s| max_lookahead(model, &kernel, s, v))
-        .collect())
+    Ok((0..model.n_states() as u32).map(|s| max_lookahead(model, &kernel, s, v)).collect())
 }
 
 /// `V(s) = max_a q(s, a)` per state, from a per-pair table (NaN entries are ignored; a state whose entries
@@ -129,13 +103,6 @@ pub fn bellman_optimality(model: &FiniteModel, v: &[f64]) -> Result<Vec<f64>, So
 pub fn v_from_q(model: &FiniteModel, q: &[f64]) -> Result<Vec<f64>, SolveError> {
     check_len("Q per pair", q, model.n_pairs())?;
     Ok((0..model.n_states() as u32)
-        .map(|s| {
-            model
-                .pairs(s)
-                .map(|p| q[p])
-                .filter(|x| !x.is_nan())
-                .max_by(f64::total_cmp)
-                .unwrap_or(f64::NAN)
-        })
+        .map(|s| model.pairs(s).map(|p| q[p]).filter(|x| !x.is_nan()).max_by(f64::total_cmp).unwrap_or(f64::NAN))
         .collect())
 }

@@ -1,5 +1,7 @@
 //! Learning tests against the exact solver, the one-scalar count, and determinism of the runner.
 
+#![allow(clippy::unwrap_used)]
+
 use baton_core::FiniteEnv;
 use baton_envs::SyntheticConfig;
 use baton_experiment::train::Decentralized;

@@ -1,5 +1,7 @@
 //! Property tests of the IC-Q update rule (SPEC section 2, step 4) on the tabular Q-function.
 
+#![allow(clippy::unwrap_used)]
+
 use baton_core::{ActionId, AgentSpec, Legal, ObsId};
 use baton_learn::{icq, IcqAgent, QFunction, Scalar, StepSize, TabularQ, Transition};
 use proptest::prelude::*;

@@ -2,8 +2,8 @@
 
 use baton_core::{ActionId, AgentId, FiniteModel, ModelBuilder, ObsId, TERMINAL};
 use baton_solve::{
-    behaviour_chain, mixing_time, stationary, stationary_with, Behaviour, Chain, Policy,
-    StationaryMethod, StationarySolver,
+    behaviour_chain, mixing_time, stationary, stationary_with, Behaviour, Chain, Policy, StationaryMethod,
+    StationarySolver,
 };
 use proptest::prelude::*;
 
@@ -31,15 +31,8 @@ fn assert_stationary(chain: &Chain, xi: &[f64]) -> Result<(), TestCaseError> {
 }
 
 fn arb_chain_model() -> impl Strategy<Value = FiniteModel> {
-    (
-        any::<u64>(),
-        1usize..7,
-        1u16..=3,
-        1u16..=3,
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_map(|(seed, n, a, agents, legal, alias)| {
+    (any::<u64>(), 1usize..7, 1u16..=3, 1u16..=3, any::<bool>(), any::<bool>()).prop_map(
+        |(seed, n, a, agents, legal, alias)| {
             random_model(
                 seed,
                 RandomOpts {
@@ -49,7 +42,8 @@ fn arb_chain_model() -> impl Strategy<Value = FiniteModel> {
                     ..RandomOpts::simple(n, a, 0.9)
                 },
             )
-        })
+        },
+    )
 }
 
 proptest! {
@@ -101,18 +95,12 @@ proptest! {
 
 /// State 0 (agent 0, two actions) -> state 1 (agent 1, `second_agent_actions` actions) -> terminal.
 fn two_step_model(second_agent_actions: u16) -> FiniteModel {
-    let agents = vec![
-        agent("first", 1, 2),
-        agent("second", 1, second_agent_actions),
-    ];
+    let agents = vec![agent("first", 1, 2), agent("second", 1, second_agent_actions)];
     let mut b = ModelBuilder::new(spec(agents, 0.9));
     let s0 = b.add_state(AgentId(0), ObsId(0), "s0");
     let s1 = b.add_state(AgentId(1), ObsId(0), "s1");
     b.set_outcomes(s0, vec![vec![out(1.0, s1, 1, 0.0)]; 2]);
-    b.set_outcomes(
-        s1,
-        vec![vec![out(1.0, TERMINAL, 1, 1.0)]; second_agent_actions as usize],
-    );
+    b.set_outcomes(s1, vec![vec![out(1.0, TERMINAL, 1, 1.0)]; second_agent_actions as usize]);
     b.set_initial(vec![(s0, 1.0)]);
     b.build().expect("valid model")
 }
@@ -146,11 +134,7 @@ fn a_periodic_chain_still_has_its_stationary_distribution_found() {
     let model = two_step_model(2);
     let behaviour = Behaviour::uniform(&model);
     let chain = behaviour_chain(&model, &behaviour).expect("builds");
-    for solver in [
-        StationarySolver::Auto,
-        StationarySolver::Dense,
-        StationarySolver::Power,
-    ] {
+    for solver in [StationarySolver::Auto, StationarySolver::Dense, StationarySolver::Power] {
         let st = stationary_with(&chain, solver).expect("converges");
         for &x in &st.xi {
             assert!((x - 0.25).abs() < 1e-10, "{solver:?}: {:?}", st.xi);
@@ -166,10 +150,7 @@ fn pairs_unreachable_from_nu0_get_no_stationary_mass() {
     let s1 = b.add_state(AgentId(0), ObsId(1), "s1");
     let s2 = b.add_state(AgentId(0), ObsId(2), "orphan");
     b.set_outcomes(s0, vec![vec![out(1.0, s1, 1, 0.0)]]);
-    b.set_outcomes(
-        s1,
-        vec![vec![out(0.5, s0, 1, 0.0), out(0.5, TERMINAL, 2, 1.0)]],
-    );
+    b.set_outcomes(s1, vec![vec![out(0.5, s0, 1, 0.0), out(0.5, TERMINAL, 2, 1.0)]]);
     b.set_outcomes(s2, vec![vec![out(1.0, s0, 1, 0.0)]]);
     b.set_initial(vec![(s0, 1.0)]);
     let model = b.build().expect("valid");

@@ -2,9 +2,7 @@
 
 use baton_core::rng::{stream, Stream};
 use baton_core::TERMINAL;
-use baton_solve::{
-    evaluate, evaluate_with, initial_value, q_from_v, value_iteration, EvalMethod, Policy,
-};
+use baton_solve::{evaluate, evaluate_with, initial_value, q_from_v, value_iteration, EvalMethod, Policy};
 use proptest::prelude::*;
 use rand::Rng as _;
 
@@ -44,14 +42,10 @@ proptest! {
 
 #[test]
 fn evaluate_agrees_with_a_monte_carlo_estimate_within_a_few_standard_errors() {
-    let opts = RandomOpts {
-        p_terminal: 0.3,
-        ..RandomOpts::simple(5, 3, 0.9)
-    };
+    let opts = RandomOpts { p_terminal: 0.3, ..RandomOpts::simple(5, 3, 0.9) };
     let model = random_model(11, opts);
     let pi = Policy::uniform(&model);
-    let exact =
-        initial_value(&model, &evaluate(&model, &pi).expect("solves")).expect("lengths match");
+    let exact = initial_value(&model, &evaluate(&model, &pi).expect("solves")).expect("lengths match");
 
     let mut rng = stream(2024, Stream::Eval(0));
     let gamma = model.discount();
@@ -78,10 +72,7 @@ fn evaluate_agrees_with_a_monte_carlo_estimate_within_a_few_standard_errors() {
     let n = episodes as f64;
     let mean = sum / n;
     let se = ((sum_sq / n - mean * mean) / n).sqrt();
-    assert!(
-        (mean - exact).abs() < 4.0 * se,
-        "Monte-Carlo {mean} +- {se} vs exact {exact}"
-    );
+    assert!((mean - exact).abs() < 4.0 * se, "Monte-Carlo {mean} +- {se} vs exact {exact}");
 }
 
 #[test]

@@ -2,8 +2,7 @@
 
 use baton_core::{ActionId, AgentId, FiniteModel, ModelBuilder, ObsId, TERMINAL};
 use baton_solve::{
-    interface_gap, interface_q, max_abs_diff_on, stationary, value_iteration, Behaviour, Policy,
-    SolveError,
+    interface_gap, interface_q, max_abs_diff_on, stationary, value_iteration, Behaviour, Policy, SolveError,
 };
 use proptest::prelude::*;
 
@@ -73,10 +72,7 @@ fn hidden_bit_model(lambda: f64) -> FiniteModel {
             let submit = base[x as usize] + (f64::from(bit) - 0.5) * lambda;
             b.set_outcomes(
                 s,
-                vec![
-                    vec![out(0.7, flipped, 1, -0.1), out(0.3, flipped, 2, -0.1)],
-                    vec![out(1.0, TERMINAL, 1, submit)],
-                ],
+                vec![vec![out(0.7, flipped, 1, -0.1), out(0.3, flipped, 2, -0.1)], vec![out(1.0, TERMINAL, 1, submit)]],
             );
         }
     }
@@ -91,20 +87,13 @@ fn a_hidden_bit_that_shifts_rewards_by_half_lambda_gives_eps_if_half_lambda_and_
         let st = stationary(&model, &Behaviour::uniform(&model)).expect("converges");
         let qbar = interface_q(&model, &st.xi).expect("solves");
         let gap = interface_gap(&model, &st.xi, &qbar).expect("gap");
-        assert!(
-            (gap.eps_if - lambda / 2.0).abs() < 1e-12,
-            "lambda {lambda}: {gap:?}"
-        );
+        assert!((gap.eps_if - lambda / 2.0).abs() < 1e-12, "lambda {lambda}: {gap:?}");
         assert!(gap.delta_if < 1e-12, "lambda {lambda}: {gap:?}");
         assert!((gap.gamma_bar - 0.9).abs() < 1e-15);
         assert!((gap.alpha_if - (lambda / 2.0) / (1.0 - 0.9)).abs() < 1e-9);
         let qstar = value_iteration(&model, 1e-12).expect("converges").q;
         let err = lifted_error(&st.xi, &qstar, &qbar.lift(&model));
-        assert!(
-            err <= gap.alpha_if + 1e-9,
-            "lambda {lambda}: error {err} > alpha {}",
-            gap.alpha_if
-        );
+        assert!(err <= gap.alpha_if + 1e-9, "lambda {lambda}: error {err} > alpha {}", gap.alpha_if);
         if lambda == 0.0 {
             assert!(err < 1e-9);
         } else {
@@ -147,13 +136,7 @@ fn unvisited_entries_are_nan_and_reported_as_unvisited() {
     let mut b = ModelBuilder::new(spec(vec![agent("solo", 3, 2)], 0.9));
     let s0 = b.add_state(AgentId(0), ObsId(0), "start");
     let s1 = b.add_state(AgentId(0), ObsId(1), "orphan");
-    b.set_outcomes(
-        s0,
-        vec![
-            vec![out(1.0, TERMINAL, 1, 1.0)],
-            vec![out(1.0, TERMINAL, 2, 0.0)],
-        ],
-    );
+    b.set_outcomes(s0, vec![vec![out(1.0, TERMINAL, 1, 1.0)], vec![out(1.0, TERMINAL, 2, 0.0)]]);
     b.set_outcomes(s1, vec![vec![out(1.0, s0, 1, 0.0)]; 2]);
     b.set_initial(vec![(s0, 1.0)]);
     let model = b.build().expect("valid");
@@ -161,15 +144,9 @@ fn unvisited_entries_are_nan_and_reported_as_unvisited() {
     let qbar = interface_q(&model, &st.xi).expect("solves");
     assert!(qbar.visited(AgentId(0), ObsId(0), ActionId(1)));
     assert!(!qbar.visited(AgentId(0), ObsId(1), ActionId(0)));
-    assert!(
-        !qbar.visited(AgentId(0), ObsId(2), ActionId(0)),
-        "an observation no state has"
-    );
+    assert!(!qbar.visited(AgentId(0), ObsId(2), ActionId(0)), "an observation no state has");
     assert!(qbar.get(AgentId(0), ObsId(1), ActionId(1)).is_nan());
-    assert!(
-        qbar.get(AgentId(3), ObsId(0), ActionId(0)).is_nan(),
-        "no such agent"
-    );
+    assert!(qbar.get(AgentId(3), ObsId(0), ActionId(0)).is_nan(), "no such agent");
     assert_eq!(qbar.vbar(AgentId(0), ObsId(0)), Some(1.0));
     assert_eq!(qbar.vbar(AgentId(0), ObsId(1)), None);
     let lifted = qbar.lift(&model);
@@ -185,20 +162,11 @@ fn unvisited_entries_are_nan_and_reported_as_unvisited() {
 fn interface_q_rejects_bad_weights() {
     let model = hidden_bit_model(1.0);
     let n = model.n_pairs();
-    assert!(matches!(
-        interface_q(&model, &vec![0.0; n]),
-        Err(SolveError::ZeroMass { .. })
-    ));
-    assert!(matches!(
-        interface_q(&model, &[1.0]),
-        Err(SolveError::LengthMismatch { .. })
-    ));
+    assert!(matches!(interface_q(&model, &vec![0.0; n]), Err(SolveError::ZeroMass { .. })));
+    assert!(matches!(interface_q(&model, &[1.0]), Err(SolveError::LengthMismatch { .. })));
     let mut bad = vec![1.0; n];
     bad[3] = -1.0;
-    assert!(matches!(
-        interface_q(&model, &bad),
-        Err(SolveError::InvalidWeight { index: 3, .. })
-    ));
+    assert!(matches!(interface_q(&model, &bad), Err(SolveError::InvalidWeight { index: 3, .. })));
 }
 
 #[test]

@@ -1,10 +1,7 @@
 //! Small models for the tests: helpers for hand-written ones and a seeded random generator.
 
 use baton_core::rng::{stream, Stream};
-use baton_core::{
-    ActionId, AgentId, AgentSpec, EnvSpec, FiniteModel, Legal, ModelBuilder, ObsId, Outcome,
-    TERMINAL,
-};
+use baton_core::{ActionId, AgentId, AgentSpec, EnvSpec, FiniteModel, Legal, ModelBuilder, ObsId, Outcome, TERMINAL};
 use rand::Rng as _;
 
 /// An agent with `n_obs` observations and `n_actions` actions, all legal everywhere.
@@ -20,22 +17,12 @@ pub fn agent(name: &str, n_obs: u32, n_actions: u16) -> AgentSpec {
 
 /// A spec with the given agents and discount.
 pub fn spec(agents: Vec<AgentSpec>, discount: f64) -> EnvSpec {
-    EnvSpec {
-        id: "test-v0".into(),
-        agents,
-        discount,
-        max_in_flight: 1,
-    }
+    EnvSpec { id: "test-v0".into(), agents, discount, max_in_flight: 1 }
 }
 
 /// An outcome.
 pub fn out(prob: f64, next: u32, duration: u32, reward: f64) -> Outcome {
-    Outcome {
-        prob,
-        next,
-        duration,
-        reward,
-    }
+    Outcome { prob, next, duration, reward }
 }
 
 /// Knobs of [`random_model`].
@@ -84,10 +71,8 @@ pub fn random_model(seed: u64, o: RandomOpts) -> FiniteModel {
             if o.random_legal {
                 let sets: Vec<Vec<ActionId>> = (0..n_obs)
                     .map(|_| {
-                        let mut set: Vec<ActionId> = (0..o.n_actions)
-                            .filter(|_| rng.random_bool(0.6))
-                            .map(ActionId)
-                            .collect();
+                        let mut set: Vec<ActionId> =
+                            (0..o.n_actions).filter(|_| rng.random_bool(0.6)).map(ActionId).collect();
                         if set.is_empty() {
                             set.push(ActionId(rng.random_range(0..o.n_actions)));
                         }
@@ -117,11 +102,7 @@ pub fn random_model(seed: u64, o: RandomOpts) -> FiniteModel {
                 let n_out = rng.random_range(1..=3usize);
                 let raw: Vec<f64> = (0..n_out).map(|_| 0.1 + rng.random::<f64>()).collect();
                 let total: f64 = raw.iter().sum();
-                let stop = if o.ensure_termination {
-                    rng.random_range(0.05..0.3)
-                } else {
-                    0.0
-                };
+                let stop = if o.ensure_termination { rng.random_range(0.05..0.3) } else { 0.0 };
                 let mut outs: Vec<Outcome> = raw
                     .iter()
                     .map(|&w| {
@@ -130,21 +111,11 @@ pub fn random_model(seed: u64, o: RandomOpts) -> FiniteModel {
                         } else {
                             rng.random_range(0..o.n_states as u32)
                         };
-                        out(
-                            (1.0 - stop) * w / total,
-                            next,
-                            rng.random_range(1..=3),
-                            rng.random_range(-1.0..=1.0),
-                        )
+                        out((1.0 - stop) * w / total, next, rng.random_range(1..=3), rng.random_range(-1.0..=1.0))
                     })
                     .collect();
                 if o.ensure_termination {
-                    outs.push(out(
-                        stop,
-                        TERMINAL,
-                        rng.random_range(1..=3),
-                        rng.random_range(-1.0..=1.0),
-                    ));
+                    outs.push(out(stop, TERMINAL, rng.random_range(1..=3), rng.random_range(-1.0..=1.0)));
                 }
                 outs
             })
@@ -153,11 +124,6 @@ pub fn random_model(seed: u64, o: RandomOpts) -> FiniteModel {
     }
     let raw: Vec<f64> = (0..o.n_states).map(|_| 0.1 + rng.random::<f64>()).collect();
     let total: f64 = raw.iter().sum();
-    b.set_initial(
-        raw.iter()
-            .enumerate()
-            .map(|(s, &w)| (s as u32, w / total))
-            .collect(),
-    );
+    b.set_initial(raw.iter().enumerate().map(|(s, &w)| (s as u32, w / total)).collect());
     b.build().expect("random model is valid")
 }

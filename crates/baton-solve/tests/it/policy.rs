@@ -8,19 +8,12 @@ use crate::models::{agent, out, spec};
 /// Two states held by one agent: observation 0 allows only action 0, observation 1 allows actions 0 and 1.
 fn restricted_model() -> FiniteModel {
     let mut a = agent("solo", 2, 2);
-    a.legal =
-        Legal::per_obs(&[vec![ActionId(0)], vec![ActionId(0), ActionId(1)]], 2).expect("valid");
+    a.legal = Legal::per_obs(&[vec![ActionId(0)], vec![ActionId(0), ActionId(1)]], 2).expect("valid");
     let mut b = ModelBuilder::new(spec(vec![a], 0.9));
     let s0 = b.add_state(AgentId(0), ObsId(0), "s0");
     let s1 = b.add_state(AgentId(0), ObsId(1), "s1");
     b.set_outcomes(s0, vec![vec![out(1.0, s1, 1, 0.0)]]);
-    b.set_outcomes(
-        s1,
-        vec![
-            vec![out(1.0, TERMINAL, 1, 1.0)],
-            vec![out(1.0, TERMINAL, 1, 2.0)],
-        ],
-    );
+    b.set_outcomes(s1, vec![vec![out(1.0, TERMINAL, 1, 1.0)], vec![out(1.0, TERMINAL, 1, 2.0)]]);
     b.set_initial(vec![(s0, 1.0)]);
     b.build().expect("valid model")
 }
@@ -31,13 +24,7 @@ fn aliased_model() -> FiniteModel {
     let s0 = b.add_state(AgentId(0), ObsId(0), "s0");
     let s1 = b.add_state(AgentId(0), ObsId(0), "s1");
     for s in [s0, s1] {
-        b.set_outcomes(
-            s,
-            vec![
-                vec![out(1.0, TERMINAL, 1, 0.0)],
-                vec![out(1.0, TERMINAL, 1, 1.0)],
-            ],
-        );
+        b.set_outcomes(s, vec![vec![out(1.0, TERMINAL, 1, 0.0)], vec![out(1.0, TERMINAL, 1, 1.0)]]);
     }
     b.set_initial(vec![(s0, 0.5), (s1, 0.5)]);
     b.build().expect("valid model")
@@ -46,21 +33,10 @@ fn aliased_model() -> FiniteModel {
 #[test]
 fn from_agents_rejects_an_illegal_action_naming_agent_observation_and_action() {
     let model = restricted_model();
-    let err = Policy::from_agents(&model, |_, _| ActionId(1))
-        .expect_err("action 1 is illegal in observation 0");
-    assert_eq!(
-        err,
-        SolveError::IllegalAction {
-            agent: 0,
-            obs: 0,
-            action: 1
-        }
-    );
+    let err = Policy::from_agents(&model, |_, _| ActionId(1)).expect_err("action 1 is illegal in observation 0");
+    assert_eq!(err, SolveError::IllegalAction { agent: 0, obs: 0, action: 1 });
     let msg = err.to_string();
-    assert!(
-        msg.contains("agent 0") && msg.contains("action 1") && msg.contains("observation 0"),
-        "{msg}"
-    );
+    assert!(msg.contains("agent 0") && msg.contains("action 1") && msg.contains("observation 0"), "{msg}");
 }
 
 #[test]
@@ -74,10 +50,7 @@ fn from_agents_builds_a_deterministic_policy_on_the_chosen_pairs() {
 fn from_probs_rejects_probabilities_that_do_not_sum_to_one() {
     let model = restricted_model();
     let err = Policy::from_probs(&model, vec![1.0, 0.5, 0.4]).expect_err("state 1 sums to 0.9");
-    assert!(
-        matches!(err, SolveError::ProbabilitiesDoNotSumToOne { state: 1, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, SolveError::ProbabilitiesDoNotSumToOne { state: 1, .. }), "{err}");
 }
 
 #[test]
@@ -85,19 +58,11 @@ fn from_probs_rejects_negative_probabilities_and_wrong_lengths() {
     let model = restricted_model();
     assert!(matches!(
         Policy::from_probs(&model, vec![1.0, -0.5, 1.5]),
-        Err(SolveError::InvalidProbability {
-            state: 1,
-            pair: 1,
-            ..
-        })
+        Err(SolveError::InvalidProbability { state: 1, pair: 1, .. })
     ));
     assert!(matches!(
         Policy::from_probs(&model, vec![1.0, 1.0]),
-        Err(SolveError::LengthMismatch {
-            expected: 3,
-            got: 2,
-            ..
-        })
+        Err(SolveError::LengthMismatch { expected: 3, got: 2, .. })
     ));
     assert!(Policy::from_probs(&model, vec![1.0, 0.25, 0.75]).is_ok());
 }
@@ -105,24 +70,9 @@ fn from_probs_rejects_negative_probabilities_and_wrong_lengths() {
 #[test]
 fn greedy_breaks_ties_toward_the_lowest_action_and_skips_nan() {
     let model = restricted_model();
-    assert_eq!(
-        Policy::greedy(&model, &[0.0, 3.0, 3.0])
-            .expect("ok")
-            .probs(),
-        &[1.0, 1.0, 0.0]
-    );
-    assert_eq!(
-        Policy::greedy(&model, &[0.0, f64::NAN, -1.0])
-            .expect("ok")
-            .probs(),
-        &[1.0, 0.0, 1.0]
-    );
-    assert_eq!(
-        Policy::greedy(&model, &[0.0, -0.0, 0.0])
-            .expect("ok")
-            .probs(),
-        &[1.0, 0.0, 1.0]
-    );
+    assert_eq!(Policy::greedy(&model, &[0.0, 3.0, 3.0]).expect("ok").probs(), &[1.0, 1.0, 0.0]);
+    assert_eq!(Policy::greedy(&model, &[0.0, f64::NAN, -1.0]).expect("ok").probs(), &[1.0, 0.0, 1.0]);
+    assert_eq!(Policy::greedy(&model, &[0.0, -0.0, 0.0]).expect("ok").probs(), &[1.0, 0.0, 1.0]);
 }
 
 #[test]
@@ -136,15 +86,7 @@ fn behaviour_rejects_a_base_policy_that_is_not_observation_measurable() {
     let model = aliased_model();
     let base = Policy::from_probs(&model, vec![1.0, 0.0, 0.0, 1.0]).expect("valid policy");
     let err = Behaviour::new(&model, base.clone(), 0.0).expect_err("states 0 and 1 look the same");
-    assert!(matches!(
-        err,
-        SolveError::NotObservationMeasurable {
-            agent: 0,
-            obs: 0,
-            state_a: 0,
-            state_b: 1
-        }
-    ));
+    assert!(matches!(err, SolveError::NotObservationMeasurable { agent: 0, obs: 0, state_a: 0, state_b: 1 }));
     // The chain validates too when the struct is built by hand.
     assert!(stationary(&model, &Behaviour { base, kappa: 0.0 }).is_err());
 }

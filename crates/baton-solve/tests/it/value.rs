@@ -24,20 +24,8 @@ pub fn two_state_model() -> FiniteModel {
     let mut b = ModelBuilder::new(spec(vec![agent("solo", 2, 2)], 0.9));
     let a = b.add_state(AgentId(0), ObsId(0), "A");
     let bb = b.add_state(AgentId(0), ObsId(1), "B");
-    b.set_outcomes(
-        a,
-        vec![
-            vec![out(0.5, a, 1, 1.0), out(0.5, a, 3, 1.0)],
-            vec![out(1.0, bb, 1, 0.0)],
-        ],
-    );
-    b.set_outcomes(
-        bb,
-        vec![
-            vec![out(1.0, TERMINAL, 1, 2.0)],
-            vec![out(0.5, a, 1, 0.5), out(0.5, TERMINAL, 1, 0.5)],
-        ],
-    );
+    b.set_outcomes(a, vec![vec![out(0.5, a, 1, 1.0), out(0.5, a, 3, 1.0)], vec![out(1.0, bb, 1, 0.0)]]);
+    b.set_outcomes(bb, vec![vec![out(1.0, TERMINAL, 1, 2.0)], vec![out(0.5, a, 1, 0.5), out(0.5, TERMINAL, 1, 0.5)]]);
     b.set_initial(vec![(a, 0.25), (bb, 0.75)]);
     b.build().expect("valid model")
 }
@@ -63,24 +51,14 @@ fn value_iteration_matches_a_hand_computed_two_state_smdp() {
 fn value_iteration_rejects_a_non_positive_tolerance() {
     let model = two_state_model();
     for tol in [0.0, -1.0, f64::NAN] {
-        assert!(matches!(
-            value_iteration(&model, tol),
-            Err(SolveError::InvalidParameter { name: "tol", .. })
-        ));
+        assert!(matches!(value_iteration(&model, tol), Err(SolveError::InvalidParameter { name: "tol", .. })));
     }
 }
 
 #[test]
 fn initial_value_rejects_a_vector_of_the_wrong_length() {
     let model = two_state_model();
-    assert!(matches!(
-        initial_value(&model, &[1.0]),
-        Err(SolveError::LengthMismatch {
-            expected: 2,
-            got: 1,
-            ..
-        })
-    ));
+    assert!(matches!(initial_value(&model, &[1.0]), Err(SolveError::LengthMismatch { expected: 2, got: 1, .. })));
 }
 
 /// The SMDP Bellman backup written independently of the crate, straight from the outcomes.
@@ -92,11 +70,7 @@ pub fn bellman_q(model: &FiniteModel, v: &[f64]) -> Vec<f64> {
                 .outcomes(p)
                 .iter()
                 .map(|o| {
-                    let cont = if o.next == TERMINAL {
-                        0.0
-                    } else {
-                        v[o.next as usize]
-                    };
+                    let cont = if o.next == TERMINAL { 0.0 } else { v[o.next as usize] };
                     o.prob * (o.reward + g.powi(o.duration as i32) * cont)
                 })
                 .sum()
@@ -105,8 +79,7 @@ pub fn bellman_q(model: &FiniteModel, v: &[f64]) -> Vec<f64> {
 }
 
 pub fn arb_opts() -> impl Strategy<Value = (u64, RandomOpts)> {
-    (any::<u64>(), 1usize..6, 1u16..=3, 0.5f64..0.95)
-        .prop_map(|(seed, n, a, g)| (seed, RandomOpts::simple(n, a, g)))
+    (any::<u64>(), 1usize..6, 1u16..=3, 0.5f64..0.95).prop_map(|(seed, n, a, g)| (seed, RandomOpts::simple(n, a, g)))
 }
 
 proptest! {
