@@ -40,13 +40,21 @@ pub fn model() -> Result<FiniteModel, Box<dyn Error>> {
     Ok(SyntheticConfig::default().validate()?.build_model()?)
 }
 
-/// Train IC-Q for `handoffs` handoffs from `seed`; returns each agent's table (`obs * n_actions + action`).
-pub fn train(seed: u64, handoffs: u64) -> Result<Vec<Vec<f64>>, Box<dyn Error>> {
-    Ok(train_and_count(seed, handoffs)?.0)
+/// What a training run learned, and how much crossed between agents.
+pub struct Trained {
+    /// Each agent's table `Q_i`, indexed `obs * n_actions + action`.
+    pub tables: Vec<Vec<f64>>,
+    /// Scalars sent from a receiver back to a sender.
+    pub scalars: u64,
 }
 
-/// [`train`], also returning the number of scalars sent from a receiver back to a sender.
-pub fn train_and_count(seed: u64, handoffs: u64) -> Result<(Vec<Vec<f64>>, u64), Box<dyn Error>> {
+/// Train IC-Q for `handoffs` handoffs from `seed`; returns each agent's table (`obs * n_actions + action`).
+pub fn train(seed: u64, handoffs: u64) -> Result<Vec<Vec<f64>>, Box<dyn Error>> {
+    Ok(train_and_count(seed, handoffs)?.tables)
+}
+
+/// [`train`], also counting the scalars sent from a receiver back to a sender.
+pub fn train_and_count(seed: u64, handoffs: u64) -> Result<Trained, Box<dyn Error>> {
     let model = model()?;
     let agents = &model.spec().agents;
     let gamma = model.discount();
@@ -102,12 +110,12 @@ pub fn train_and_count(seed: u64, handoffs: u64) -> Result<(Vec<Vec<f64>>, u64),
         let td_target = outcome.reward + discount_tau * v;
         q[i][k] += alpha * (td_target - q[i][k]);
     }
-    Ok((q, scalars))
+    Ok(Trained { tables: q, scalars })
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
     let started = std::time::Instant::now();
-    let (tables, scalars) = train_and_count(SEED, HANDOFFS)?;
+    let Trained { tables, scalars } = train_and_count(SEED, HANDOFFS)?;
     let seconds = started.elapsed().as_secs_f64();
 
     // Lift the agents' tables to the model's (state, action) pairs: Q(x, a) = Q_{h(x)}(sigma(x), a).

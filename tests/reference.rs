@@ -15,7 +15,7 @@ fn reference_example_matches_the_library_bit_for_bit() -> Result<(), Box<dyn std
     let model = reference::model()?;
     let spec = model.spec();
     for seed in [1, 2] {
-        let (tables, scalars) = reference::train_and_count(seed, HANDOFFS)?;
+        let reference::Trained { tables, scalars } = reference::train_and_count(seed, HANDOFFS)?;
         assert_eq!(tables, reference::train(seed, HANDOFFS)?);
 
         let agents: Vec<IcqAgent<TabularQ>> =

@@ -607,6 +607,20 @@ impl Synthetic {
         }
     }
 
+    /// The hand-written fixed pipeline (SPEC 4's round-robin heuristic), as a function of what the holder
+    /// observes: if every component it sees is at the top level, submit; otherwise work (high effort when its
+    /// private state is the most focused one, low effort otherwise) and hand to the next agent, `(i + 1) mod n`.
+    /// It uses only the holder's own observation, so it is a valid decentralized policy.
+    pub fn round_robin_action(&self, s: &SyntheticState) -> SyntheticAction {
+        let i = s.holder.index();
+        let top = (self.k - 1) as u32;
+        if self.seen[i].iter().all(|&c| s.levels[c] == top) {
+            return SyntheticAction::Submit;
+        }
+        let effort = if s.private as usize + 1 == self.p { Effort::High } else { Effort::Low };
+        SyntheticAction::Work { effort, target: AgentId(((i + 1) % self.n) as u16) }
+    }
+
     /// The holder's observation of state `s`: the components it does not own and its private state. Nothing
     /// else of `s` is read (not the holder's own components, not the hidden bit).
     ///
@@ -1377,6 +1391,19 @@ mod tests {
                 let (eps, delta) = interface_discrepancy(&model);
                 prop_assert!(eps < 1e-9 && delta < 1e-12, "eps {} delta {}", eps, delta);
             }
+        }
+    }
+
+    #[test]
+    fn the_round_robin_pipeline_depends_only_on_the_holders_observation() {
+        let syn = SyntheticConfig::default().validate().unwrap();
+        let mut chosen: std::collections::HashMap<(AgentId, ObsId), SyntheticAction> = Default::default();
+        for s in 0..syn.n_states() as u32 {
+            let state = syn.decode_state(s);
+            let key = (state.holder, syn.observation(&state));
+            let a = syn.round_robin_action(&state);
+            assert_eq!(*chosen.entry(key).or_insert(a), a, "state {s}: {}", syn.state_label(&state));
+            assert!(syn.action_id(state.holder, a).is_some());
         }
     }
 }

@@ -38,7 +38,8 @@ pub struct ExperimentConfig {
     /// Base seed: seed k of the run uses `base_seed + k`.
     #[serde(default)]
     pub base_seed: u64,
-    /// Methods to run, by stable kebab-case name: `optimal`, `ic-q`, `oracle`, `no-scalar`, `random`.
+    /// Methods to run, by stable kebab-case name: `optimal`, `ic-q`, `oracle`, `no-scalar`, `random`,
+    /// `round-robin`.
     pub methods: Vec<Method>,
     /// The workload and its knobs, by `kind`.
     pub workload: WorkloadConfig,
@@ -132,6 +133,9 @@ pub enum Method {
     NoScalar,
     /// Uniformly random legal action at every decision (no learning).
     Random,
+    /// The workload's hand-written fixed pipeline (synthetic: pass round-robin, submit when all seen
+    /// components are at the top level); no learning.
+    RoundRobin,
 }
 
 impl Method {
@@ -143,6 +147,7 @@ impl Method {
             Method::Oracle => "oracle",
             Method::NoScalar => "no-scalar",
             Method::Random => "random",
+            Method::RoundRobin => "round-robin",
         }
     }
 

@@ -89,6 +89,11 @@ impl GroundTruth {
         q
     }
 
+    /// Exact value from `nu_0` of a fixed policy.
+    pub fn policy_value(&self, policy: &Policy) -> Result<f64, ExperimentError> {
+        Ok(initial_value(&self.model, &evaluate_with(&self.model, policy, EVAL)?)?)
+    }
+
     /// Score a learned Q given per pair.
     pub fn score(&self, q: &[f64]) -> Result<Scores, ExperimentError> {
         let policy = Policy::greedy(&self.model, q)?;

@@ -158,7 +158,14 @@ impl Experiment {
             .par_iter()
             .map(|&(method, seed)| self.run_job(&truth, method, seed, progress))
             .collect::<Result<_, _>>()?;
-        let summary = self.summarise(&truth, synthetic.describe(), &results);
+        let round_robin = if self.config.methods.contains(&Method::RoundRobin) {
+            let model = &truth.model;
+            let policy = baton_solve::Policy::greedy(model, &round_robin_indicator(synthetic, model))?;
+            Some(truth.policy_value(&policy)?)
+        } else {
+            None
+        };
+        let summary = self.summarise(&truth, synthetic.describe(), &results, round_robin);
         Ok(RunResults { summary, jobs: results })
     }
 
@@ -220,12 +227,18 @@ impl Experiment {
                 }
                 t.stats()
             }
-            Method::Optimal | Method::Random => TrainStats::default(),
+            Method::Optimal | Method::Random | Method::RoundRobin => TrainStats::default(),
         };
         Ok(JobResult { method, seed, curve, stats })
     }
 
-    fn summarise(&self, truth: &GroundTruth, description: String, jobs: &[JobResult]) -> Summary {
+    fn summarise(
+        &self,
+        truth: &GroundTruth,
+        description: String,
+        jobs: &[JobResult],
+        round_robin: Option<f64>,
+    ) -> Summary {
         let v_star = truth.optimal_value;
         let rows = self
             .config
@@ -249,6 +262,7 @@ impl Experiment {
                 match method {
                     Method::Optimal => fixed(v_star),
                     Method::Random => fixed(truth.random_value),
+                    Method::RoundRobin => fixed(round_robin.unwrap_or(f64::NAN)),
                     _ => {
                         let finals: Vec<&JobResult> = jobs.iter().filter(|j| j.method == method).collect();
                         let last = |f: fn(&Scores) -> f64| -> Vec<f64> {
@@ -295,4 +309,18 @@ impl Experiment {
             },
         }
     }
+}
+
+/// A per-pair indicator (1 on the heuristic's action, 0 elsewhere) whose greedy policy is the synthetic
+/// workload's round-robin pipeline.
+fn round_robin_indicator(synthetic: &baton_envs::Synthetic, model: &baton_core::FiniteModel) -> Vec<f64> {
+    let mut q = vec![0.0; model.n_pairs()];
+    for s in 0..model.n_states() as u32 {
+        let state = synthetic.decode_state(s);
+        let action = synthetic.round_robin_action(&state);
+        if let Some(p) = synthetic.action_id(state.holder, action).and_then(|a| model.pair_of(s, a)) {
+            q[p] = 1.0;
+        }
+    }
+    q
 }

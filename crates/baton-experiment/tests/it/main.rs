@@ -98,3 +98,13 @@ fn results_do_not_depend_on_the_number_of_threads() {
     assert_eq!(one.jobs, two.jobs);
     assert_eq!(one.summary, two.summary);
 }
+
+#[test]
+fn the_hand_written_round_robin_pipeline_is_clearly_below_the_learned_policy() {
+    let exp = experiment("", "[\"round-robin\", \"ic-q\"]", 1, 200_000);
+    let res = run(&exp);
+    let rr = res.summary.rows.iter().find(|r| r.method == Method::RoundRobin).unwrap();
+    let icq = res.summary.rows.iter().find(|r| r.method == Method::IcQ).unwrap();
+    assert!(rr.gap > 0.03 && rr.gap < 0.5, "{rr:?}");
+    assert!(icq.value > rr.value, "learned {} vs hand-written {}", icq.value, rr.value);
+}
