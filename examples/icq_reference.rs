@@ -16,11 +16,10 @@
 
 use std::error::Error;
 
-use baton::core::rng::{stream, Stream};
+use baton::core::rng::{stream, uniform_index, Stream};
 use baton::core::{FiniteModel, Rng, TERMINAL};
 use baton::envs::SyntheticConfig;
 use baton::solve::{evaluate, initial_value, value_iteration, Policy};
-use rand::Rng as _;
 
 /// The run's one seed: the environment and each agent draw from their own stream of it.
 const SEED: u64 = 1;
@@ -81,7 +80,7 @@ pub fn train_and_count(seed: u64, handoffs: u64) -> Result<Trained, Box<dyn Erro
 
         // (1) The holder picks a uniformly random legal action, with its own random stream.
         let legal = agents[i].legal.of(o);
-        let a = legal[agent_rng[i].random_range(0..legal.len())];
+        let a = legal[uniform_index(&mut agent_rng[i], legal.len())];
 
         // (2) The option runs: the environment samples (x', tau, R) from the kernel with its own stream.
         let pair = model.pair_of(state, a).ok_or("the behaviour picked an illegal action")?;

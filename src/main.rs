@@ -47,6 +47,9 @@ enum Command {
         /// Seconds per loop.
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
+        /// Only the loops whose name contains this text.
+        #[arg(long, default_value = "")]
+        filter: String,
     },
 }
 
@@ -74,7 +77,7 @@ fn main() -> ExitCode {
 fn real_main() -> Result<()> {
     match Cli::parse().command {
         Command::Run { config, out, seeds, threads, force, quiet } => run(config, out, seeds, threads, force, quiet),
-        Command::Bench { json, seconds } => bench(json, seconds),
+        Command::Bench { json, seconds, filter } => bench(json, seconds, &filter),
     }
 }
 
@@ -153,11 +156,14 @@ fn print_summary(s: &Summary) {
     }
 }
 
-fn bench(json: bool, seconds: f64) -> Result<()> {
+fn bench(json: bool, seconds: f64, filter: &str) -> Result<()> {
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 600.0) {
         anyhow::bail!("--seconds {seconds}: must be in (0, 600]");
     }
-    let figures = experiment::bench::run_benches(Duration::from_secs_f64(seconds))?;
+    let figures = experiment::bench::run_benches(Duration::from_secs_f64(seconds), filter)?;
+    if figures.is_empty() {
+        anyhow::bail!("--filter {filter:?} matches no benchmark");
+    }
     if json {
         let obj: serde_json::Map<String, serde_json::Value> =
             figures.iter().map(|f| (f.name.clone(), serde_json::json!(f.per_sec))).collect();

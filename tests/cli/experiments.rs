@@ -14,7 +14,7 @@ fn experiments_synthetic_toml_is_valid() {
         ExperimentConfig::from_toml(&read(&path), &origin).unwrap_or_else(|e| panic!("{origin} does not parse: {e}"));
     assert_eq!(
         config.methods,
-        [Method::Optimal, Method::IcQ, Method::Oracle, Method::NoScalar, Method::Random],
+        [Method::Optimal, Method::IcQ, Method::Oracle, Method::NoScalar, Method::RoundRobin, Method::Random],
         "the default experiment compares every method"
     );
     let experiment = config.validate().unwrap_or_else(|e| panic!("{origin} is not valid: {e}"));

@@ -1,11 +1,9 @@
 //! [`check_env`]: the contract every environment must pass (in the spirit of Gymnasium's `check_env` and
 //! PettingZoo's `api_test` / `seed_test`).
 
-use rand::Rng as _;
-
 use crate::env::{Env, Event, Next};
 use crate::error::CoreError;
-use crate::rng::{stream, Stream};
+use crate::rng::{stream, uniform_index, Stream};
 
 /// How much of the environment [`check_env`] exercises.
 #[derive(Clone, Copy, Debug)]
@@ -71,7 +69,7 @@ fn trace<E: Env>(env: &mut E, opts: CheckOptions) -> Result<Vec<String>, CoreErr
                 if legal.is_empty() {
                     return fail(format!("agent {} has no legal action at observation {}", d.agent.0, d.obs.0));
                 }
-                let a = legal[pol_rng.random_range(0..legal.len())];
+                let a = legal[uniform_index(&mut pol_rng, legal.len())];
                 awaiting[d.artifact.index()] = true;
                 env.act(d.artifact, a, &mut env_rng);
                 out.push(format!("D{} {} {} {}", d.artifact.0, d.agent.0, d.obs.0, a.0));

@@ -36,17 +36,32 @@ pub struct Outcome {
 #[derive(Clone, Debug)]
 pub struct FiniteModel {
     spec: EnvSpec,
-    holder: Vec<AgentId>,
-    obs: Vec<ObsId>,
-    pair_offset: Vec<u32>,
+    /// Per state: holder, observation and pair range, in one record so a step touches one cache line.
+    states: Vec<StateRow>,
+    /// Per pair: action and outcome range.
+    pair_rows: Vec<PairRow>,
+    /// Per pair: the action (kept apart too, for slices of a state's actions).
     pair_action: Vec<ActionId>,
-    out_offset: Vec<u32>,
     outcomes: Vec<Outcome>,
     /// Cumulative probabilities of `outcomes` within each pair (last is 1), for sampling.
     cumulative: Vec<f64>,
     initial: Vec<(u32, f64)>,
     initial_cumulative: Vec<f64>,
     state_labels: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct StateRow {
+    holder: AgentId,
+    obs: ObsId,
+    first_pair: u32,
+    n_pairs: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PairRow {
+    first_out: u32,
+    n_out: u32,
 }
 
 /// Builds a [`FiniteModel`] state by state.
@@ -104,12 +119,11 @@ impl ModelBuilder {
         if n_states == 0 {
             return Err(CoreError::invalid("states", "the model has no states"));
         }
-        let mut pair_offset = Vec::with_capacity(n_states + 1);
+        let mut states = Vec::with_capacity(n_states);
+        let mut pair_rows = Vec::new();
         let mut pair_action = Vec::new();
-        let mut out_offset = vec![0u32];
         let mut outcomes = Vec::new();
         let mut cumulative = Vec::new();
-        pair_offset.push(0u32);
         for s in 0..n_states {
             let h = self.holder[s];
             let agent =
@@ -162,9 +176,11 @@ impl ModelBuilder {
                     *last = 1.0;
                 }
                 pair_action.push(legal[k]);
-                out_offset.push(outcomes.len() as u32);
+                let first_out = (outcomes.len() - outs.len()) as u32;
+                pair_rows.push(PairRow { first_out, n_out: outs.len() as u32 });
             }
-            pair_offset.push(pair_action.len() as u32);
+            let first_pair = (pair_action.len() - per_action.len()) as u32;
+            states.push(StateRow { holder: h, obs: o, first_pair, n_pairs: per_action.len() as u32 });
         }
         let mut initial_cumulative = Vec::with_capacity(self.initial.len());
         let mut total = 0.0;
@@ -186,11 +202,9 @@ impl ModelBuilder {
         }
         Ok(FiniteModel {
             spec: self.spec,
-            holder: self.holder,
-            obs: self.obs,
-            pair_offset,
+            states,
+            pair_rows,
             pair_action,
-            out_offset,
             outcomes,
             cumulative,
             initial: self.initial,
@@ -211,48 +225,48 @@ impl FiniteModel {
     }
     /// Number of joint states.
     pub fn n_states(&self) -> usize {
-        self.holder.len()
+        self.states.len()
     }
     /// Number of (state, legal action) pairs.
     pub fn n_pairs(&self) -> usize {
         self.pair_action.len()
     }
     /// The holder `h(s)`.
-    #[inline]
+    #[inline(always)]
     pub fn holder(&self, s: u32) -> AgentId {
-        self.holder[s as usize]
+        self.states[s as usize].holder
     }
     /// The holder's observation `sigma(s)`.
-    #[inline]
+    #[inline(always)]
     pub fn obs(&self, s: u32) -> ObsId {
-        self.obs[s as usize]
+        self.states[s as usize].obs
     }
     /// A readable label of state `s`.
     pub fn state_label(&self, s: u32) -> &str {
         &self.state_labels[s as usize]
     }
     /// The global pair indices of state `s`.
-    #[inline]
+    #[inline(always)]
     pub fn pairs(&self, s: u32) -> std::ops::Range<usize> {
-        self.pair_offset[s as usize] as usize..self.pair_offset[s as usize + 1] as usize
+        let row = self.states[s as usize];
+        row.first_pair as usize..(row.first_pair + row.n_pairs) as usize
     }
     /// The action of pair `p`.
-    #[inline]
+    #[inline(always)]
     pub fn pair_action(&self, p: usize) -> ActionId {
         self.pair_action[p]
     }
     /// The global pair index of (state, action), if the action is legal there.
-    #[inline]
+    #[inline(always)]
     pub fn pair_of(&self, s: u32, a: ActionId) -> Option<usize> {
-        let r = self.pairs(s);
-        let start = r.start;
+        let row = self.states[s as usize];
+        let first = row.first_pair as usize;
+        let actions = self.pair_action.get(first..first + row.n_pairs as usize)?;
         // Fast path: when every action is legal, the k-th pair of a state is action k.
-        if let Some(&b) = self.pair_action.get(start + a.index()) {
-            if b == a && start + a.index() < r.end {
-                return Some(start + a.index());
-            }
+        match actions.get(a.index()) {
+            Some(&b) if b == a => Some(first + a.index()),
+            _ => actions.binary_search(&a).ok().map(|k| first + k),
         }
-        self.pair_action[r].binary_search(&a).ok().map(|k| start + k)
     }
     /// The state each pair belongs to (`n_pairs` entries), computed on demand.
     pub fn pair_states(&self) -> Vec<u32> {
@@ -263,9 +277,10 @@ impl FiniteModel {
         v
     }
     /// The outcomes of pair `p`.
-    #[inline]
+    #[inline(always)]
     pub fn outcomes(&self, p: usize) -> &[Outcome] {
-        &self.outcomes[self.out_offset[p] as usize..self.out_offset[p + 1] as usize]
+        let row = self.pair_rows[p];
+        &self.outcomes[row.first_out as usize..(row.first_out + row.n_out) as usize]
     }
     /// Expected option reward `rbar(s, a)` of pair `p`.
     pub fn expected_reward(&self, p: usize) -> f64 {
@@ -290,7 +305,7 @@ impl FiniteModel {
     }
 
     /// Draw a start state from `nu_0`.
-    #[inline]
+    #[inline(always)]
     pub fn sample_initial(&self, rng: &mut Rng) -> u32 {
         let u: f64 = rng.random();
         let k = self.initial_cumulative.partition_point(|&c| c <= u);
@@ -298,10 +313,11 @@ impl FiniteModel {
     }
 
     /// Draw an outcome of pair `p`.
-    #[inline]
+    #[inline(always)]
     pub fn sample_outcome(&self, p: usize, rng: &mut Rng) -> &Outcome {
-        let lo = self.out_offset[p] as usize;
-        let hi = self.out_offset[p + 1] as usize;
+        let row = self.pair_rows[p];
+        let lo = row.first_out as usize;
+        let hi = lo + row.n_out as usize;
         let u: f64 = rng.random();
         // Branch-free: the outcome index is the number of cumulative probabilities at or below `u`
         // (the last cumulative is exactly 1 > u, so it is never counted). Outcome lists are short;
@@ -374,7 +390,7 @@ impl Env for FiniteEnv<'_> {
         self.phase = Phase::Start;
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_event(&mut self, rng: &mut Rng) -> Event {
         match self.phase {
             Phase::Start => {
@@ -405,7 +421,7 @@ impl Env for FiniteEnv<'_> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn act(&mut self, _artifact: ArtifactId, action: ActionId, rng: &mut Rng) {
         debug_assert_eq!(self.phase, Phase::AwaitAction);
         let s = self.state;
@@ -418,7 +434,7 @@ impl Env for FiniteEnv<'_> {
 }
 
 impl FiniteEnv<'_> {
-    #[inline]
+    #[inline(always)]
     fn decision(&self) -> Decision {
         Decision { artifact: ArtifactId(0), agent: self.model.holder(self.state), obs: self.model.obs(self.state) }
     }

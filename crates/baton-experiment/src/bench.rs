@@ -36,9 +36,13 @@ fn time_loop(name: &str, budget: Duration, mut chunk: impl FnMut() -> u64) -> Fi
     Figure { name: name.into(), per_sec: ops as f64 / seconds, ops, seconds }
 }
 
-/// Run every hot loop for about `budget` each.
-pub fn run_benches(budget: Duration) -> Result<Vec<Figure>, ExperimentError> {
-    let model = SyntheticConfig::default().validate()?.build_model()?;
+/// Run every hot loop whose name contains `filter` for about `budget` each.
+pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, ExperimentError> {
+    let mut config = SyntheticConfig::default();
+    if let Ok(levels) = std::env::var("BATON_BENCH_LEVELS") {
+        config.levels = levels.parse().unwrap_or(config.levels);
+    }
+    let model = config.validate()?.build_model()?;
     let spec = model.spec().clone();
     let step = StepSize::polynomial(0.8);
     let agents: Vec<IcqAgent<TabularQ>> =
@@ -46,23 +50,31 @@ pub fn run_benches(budget: Duration) -> Result<Vec<Figure>, ExperimentError> {
     const CHUNK: u64 = 100_000;
     let mut figures = Vec::new();
 
+    let wanted = |name: &str| name.contains(filter);
+
     let mut icq = Decentralized::new(FiniteEnv::new(&model), agents.clone(), Behaviour::Uniform, 1);
-    figures.push(time_loop("synthetic/ic-q/handoffs_per_sec", budget, || {
-        icq.run(CHUNK);
-        CHUNK
-    }));
+    if wanted("synthetic/ic-q/handoffs_per_sec") {
+        figures.push(time_loop("synthetic/ic-q/handoffs_per_sec", budget, || {
+            icq.run(CHUNK);
+            CHUNK
+        }));
+    }
 
     let mut greedy = Decentralized::new(FiniteEnv::new(&model), agents, Behaviour::EpsilonGreedy { epsilon: 0.1 }, 1);
-    figures.push(time_loop("synthetic/ic-q-epsilon-greedy/handoffs_per_sec", budget, || {
-        greedy.run(CHUNK);
-        CHUNK
-    }));
+    if wanted("synthetic/ic-q-epsilon-greedy/handoffs_per_sec") {
+        figures.push(time_loop("synthetic/ic-q-epsilon-greedy/handoffs_per_sec", budget, || {
+            greedy.run(CHUNK);
+            CHUNK
+        }));
+    }
 
     let oracle = IcqAgent::tabular(&model.oracle_spec(), spec.discount, step);
     let mut central = Centralized::new(FiniteEnv::new(&model), oracle, Behaviour::Uniform, 1);
-    figures.push(time_loop("synthetic/oracle/handoffs_per_sec", budget, || {
-        central.run(CHUNK);
-        CHUNK
-    }));
+    if wanted("synthetic/oracle/handoffs_per_sec") {
+        figures.push(time_loop("synthetic/oracle/handoffs_per_sec", budget, || {
+            central.run(CHUNK);
+            CHUNK
+        }));
+    }
     Ok(figures)
 }

@@ -36,21 +36,21 @@ impl<Q: QFunction> IcqAgent<Q> {
     }
 
     /// SPEC 2 step 3, as the receiver: the one scalar `v = max_a' Q(o', a')` sent back to the sender.
-    #[inline]
+    #[inline(always)]
     pub fn reply(&self, obs: ObsId) -> Scalar {
         icq::reply(&self.q, obs)
     }
 
     /// SPEC 2 step 4, as the sender: update `Q(o, a)` from its own transition and the receiver's scalar.
     /// Returns the TD error.
-    #[inline]
+    #[inline(always)]
     pub fn learn(&mut self, t: &Transition, v: Scalar) -> f64 {
         let discount_tau = self.discount_pow(t.duration);
         icq::learn(&mut self.q, t, discount_tau, v)
     }
 
     /// `gamma^tau`.
-    #[inline]
+    #[inline(always)]
     pub fn discount_pow(&self, duration: u32) -> f64 {
         match self.discount_pow.get(duration as usize) {
             Some(&d) => d,
@@ -59,7 +59,7 @@ impl<Q: QFunction> IcqAgent<Q> {
     }
 
     /// The greedy action at `obs` (ties: lowest index).
-    #[inline]
+    #[inline(always)]
     pub fn greedy(&self, obs: ObsId) -> ActionId {
         self.q.greedy(obs)
     }

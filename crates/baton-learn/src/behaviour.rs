@@ -1,5 +1,6 @@
 //! Step 1 of SPEC section 2: how the agent holding control picks its action.
 
+use baton_core::rng::uniform_index;
 use baton_core::{ActionId, ObsId, Rng};
 use rand::Rng as _;
 
@@ -25,14 +26,14 @@ pub enum Behaviour {
 
 impl Behaviour {
     /// Pick an action at `obs`. `previous` is the action of the previous handoff of this artifact, if any.
-    #[inline]
+    #[inline(always)]
     pub fn act<Q: QFunction>(&self, q: &Q, obs: ObsId, previous: Option<ActionId>, rng: &mut Rng) -> ActionId {
         let legal = q.legal(obs);
         match *self {
-            Behaviour::Uniform => legal[rng.random_range(0..legal.len())],
+            Behaviour::Uniform => legal[uniform_index(rng, legal.len())],
             Behaviour::EpsilonGreedy { epsilon } => {
                 if rng.random::<f64>() < epsilon {
-                    legal[rng.random_range(0..legal.len())]
+                    legal[uniform_index(rng, legal.len())]
                 } else {
                     q.greedy(obs)
                 }
@@ -43,7 +44,7 @@ impl Behaviour {
                         return prev;
                     }
                 }
-                legal[rng.random_range(0..legal.len())]
+                legal[uniform_index(rng, legal.len())]
             }
         }
     }

@@ -73,14 +73,14 @@ pub struct Transition {
 }
 
 /// Step 3, on the receiver `j`: `v = max_{a'} Q_j(o', a')`.
-#[inline]
+#[inline(always)]
 pub fn reply<Q: QFunction>(q_j: &Q, o_next: ObsId) -> Scalar {
     Scalar(q_j.max_value(o_next))
 }
 
 /// Step 4, on the sender `i`: the TD target `R + gamma^tau v` and the move of `Q_i(o, a)` towards it.
 /// `discount_tau` is `gamma^tau` for the transition's duration. Returns the TD error.
-#[inline]
+#[inline(always)]
 pub fn learn<Q: QFunction>(q_i: &mut Q, t: &Transition, discount_tau: f64, v: Scalar) -> f64 {
     let td_target = t.reward + discount_tau * v.0;
     q_i.update_towards(t.obs, t.action, td_target)
@@ -88,7 +88,7 @@ pub fn learn<Q: QFunction>(q_i: &mut Q, t: &Transition, discount_tau: f64, v: Sc
 
 /// Step 4 for one tabular entry: `n += 1; Q <- (1 - alpha) Q + alpha target` with `alpha` the step size
 /// for the new count `n`. Returns the TD error `target - Q` before the move.
-#[inline]
+#[inline(always)]
 pub fn tabular_step(q: &mut f64, n: &mut u32, alpha_of: impl Fn(u32) -> f64, td_target: f64) -> f64 {
     *n = n.saturating_add(1);
     let alpha = alpha_of(*n);

@@ -40,7 +40,7 @@ impl StepSize {
     }
 
     /// The step size after the entry's `n`-th visit (`n >= 1`).
-    #[inline]
+    #[inline(always)]
     pub fn alpha(&self, n: u32) -> f64 {
         match self {
             StepSize::Polynomial { table, mantissa, exponent, .. } => match table.get(n as usize) {

@@ -54,12 +54,12 @@ impl TabularQ {
         self.q.iter().any(|v| !v.is_finite())
     }
 
-    #[inline]
+    #[inline(always)]
     fn index(&self, obs: ObsId, action: ActionId) -> usize {
         obs.index() * self.n_actions + action.index()
     }
 
-    #[inline]
+    #[inline(always)]
     fn row(&self, obs: ObsId) -> &[f64] {
         let start = obs.index() * self.n_actions;
         &self.q[start..start + self.n_actions]
@@ -67,12 +67,12 @@ impl TabularQ {
 }
 
 impl QFunction for TabularQ {
-    #[inline]
+    #[inline(always)]
     fn legal(&self, obs: ObsId) -> &[ActionId] {
         self.legal.of(obs)
     }
 
-    #[inline]
+    #[inline(always)]
     fn max_value(&self, obs: ObsId) -> f64 {
         let row = self.row(obs);
         if self.legal.is_uniform() {
@@ -88,7 +88,7 @@ impl QFunction for TabularQ {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn greedy(&self, obs: ObsId) -> ActionId {
         let row = self.row(obs);
         let legal = self.legal.of(obs);
@@ -104,12 +104,12 @@ impl QFunction for TabularQ {
         best
     }
 
-    #[inline]
+    #[inline(always)]
     fn value(&self, obs: ObsId, action: ActionId) -> f64 {
         self.q[self.index(obs, action)]
     }
 
-    #[inline]
+    #[inline(always)]
     fn update_towards(&mut self, obs: ObsId, action: ActionId, target: f64) -> f64 {
         let i = self.index(obs, action);
         let step = &self.step;
