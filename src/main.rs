@@ -134,9 +134,11 @@ fn print_summary(s: &Summary) {
     let m = &s.model;
     println!("{} on {} ({} seeds): {}", s.experiment, s.workload, s.seeds, m.description);
     println!(
-        "interface gap: eps_IF = {:.3e}, delta_IF = {:.3e}, alpha_IF = {:.3e} (gamma_bar = {:.4})\n",
+        "interface gap: eps_IF = {:.3e}, delta_IF = {:.3e}, alpha_IF = {:.3e} (gamma_bar = {:.4})",
         m.eps_if, m.delta_if, m.alpha_if, m.gamma_bar
     );
+    let t_mix = m.t_mix.map_or_else(|| "not computed".to_string(), |t| t.to_string());
+    println!("behaviour chain: t_mix = {t_mix} handoffs, min xi = {:.3e}\n", m.coverage_min);
     println!(
         "{:<11} {:>10} {:>23} {:>9} {:>12} {:>12} {:>9}",
         "method", "value", "95% CI", "gap", "q_err_inf", "q_err_xi", "scalars"

@@ -3,8 +3,8 @@
 use baton_core::{FiniteModel, ObsId};
 use baton_learn::{IcqAgent, QFunction};
 use baton_solve::{
-    evaluate_with, initial_value, interface_gap, interface_q, stationary, value_iteration, Behaviour, EvalMethod,
-    InterfaceGap, Policy, Solution,
+    behaviour_chain, coverage_min, evaluate_with, initial_value, interface_gap, interface_q, mixing_time,
+    stationary_of, value_iteration, Behaviour, EvalMethod, InterfaceGap, Policy, Solution,
 };
 use serde::Serialize;
 
@@ -27,13 +27,20 @@ pub struct GroundTruth {
     pub optimal_value: f64,
     /// Value of the uniformly random policy from `nu_0`.
     pub random_value: f64,
-    /// Stationary distribution `xi` of the uniform behaviour chain, per pair.
+    /// Stationary distribution `xi` of the behaviour chain, per pair.
     pub xi: Vec<f64>,
     /// `Q_bar(sigma(s), a)` per pair (NaN where unvisited).
     pub q_bar: Vec<f64>,
     /// The interface gap terms.
     pub gap: InterfaceGap,
+    /// Mixing time of the behaviour chain (`None` if not computed or above the cap).
+    pub t_mix: Option<u32>,
+    /// Smallest positive stationary mass `min xi` (coverage of the rarest visited pair).
+    pub coverage_min: f64,
 }
+
+/// Mixing times are computed exactly for chains up to this many pairs (the cost grows with pairs^2).
+const MIXING_MAX_PAIRS: usize = 5_000;
 
 /// Scores of one learned Q (lifted to pairs) against the ground truth.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -54,17 +61,22 @@ pub struct Scores {
 }
 
 impl GroundTruth {
-    /// Solve `model` exactly: `Q*`, `V*`, the random policy's value, `xi` under uniform behaviour, `Q_bar`
+    /// Solve `model` exactly: `Q*`, `V*`, the random policy's value, `xi` under the (sticky) uniform behaviour, `Q_bar`
     /// and the interface gap.
-    pub fn new(model: FiniteModel) -> Result<Self, ExperimentError> {
+    /// `kappa` is the stickiness of the behaviour whose chain defines `xi`, `Q_bar` and the gap (0: uniform).
+    pub fn new(model: FiniteModel, kappa: f64) -> Result<Self, ExperimentError> {
         let optimal = value_iteration(&model, VI_TOL)?;
         let optimal_value = initial_value(&model, &optimal.v)?;
         let random_value = initial_value(&model, &evaluate_with(&model, &Policy::uniform(&model), EVAL)?)?;
-        let xi = stationary(&model, &Behaviour::uniform(&model))?.xi;
+        let behaviour = Behaviour::new(&model, Policy::uniform(&model), kappa)?;
+        let chain = behaviour_chain(&model, &behaviour)?;
+        let xi = stationary_of(&chain)?.xi;
+        let t_mix = if model.n_pairs() <= MIXING_MAX_PAIRS { mixing_time(&chain, &xi, 10_000)? } else { None };
+        let coverage_min = coverage_min(&xi);
         let qbar = interface_q(&model, &xi)?;
         let gap = interface_gap(&model, &xi, &qbar)?;
         let q_bar = qbar.lift(&model);
-        Ok(GroundTruth { model, optimal, optimal_value, random_value, xi, q_bar, gap })
+        Ok(GroundTruth { model, optimal, optimal_value, random_value, xi, q_bar, gap, t_mix, coverage_min })
     }
 
     /// Lift decentralized agents' tables to pairs: `Q_{h(s)}(sigma(s), a)`.

@@ -108,6 +108,11 @@ pub struct ModelFacts {
     pub random_value: f64,
     /// `V*` from `nu_0`.
     pub optimal_value: f64,
+    /// Mixing time `t_mix` (SPEC 5) of the uniform behaviour chain on (state, action) pairs, in handoffs;
+    /// `null` when the model has more than 5,000 pairs.
+    pub t_mix: Option<u32>,
+    /// Coverage: the smallest positive stationary mass `min xi` of that chain.
+    pub coverage_min: f64,
 }
 
 /// Everything a run produced.
@@ -139,7 +144,14 @@ impl Experiment {
     /// Run every method over every seed on the current rayon pool.
     pub fn run(&self, progress: &dyn Progress) -> Result<RunResults, ExperimentError> {
         let Workload::Synthetic(synthetic) = &self.workload;
-        let truth = GroundTruth::new(synthetic.build_model()?)?;
+        // The behaviour chain that defines xi, Q_bar and the interface gap: uniform, made sticky when the
+        // learners' behaviour is. (Epsilon-greedy behaviour depends on the learned Q, so it has no fixed chain;
+        // its reference is the uniform chain.)
+        let kappa = match self.learner.behaviour {
+            baton_learn::Behaviour::Sticky { kappa } => kappa,
+            _ => 0.0,
+        };
+        let truth = GroundTruth::new(synthetic.build_model()?, kappa)?;
         tracing::info!(
             states = truth.model.n_states(),
             pairs = truth.model.n_pairs(),
@@ -306,6 +318,8 @@ impl Experiment {
                 vbar_inf: g.vbar_inf,
                 random_value: truth.random_value,
                 optimal_value: truth.optimal_value,
+                t_mix: truth.t_mix,
+                coverage_min: truth.coverage_min,
             },
         }
     }
