@@ -194,53 +194,33 @@ impl Experiment {
         let make_agents = || -> Vec<IcqAgent<TabularQ>> {
             spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, self.learner.step.clone())).collect()
         };
+        let mut trainer: Box<dyn Trainer + '_> = match method {
+            Method::IcQ => Box::new(Decentralized::new(FiniteEnv::new(model), make_agents(), behaviour, seed)),
+            Method::NoScalar => Box::new(NoScalar::new(FiniteEnv::new(model), make_agents(), behaviour, seed)),
+            Method::Oracle => {
+                let learner = IcqAgent::tabular(&model.oracle_spec(), spec.discount, self.learner.step.clone());
+                Box::new(Centralized::new(FiniteEnv::new(model), learner, behaviour, seed))
+            }
+            Method::Optimal | Method::Random | Method::RoundRobin => {
+                return Ok(JobResult { method, seed, curve: Vec::new(), stats: TrainStats::default() })
+            }
+        };
         let schedule = self.config.training.eval_schedule();
         let mut curve = Vec::with_capacity(schedule.len());
         let mut done = 0u64;
-        let record = |done: u64, q: Vec<f64>, curve: &mut Vec<CurvePoint>| -> Result<(), ExperimentError> {
+        for &at in &schedule {
+            // Each chunk runs monomorphized inside `run`; the box only dispatches once per chunk.
+            let chunk = at - done;
+            trainer.run(chunk);
+            done += chunk;
+            progress.advance(chunk);
+            let q = trainer.lift(truth);
             if q.iter().any(|v| !v.is_finite()) {
                 return Err(ExperimentError::Diverged { method: method.name().into(), seed, handoffs: done });
             }
             curve.push(CurvePoint { method, seed, handoffs: done, scores: truth.score(&q)? });
-            Ok(())
-        };
-        let stats = match method {
-            Method::IcQ => {
-                let mut t = Decentralized::new(FiniteEnv::new(model), make_agents(), behaviour, seed);
-                for &at in &schedule {
-                    let chunk = at - done;
-                    t.run(chunk);
-                    done += chunk;
-                    progress.advance(chunk);
-                    record(done, truth.lift_agents(t.agents()), &mut curve)?;
-                }
-                t.stats()
-            }
-            Method::NoScalar => {
-                let mut t = NoScalar::new(FiniteEnv::new(model), make_agents(), behaviour, seed);
-                for &at in &schedule {
-                    let chunk = at - done;
-                    t.run(chunk);
-                    done += chunk;
-                    progress.advance(chunk);
-                    record(done, truth.lift_agents(t.agents()), &mut curve)?;
-                }
-                t.stats()
-            }
-            Method::Oracle => {
-                let learner = IcqAgent::tabular(&model.oracle_spec(), spec.discount, self.learner.step.clone());
-                let mut t = Centralized::new(FiniteEnv::new(model), learner, behaviour, seed);
-                for &at in &schedule {
-                    let chunk = at - done;
-                    t.run(chunk);
-                    done += chunk;
-                    progress.advance(chunk);
-                    record(done, truth.lift_joint(t.learner()), &mut curve)?;
-                }
-                t.stats()
-            }
-            Method::Optimal | Method::Random | Method::RoundRobin => TrainStats::default(),
-        };
+        }
+        let stats = trainer.stats();
         Ok(JobResult { method, seed, curve, stats })
     }
 
@@ -337,4 +317,47 @@ fn round_robin_indicator(synthetic: &baton_envs::Synthetic, model: &baton_core::
         }
     }
     q
+}
+
+/// What the runner needs of a training loop: advance it, read its Q-function per pair, read its counters.
+trait Trainer {
+    fn run(&mut self, handoffs: u64);
+    fn lift(&self, truth: &GroundTruth) -> Vec<f64>;
+    fn stats(&self) -> TrainStats;
+}
+
+impl<E: baton_core::Env> Trainer for Decentralized<E, TabularQ> {
+    fn run(&mut self, handoffs: u64) {
+        Decentralized::run(self, handoffs)
+    }
+    fn lift(&self, truth: &GroundTruth) -> Vec<f64> {
+        truth.lift_agents(self.agents())
+    }
+    fn stats(&self) -> TrainStats {
+        Decentralized::stats(self)
+    }
+}
+
+impl<E: baton_core::Env> Trainer for NoScalar<E, TabularQ> {
+    fn run(&mut self, handoffs: u64) {
+        NoScalar::run(self, handoffs)
+    }
+    fn lift(&self, truth: &GroundTruth) -> Vec<f64> {
+        truth.lift_agents(self.agents())
+    }
+    fn stats(&self) -> TrainStats {
+        NoScalar::stats(self)
+    }
+}
+
+impl<E: baton_core::Env + baton_core::JointState> Trainer for Centralized<E, TabularQ> {
+    fn run(&mut self, handoffs: u64) {
+        Centralized::run(self, handoffs)
+    }
+    fn lift(&self, truth: &GroundTruth) -> Vec<f64> {
+        truth.lift_joint(self.learner())
+    }
+    fn stats(&self) -> TrainStats {
+        Centralized::stats(self)
+    }
 }
