@@ -5,13 +5,13 @@
 //! scalar the receiver computes from its own observation at receipt. Every loop is generic over the
 //! environment, so the same code serves the one-artifact episode and many artifacts in flight.
 //!
-//! Three learners share this shape:
 //! - [`Decentralized`]: IC-Q. Agent `i` sees only its own observation, `R`, `tau` and the receiver's scalar.
-//! - [`Centralized`]: the oracle, the same update on the joint state (needs [`JointState`]).
+//! - [`Centralized`]: the oracle, the very same loop ([`Learning`]) with one learner whose [`View`] is the
+//!   joint state (needs [`JointState`]).
 //! - [`NoScalar`]: the ablation; each agent bootstraps on its own next decision, nothing crosses.
 
 use baton_core::rng::{stream, Stream};
-use baton_core::{ActionId, AgentId, Env, Event, JointState, Next, ObsId, Rng};
+use baton_core::{ActionId, AgentId, ArtifactId, Decision, Env, Event, JointState, Next, ObsId, Rng};
 use baton_learn::{Behaviour, IcqAgent, QFunction, Scalar, Transition};
 
 /// Counters of a training run. `scalars` counts the numbers that crossed between agents.
@@ -35,35 +35,108 @@ struct Pending {
     action: ActionId,
 }
 
-/// Decentralized IC-Q over any environment.
-pub struct Decentralized<E, Q> {
+/// What a learner is shown of the environment: which learner acts and what it observes. Decentralized IC-Q
+/// and the centralized oracle run the same loop and differ only in this view.
+pub trait View<E> {
+    /// Whether control passing between agents moves a scalar between two learners (false for one learner).
+    const CROSSES: bool;
+    /// The learner and its observation when `d`'s holder must act.
+    fn decision(env: &E, d: &Decision) -> (AgentId, ObsId);
+    /// The learner and its observation when `agent` receives `artifact` observing `obs`.
+    fn receipt(env: &E, artifact: ArtifactId, agent: AgentId, obs: ObsId) -> (AgentId, ObsId);
+}
+
+/// Each agent is its own learner and sees only its own observation.
+#[derive(Clone, Copy, Debug)]
+pub struct Interfaces;
+
+impl<E: Env> View<E> for Interfaces {
+    const CROSSES: bool = true;
+    #[inline(always)]
+    fn decision(_env: &E, d: &Decision) -> (AgentId, ObsId) {
+        (d.agent, d.obs)
+    }
+    #[inline(always)]
+    fn receipt(_env: &E, _artifact: ArtifactId, agent: AgentId, obs: ObsId) -> (AgentId, ObsId) {
+        (agent, obs)
+    }
+}
+
+/// One centralized learner that observes the joint state.
+#[derive(Clone, Copy, Debug)]
+pub struct Joint;
+
+impl<E: Env + JointState> View<E> for Joint {
+    const CROSSES: bool = false;
+    #[inline(always)]
+    fn decision(env: &E, d: &Decision) -> (AgentId, ObsId) {
+        (AgentId(0), env.joint_state(d.artifact))
+    }
+    #[inline(always)]
+    fn receipt(env: &E, artifact: ArtifactId, _agent: AgentId, _obs: ObsId) -> (AgentId, ObsId) {
+        (AgentId(0), env.joint_state(artifact))
+    }
+}
+
+/// The IC-Q training loop over any environment, for any [`View`].
+pub struct Learning<E, Q, V> {
     env: E,
-    agents: Vec<IcqAgent<Q>>,
+    learners: Vec<IcqAgent<Q>>,
     behaviour: Behaviour,
     env_rng: Rng,
-    agent_rngs: Vec<Rng>,
+    rngs: Vec<Rng>,
     pending: Vec<Option<Pending>>,
     previous: Vec<Option<ActionId>>,
     stats: TrainStats,
+    view: std::marker::PhantomData<V>,
 }
 
-impl<E: Env, Q: QFunction> Decentralized<E, Q> {
-    /// Agents must be in `AgentId` order. Random streams: the environment's and one per agent, from `seed`.
+/// Decentralized IC-Q: agent `i` sees only its own observation, `R`, `tau` and the receiver's scalar.
+pub type Decentralized<E, Q> = Learning<E, Q, Interfaces>;
+
+/// The centralized oracle: the same loop and update with one learner on the joint state.
+pub type Centralized<E, Q> = Learning<E, Q, Joint>;
+
+impl<E: Env, Q: QFunction> Learning<E, Q, Interfaces> {
+    /// Agents in `AgentId` order. Random streams: the environment's and one per agent, from `seed`.
     pub fn new(env: E, agents: Vec<IcqAgent<Q>>, behaviour: Behaviour, seed: u64) -> Self {
+        let rngs = (0..agents.len()).map(|i| stream(seed, Stream::Agent(i as u16))).collect();
+        Self::with(env, agents, rngs, behaviour, seed)
+    }
+
+    /// The agents, in `AgentId` order.
+    pub fn agents(&self) -> &[IcqAgent<Q>] {
+        &self.learners
+    }
+}
+
+impl<E: Env + JointState, Q: QFunction> Learning<E, Q, Joint> {
+    /// `learner` is built over the joint state space (e.g. `FiniteModel::oracle_spec`).
+    pub fn new(env: E, learner: IcqAgent<Q>, behaviour: Behaviour, seed: u64) -> Self {
+        Self::with(env, vec![learner], vec![stream(seed, Stream::Central)], behaviour, seed)
+    }
+
+    /// The centralized learner.
+    pub fn learner(&self) -> &IcqAgent<Q> {
+        &self.learners[0]
+    }
+}
+
+impl<E: Env, Q: QFunction, V: View<E>> Learning<E, Q, V> {
+    fn with(mut env: E, learners: Vec<IcqAgent<Q>>, rngs: Vec<Rng>, behaviour: Behaviour, seed: u64) -> Self {
         let slots = env.spec().max_in_flight as usize;
-        let agent_rngs = (0..agents.len()).map(|i| stream(seed, Stream::Agent(i as u16))).collect();
         let mut env_rng = stream(seed, Stream::Env);
-        let mut env = env;
         env.reset(&mut env_rng);
-        Decentralized {
+        Learning {
             env,
-            agents,
+            learners,
             behaviour,
             env_rng,
-            agent_rngs,
+            rngs,
             pending: vec![None; slots],
             previous: vec![None; slots],
             stats: TrainStats::default(),
+            view: std::marker::PhantomData,
         }
     }
 
@@ -74,10 +147,11 @@ impl<E: Env, Q: QFunction> Decentralized<E, Q> {
             match self.env.next_event(&mut self.env_rng) {
                 Event::Decide(d) => {
                     let k = d.artifact.index();
-                    let i = d.agent.index();
+                    let (agent, obs) = V::decision(&self.env, &d);
+                    let i = agent.index();
                     // Step 1: the holder picks an action from its own observation.
-                    let a = self.behaviour.act(self.agents[i].q(), d.obs, self.previous[k], &mut self.agent_rngs[i]);
-                    self.pending[k] = Some(Pending { agent: d.agent, obs: d.obs, action: a });
+                    let a = self.behaviour.act(self.learners[i].q(), obs, self.previous[k], &mut self.rngs[i]);
+                    self.pending[k] = Some(Pending { agent, obs, action: a });
                     self.previous[k] = Some(a);
                     // Step 2: the option runs in the environment.
                     self.env.act(d.artifact, a, &mut self.env_rng);
@@ -89,8 +163,11 @@ impl<E: Env, Q: QFunction> Decentralized<E, Q> {
                     let v = match h.next {
                         Next::To { agent, obs } => {
                             self.stats.transfers += 1;
-                            self.stats.scalars += 1;
-                            self.agents[agent.index()].reply(obs)
+                            if V::CROSSES {
+                                self.stats.scalars += 1;
+                            }
+                            let (j, o_next) = V::receipt(&self.env, h.artifact, agent, obs);
+                            self.learners[j.index()].reply(o_next)
                         }
                         Next::Terminated => {
                             self.previous[k] = None;
@@ -104,98 +181,12 @@ impl<E: Env, Q: QFunction> Decentralized<E, Q> {
                     };
                     // Step 4: the sender updates its own entry.
                     let t = Transition { obs: p.obs, action: p.action, reward: h.reward, duration: h.duration };
-                    self.agents[p.agent.index()].learn(&t, v);
+                    self.learners[p.agent.index()].learn(&t, v);
                     self.stats.handoffs += 1;
                 }
                 Event::EpisodeEnd => self.stats.episodes += 1,
             }
         }
-    }
-
-    /// The agents, in `AgentId` order.
-    pub fn agents(&self) -> &[IcqAgent<Q>] {
-        &self.agents
-    }
-
-    /// Counters so far.
-    pub fn stats(&self) -> TrainStats {
-        self.stats
-    }
-}
-
-/// The centralized oracle: one learner whose observation is the joint state.
-pub struct Centralized<E, Q> {
-    env: E,
-    learner: IcqAgent<Q>,
-    behaviour: Behaviour,
-    env_rng: Rng,
-    rng: Rng,
-    pending: Vec<Option<(ObsId, ActionId)>>,
-    previous: Vec<Option<ActionId>>,
-    stats: TrainStats,
-}
-
-impl<E: Env + JointState, Q: QFunction> Centralized<E, Q> {
-    /// `learner` is built over the joint state space (e.g. `FiniteModel::oracle_spec`).
-    pub fn new(env: E, learner: IcqAgent<Q>, behaviour: Behaviour, seed: u64) -> Self {
-        let slots = env.spec().max_in_flight as usize;
-        let mut env_rng = stream(seed, Stream::Env);
-        let mut env = env;
-        env.reset(&mut env_rng);
-        Centralized {
-            env,
-            learner,
-            behaviour,
-            env_rng,
-            rng: stream(seed, Stream::Central),
-            pending: vec![None; slots],
-            previous: vec![None; slots],
-            stats: TrainStats::default(),
-        }
-    }
-
-    /// Run until `handoffs` more options have completed.
-    pub fn run(&mut self, handoffs: u64) {
-        let target = self.stats.handoffs + handoffs;
-        while self.stats.handoffs < target {
-            match self.env.next_event(&mut self.env_rng) {
-                Event::Decide(d) => {
-                    let k = d.artifact.index();
-                    let s = self.env.joint_state(d.artifact);
-                    let a = self.behaviour.act(self.learner.q(), s, self.previous[k], &mut self.rng);
-                    self.pending[k] = Some((s, a));
-                    self.previous[k] = Some(a);
-                    self.env.act(d.artifact, a, &mut self.env_rng);
-                }
-                Event::Handoff(h) => {
-                    let k = h.artifact.index();
-                    let Some((s, a)) = self.pending[k].take() else { continue };
-                    let v = match h.next {
-                        Next::To { .. } => {
-                            self.stats.transfers += 1;
-                            self.learner.reply(self.env.joint_state(h.artifact))
-                        }
-                        Next::Terminated => {
-                            self.previous[k] = None;
-                            Scalar::TERMINAL
-                        }
-                        Next::Truncated => {
-                            self.previous[k] = None;
-                            continue;
-                        }
-                    };
-                    let t = Transition { obs: s, action: a, reward: h.reward, duration: h.duration };
-                    self.learner.learn(&t, v);
-                    self.stats.handoffs += 1;
-                }
-                Event::EpisodeEnd => self.stats.episodes += 1,
-            }
-        }
-    }
-
-    /// The centralized learner.
-    pub fn learner(&self) -> &IcqAgent<Q> {
-        &self.learner
     }
 
     /// Counters so far.
