@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use baton_core::FiniteEnv;
+use baton_core::rng::{stream, uniform_index, Stream};
+use baton_core::{ActionId, AgentId, Env, Event, FiniteEnv, FiniteModel, ObsId, TERMINAL};
 use baton_envs::SyntheticConfig;
-use baton_learn::{Behaviour, IcqAgent, StepSize, TabularQ};
+use baton_learn::{Behaviour, IcqAgent, Scalar, StepSize, TabularQ, Transition};
 use serde::Serialize;
 
 use crate::train::{Centralized, Decentralized};
@@ -38,11 +39,7 @@ fn time_loop(name: &str, budget: Duration, mut chunk: impl FnMut() -> u64) -> Fi
 
 /// Run every hot loop whose name contains `filter` for about `budget` each.
 pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, ExperimentError> {
-    let mut config = SyntheticConfig::default();
-    if let Ok(levels) = std::env::var("BATON_BENCH_LEVELS") {
-        config.levels = levels.parse().unwrap_or(config.levels);
-    }
-    let model = config.validate()?.build_model()?;
+    let model = SyntheticConfig::default().validate()?.build_model()?;
     let spec = model.spec().clone();
     let step = StepSize::polynomial(0.8);
     let agents: Vec<IcqAgent<TabularQ>> =
@@ -60,7 +57,8 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
         }));
     }
 
-    let mut greedy = Decentralized::new(FiniteEnv::new(&model), agents, Behaviour::EpsilonGreedy { epsilon: 0.1 }, 1);
+    let mut greedy =
+        Decentralized::new(FiniteEnv::new(&model), agents.clone(), Behaviour::EpsilonGreedy { epsilon: 0.1 }, 1);
     if wanted("synthetic/ic-q-epsilon-greedy/handoffs_per_sec") {
         figures.push(time_loop("synthetic/ic-q-epsilon-greedy/handoffs_per_sec", budget, || {
             greedy.run(CHUNK);
@@ -76,5 +74,70 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
             CHUNK
         }));
     }
+
+    // The two halves of a handoff, timed apart: the environment alone (uniform actions, no learning) and
+    // the learners alone (the receiver's reply and the sender's update, replayed from recorded transitions).
+    if wanted("synthetic/environment-only/handoffs_per_sec") {
+        let mut env = FiniteEnv::new(&model);
+        let mut env_rng = stream(1, Stream::Env);
+        let mut act_rng = stream(1, Stream::Agent(0));
+        let legal: Vec<Vec<ActionId>> = spec.agents.iter().map(|a| a.legal.of(ObsId(0)).to_vec()).collect();
+        figures.push(time_loop("synthetic/environment-only/handoffs_per_sec", budget, || {
+            let mut done = 0;
+            while done < CHUNK {
+                match env.next_event(&mut env_rng) {
+                    Event::Decide(d) => {
+                        let l = &legal[d.agent.index()];
+                        env.act(d.artifact, l[uniform_index(&mut act_rng, l.len())], &mut env_rng);
+                    }
+                    Event::Handoff(_) => done += 1,
+                    Event::EpisodeEnd => {}
+                }
+            }
+            CHUNK
+        }));
+    }
+    if wanted("icq/updates_per_sec") {
+        let records = record_transitions(&model, 1 << 20);
+        let mut learners = agents;
+        figures.push(time_loop("icq/updates_per_sec", budget, || {
+            for r in &records {
+                let v = match r.receiver {
+                    Some((j, o)) => learners[j.index()].reply(o),
+                    None => Scalar::TERMINAL,
+                };
+                learners[r.sender.index()].learn(&r.transition, v);
+            }
+            records.len() as u64
+        }));
+    }
     Ok(figures)
+}
+
+/// A transition as the runner hands it to the learners: the sender's own record and the receiver, if any.
+struct Recorded {
+    sender: AgentId,
+    transition: Transition,
+    receiver: Option<(AgentId, ObsId)>,
+}
+
+/// `n` transitions of the model under uniform behaviour, recorded outside any timed section.
+fn record_transitions(model: &FiniteModel, n: usize) -> Vec<Recorded> {
+    let mut rng = stream(2, Stream::Other(0));
+    let mut out = Vec::with_capacity(n);
+    let mut s = TERMINAL;
+    while out.len() < n {
+        if s == TERMINAL {
+            s = model.sample_initial(&mut rng);
+        }
+        let pairs = model.pairs(s);
+        let p = pairs.start + uniform_index(&mut rng, pairs.len());
+        let o = *model.sample_outcome(p, &mut rng);
+        let receiver = (o.next != TERMINAL).then(|| (model.holder(o.next), model.obs(o.next)));
+        let transition =
+            Transition { obs: model.obs(s), action: model.pair_action(p), reward: o.reward, duration: o.duration };
+        out.push(Recorded { sender: model.holder(s), transition, receiver });
+        s = o.next;
+    }
+    out
 }
