@@ -1122,41 +1122,10 @@ mod tests {
         assert_eq!(model.outcomes(model.pair_of(s, high_to_2).expect("legal")).len(), 4);
     }
 
-    /// `Q*` of `model` by value iteration on the SMDP Bellman operator.
-    fn optimal_q(model: &FiniteModel) -> Vec<f64> {
-        let gamma = model.discount();
-        let mut v = vec![0.0; model.n_states()];
-        let mut q = vec![0.0; model.n_pairs()];
-        for _ in 0..2000 {
-            for s in 0..model.n_states() as u32 {
-                for p in model.pairs(s) {
-                    q[p] = model
-                        .outcomes(p)
-                        .iter()
-                        .map(|o| {
-                            let next = if o.next == TERMINAL { 0.0 } else { v[o.next as usize] };
-                            o.prob * (o.reward + gamma.powi(o.duration as i32) * next)
-                        })
-                        .sum();
-                }
-            }
-            let mut change = 0.0f64;
-            for s in 0..model.n_states() as u32 {
-                let best = model.pairs(s).map(|p| q[p]).fold(f64::NEG_INFINITY, f64::max);
-                change = change.max((best - v[s as usize]).abs());
-                v[s as usize] = best;
-            }
-            if change < 1e-12 {
-                break;
-            }
-        }
-        q
-    }
-
     #[test]
     fn the_default_problem_is_not_trivial_the_optimal_action_depends_on_the_private_state() {
         let (syn, model) = default_model();
-        let q = optimal_q(&model);
+        let q = baton_solve::value_iteration(&model, 1e-10).expect("solves").q;
         let greedy = |s: u32| {
             let r = model.pairs(s);
             let best = r.clone().max_by(|&a, &b| q[a].total_cmp(&q[b])).expect("a pair");
