@@ -195,8 +195,16 @@ impl<E: Env, Q: QFunction, V: View<E>> Learning<E, Q, V> {
     }
 }
 
-/// An agent's own open record in the ablation: observation, action, own reward, start time of the option.
-type OwnRecord = (ObsId, ActionId, f64, u64);
+/// An agent's own open record in the ablation.
+#[derive(Clone, Copy, Debug)]
+struct OwnRecord {
+    obs: ObsId,
+    action: ActionId,
+    /// The agent's own option reward `R_i`.
+    reward: f64,
+    /// The artifact's clock when the option started.
+    start: u64,
+}
 
 /// The no-scalar ablation. Agent `i` keeps its last transition open until it next holds control of the
 /// same artifact and then bootstraps on its own table: target `R_i + gamma^elapsed max_a Q_i(o_next, a)`,
@@ -250,10 +258,13 @@ impl<E: Env, Q: QFunction> NoScalar<E, Q> {
                     let i = d.agent.index();
                     let agent = &mut self.agents[i];
                     // Close this agent's own open record by bootstrapping on its own table.
-                    if let Some((obs, action, reward, start)) = self.open[k][i].take() {
-                        let elapsed = (self.clock[k] - start).max(1) as u32;
+                    if let Some(r) = self.open[k][i].take() {
+                        let elapsed = (self.clock[k] - r.start).max(1) as u32;
                         let v = agent.reply(d.obs);
-                        agent.learn(&Transition { obs, action, reward, duration: elapsed }, v);
+                        agent.learn(
+                            &Transition { obs: r.obs, action: r.action, reward: r.reward, duration: elapsed },
+                            v,
+                        );
                         self.stats.handoffs += 1;
                     }
                     let a = self.behaviour.act(agent.q(), d.obs, self.previous[k], &mut self.agent_rngs[i]);
@@ -269,24 +280,25 @@ impl<E: Env, Q: QFunction> NoScalar<E, Q> {
                     match h.next {
                         Next::To { .. } => {
                             self.stats.transfers += 1;
-                            self.open[k][p.agent.index()] = Some((p.obs, p.action, h.reward, start));
+                            let record = OwnRecord { obs: p.obs, action: p.action, reward: h.reward, start };
+                            self.open[k][p.agent.index()] = Some(record);
                         }
                         Next::Terminated | Next::Truncated => {
-                            // The sender's own option ended the episode: its target is its own R.
-                            if h.next == Next::Terminated {
-                                let t =
-                                    Transition { obs: p.obs, action: p.action, reward: h.reward, duration: h.duration };
-                                self.agents[p.agent.index()].learn(&t, Scalar::TERMINAL);
-                                self.stats.handoffs += 1;
-                            }
-                            // Everyone else's open record ends with what it earned itself.
+                            let terminated = h.next == Next::Terminated;
+                            // On termination the sender's target is its own R; every other open record ends
+                            // with what its agent earned itself. A truncation drops them all.
+                            let own = OwnRecord { obs: p.obs, action: p.action, reward: h.reward, start };
+                            let mut close = |i: usize, r: OwnRecord, duration: u32| {
+                                if terminated {
+                                    let t = Transition { obs: r.obs, action: r.action, reward: r.reward, duration };
+                                    self.agents[i].learn(&t, Scalar::TERMINAL);
+                                    self.stats.handoffs += 1;
+                                }
+                            };
+                            close(p.agent.index(), own, h.duration);
                             for (i, slot) in self.open[k].iter_mut().enumerate() {
-                                if let Some((obs, action, reward, _start)) = slot.take() {
-                                    if h.next == Next::Terminated {
-                                        let t = Transition { obs, action, reward, duration: 1 };
-                                        self.agents[i].learn(&t, Scalar::TERMINAL);
-                                        self.stats.handoffs += 1;
-                                    }
+                                if let Some(r) = slot.take() {
+                                    close(i, r, 1);
                                 }
                             }
                             self.clock[k] = 0;
