@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use baton::experiment::{self, runner::Progress, Experiment, Summary};
+use baton::experiment::routing::RoutingSummary;
+use baton::experiment::{self, runner::Progress, Experiment, Outcome, Summary};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -103,11 +104,12 @@ fn run(
     }
     let pool =
         rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start the worker threads")?;
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(exp.total_handoffs()) };
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(exp.total_work()) };
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} handoffs ({per_sec}, eta {eta})",
-        )
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {} ({{per_sec}}, eta {{eta}})",
+            exp.work_unit()
+        ))
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let dir = experiment::prepare_run_dir(&out, force)?;
@@ -121,13 +123,41 @@ fn run(
         "config_file": config.display().to_string(),
         "threads": pool.current_num_threads(),
         "wall_seconds": wall,
-        "handoffs_simulated": exp.total_handoffs(),
+        "work": exp.total_work(),
+        "work_unit": exp.work_unit(),
         "host": std::env::var("HOSTNAME").unwrap_or_default(),
     });
     let dir = experiment::write_run(dir, &exp, &results, &meta)?;
-    print_summary(&results.summary);
+    match &results {
+        Outcome::Synthetic(r) => print_summary(&r.summary),
+        Outcome::Routing(r) => print_routing(&r.summary),
+    }
     println!("\nwrote {} in {wall:.1}s", dir.display());
     Ok(())
+}
+
+fn print_routing(s: &RoutingSummary) {
+    println!("{} on {} ({} seeds): {}", s.experiment, s.workload, s.seeds, s.network.description);
+    println!("mean delivery time of packets delivered after t = {}, median over seeds\n", s.warmup);
+    println!(
+        "{:<14} {:>6} {:>12} {:>19} {:>10} {:>10} {:>9} {:>10}",
+        "method", "load", "delivery", "IQR", "hops", "delivered", "dropped", "published"
+    );
+    for r in &s.rows {
+        let iqr = format!("[{:.2}, {:.2}]", r.mean_delivery_time_iqr[0], r.mean_delivery_time_iqr[1]);
+        let published = r.published.map_or_else(|| "-".to_string(), |v| format!("{v:.2}"));
+        println!(
+            "{:<14} {:>6} {:>12.3} {:>19} {:>10.2} {:>10.0} {:>9.0} {:>10}",
+            r.method.name(),
+            r.load,
+            r.mean_delivery_time,
+            iqr,
+            r.mean_hops,
+            r.delivered,
+            r.dropped,
+            published
+        );
+    }
 }
 
 fn print_summary(s: &Summary) {

@@ -18,5 +18,5 @@ fn experiments_synthetic_toml_is_valid() {
         "the default experiment compares every method"
     );
     let experiment = config.validate().unwrap_or_else(|e| panic!("{origin} is not valid: {e}"));
-    assert!(experiment.total_handoffs() > 0);
+    assert!(experiment.total_work() > 0);
 }

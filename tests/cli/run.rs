@@ -91,7 +91,8 @@ fn run_writes_the_run_directory() {
     // meta.json and the plot.
     let meta = read_json(&out.join("meta.json"));
     assert!(meta["threads"].as_u64().is_some_and(|t| t >= 1), "meta.json threads: {meta}");
-    assert_eq!(meta["handoffs_simulated"], 3 * 2 * 20_000, "meta.json: {meta}");
+    assert_eq!(meta["work"], 3 * 2 * 20_000, "meta.json: {meta}");
+    assert_eq!(meta["work_unit"], "handoffs", "meta.json: {meta}");
     assert!(read(&out.join("learning_curves.svg")).contains("<svg"), "learning_curves.svg is an SVG");
 
     // config.toml is the resolved config: every default spelled out, and equal to the input once parsed.

@@ -115,6 +115,13 @@ impl ModelBuilder {
     /// Validate and freeze. Errors name the state, action and reason.
     pub fn build(self) -> Result<FiniteModel, CoreError> {
         self.spec.validate()?;
+        if self.spec.discount >= 1.0 {
+            // The exact solvers contract with factor gamma_bar < 1; undiscounted models are not solved here.
+            return Err(CoreError::invalid(
+                "discount",
+                format!("a finite model needs gamma < 1, got {}", self.spec.discount),
+            ));
+        }
         let n_states = self.holder.len();
         if n_states == 0 {
             return Err(CoreError::invalid("states", "the model has no states"));

@@ -95,20 +95,22 @@ pub struct EnvSpec {
     pub id: String,
     /// Per-agent interfaces, indexed by `AgentId`.
     pub agents: Vec<AgentSpec>,
-    /// Discount factor gamma per primitive step, in `[0, 1)`.
+    /// Discount factor gamma per primitive step, in `[0, 1]`. `1` (undiscounted) only for problems where every
+    /// artifact's episode ends with probability one under any policy (routing: every packet is delivered);
+    /// the exact solver and the synthetic workload require `gamma < 1`.
     pub discount: f64,
     /// Largest number of artifacts in flight at once (1 for an episode, e.g. 1000 for routing).
     pub max_in_flight: u32,
 }
 
 impl EnvSpec {
-    /// Check internal consistency: at least one agent, gamma in [0,1), sizes and legal tables agree.
+    /// Check internal consistency: at least one agent, gamma in [0,1], sizes and legal tables agree.
     pub fn validate(&self) -> Result<(), CoreError> {
         if self.agents.is_empty() {
             return Err(CoreError::invalid("agents", "at least one agent is required"));
         }
-        if !(self.discount.is_finite() && (0.0..1.0).contains(&self.discount)) {
-            return Err(CoreError::invalid("discount", format!("gamma must be in [0, 1), got {}", self.discount)));
+        if !(self.discount.is_finite() && (0.0..=1.0).contains(&self.discount)) {
+            return Err(CoreError::invalid("discount", format!("gamma must be in [0, 1], got {}", self.discount)));
         }
         if self.max_in_flight == 0 {
             return Err(CoreError::invalid("max_in_flight", "must be at least 1"));

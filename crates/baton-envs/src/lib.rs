@@ -10,6 +10,7 @@
 //! This crate depends on no learner: environments know nothing of how agents learn.
 
 pub mod error;
+pub mod routing;
 pub mod synthetic;
 
 pub use error::EnvError;

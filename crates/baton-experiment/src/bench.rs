@@ -97,6 +97,21 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
             CHUNK
         }));
     }
+    // Routing (SPEC 6.2): Q-routing as IC-Q on Boyan & Littman's irregular 6x6 grid at L = 3.0, counted in
+    // hops (each hop is one Q-update), steady state (the first chunk, timed out, covers the learning burst).
+    if wanted("routing-6x6/ic-q/hops_per_sec") {
+        let topology = baton_envs::routing::Topology::parse_edges(IRREGULAR_6X6, "irregular-6x6 (built in)")
+            .map_err(|e| ExperimentError::Internal(e.to_string()))?;
+        let routing = routing_bench_network(topology, 3.0);
+        let spec = routing.spec().clone();
+        let agents: Vec<IcqAgent<TabularQ>> =
+            spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, StepSize::Constant(0.5))).collect();
+        let mut l = Decentralized::new(routing, agents, Behaviour::Greedy, 1);
+        figures.push(time_loop("routing-6x6/ic-q/hops_per_sec", budget, || {
+            l.run(CHUNK);
+            CHUNK
+        }));
+    }
     if wanted("icq/updates_per_sec") {
         let records = record_transitions(&model, 1 << 20);
         let mut learners = agents;
@@ -140,4 +155,74 @@ fn record_transitions(model: &FiniteModel, n: usize) -> Vec<Recorded> {
         s = o.next;
     }
     out
+}
+
+/// Boyan & Littman's irregular 6x6 grid, built in so the benchmark needs no data directory. The same
+/// links as `routing/irregular-6x6.edges` of the shared data (a test checks they agree).
+pub const IRREGULAR_6X6: &str = "nodes 36
+0 1
+0 6
+1 2
+1 7
+2 8
+3 4
+3 9
+4 5
+4 10
+5 11
+6 7
+6 12
+7 8
+7 13
+8 14
+9 10
+9 15
+10 11
+10 16
+11 17
+12 13
+12 18
+13 14
+13 19
+14 20
+15 16
+15 21
+16 17
+16 22
+17 23
+18 19
+18 24
+19 20
+19 25
+20 21
+20 26
+21 22
+21 27
+22 23
+22 28
+23 29
+24 30
+25 26
+27 28
+29 35
+30 31
+31 32
+32 33
+33 34
+34 35
+";
+
+fn routing_bench_network(topology: baton_envs::routing::Topology, load: f64) -> baton_envs::routing::Network {
+    use baton_envs::routing::network::{Interface, SourceCost};
+    let params = baton_envs::routing::NetworkParams {
+        load,
+        max_in_flight: 1000,
+        interface: std::sync::Arc::new(Interface::Destination),
+        source_cost: SourceCost::Full,
+        warmup: 0.0,
+        horizon: f64::INFINITY,
+        bin: 1e9,
+        changes: Vec::new(),
+    };
+    baton_envs::routing::Network::new(std::sync::Arc::new(topology), params)
 }

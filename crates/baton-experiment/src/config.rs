@@ -20,6 +20,8 @@
 
 use std::fmt;
 
+use baton_envs::routing::config::TopologyConfig;
+use baton_envs::routing::{Routing, RoutingConfig};
 use baton_envs::synthetic::{Synthetic, SyntheticConfig};
 use baton_learn::{LearnerConfig, LearnerParams};
 use serde::{Deserialize, Serialize};
@@ -39,13 +41,14 @@ pub struct ExperimentConfig {
     #[serde(default)]
     pub base_seed: u64,
     /// Methods to run, by stable kebab-case name: `optimal`, `ic-q`, `oracle`, `no-scalar`, `random`,
-    /// `round-robin`.
+    /// `round-robin` (synthetic), `shortest-path` (routing).
     pub methods: Vec<Method>,
     /// The workload and its knobs, by `kind`.
     pub workload: WorkloadConfig,
-    /// Training budget and evaluation schedule.
-    #[serde(default)]
-    pub training: TrainingConfig,
+    /// Training budget and evaluation schedule (synthetic workloads; a routing run's length is
+    /// `workload.duration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingConfig>,
     /// Learner settings shared by every learning method.
     #[serde(default)]
     pub learner: LearnerConfig,
@@ -61,6 +64,8 @@ fn default_seeds() -> u32 {
 pub enum WorkloadConfig {
     /// The synthetic IC-SMDP of SPEC 6.1 (exact ground truth).
     Synthetic(SyntheticConfig),
+    /// Packet routing of SPEC 6.2 (Boyan & Littman's simulator).
+    Routing(RoutingConfig),
 }
 
 /// How long each learning method trains, and how often it is evaluated. TOML table `[training]`.
@@ -136,6 +141,8 @@ pub enum Method {
     /// The workload's hand-written fixed pipeline (synthetic: pass round-robin, submit when all seen
     /// components are at the top level); no learning.
     RoundRobin,
+    /// Routing: static hop-count shortest paths, a random shortest path per packet; no learning.
+    ShortestPath,
 }
 
 impl Method {
@@ -148,6 +155,7 @@ impl Method {
             Method::NoScalar => "no-scalar",
             Method::Random => "random",
             Method::RoundRobin => "round-robin",
+            Method::ShortestPath => "shortest-path",
         }
     }
 
@@ -168,6 +176,8 @@ impl fmt::Display for Method {
 pub enum Workload {
     /// The synthetic IC-SMDP.
     Synthetic(Synthetic),
+    /// Packet routing.
+    Routing(Routing),
 }
 
 /// A validated experiment: every field checked, ready to run.
@@ -179,6 +189,8 @@ pub struct Experiment {
     pub workload: Workload,
     /// The learner settings.
     pub learner: LearnerParams,
+    /// The training budget (synthetic workloads; defaults when the config has no `[training]`).
+    pub training: TrainingConfig,
 }
 
 impl ExperimentConfig {
@@ -192,7 +204,8 @@ impl ExperimentConfig {
         toml::to_string_pretty(self).map_err(|e| ExperimentError::Internal(format!("serialising config: {e}")))
     }
 
-    /// Check every field and build the checked types. Errors name the field and the reason.
+    /// Check every field and build the checked types. Errors name the field and the reason. A routing
+    /// topology file is read from disk here (see [`resolve_data_path`]).
     pub fn validate(self) -> Result<Experiment, ExperimentError> {
         let bad = |field: &str, reason: &str| ExperimentError::InvalidConfig {
             field: field.to_string(),
@@ -212,13 +225,14 @@ impl ExperimentConfig {
         if seen.windows(2).any(|w| w[0] == w[1]) {
             return Err(bad("methods", "a method is listed twice"));
         }
-        if self.training.handoffs == 0 {
+        let training = self.training.clone().unwrap_or_default();
+        if training.handoffs == 0 {
             return Err(bad("training.handoffs", "must be at least 1"));
         }
-        if !(1..=1000).contains(&self.training.eval_points) {
+        if !(1..=1000).contains(&training.eval_points) {
             return Err(bad("training.eval_points", "must be in 1..=1000"));
         }
-        if u64::from(self.training.eval_points) > self.training.handoffs {
+        if u64::from(training.eval_points) > training.handoffs {
             return Err(bad("training.eval_points", "must not exceed training.handoffs"));
         }
         let learner = self.learner.validate().map_err(|e| match e {
@@ -228,10 +242,59 @@ impl ExperimentConfig {
             other => ExperimentError::Internal(other.to_string()),
         })?;
         let workload = match &self.workload {
-            WorkloadConfig::Synthetic(c) => Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?),
+            WorkloadConfig::Synthetic(c) => {
+                if let Some(m) = self.methods.iter().find(|m| **m == Method::ShortestPath) {
+                    return Err(bad("methods", &format!("`{m}` is a routing method, not a synthetic one")));
+                }
+                Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?)
+            }
+            WorkloadConfig::Routing(c) => {
+                if self.training.is_some() {
+                    return Err(bad("training", "not used by routing: a run lasts workload.duration time units"));
+                }
+                if let Some(m) = self.methods.iter().find(|m| !crate::routing::METHODS.contains(m)) {
+                    return Err(bad(
+                        "methods",
+                        &format!("`{m}` is not a routing method (use ic-q, no-scalar, shortest-path, oracle, random)"),
+                    ));
+                }
+                let file = match &c.topology {
+                    TopologyConfig::File { path } => {
+                        let resolved = resolve_data_path(path);
+                        let text = std::fs::read_to_string(&resolved).map_err(|e| ExperimentError::Io {
+                            path: resolved.display().to_string(),
+                            message: format!(
+                                "cannot read the topology file of workload.topology.path = {path:?}: {e} \
+                                 (relative paths are looked up under {DATA_DIR_VAR}, default {DEFAULT_DATA_DIR})"
+                            ),
+                        })?;
+                        Some((resolved.display().to_string(), text))
+                    }
+                    _ => None,
+                };
+                let file = file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+                Workload::Routing(c.validate(file).map_err(ExperimentError::from_env)?)
+            }
         };
-        Ok(Experiment { config: self, workload, learner })
+        Ok(Experiment { config: self, workload, learner, training })
     }
+}
+
+/// The environment variable naming the data directory (GSM8K, MathQA, routing topologies).
+pub const DATA_DIR_VAR: &str = "BATON_DATA_DIR";
+/// The data directory when the variable is unset, relative to the working directory (the project root).
+pub const DEFAULT_DATA_DIR: &str = "../shared/data";
+
+/// Where a data file named in a config lives: an absolute path as is; a relative path under
+/// `$BATON_DATA_DIR` (default `../shared/data`); a relative path that exists from the working directory
+/// (e.g. `tests/data/x.edges`) is taken as is first.
+pub fn resolve_data_path(path: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(path);
+    if p.is_absolute() || p.exists() {
+        return p.to_path_buf();
+    }
+    let base = std::env::var_os(DATA_DIR_VAR).map_or_else(|| std::path::PathBuf::from(DEFAULT_DATA_DIR), Into::into);
+    base.join(p)
 }
 
 impl Workload {
@@ -239,6 +302,7 @@ impl Workload {
     pub fn name(&self) -> &'static str {
         match self {
             Workload::Synthetic(_) => "synthetic-v0",
+            Workload::Routing(_) => baton_envs::routing::network::ENV_ID,
         }
     }
 }

@@ -10,12 +10,13 @@ pub mod config;
 pub mod eval;
 pub mod output;
 pub mod plot;
+pub mod routing;
 pub mod runner;
 pub mod stats;
 pub mod train;
 
 pub use config::{Experiment, ExperimentConfig, Method, TrainingConfig, WorkloadConfig};
-pub use runner::{NoProgress, Progress, RunResults, Summary, SummaryRow};
+pub use runner::{NoProgress, Outcome, Progress, RunResults, Summary, SummaryRow};
 
 use std::path::Path;
 
@@ -104,31 +105,56 @@ pub fn prepare_run_dir(out: &Path, overwrite: bool) -> Result<output::RunDir, Ex
     output::RunDir::create(out, overwrite)
 }
 
-/// Write a finished run into a prepared directory: resolved `config.toml`, `metrics.jsonl`, `summary.json`,
-/// `meta.json` and `learning_curves.svg`, atomically (see [`output`]).
+/// Write a finished run into a prepared directory, atomically (see [`output`]): the resolved `config.toml`,
+/// `metrics.jsonl`, `summary.json`, `meta.json` and the plots (synthetic: `learning_curves.svg`; routing:
+/// `delivery_vs_load.svg`, and `time_series.svg` when the run has one load).
 pub fn write_run(
     dir: output::RunDir,
     experiment: &Experiment,
-    results: &RunResults,
+    outcome: &Outcome,
     meta: &serde_json::Value,
 ) -> Result<std::path::PathBuf, ExperimentError> {
     let ser = |e: serde_json::Error| ExperimentError::Internal(format!("serialising: {e}"));
+    fn lines<T: serde::Serialize>(items: impl Iterator<Item = T>) -> Result<String, serde_json::Error> {
+        let mut out = String::new();
+        for item in items {
+            out.push_str(&serde_json::to_string(&item)?);
+            out.push('\n');
+        }
+        Ok(out)
+    }
+    fn pretty<T: serde::Serialize>(value: &T) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(value).map(|mut s| {
+            s.push('\n');
+            s
+        })
+    }
     dir.write("config.toml", experiment.config.to_toml()?.as_bytes())?;
-    let mut metrics = String::new();
-    for job in &results.jobs {
-        for p in &job.curve {
-            metrics.push_str(&serde_json::to_string(p).map_err(ser)?);
-            metrics.push('\n');
+    dir.write("meta.json", pretty(meta).map_err(ser)?.as_bytes())?;
+    match outcome {
+        Outcome::Synthetic(results) => {
+            let metrics = lines(results.jobs.iter().flat_map(|j| j.curve.iter())).map_err(ser)?;
+            dir.write("metrics.jsonl", metrics.as_bytes())?;
+            dir.write("summary.json", pretty(&results.summary).map_err(ser)?.as_bytes())?;
+            let svg = plot::learning_curves_svg(&results.summary, &results.jobs).map_err(ExperimentError::Internal)?;
+            dir.write("learning_curves.svg", svg.as_bytes())?;
+        }
+        Outcome::Routing(results) => {
+            let config::Workload::Routing(routing) = &experiment.workload else {
+                return Err(ExperimentError::Internal("routing results of a non-routing workload".into()));
+            };
+            let points = routing::bin_points(results, routing.config.bin);
+            dir.write("metrics.jsonl", lines(points.iter()).map_err(ser)?.as_bytes())?;
+            dir.write("summary.json", pretty(&results.summary).map_err(ser)?.as_bytes())?;
+            let svg = plot::delivery_vs_load_svg(&results.summary, routing.config.published.as_ref())
+                .map_err(ExperimentError::Internal)?;
+            dir.write("delivery_vs_load.svg", svg.as_bytes())?;
+            if routing.config.loads.len() == 1 {
+                let svg = plot::time_series_svg(&results.summary, &points, &routing.config)
+                    .map_err(ExperimentError::Internal)?;
+                dir.write("time_series.svg", svg.as_bytes())?;
+            }
         }
     }
-    dir.write("metrics.jsonl", metrics.as_bytes())?;
-    let mut summary = serde_json::to_string_pretty(&results.summary).map_err(ser)?;
-    summary.push('\n');
-    dir.write("summary.json", summary.as_bytes())?;
-    let mut meta_text = serde_json::to_string_pretty(meta).map_err(ser)?;
-    meta_text.push('\n');
-    dir.write("meta.json", meta_text.as_bytes())?;
-    let svg = plot::learning_curves_svg(&results.summary, &results.jobs).map_err(ExperimentError::Internal)?;
-    dir.write("learning_curves.svg", svg.as_bytes())?;
     dir.commit()
 }

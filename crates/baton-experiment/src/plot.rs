@@ -92,3 +92,216 @@ pub fn learning_curves_svg(summary: &Summary, jobs: &[JobResult]) -> Result<Stri
     }
     Ok(svg)
 }
+
+/// Colour of a method, the same in every plot.
+fn method_colour(method: Method) -> RGBColor {
+    let k = match method {
+        Method::IcQ => 0,
+        Method::ShortestPath => 1,
+        Method::Oracle => 2,
+        Method::NoScalar => 3,
+        Method::Random => 4,
+        Method::Optimal | Method::RoundRobin => 5,
+    };
+    COLOURS[k]
+}
+
+/// Mean delivery time (median over seeds) against offered load for every method, log y axis, with the
+/// published curves dashed beside them. Returns the SVG text.
+pub fn delivery_vs_load_svg(
+    summary: &crate::routing::RoutingSummary,
+    published: Option<&baton_envs::routing::config::PublishedCurve>,
+) -> Result<String, String> {
+    let mut methods: Vec<Method> = Vec::new();
+    for r in &summary.rows {
+        if !methods.contains(&r.method) {
+            methods.push(r.method);
+        }
+    }
+    // (label, colour, dashed, points)
+    type Series = (String, RGBColor, bool, Vec<(f64, f64)>);
+    let mut series: Vec<Series> = methods
+        .iter()
+        .map(|&m| {
+            let pts = summary
+                .rows
+                .iter()
+                .filter(|r| r.method == m && r.mean_delivery_time.is_finite())
+                .map(|r| (r.load, r.mean_delivery_time))
+                .collect();
+            (m.name().to_string(), method_colour(m), false, pts)
+        })
+        .collect();
+    if let Some(p) = published {
+        for (name, curve, m) in
+            [("Q-routing", &p.q_routing, Method::IcQ), ("shortest path", &p.shortest_path, Method::ShortestPath)]
+        {
+            let pts: Vec<(f64, f64)> =
+                p.loads.iter().zip(curve.iter()).filter(|(_, v)| v.is_finite()).map(|(l, v)| (*l, *v)).collect();
+            if !pts.is_empty() {
+                series.push((format!("{name} (published)"), method_colour(m), true, pts));
+            }
+        }
+    }
+    let all = series.iter().flat_map(|s| s.3.iter());
+    let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, 1.0f64);
+    for &(x, y) in all {
+        x_lo = x_lo.min(x);
+        x_hi = x_hi.max(x);
+        y_lo = y_lo.min(y);
+        y_hi = y_hi.max(y);
+    }
+    if !x_lo.is_finite() {
+        (x_lo, x_hi, y_lo) = (0.0, 1.0, 1.0);
+    }
+    let x_pad = ((x_hi - x_lo) * 0.05).max(0.05);
+    let y_lo = (y_lo * 0.8).max(1e-3);
+    let y_hi = y_hi * 1.25;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 520)).into_drawing_area();
+        let e = |e: &dyn std::fmt::Display| e.to_string();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{}: mean delivery time after t = {} (median of {} seeds)",
+                    summary.network.topology, summary.warmup, summary.seeds
+                ),
+                ("sans-serif", 17),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x_lo - x_pad)..(x_hi + x_pad), (y_lo..y_hi).log_scale())
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc("offered load L (packets per time unit)")
+            .y_desc("mean delivery time (log scale)")
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()
+            .map_err(|x| e(&x))?;
+        for (label, colour, dashed, pts) in &series {
+            let colour = *colour;
+            let style = if *dashed { colour.stroke_width(1) } else { colour.stroke_width(2) };
+            if *dashed {
+                chart
+                    .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+                    .map_err(|x| e(&x))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+                chart.draw_series(pts.iter().map(|&(x, y)| Cross::new((x, y), 4, colour))).map_err(|x| e(&x))?;
+            } else {
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), style))
+                    .map_err(|x| e(&x))?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                chart
+                    .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))
+                    .map_err(|x| e(&x))?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|x| e(&x))?;
+        root.present().map_err(|x| e(&x))?;
+    }
+    Ok(svg)
+}
+
+/// Mean delivery time per time bin (median over seeds) for every method of a one-load run, with the
+/// scheduled changes (link failures, traffic shifts) marked. Returns the SVG text.
+pub fn time_series_svg(
+    summary: &crate::routing::RoutingSummary,
+    points: &[crate::routing::BinPoint],
+    config: &baton_envs::routing::RoutingConfig,
+) -> Result<String, String> {
+    let mut by_method: Vec<(Method, BTreeMap<u64, Vec<f64>>)> = Vec::new();
+    for p in points {
+        let Some(v) = p.mean_delivery_time else { continue };
+        let slot = match by_method.iter().position(|(m, _)| *m == p.method) {
+            Some(i) => i,
+            None => {
+                by_method.push((p.method, BTreeMap::new()));
+                by_method.len() - 1
+            }
+        };
+        by_method[slot].1.entry(p.t_start.to_bits()).or_default().push(v);
+    }
+    let series: Vec<(Method, Vec<(f64, f64)>)> = by_method
+        .iter()
+        .map(|(m, bins)| {
+            let pts = bins
+                .iter()
+                .map(|(t, vs)| (f64::from_bits(*t) + config.bin / 2.0, crate::routing::quantile(vs, 0.5)))
+                .collect();
+            (*m, pts)
+        })
+        .collect();
+    let y_hi = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(1.0f64, f64::max) * 1.25;
+    let y_lo = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(f64::INFINITY, f64::min).min(y_hi) * 0.8;
+    let y_lo = if y_lo.is_finite() && y_lo > 0.0 { y_lo } else { 1.0 };
+    let load = config.loads.first().copied().unwrap_or(f64::NAN);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 500)).into_drawing_area();
+        let e = |e: &dyn std::fmt::Display| e.to_string();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{} at L = {load}: mean delivery time per {} time units (median of {} seeds)",
+                    summary.network.topology, config.bin, summary.seeds
+                ),
+                ("sans-serif", 16),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..config.duration, (y_lo..y_hi).log_scale())
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated time")
+            .y_desc("mean delivery time (log scale)")
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()
+            .map_err(|x| e(&x))?;
+        for c in &config.changes {
+            let (at, label) = match c {
+                baton_envs::routing::config::ChangeConfig::LinkDown { at, link, .. } => {
+                    (*at, format!("link {}-{} down", link[0], link[1]))
+                }
+                baton_envs::routing::config::ChangeConfig::Traffic { at, .. } => (*at, "traffic shift".to_string()),
+            };
+            chart
+                .draw_series(DashedLineSeries::new(vec![(at, y_lo), (at, y_hi)], 4, 4, BLACK.stroke_width(1)))
+                .map_err(|x| e(&x))?
+                .label(label)
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        }
+        for (method, pts) in &series {
+            let colour = method_colour(*method);
+            chart
+                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
+                .map_err(|x| e(&x))?
+                .label(method.name())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|x| e(&x))?;
+        root.present().map_err(|x| e(&x))?;
+    }
+    Ok(svg)
+}

@@ -134,16 +134,65 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
+/// What a run produced, by workload.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A synthetic run: exact scores and learning curves.
+    Synthetic(RunResults),
+    /// A routing run: delivery times by method and load, time series.
+    Routing(crate::routing::RoutingResults),
+}
+
 impl Experiment {
-    /// Total handoffs the run will simulate (for a progress bar).
-    pub fn total_handoffs(&self) -> u64 {
-        let learning = self.config.methods.iter().filter(|m| m.learns()).count() as u64;
-        learning * u64::from(self.config.seeds) * self.config.training.handoffs
+    /// Total work the run will do, in [`Experiment::work_unit`]s (for a progress bar).
+    pub fn total_work(&self) -> u64 {
+        match &self.workload {
+            Workload::Synthetic(_) => {
+                let learning = self.config.methods.iter().filter(|m| m.learns()).count() as u64;
+                learning * u64::from(self.config.seeds) * self.training.handoffs
+            }
+            Workload::Routing(r) => {
+                let jobs = (self.config.methods.len() * r.config.loads.len()) as u64 * u64::from(self.config.seeds);
+                let step = (r.config.duration / 50.0).round() as u64;
+                jobs * 50 * step
+            }
+        }
+    }
+
+    /// What [`Progress::advance`] counts: `handoffs` or simulated `time units`.
+    pub fn work_unit(&self) -> &'static str {
+        match &self.workload {
+            Workload::Synthetic(_) => "handoffs",
+            Workload::Routing(_) => "time units",
+        }
+    }
+
+    /// The seeds of the run: `base_seed + k`.
+    pub fn seed_list(&self) -> Vec<u64> {
+        (0..u64::from(self.config.seeds)).map(|k| self.config.base_seed + k).collect()
     }
 
     /// Run every method over every seed on the current rayon pool.
-    pub fn run(&self, progress: &dyn Progress) -> Result<RunResults, ExperimentError> {
-        let Workload::Synthetic(synthetic) = &self.workload;
+    pub fn run(&self, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
+        match &self.workload {
+            Workload::Synthetic(synthetic) => self.run_synthetic(synthetic, progress).map(Outcome::Synthetic),
+            Workload::Routing(routing) => crate::routing::run(
+                &self.config.name,
+                routing,
+                &self.config.methods,
+                &self.seed_list(),
+                &self.learner,
+                progress,
+            )
+            .map(Outcome::Routing),
+        }
+    }
+
+    fn run_synthetic(
+        &self,
+        synthetic: &baton_envs::Synthetic,
+        progress: &dyn Progress,
+    ) -> Result<RunResults, ExperimentError> {
         // The behaviour chain that defines xi, Q_bar and the interface gap: uniform, made sticky when the
         // learners' behaviour is. (Epsilon-greedy behaviour depends on the learned Q, so it has no fixed chain;
         // its reference is the uniform chain.)
@@ -158,7 +207,7 @@ impl Experiment {
             optimal_value = truth.optimal_value,
             "solved the model exactly"
         );
-        let seeds: Vec<u64> = (0..u64::from(self.config.seeds)).map(|k| self.config.base_seed + k).collect();
+        let seeds = self.seed_list();
         let jobs: Vec<(Method, u64)> = self
             .config
             .methods
@@ -201,11 +250,11 @@ impl Experiment {
                 let learner = IcqAgent::tabular(&model.oracle_spec(), spec.discount, self.learner.step.clone());
                 Box::new(Centralized::new(FiniteEnv::new(model), learner, behaviour, seed))
             }
-            Method::Optimal | Method::Random | Method::RoundRobin => {
+            Method::Optimal | Method::Random | Method::RoundRobin | Method::ShortestPath => {
                 return Ok(JobResult { method, seed, curve: Vec::new(), stats: TrainStats::default() })
             }
         };
-        let schedule = self.config.training.eval_schedule();
+        let schedule = self.training.eval_schedule();
         let mut curve = Vec::with_capacity(schedule.len());
         let mut done = 0u64;
         for &at in &schedule {
@@ -273,7 +322,7 @@ impl Experiment {
                             q_error_xi: mean_ci95(&last(|s| s.q_error_xi)).0,
                             q_bar_error_inf: mean_ci95(&last(|s| s.q_bar_error_inf)).0,
                             q_bar_error_xi: mean_ci95(&last(|s| s.q_bar_error_xi)).0,
-                            handoffs: self.config.training.handoffs,
+                            handoffs: self.training.handoffs,
                             scalars_per_transfer: if transfers > 0 { scalars as f64 / transfers as f64 } else { 0.0 },
                             seeds: finals.len() as u32,
                         }

@@ -143,7 +143,12 @@ impl<E: Env, Q: QFunction, V: View<E>> Learning<E, Q, V> {
     /// Run until `handoffs` more options have completed.
     pub fn run(&mut self, handoffs: u64) {
         let target = self.stats.handoffs + handoffs;
-        while self.stats.handoffs < target {
+        self.run_until(|_, stats| stats.handoffs >= target);
+    }
+
+    /// Run until `done(env, stats)` holds; it is checked before every event.
+    pub fn run_until(&mut self, mut done: impl FnMut(&E, &TrainStats) -> bool) {
+        while !done(&self.env, &self.stats) {
             match self.env.next_event(&mut self.env_rng) {
                 Event::Decide(d) => {
                     let k = d.artifact.index();
@@ -192,6 +197,11 @@ impl<E: Env, Q: QFunction, V: View<E>> Learning<E, Q, V> {
     /// Counters so far.
     pub fn stats(&self) -> TrainStats {
         self.stats
+    }
+
+    /// The environment (for its own measurements).
+    pub fn env(&self) -> &E {
+        &self.env
     }
 }
 
@@ -251,7 +261,12 @@ impl<E: Env, Q: QFunction> NoScalar<E, Q> {
     /// Run until `handoffs` more records have been closed.
     pub fn run(&mut self, handoffs: u64) {
         let target = self.stats.handoffs + handoffs;
-        while self.stats.handoffs < target {
+        self.run_until(|_, stats| stats.handoffs >= target);
+    }
+
+    /// Run until `done(env, stats)` holds; it is checked before every event.
+    pub fn run_until(&mut self, mut done: impl FnMut(&E, &TrainStats) -> bool) {
+        while !done(&self.env, &self.stats) {
             match self.env.next_event(&mut self.env_rng) {
                 Event::Decide(d) => {
                     let k = d.artifact.index();
@@ -319,5 +334,62 @@ impl<E: Env, Q: QFunction> NoScalar<E, Q> {
     /// Counters so far (`scalars` stays 0: nothing crosses between agents).
     pub fn stats(&self) -> TrainStats {
         self.stats
+    }
+
+    /// The environment (for its own measurements).
+    pub fn env(&self) -> &E {
+        &self.env
+    }
+}
+
+/// A fixed, non-learning policy (a heuristic or a centralized router) driving an environment. The policy
+/// is handed the environment itself, so it may read global state: this is for baselines, never for IC-Q.
+pub struct Scripted<E> {
+    env: E,
+    env_rng: Rng,
+    policy_rng: Rng,
+    stats: TrainStats,
+}
+
+impl<E: Env> Scripted<E> {
+    /// Streams: the environment's (the same as the learners' loops, so every method sees the same traffic)
+    /// and the central one for the policy's own draws.
+    pub fn new(mut env: E, seed: u64) -> Self {
+        let mut env_rng = stream(seed, Stream::Env);
+        env.reset(&mut env_rng);
+        Scripted { env, env_rng, policy_rng: stream(seed, Stream::Central), stats: TrainStats::default() }
+    }
+
+    /// Run until `done(env, stats)` holds, answering every decision with `policy`.
+    pub fn run_until(
+        &mut self,
+        mut done: impl FnMut(&E, &TrainStats) -> bool,
+        mut policy: impl FnMut(&mut E, &Decision, &mut Rng) -> ActionId,
+    ) {
+        while !done(&self.env, &self.stats) {
+            match self.env.next_event(&mut self.env_rng) {
+                Event::Decide(d) => {
+                    let a = policy(&mut self.env, &d, &mut self.policy_rng);
+                    self.env.act(d.artifact, a, &mut self.env_rng);
+                }
+                Event::Handoff(h) => {
+                    self.stats.handoffs += 1;
+                    if matches!(h.next, Next::To { .. }) {
+                        self.stats.transfers += 1;
+                    }
+                }
+                Event::EpisodeEnd => self.stats.episodes += 1,
+            }
+        }
+    }
+
+    /// Counters so far (`scalars` is 0: no learner).
+    pub fn stats(&self) -> TrainStats {
+        self.stats
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &E {
+        &self.env
     }
 }

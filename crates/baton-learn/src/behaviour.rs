@@ -16,6 +16,8 @@ pub enum Behaviour {
         /// Exploration probability in `[0, 1]`.
         epsilon: f64,
     },
+    /// Greedy on the agent's own Q with ties broken uniformly at random, no exploration (Q-routing).
+    Greedy,
     /// SPEC 5's sticky behaviour `beta_kappa(a | o, a_prev) = kappa 1{a = a_prev} + (1 - kappa) uniform`;
     /// `a_prev` is the previous handoff's action when it is legal here.
     Sticky {
@@ -37,6 +39,26 @@ impl Behaviour {
                 } else {
                     q.greedy(obs)
                 }
+            }
+            Behaviour::Greedy => {
+                // One pass: keep the best so far; on the k-th tie replace it with probability 1/k.
+                let mut best = legal[0];
+                let mut best_q = q.value(obs, best);
+                let mut ties = 1usize;
+                for &a in &legal[1..] {
+                    let v = q.value(obs, a);
+                    if v > best_q {
+                        best = a;
+                        best_q = v;
+                        ties = 1;
+                    } else if v == best_q {
+                        ties += 1;
+                        if uniform_index(rng, ties) == 0 {
+                            best = a;
+                        }
+                    }
+                }
+                best
             }
             Behaviour::Sticky { kappa } => {
                 if let Some(prev) = previous {

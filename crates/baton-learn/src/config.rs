@@ -29,6 +29,8 @@ pub enum BehaviourConfig {
         /// Exploration probability epsilon in [0, 1].
         epsilon: f64,
     },
+    /// Greedy on the agent's own Q, ties broken uniformly at random, no exploration (Q-routing's rule).
+    Greedy,
     /// Sticky behaviour of SPEC 5: repeat the previous handoff's action with probability kappa, else uniform.
     Sticky {
         /// Stickiness kappa in [0, 1).
@@ -78,6 +80,7 @@ impl LearnerConfig {
                 }
                 Behaviour::EpsilonGreedy { epsilon }
             }
+            BehaviourConfig::Greedy => Behaviour::Greedy,
             BehaviourConfig::Sticky { kappa } => {
                 if !(kappa.is_finite() && (0.0..1.0).contains(&kappa)) {
                     return Err(bad("behaviour.kappa", format!("must be in [0, 1), got {kappa}")));

@@ -5,7 +5,7 @@
 use baton_core::FiniteEnv;
 use baton_envs::SyntheticConfig;
 use baton_experiment::train::Decentralized;
-use baton_experiment::{Experiment, ExperimentConfig, Method, NoProgress, RunResults};
+use baton_experiment::{Experiment, ExperimentConfig, Method, NoProgress, Outcome, RunResults};
 use baton_learn::{Behaviour, IcqAgent, StepSize, TabularQ};
 
 fn experiment(workload: &str, methods: &str, seeds: u32, handoffs: u64) -> Experiment {
@@ -17,7 +17,10 @@ fn experiment(workload: &str, methods: &str, seeds: u32, handoffs: u64) -> Exper
 }
 
 fn run(exp: &Experiment) -> RunResults {
-    exp.run(&NoProgress).unwrap()
+    match exp.run(&NoProgress).unwrap() {
+        Outcome::Synthetic(r) => r,
+        Outcome::Routing(_) => panic!("a synthetic config gave routing results"),
+    }
 }
 
 #[test]

@@ -1,0 +1,327 @@
+//! The `[workload]` table of a routing experiment (`kind = "routing"`), validated into [`Routing`].
+//!
+//! ```toml
+//! [workload]
+//! kind = "routing"
+//! topology = { kind = "file", path = "routing/irregular-6x6.edges" }
+//! loads = [1.0, 2.0, 3.0]
+//! duration = 50000.0
+//! warmup = 25000.0
+//! ```
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::network::{Change, Interface, Network, NetworkParams, SourceCost};
+use super::topology::Topology;
+use crate::EnvError;
+
+/// A routing workload: the network, the loads to sweep, the run length and the measurement window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// The network.
+    pub topology: TopologyConfig,
+    /// Offered loads `L` (packets per time unit, network-wide), each run separately; all positive.
+    pub loads: Vec<f64>,
+    /// Simulated time of one run, in time units (B&L: 50,000).
+    #[serde(default = "default_duration")]
+    pub duration: f64,
+    /// Packets delivered from this time on are scored (B&L: 25,000); in `[0, duration)`.
+    #[serde(default = "default_warmup")]
+    pub warmup: f64,
+    /// Largest number of packets in the network; further injections are dropped and counted (B&L: 1000).
+    #[serde(default = "default_cap")]
+    pub max_in_flight: u32,
+    /// What a router observes of a packet: `{ kind = "destination" }` (Q-routing) or
+    /// `{ kind = "region", regions = K }` (hierarchical addressing for large networks).
+    #[serde(default)]
+    pub interface: InterfaceConfig,
+    /// Cost of the source router's first hop: `full` (`q + s + t`, SPEC 6.2) or `target-only` (`t` alone,
+    /// as B&L's simulator effectively does).
+    #[serde(default = "default_source_cost")]
+    pub source_cost: SourceCost,
+    /// Width of the time bins of the delivery-time series in `metrics.jsonl`, in time units.
+    #[serde(default = "default_bin")]
+    pub bin: f64,
+    /// Changes during the run (adaptivity): link failures and traffic shifts, in time order.
+    #[serde(default)]
+    pub changes: Vec<ChangeConfig>,
+    /// A published curve to plot beside the results (e.g. B&L's Fig. 4); `nan` marks a missing value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<PublishedCurve>,
+}
+
+fn default_duration() -> f64 {
+    50_000.0
+}
+fn default_warmup() -> f64 {
+    25_000.0
+}
+fn default_cap() -> u32 {
+    1000
+}
+fn default_source_cost() -> SourceCost {
+    SourceCost::Full
+}
+fn default_bin() -> f64 {
+    1000.0
+}
+
+/// The network, by `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TopologyConfig {
+    /// An `.edges` file. A relative path is looked up under the data directory (`BATON_DATA_DIR`, default
+    /// `../shared/data` from the working directory).
+    File {
+        /// Path of the file.
+        path: String,
+    },
+    /// A `rows x cols` grid with 4-neighbour links.
+    Grid {
+        /// Rows, at least 1.
+        rows: u32,
+        /// Columns, at least 1.
+        cols: u32,
+    },
+    /// A hypercube of dimension `dim` (2^dim routers).
+    Hypercube {
+        /// Dimension, 1..=20.
+        dim: u32,
+    },
+    /// A random geometric graph in the unit square, resampled until connected.
+    RandomGeometric {
+        /// Routers, at least 2.
+        nodes: u32,
+        /// Link radius; omitted: a little above the connectivity threshold `sqrt(2 ln n / (pi n))`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        radius: Option<f64>,
+        /// Seed of the graph's own random stream (the graph is the same for every run seed).
+        #[serde(default)]
+        seed: u64,
+    },
+}
+
+/// What a router observes, by `kind`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum InterfaceConfig {
+    /// The packet's destination (Q-routing's table: one row per destination).
+    #[default]
+    Destination,
+    /// The destination's region, or the exact destination inside the router's own region.
+    Region {
+        /// Number of regions, `1..=nodes`.
+        regions: u32,
+    },
+}
+
+/// A change during the run, by `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ChangeConfig {
+    /// The link goes down at time `at`; a packet sent over it returns to its sender after `penalty`.
+    LinkDown {
+        /// Time of the failure, in `[0, duration)`.
+        at: f64,
+        /// The link, as two router ids.
+        link: [u32; 2],
+        /// Time lost by a packet sent over the dead link (a timeout), positive.
+        #[serde(default = "default_penalty")]
+        penalty: f64,
+    },
+    /// From time `at`, a share of the new packets go from `sources` to `destinations`.
+    Traffic {
+        /// Time of the change, in `[0, duration)`.
+        at: f64,
+        /// Routers that send the redirected share (non-empty).
+        sources: Vec<u32>,
+        /// Routers that receive it (non-empty; a pair with source = destination is redrawn).
+        destinations: Vec<u32>,
+        /// Fraction of new packets redirected, in `[0, 1]`.
+        share: f64,
+    },
+}
+
+fn default_penalty() -> f64 {
+    10.0
+}
+
+/// A published curve: values per load for named methods.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedCurve {
+    /// Where the numbers come from.
+    pub source: String,
+    /// Loads of the published points.
+    pub loads: Vec<f64>,
+    /// Mean delivery time of Q-routing per load (`nan` where not published).
+    #[serde(default)]
+    pub q_routing: Vec<f64>,
+    /// Mean delivery time of shortest-path routing per load (`nan` where not published).
+    #[serde(default)]
+    pub shortest_path: Vec<f64>,
+}
+
+/// A validated routing workload.
+#[derive(Clone, Debug)]
+pub struct Routing {
+    /// The configuration as given.
+    pub config: RoutingConfig,
+    /// The network.
+    pub topology: Arc<Topology>,
+    /// The interface every router observes through.
+    pub interface: Arc<Interface>,
+    changes: Vec<Change>,
+}
+
+impl RoutingConfig {
+    /// Check every field and build the network. `file` is the text of the topology file and the name to
+    /// report it by, read by the caller for `kind = "file"` (this crate reads no files).
+    pub fn validate(&self, file: Option<(&str, &str)>) -> Result<Routing, EnvError> {
+        fn bad(field: &str, reason: impl Into<String>) -> EnvError {
+            EnvError::invalid(field, reason)
+        }
+        let topology = match &self.topology {
+            TopologyConfig::File { .. } => {
+                let (name, text) = file.ok_or_else(|| bad("topology.path", "the file was not read"))?;
+                Topology::parse_edges(text, name)
+            }
+            TopologyConfig::Grid { rows, cols } => Topology::grid(*rows, *cols),
+            TopologyConfig::Hypercube { dim } => Topology::hypercube(*dim),
+            TopologyConfig::RandomGeometric { nodes, radius, seed } => {
+                let mut rng = baton_core::rng::stream(*seed, baton_core::rng::Stream::Other(0));
+                Topology::random_geometric(*nodes, *radius, &mut rng)
+            }
+        }
+        .map_err(|e| bad("topology", e.to_string()))?;
+        let n = topology.n_nodes();
+        if n < 2 {
+            return Err(bad("topology", "a network needs at least 2 routers"));
+        }
+        if n > u32::from(u16::MAX) {
+            return Err(bad("topology", format!("{n} routers; at most {} are supported", u16::MAX)));
+        }
+        if self.loads.is_empty() {
+            return Err(bad("loads", "list at least one load"));
+        }
+        if let Some(l) = self.loads.iter().find(|l| !(l.is_finite() && **l > 0.0)) {
+            return Err(bad("loads", format!("every load must be positive and finite, got {l}")));
+        }
+        if !(self.duration.is_finite() && self.duration > 0.0) {
+            return Err(bad("duration", format!("must be positive, got {}", self.duration)));
+        }
+        if !(self.warmup.is_finite() && self.warmup >= 0.0 && self.warmup < self.duration) {
+            return Err(bad("warmup", format!("must be in [0, duration = {}), got {}", self.duration, self.warmup)));
+        }
+        if self.max_in_flight == 0 {
+            return Err(bad("max_in_flight", "must be at least 1"));
+        }
+        if !(self.bin.is_finite() && self.bin > 0.0 && self.duration / self.bin <= 1e6) {
+            return Err(bad("bin", format!("must be positive with at most 10^6 bins per run, got {}", self.bin)));
+        }
+        let interface = match self.interface {
+            InterfaceConfig::Destination => Interface::Destination,
+            InterfaceConfig::Region { regions } => {
+                if regions == 0 || regions > n {
+                    return Err(bad("interface.regions", format!("must be in 1..={n}, got {regions}")));
+                }
+                Interface::regions(topology.regions(regions).map_err(|e| bad("interface.regions", e.to_string()))?)
+            }
+        };
+        let node = |field: &str, v: u32| -> Result<u32, EnvError> {
+            if v < n {
+                Ok(v)
+            } else {
+                Err(bad(field, format!("router {v} does not exist (the network has {n})")))
+            }
+        };
+        let mut changes = Vec::with_capacity(self.changes.len());
+        let mut last = 0.0;
+        for (i, c) in self.changes.iter().enumerate() {
+            let field = |f: &str| format!("changes[{i}].{f}");
+            let at = match c {
+                ChangeConfig::LinkDown { at, .. } | ChangeConfig::Traffic { at, .. } => *at,
+            };
+            if !(at.is_finite() && at >= last && at < self.duration) {
+                return Err(bad(&field("at"), format!("must be in [{last}, duration) and in time order, got {at}")));
+            }
+            last = at;
+            changes.push(match c {
+                ChangeConfig::LinkDown { link, penalty, .. } => {
+                    let (a, b) = (node(&field("link"), link[0])?, node(&field("link"), link[1])?);
+                    if topology.link_index(a, b).is_none() {
+                        return Err(bad(&field("link"), format!("routers {a} and {b} are not linked")));
+                    }
+                    if !(penalty.is_finite() && *penalty > 0.0) {
+                        return Err(bad(&field("penalty"), format!("must be positive, got {penalty}")));
+                    }
+                    Change::LinkDown { at, a, b, penalty: *penalty }
+                }
+                ChangeConfig::Traffic { sources, destinations, share, .. } => {
+                    if sources.is_empty() || destinations.is_empty() {
+                        return Err(bad(&field("sources"), "sources and destinations must be non-empty"));
+                    }
+                    for &v in sources {
+                        node(&field("sources"), v)?;
+                    }
+                    for &v in destinations {
+                        node(&field("destinations"), v)?;
+                    }
+                    if sources.len() == 1 && destinations.len() == 1 && sources[0] == destinations[0] {
+                        return Err(bad(&field("destinations"), "the only pair has source = destination"));
+                    }
+                    if !(share.is_finite() && (0.0..=1.0).contains(share)) {
+                        return Err(bad(&field("share"), format!("must be in [0, 1], got {share}")));
+                    }
+                    Change::Traffic { at, sources: sources.clone(), destinations: destinations.clone(), share: *share }
+                }
+            });
+        }
+        if let Some(p) = &self.published {
+            for (name, v) in [("q_routing", &p.q_routing), ("shortest_path", &p.shortest_path)] {
+                if !v.is_empty() && v.len() != p.loads.len() {
+                    return Err(bad(&format!("published.{name}"), "needs one value per published load"));
+                }
+            }
+        }
+        Ok(Routing { config: self.clone(), topology: Arc::new(topology), interface: Arc::new(interface), changes })
+    }
+}
+
+impl Routing {
+    /// The simulator's settings at offered load `load`.
+    pub fn params(&self, load: f64) -> NetworkParams {
+        NetworkParams {
+            load,
+            max_in_flight: self.config.max_in_flight,
+            interface: Arc::clone(&self.interface),
+            source_cost: self.config.source_cost,
+            warmup: self.config.warmup,
+            horizon: self.config.duration,
+            bin: self.config.bin,
+            changes: self.changes.clone(),
+        }
+    }
+
+    /// A fresh network at offered load `load`.
+    pub fn network(&self, load: f64) -> Network {
+        Network::new(Arc::clone(&self.topology), self.params(load))
+    }
+
+    /// One line describing the workload.
+    pub fn describe(&self) -> String {
+        let t = &self.topology;
+        format!(
+            "{}: {} routers, {} links; {} time units, scored after {}; at most {} packets in flight",
+            t.name(),
+            t.n_nodes(),
+            t.n_links(),
+            self.config.duration,
+            self.config.warmup,
+            self.config.max_in_flight
+        )
+    }
+}

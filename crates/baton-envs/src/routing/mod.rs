@@ -1,0 +1,18 @@
+//! Packet routing (SPEC 6.2): Boyan & Littman's network simulator as an IC-SMDP with many artifacts in
+//! flight, its topologies, its configuration and its heuristics.
+//!
+//! - [`topology`]: networks from `.edges` files and generators (grid, hypercube, random geometric).
+//! - [`network`]: the discrete-event simulator, an [`baton_core::Env`] where routers are agents and packets
+//!   are artifacts.
+//! - [`shortest`]: the shortest-path baseline.
+//! - [`config`]: the `[workload]` table of a routing experiment, validated into [`Routing`].
+
+pub mod config;
+pub mod network;
+pub mod shortest;
+pub mod topology;
+
+pub use config::{Routing, RoutingConfig};
+pub use network::{NetStats, Network, NetworkParams, Tally};
+pub use shortest::ShortestPaths;
+pub use topology::{Topology, TopologyError};

@@ -1,0 +1,689 @@
+//! The network simulator of SPEC 6.2 (Boyan & Littman 1993) as an [`Env`] with many artifacts in flight.
+//!
+//! - Continuous time, discrete events. One network-wide Poisson stream of packets at rate `load`; source
+//!   and destination uniform and distinct. At most `max_in_flight` packets in the network: an injection
+//!   beyond that is dropped and counted.
+//! - Every router serves its FIFO queue at one packet per time unit; a hop (transit) takes one time unit.
+//! - A newly injected packet is routed at its injection instant and takes no service slot at its source; a
+//!   packet sent to the neighbour that is its destination is delivered one time unit later. So at zero
+//!   load a packet's delivery time equals its hop count.
+//!
+//! As an IC-SMDP: routers are agents, each packet is an artifact (`ArtifactId` = its slot), a router
+//! observes the packet's destination (its interface) and nothing else, an action is the neighbour to send
+//! to, and the option's cost is the time the packet spent at the sender: queueing `q` plus transit `s`.
+//! Rewards are costs negated (`R = -(q + s)`, discount 1), so `max_a Q` of IC-Q is exactly `min_y Q` of
+//! Q-routing with `Q_routing = -Q`; the receiver's one scalar is its estimate of the remaining delivery
+//! time (negated). Delivery at the destination ends the artifact's episode (`t = 0`).
+//!
+//! The simulator also keeps what the evaluation needs (deliveries by time bin, hop counts, drops) and
+//! exposes the global state (queue lengths) only through [`Network::oracle_action`], the centralized
+//! baseline; learners never see it.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+
+use baton_core::rng::uniform_index;
+use baton_core::Rng;
+use baton_core::{
+    ActionId, AgentId, AgentSpec, ArtifactId, Decision, Env, EnvSpec, Event, Handoff, Legal, Next, ObsId,
+};
+use rand::Rng as _;
+
+use super::topology::Topology;
+
+/// Stable id of the environment.
+pub const ENV_ID: &str = "routing-v0";
+
+/// What a router observes of a packet.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Interface {
+    /// The exact destination (Q-routing): observation = destination id.
+    Destination,
+    /// Hierarchical addressing for large networks: a router sees the destination's region, or the exact
+    /// destination when it lies in the router's own region. `region[node]` in `0..regions`.
+    Region {
+        /// Number of regions.
+        regions: u32,
+        /// Region of every node.
+        region: Vec<u32>,
+        /// Index of every node within its region.
+        local: Vec<u32>,
+        /// Size of every region.
+        sizes: Vec<u32>,
+    },
+}
+
+impl Interface {
+    /// Region interface from a partition (`region[node] < regions`, every region non-empty).
+    pub fn regions(region: Vec<u32>) -> Self {
+        let regions = region.iter().copied().max().map_or(0, |m| m + 1);
+        let mut sizes = vec![0u32; regions as usize];
+        let mut local = vec![0u32; region.len()];
+        for (v, &r) in region.iter().enumerate() {
+            local[v] = sizes[r as usize];
+            sizes[r as usize] += 1;
+        }
+        Interface::Region { regions, region, local, sizes }
+    }
+
+    fn n_obs(&self, n: u32, node: u32) -> u32 {
+        match self {
+            Interface::Destination => n,
+            Interface::Region { regions, region, sizes, .. } => regions + sizes[region[node as usize] as usize],
+        }
+    }
+
+    #[inline(always)]
+    fn obs(&self, node: u32, dest: u32) -> ObsId {
+        match self {
+            Interface::Destination => ObsId(dest),
+            Interface::Region { regions, region, local, .. } => {
+                let rd = region[dest as usize];
+                if rd == region[node as usize] {
+                    ObsId(regions + local[dest as usize])
+                } else {
+                    ObsId(rd)
+                }
+            }
+        }
+    }
+}
+
+/// How the source router's first-hop update is costed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceCost {
+    /// SPEC 6.2's update everywhere: `q + s + t` (at the source `q = 0`, `s = 1`).
+    Full,
+    /// Boyan & Littman's simulator: the first hop's queue and transit terms cancel, target `t` alone.
+    TargetOnly,
+}
+
+/// A change of the network during a run (adaptivity scenarios).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// From time `at`, the link `a - b` is down: a packet sent over it comes back to the sender after
+    /// `penalty` time units (a timeout), and the sender holds it again.
+    LinkDown {
+        /// When.
+        at: f64,
+        /// One end.
+        a: u32,
+        /// The other end.
+        b: u32,
+        /// Time lost by a packet sent over the dead link.
+        penalty: f64,
+    },
+    /// From time `at`, a fraction `share` of new packets go from `sources` to `destinations` (uniform
+    /// within each set, distinct), the rest stay uniform.
+    Traffic {
+        /// When.
+        at: f64,
+        /// Sources of the redirected share.
+        sources: Vec<u32>,
+        /// Destinations of the redirected share.
+        destinations: Vec<u32>,
+        /// Fraction in `[0, 1]`.
+        share: f64,
+    },
+}
+
+impl Change {
+    fn at(&self) -> f64 {
+        match self {
+            Change::LinkDown { at, .. } | Change::Traffic { at, .. } => *at,
+        }
+    }
+}
+
+/// Settings of one simulation (one load).
+#[derive(Clone, Debug)]
+pub struct NetworkParams {
+    /// Packets per time unit injected network-wide (Poisson rate `L`).
+    pub load: f64,
+    /// Largest number of packets in the network at once; further injections are dropped.
+    pub max_in_flight: u32,
+    /// What a router observes.
+    pub interface: Arc<Interface>,
+    /// First-hop cost convention.
+    pub source_cost: SourceCost,
+    /// Deliveries from this time on count towards [`NetStats::window`].
+    pub warmup: f64,
+    /// Deliveries after this time are not counted at all (the run's end).
+    pub horizon: f64,
+    /// Width of a time-series bin.
+    pub bin: f64,
+    /// Scheduled changes, in time order.
+    pub changes: Vec<Change>,
+}
+
+/// Delivery statistics over a set of packets.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// Packets delivered.
+    pub delivered: u64,
+    /// Sum of their delivery times.
+    pub total_time: f64,
+    /// Sum of their hop counts.
+    pub total_hops: u64,
+    /// Injections dropped because the network was full.
+    pub dropped: u64,
+}
+
+impl Tally {
+    /// Mean delivery time (NaN if nothing was delivered).
+    pub fn mean_time(&self) -> f64 {
+        self.total_time / self.delivered as f64
+    }
+    /// Mean hop count (NaN if nothing was delivered).
+    pub fn mean_hops(&self) -> f64 {
+        self.total_hops as f64 / self.delivered as f64
+    }
+    fn deliver(&mut self, time: f64, hops: u32) {
+        self.delivered += 1;
+        self.total_time += time;
+        self.total_hops += u64::from(hops);
+    }
+}
+
+/// What the simulator measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NetStats {
+    /// Deliveries (by delivery instant) and drops in `[warmup, horizon]`.
+    pub window: Tally,
+    /// Everything up to the horizon.
+    pub total: Tally,
+    /// Per time bin `[k bin, (k+1) bin)`, by delivery or drop instant.
+    pub bins: Vec<Tally>,
+    /// Packets injected (not dropped).
+    pub injected: u64,
+    /// Hops taken (router decisions executed).
+    pub hops: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Packet {
+    dest: u32,
+    /// Router holding the packet (queued there, or sending from there).
+    node: u32,
+    /// Neighbour the packet is in transit to.
+    to: u32,
+    birth: f64,
+    /// When it arrived at `node` (or was injected there).
+    arrived: f64,
+    hops: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Inject,
+    /// Packet (slot) arrives at its `to` router.
+    Arrive(u32),
+    /// A router may send the packet at the head of its queue.
+    Serve(u32),
+    /// The next scheduled change takes effect.
+    Change,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Timed {
+    time: f64,
+    seq: u64,
+    kind: Kind,
+}
+
+impl PartialEq for Timed {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Timed {}
+impl PartialOrd for Timed {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timed {
+    /// Reversed, so `BinaryHeap` pops the earliest event; equal times in scheduling order.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.time.total_cmp(&self.time).then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// The network simulator. See the module documentation.
+#[derive(Clone, Debug)]
+pub struct Network {
+    topology: Arc<Topology>,
+    params: NetworkParams,
+    spec: EnvSpec,
+    now: f64,
+    seq: u64,
+    events: BinaryHeap<Timed>,
+    packets: Vec<Packet>,
+    free: Vec<u32>,
+    queues: Vec<VecDeque<u32>>,
+    /// Time until which each router's server is busy.
+    busy_until: Vec<f64>,
+    /// Whether a `Serve` event is pending for each router.
+    serving: Vec<bool>,
+    /// Packets in transit towards each router (not yet arrived), for the oracle.
+    incoming: Vec<u32>,
+    /// Start of each router's neighbour list in the per-link arrays below.
+    offsets: Vec<usize>,
+    /// Per router, per neighbour index: whether the link is down.
+    down: Vec<bool>,
+    /// Penalty of a dead link, per router and neighbour index.
+    down_penalty: Vec<f64>,
+    /// Traffic pattern: `(sources, destinations, share)` once a `Traffic` change has happened.
+    traffic: Option<(Vec<u32>, Vec<u32>, f64)>,
+    next_change: usize,
+    /// A decision owed right after the handoff just emitted (the receiver was idle).
+    then_decide: Option<u32>,
+    stats: NetStats,
+    /// Scratch for the oracle's shortest-path computation.
+    scratch: Vec<f64>,
+    scratch_done: Vec<bool>,
+}
+
+impl Network {
+    /// A network over `topology` with `params` (already validated by the caller's config).
+    pub fn new(topology: Arc<Topology>, params: NetworkParams) -> Self {
+        let n = topology.n_nodes();
+        let agents = (0..n)
+            .map(|v| {
+                let nb = topology.neighbours(v);
+                AgentSpec {
+                    name: format!("router-{v}"),
+                    n_obs: params.interface.n_obs(n, v),
+                    n_actions: nb.len() as u16,
+                    legal: Legal::all(nb.len() as u16),
+                    action_names: nb.iter().map(|w| format!("to-{w}")).collect(),
+                }
+            })
+            .collect();
+        let spec = EnvSpec { id: ENV_ID.into(), agents, discount: 1.0, max_in_flight: params.max_in_flight };
+        let cap = params.max_in_flight as usize;
+        let mut offsets = Vec::with_capacity(n as usize + 1);
+        offsets.push(0usize);
+        for v in 0..n {
+            offsets.push(offsets[v as usize] + topology.degree(v));
+        }
+        let slots = offsets[n as usize];
+        Network {
+            spec,
+            now: 0.0,
+            seq: 0,
+            events: BinaryHeap::with_capacity(2 * cap + 16),
+            packets: vec![Packet { dest: 0, node: 0, to: 0, birth: 0.0, arrived: 0.0, hops: 0 }; cap],
+            free: (0..cap as u32).rev().collect(),
+            queues: vec![VecDeque::new(); n as usize],
+            busy_until: vec![0.0; n as usize],
+            serving: vec![false; n as usize],
+            incoming: vec![0; n as usize],
+            offsets,
+            down: vec![false; slots],
+            down_penalty: vec![0.0; slots],
+            traffic: None,
+            next_change: 0,
+            then_decide: None,
+            stats: NetStats::default(),
+            scratch: vec![0.0; n as usize],
+            scratch_done: vec![false; n as usize],
+            topology,
+            params,
+        }
+    }
+
+    /// The current simulated time (the time of the last event processed).
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    /// What has been measured so far.
+    pub fn stats(&self) -> &NetStats {
+        &self.stats
+    }
+
+    /// The topology.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// Packets in the network now.
+    pub fn in_flight(&self) -> usize {
+        self.packets.len() - self.free.len()
+    }
+
+    /// Length of every router's queue (global state: for the oracle and for tests, never for learners).
+    pub fn queue_len(&self, node: u32) -> usize {
+        self.queues[node as usize].len()
+    }
+
+    /// The destination of the packet in `artifact` (for heuristics that route on the destination).
+    pub fn destination(&self, artifact: ArtifactId) -> u32 {
+        self.packets[artifact.index()].dest
+    }
+
+    /// Where the packet in `artifact` is.
+    pub fn holder(&self, artifact: ArtifactId) -> u32 {
+        self.packets[artifact.index()].node
+    }
+
+    fn schedule(&mut self, time: f64, kind: Kind) {
+        self.seq += 1;
+        self.events.push(Timed { time, seq: self.seq, kind });
+    }
+
+    fn bin(&mut self, time: f64) -> &mut Tally {
+        let k = (time / self.params.bin) as usize;
+        if k >= self.stats.bins.len() {
+            self.stats.bins.resize(k + 1, Tally::default());
+        }
+        &mut self.stats.bins[k]
+    }
+
+    fn decide(&self, slot: u32) -> Event {
+        let p = &self.packets[slot as usize];
+        Event::Decide(Decision {
+            artifact: ArtifactId(slot),
+            agent: AgentId(p.node as u16),
+            obs: self.params.interface.obs(p.node, p.dest),
+        })
+    }
+
+    fn pick_endpoints(&self, rng: &mut Rng) -> (u32, u32) {
+        let n = self.topology.n_nodes() as usize;
+        if let Some((sources, destinations, share)) = &self.traffic {
+            if rng.random::<f64>() < *share {
+                loop {
+                    let s = sources[uniform_index(rng, sources.len())];
+                    let d = destinations[uniform_index(rng, destinations.len())];
+                    if s != d {
+                        return (s, d);
+                    }
+                }
+            }
+        }
+        let s = uniform_index(rng, n);
+        let mut d = uniform_index(rng, n - 1);
+        if d >= s {
+            d += 1;
+        }
+        (s as u32, d as u32)
+    }
+
+    fn apply_change(&mut self) {
+        let change = self.params.changes[self.next_change].clone();
+        self.next_change += 1;
+        match change {
+            Change::LinkDown { a, b, penalty, .. } => {
+                for (x, y) in [(a, b), (b, a)] {
+                    if let Some(k) = self.topology.link_index(x, y) {
+                        let i = self.offsets[x as usize] + k;
+                        self.down[i] = true;
+                        self.down_penalty[i] = penalty;
+                    }
+                }
+            }
+            Change::Traffic { sources, destinations, share, .. } => {
+                self.traffic = Some((sources, destinations, share));
+            }
+        }
+        if let Some(next) = self.params.changes.get(self.next_change) {
+            let at = next.at();
+            self.schedule(at, Kind::Change);
+        }
+    }
+
+    /// The centralized oracle's action for the packet in `artifact` (held by the router now deciding).
+    ///
+    /// It knows the topology, which links are down, every queue's length and every packet in transit. It
+    /// sends the packet to the neighbour minimising the estimated remaining delivery time, where a packet
+    /// arriving at router `z` is estimated to wait `queue(z) + incoming(z)` time units and then take one
+    /// unit per hop: a shortest-path computation (Dijkstra from the destination) with those node weights
+    /// on the current global state, at every hop. Ties are broken uniformly at random.
+    pub fn oracle_action(&mut self, artifact: ArtifactId, rng: &mut Rng) -> ActionId {
+        let p = self.packets[artifact.index()];
+        let n = self.topology.n_nodes() as usize;
+        // Dijkstra from the destination: dist[z] = time from z's arrival to delivery.
+        let dist = &mut self.scratch;
+        let done = &mut self.scratch_done;
+        dist.fill(f64::INFINITY);
+        done.fill(false);
+        dist[p.dest as usize] = 0.0;
+        // Only the sender's neighbours' distances are needed: stop once they are all settled.
+        let mut unsettled = self.topology.degree(p.node);
+        for _ in 0..n {
+            let mut u = usize::MAX;
+            let mut best = f64::INFINITY;
+            for z in 0..n {
+                if !done[z] && dist[z] < best {
+                    best = dist[z];
+                    u = z;
+                }
+            }
+            if u == usize::MAX {
+                break;
+            }
+            done[u] = true;
+            if self.topology.link_index(p.node, u as u32).is_some() {
+                unsettled -= 1;
+                if unsettled == 0 {
+                    break;
+                }
+            }
+            // A packet at z (z != dest) forwarded to u: it waits at z, then one time unit of transit.
+            let off_u = self.offsets[u];
+            for (k, &z) in self.topology.neighbours(u as u32).iter().enumerate() {
+                let z = z as usize;
+                if done[z] {
+                    continue;
+                }
+                // The link z -> u is the same link as u -> z; a dead link is a timeout.
+                let dead = if self.down[off_u + k] { self.down_penalty[off_u + k] } else { 0.0 };
+                let wait = (self.queues[z].len() + self.incoming[z] as usize) as f64;
+                let d = best + 1.0 + wait + dead;
+                if d < dist[z] {
+                    dist[z] = d;
+                }
+            }
+        }
+        let x = p.node;
+        let off = self.offsets[x as usize];
+        let mut choice = 0usize;
+        let mut best = f64::INFINITY;
+        let mut ties = 0usize;
+        for (k, &y) in self.topology.neighbours(x).iter().enumerate() {
+            let dead = if self.down[off + k] { self.down_penalty[off + k] } else { 0.0 };
+            // Sending now: one unit of transit, then y's own estimate (its wait is inside dist[y]).
+            let c = 1.0 + dead + dist[y as usize];
+            if c < best {
+                best = c;
+                choice = k;
+                ties = 1;
+            } else if c == best {
+                ties += 1;
+                if uniform_index(rng, ties) == 0 {
+                    choice = k;
+                }
+            }
+        }
+        ActionId(choice as u16)
+    }
+}
+
+impl Env for Network {
+    fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+
+    fn reset(&mut self, rng: &mut Rng) {
+        let n = self.topology.n_nodes() as usize;
+        let cap = self.params.max_in_flight;
+        self.now = 0.0;
+        self.seq = 0;
+        self.events.clear();
+        self.free = (0..cap).rev().collect();
+        self.queues.iter_mut().for_each(VecDeque::clear);
+        self.busy_until = vec![0.0; n];
+        self.serving = vec![false; n];
+        self.incoming = vec![0; n];
+        self.down.fill(false);
+        self.traffic = None;
+        self.next_change = 0;
+        self.then_decide = None;
+        self.stats = NetStats::default();
+        let first = sample_exp(rng, self.params.load);
+        self.schedule(first, Kind::Inject);
+        if let Some(c) = self.params.changes.first() {
+            let at = c.at();
+            self.schedule(at, Kind::Change);
+        }
+    }
+
+    fn next_event(&mut self, rng: &mut Rng) -> Event {
+        if let Some(slot) = self.then_decide.take() {
+            return self.decide(slot);
+        }
+        loop {
+            let Some(ev) = self.events.pop() else {
+                // Cannot happen: the injection stream always has a next event.
+                unreachable!("the injection stream always schedules its successor");
+            };
+            self.now = ev.time;
+            match ev.kind {
+                Kind::Inject => {
+                    let next = self.now + sample_exp(rng, self.params.load);
+                    self.schedule(next, Kind::Inject);
+                    let (src, dest) = self.pick_endpoints(rng);
+                    let Some(slot) = self.free.pop() else {
+                        if self.now <= self.params.horizon {
+                            self.stats.total.dropped += 1;
+                            if self.now >= self.params.warmup {
+                                self.stats.window.dropped += 1;
+                            }
+                            let t = self.now;
+                            self.bin(t).dropped += 1;
+                        }
+                        continue;
+                    };
+                    self.stats.injected += 1;
+                    self.packets[slot as usize] =
+                        Packet { dest, node: src, to: src, birth: self.now, arrived: self.now, hops: 0 };
+                    // Routed at its injection instant; no service slot at the source.
+                    return self.decide(slot);
+                }
+                Kind::Serve(x) => {
+                    let Some(slot) = self.queues[x as usize].pop_front() else {
+                        self.serving[x as usize] = false;
+                        continue;
+                    };
+                    self.busy_until[x as usize] = self.now + 1.0;
+                    if self.queues[x as usize].is_empty() {
+                        self.serving[x as usize] = false;
+                    } else {
+                        let t = self.now + 1.0;
+                        self.schedule(t, Kind::Serve(x));
+                    }
+                    return self.decide(slot);
+                }
+                Kind::Arrive(slot) => {
+                    let p = self.packets[slot as usize];
+                    let (x, y) = (p.node, p.to);
+                    let spent = self.now - p.arrived;
+                    let reward = match (self.params.source_cost, p.hops) {
+                        (SourceCost::TargetOnly, 1) if x != y => 0.0,
+                        _ => -spent,
+                    };
+                    let duration = (spent.ceil() as u32).max(1);
+                    let artifact = ArtifactId(slot);
+                    let sender = AgentId(x as u16);
+                    if y == x {
+                        // Came back over a dead link: the sender holds it again, at the head of its queue.
+                        let pk = &mut self.packets[slot as usize];
+                        pk.arrived = self.now;
+                        self.then_decide = Some(slot);
+                        let obs = self.params.interface.obs(x, p.dest);
+                        return Event::Handoff(Handoff {
+                            artifact,
+                            sender,
+                            reward,
+                            duration,
+                            next: Next::To { agent: sender, obs },
+                        });
+                    }
+                    self.incoming[y as usize] -= 1;
+                    if y == p.dest {
+                        let t = self.now;
+                        if t <= self.params.horizon {
+                            let age = t - p.birth;
+                            self.stats.total.deliver(age, p.hops);
+                            if t >= self.params.warmup {
+                                self.stats.window.deliver(age, p.hops);
+                            }
+                            self.bin(t).deliver(age, p.hops);
+                        }
+                        self.free.push(slot);
+                        return Event::Handoff(Handoff { artifact, sender, reward, duration, next: Next::Terminated });
+                    }
+                    let pk = &mut self.packets[slot as usize];
+                    pk.node = y;
+                    pk.arrived = self.now;
+                    let obs = self.params.interface.obs(y, p.dest);
+                    let yi = y as usize;
+                    if !self.serving[yi] && self.busy_until[yi] <= self.now {
+                        // Idle router, empty queue: it sends the packet at once.
+                        self.busy_until[yi] = self.now + 1.0;
+                        self.then_decide = Some(slot);
+                    } else {
+                        self.queues[yi].push_back(slot);
+                        if !self.serving[yi] {
+                            self.serving[yi] = true;
+                            let t = self.busy_until[yi];
+                            self.schedule(t, Kind::Serve(y));
+                        }
+                    }
+                    return Event::Handoff(Handoff {
+                        artifact,
+                        sender,
+                        reward,
+                        duration,
+                        next: Next::To { agent: AgentId(y as u16), obs },
+                    });
+                }
+                Kind::Change => self.apply_change(),
+            }
+        }
+    }
+
+    fn act(&mut self, artifact: ArtifactId, action: ActionId, _rng: &mut Rng) {
+        let slot = artifact.0;
+        let p = &mut self.packets[slot as usize];
+        let x = p.node;
+        let k = action.index();
+        let i = self.offsets[x as usize] + k;
+        let y = self.topology.neighbours(x)[k];
+        p.hops += 1;
+        self.stats.hops += 1;
+        if self.down[i] {
+            // Dead link: the packet times out and comes back to the sender.
+            p.to = x;
+            let t = self.now + self.down_penalty[i];
+            self.schedule(t, Kind::Arrive(slot));
+        } else {
+            p.to = y;
+            self.incoming[y as usize] += 1;
+            let t = self.now + 1.0;
+            self.schedule(t, Kind::Arrive(slot));
+        }
+    }
+}
+
+/// An exponential inter-arrival time with rate `rate`.
+#[inline]
+fn sample_exp(rng: &mut Rng, rate: f64) -> f64 {
+    // 1 - u is in (0, 1], so the log is finite.
+    let u: f64 = rng.random();
+    -(1.0 - u).ln() / rate
+}

@@ -1,0 +1,53 @@
+//! The shortest-path baseline: static hop-count routing, a random shortest path per packet.
+
+use baton_core::rng::uniform_index;
+use baton_core::{ActionId, Rng};
+
+use super::topology::Topology;
+
+/// Hop distances between every pair of routers, and the shortest-path next hops they imply.
+///
+/// Tie rule (SPEC 6.2: "a random shortest path per packet matches the paper"): at every hop the packet goes
+/// to a neighbour one hop closer to its destination, chosen uniformly among those, so each packet follows a
+/// random shortest path. A deterministic tie rule would pile more traffic on a few links.
+#[derive(Clone, Debug)]
+pub struct ShortestPaths {
+    n: usize,
+    /// `dist[d * n + v]`: hops from `v` to `d`.
+    dist: Vec<u32>,
+}
+
+impl ShortestPaths {
+    /// One breadth-first search per destination: `O(n (n + links))` time, `n^2` distances.
+    pub fn new(topology: &Topology) -> Self {
+        let n = topology.n_nodes() as usize;
+        let mut dist = Vec::with_capacity(n * n);
+        for d in 0..n as u32 {
+            dist.extend(topology.hop_distances(d));
+        }
+        ShortestPaths { n, dist }
+    }
+
+    /// Hops from `from` to `to`.
+    pub fn distance(&self, from: u32, to: u32) -> u32 {
+        self.dist[to as usize * self.n + from as usize]
+    }
+
+    /// The action (neighbour index) of router `at` for a packet to `dest`: uniform among the neighbours one
+    /// hop closer to `dest`.
+    pub fn action(&self, topology: &Topology, at: u32, dest: u32, rng: &mut Rng) -> ActionId {
+        let row = &self.dist[dest as usize * self.n..(dest as usize + 1) * self.n];
+        let want = row[at as usize].saturating_sub(1);
+        let mut choice = 0usize;
+        let mut ties = 0usize;
+        for (k, &y) in topology.neighbours(at).iter().enumerate() {
+            if row[y as usize] == want {
+                ties += 1;
+                if ties == 1 || uniform_index(rng, ties) == 0 {
+                    choice = k;
+                }
+            }
+        }
+        ActionId(choice as u16)
+    }
+}

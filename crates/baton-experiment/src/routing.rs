@@ -1,0 +1,326 @@
+//! Routing experiments (SPEC 6.2): every method at every load over every seed, scored by the mean delivery
+//! time of the packets delivered in the measurement window, median over seeds.
+
+use std::sync::Arc;
+
+use baton_core::rng::uniform_index;
+use baton_core::Env;
+use baton_envs::routing::{NetStats, Network, Routing, ShortestPaths, Tally};
+use baton_learn::{IcqAgent, LearnerParams, TabularQ};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::Method;
+use crate::runner::Progress;
+use crate::train::{Decentralized, NoScalar, Scripted, TrainStats};
+use crate::ExperimentError;
+
+/// Progress is reported in simulated time units, this many times per run.
+const CHUNKS: u32 = 50;
+
+/// The methods a routing experiment can run.
+pub const METHODS: [Method; 5] = [Method::IcQ, Method::NoScalar, Method::ShortestPath, Method::Oracle, Method::Random];
+
+/// One (method, load, seed) simulation.
+#[derive(Clone, Debug)]
+pub struct RoutingJob {
+    /// Method.
+    pub method: Method,
+    /// Offered load.
+    pub load: f64,
+    /// Seed.
+    pub seed: u64,
+    /// What the simulator measured.
+    pub net: NetStats,
+    /// Counters of the decision loop.
+    pub train: TrainStats,
+}
+
+/// One line of `metrics.jsonl`: one time bin of one job.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BinPoint {
+    /// Method.
+    pub method: Method,
+    /// Offered load.
+    pub load: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Start of the bin (simulated time).
+    pub t_start: f64,
+    /// End of the bin.
+    pub t_end: f64,
+    /// Packets delivered in the bin.
+    pub delivered: u64,
+    /// Their mean delivery time (null if none).
+    pub mean_delivery_time: Option<f64>,
+    /// Their mean hop count (null if none).
+    pub mean_hops: Option<f64>,
+    /// Injections dropped in the bin (network full).
+    pub dropped: u64,
+}
+
+/// One row of a routing `summary.json`: a method at a load, median over seeds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RoutingRow {
+    /// Method.
+    pub method: Method,
+    /// Offered load.
+    pub load: f64,
+    /// Median over seeds of the mean delivery time of packets delivered in `[warmup, duration]`.
+    pub mean_delivery_time: f64,
+    /// 25th and 75th percentiles over seeds of the same.
+    pub mean_delivery_time_iqr: [f64; 2],
+    /// Median over seeds of their mean hop count.
+    pub mean_hops: f64,
+    /// Median over seeds of the packets delivered in the window.
+    pub delivered: f64,
+    /// Median over seeds of the injections dropped in the window (network full).
+    pub dropped: f64,
+    /// The published value at this load, where the config gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<f64>,
+    /// Scalars that crossed between routers per transfer of a packet (1 for IC-Q, 0 otherwise).
+    pub scalars_per_transfer: f64,
+    /// Seeds aggregated.
+    pub seeds: u32,
+}
+
+/// The network of a routing run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NetworkFacts {
+    /// Topology name.
+    pub topology: String,
+    /// Routers.
+    pub routers: u32,
+    /// Links.
+    pub links: usize,
+    /// Readable description.
+    pub description: String,
+}
+
+/// `summary.json` of a routing run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RoutingSummary {
+    /// Experiment name.
+    pub experiment: String,
+    /// Workload id.
+    pub workload: String,
+    /// Seeds per (method, load).
+    pub seeds: u32,
+    /// Simulated time per run.
+    pub duration: f64,
+    /// Start of the measurement window.
+    pub warmup: f64,
+    /// The network.
+    pub network: NetworkFacts,
+    /// One row per (method, load), methods in config order, loads in config order.
+    pub rows: Vec<RoutingRow>,
+}
+
+/// Everything a routing run produced.
+#[derive(Debug)]
+pub struct RoutingResults {
+    /// The summary.
+    pub summary: RoutingSummary,
+    /// Every job, in (method, load, seed) order.
+    pub jobs: Vec<RoutingJob>,
+}
+
+/// Run `methods` at every load of `routing` over `seeds`.
+pub fn run(
+    name: &str,
+    routing: &Routing,
+    methods: &[Method],
+    seeds: &[u64],
+    learner: &LearnerParams,
+    progress: &dyn Progress,
+) -> Result<RoutingResults, ExperimentError> {
+    let shortest = methods.contains(&Method::ShortestPath).then(|| Arc::new(ShortestPaths::new(&routing.topology)));
+    let loads = &routing.config.loads;
+    let jobs: Vec<(Method, f64, u64)> =
+        methods.iter().flat_map(|&m| loads.iter().flat_map(move |&l| seeds.iter().map(move |&s| (m, l, s)))).collect();
+    let results: Vec<RoutingJob> = jobs
+        .par_iter()
+        .map(|&(method, load, seed)| run_job(routing, shortest.as_deref(), learner, method, load, seed, progress))
+        .collect::<Result<_, _>>()?;
+    let summary = summarise(name, routing, methods, seeds.len() as u32, &results);
+    Ok(RoutingResults { summary, jobs: results })
+}
+
+fn run_job(
+    routing: &Routing,
+    shortest: Option<&ShortestPaths>,
+    learner: &LearnerParams,
+    method: Method,
+    load: f64,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<RoutingJob, ExperimentError> {
+    let network = routing.network(load);
+    let duration = routing.config.duration;
+    let step = duration / f64::from(CHUNKS);
+    let agents = |net: &Network| -> Vec<IcqAgent<TabularQ>> {
+        let spec = net.spec();
+        spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, learner.step.clone())).collect()
+    };
+    // Advance in chunks of simulated time so the progress bar moves; the chunking does not change results.
+    let chunks = |advance: &mut dyn FnMut(f64)| {
+        for k in 1..=CHUNKS {
+            let until = if k == CHUNKS { duration } else { step * f64::from(k) };
+            advance(until);
+            progress.advance(step.round() as u64);
+        }
+    };
+    let (net, train) = match method {
+        Method::IcQ => {
+            let agents = agents(&network);
+            let mut l = Decentralized::new(network, agents, learner.behaviour, seed);
+            chunks(&mut |until| l.run_until(|env, _| env.now() >= until));
+            check_finite(method, seed, l.agents().iter().map(|a| a.q()), l.stats().handoffs)?;
+            (l.env().stats().clone(), l.stats())
+        }
+        Method::NoScalar => {
+            let agents = agents(&network);
+            let mut l = NoScalar::new(network, agents, learner.behaviour, seed);
+            chunks(&mut |until| l.run_until(|env, _| env.now() >= until));
+            check_finite(method, seed, l.agents().iter().map(|a| a.q()), l.stats().handoffs)?;
+            (l.env().stats().clone(), l.stats())
+        }
+        Method::ShortestPath => {
+            let sp = shortest.ok_or_else(|| ExperimentError::Internal("shortest paths not computed".into()))?;
+            let mut s = Scripted::new(network, seed);
+            chunks(&mut |until| {
+                s.run_until(
+                    |env, _| env.now() >= until,
+                    |env, d, rng| sp.action(env.topology(), d.agent.0.into(), env.destination(d.artifact), rng),
+                )
+            });
+            (s.env().stats().clone(), s.stats())
+        }
+        Method::Oracle => {
+            let mut s = Scripted::new(network, seed);
+            chunks(&mut |until| {
+                s.run_until(|env, _| env.now() >= until, |env, d, rng| env.oracle_action(d.artifact, rng))
+            });
+            (s.env().stats().clone(), s.stats())
+        }
+        Method::Random => {
+            let mut s = Scripted::new(network, seed);
+            chunks(&mut |until| {
+                s.run_until(
+                    |env, _| env.now() >= until,
+                    |env, d, rng| {
+                        let degree = env.topology().degree(d.agent.0.into());
+                        baton_core::ActionId(uniform_index(rng, degree) as u16)
+                    },
+                )
+            });
+            (s.env().stats().clone(), s.stats())
+        }
+        Method::Optimal | Method::RoundRobin => {
+            return Err(ExperimentError::InvalidConfig {
+                field: "methods".into(),
+                reason: format!("`{method}` is not a routing method"),
+            })
+        }
+    };
+    Ok(RoutingJob { method, load, seed, net, train })
+}
+
+fn check_finite<'a>(
+    method: Method,
+    seed: u64,
+    mut tables: impl Iterator<Item = &'a TabularQ>,
+    handoffs: u64,
+) -> Result<(), ExperimentError> {
+    if tables.any(TabularQ::has_non_finite) {
+        return Err(ExperimentError::Diverged { method: method.name().into(), seed, handoffs });
+    }
+    Ok(())
+}
+
+/// The `q`-quantile (linear interpolation) of `values`; NaN for an empty slice. NaNs sort last.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+fn summarise(name: &str, routing: &Routing, methods: &[Method], seeds: u32, jobs: &[RoutingJob]) -> RoutingSummary {
+    let published = routing.config.published.as_ref();
+    let mut rows = Vec::new();
+    for &method in methods {
+        for &load in &routing.config.loads {
+            let group: Vec<&RoutingJob> = jobs.iter().filter(|j| j.method == method && j.load == load).collect();
+            let window: Vec<Tally> = group.iter().map(|j| j.net.window).collect();
+            let times: Vec<f64> = window.iter().map(Tally::mean_time).collect();
+            let median = |f: &dyn Fn(&Tally) -> f64| quantile(&window.iter().map(f).collect::<Vec<_>>(), 0.5);
+            let transfers: u64 = group.iter().map(|j| j.train.transfers).sum();
+            let scalars: u64 = group.iter().map(|j| j.train.scalars).sum();
+            let reference = published.and_then(|p| {
+                let curve = match method {
+                    Method::IcQ => &p.q_routing,
+                    Method::ShortestPath => &p.shortest_path,
+                    _ => return None,
+                };
+                let i = p.loads.iter().position(|&l| l == load)?;
+                curve.get(i).copied().filter(|v| v.is_finite())
+            });
+            rows.push(RoutingRow {
+                method,
+                load,
+                mean_delivery_time: quantile(&times, 0.5),
+                mean_delivery_time_iqr: [quantile(&times, 0.25), quantile(&times, 0.75)],
+                mean_hops: median(&Tally::mean_hops),
+                delivered: median(&|t| t.delivered as f64),
+                dropped: median(&|t| t.dropped as f64),
+                published: reference,
+                scalars_per_transfer: if transfers > 0 { scalars as f64 / transfers as f64 } else { 0.0 },
+                seeds,
+            });
+        }
+    }
+    let t = &routing.topology;
+    RoutingSummary {
+        experiment: name.into(),
+        workload: baton_envs::routing::network::ENV_ID.into(),
+        seeds,
+        duration: routing.config.duration,
+        warmup: routing.config.warmup,
+        network: NetworkFacts {
+            topology: t.name().into(),
+            routers: t.n_nodes(),
+            links: t.n_links(),
+            description: routing.describe(),
+        },
+        rows,
+    }
+}
+
+/// The time series of every job, one [`BinPoint`] per bin (the lines of `metrics.jsonl`).
+pub fn bin_points(results: &RoutingResults, bin: f64) -> Vec<BinPoint> {
+    let mut out = Vec::new();
+    for j in &results.jobs {
+        for (k, b) in j.net.bins.iter().enumerate() {
+            let finite = |x: f64| x.is_finite().then_some(x);
+            out.push(BinPoint {
+                method: j.method,
+                load: j.load,
+                seed: j.seed,
+                t_start: bin * k as f64,
+                t_end: bin * (k + 1) as f64,
+                delivered: b.delivered,
+                mean_delivery_time: finite(b.mean_time()),
+                mean_hops: finite(b.mean_hops()),
+                dropped: b.dropped,
+            });
+        }
+    }
+    out
+}
