@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod routing;
+
 use baton_core::FiniteEnv;
 use baton_envs::SyntheticConfig;
 use baton_experiment::train::Decentralized;

@@ -1,0 +1,147 @@
+//! Routing (SPEC 6.2): Q-routing's update by hand, learning against the baselines, determinism, bad configs.
+
+use baton_envs::routing::Topology;
+use baton_experiment::routing::{RoutingResults, RoutingRow};
+use baton_experiment::{Experiment, ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
+use baton_learn::{Behaviour, IcqAgent, QFunction, Scalar, StepSize, Transition};
+
+const SIX_BY_SIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/routing/irregular-6x6.edges");
+
+fn config(methods: &str, seeds: u32, workload: &str) -> Result<Experiment, ExperimentError> {
+    let text = format!(
+        "name = \"routing-test\"\nseeds = {seeds}\nmethods = {methods}\n[workload]\nkind = \"routing\"\n\
+         {workload}\n[learner]\nconstant_step_size = 0.5\nbehaviour = {{ kind = \"greedy\" }}\n"
+    );
+    ExperimentConfig::from_toml(&text, "routing-test.toml")?.validate()
+}
+
+fn six_by_six(loads: &str, duration: f64) -> String {
+    format!(
+        "topology = {{ kind = \"file\", path = \"{SIX_BY_SIX}\" }}\nloads = {loads}\nduration = {duration}\n\
+         warmup = {}\n",
+        duration / 2.0
+    )
+}
+
+fn run(exp: &Experiment) -> RoutingResults {
+    match exp.run(&NoProgress).unwrap() {
+        Outcome::Routing(r) => r,
+        Outcome::Synthetic(_) => panic!("a routing config gave synthetic results"),
+    }
+}
+
+fn row(r: &RoutingResults, method: Method, load: f64) -> RoutingRow {
+    r.summary.rows.iter().find(|x| x.method == method && x.load == load).unwrap().clone()
+}
+
+#[test]
+fn q_routing_update_matches_a_hand_worked_example() {
+    // Router x, destination d (observation 0), two neighbours. Q-routing (costs, minimised):
+    //   Q_x(d, y) += eta (q + s + t - Q_x(d, y)),  eta = 0.5, Q init 0.
+    // 1. q = 0, s = 1, y = d so t = 0:     Q = 0 + 0.5 (0 + 1 + 0 - 0)     = 0.5
+    // 2. q = 2, s = 1, y's estimate t = 3: Q = 0.5 + 0.5 (2 + 1 + 3 - 0.5) = 3.25
+    // IC-Q carries rewards -(q + s) and the receiver's scalar max_z (-Q_y) = -t, with discount 1.
+    let spec = baton_core::AgentSpec {
+        name: "x".into(),
+        n_obs: 1,
+        n_actions: 2,
+        legal: baton_core::Legal::all(2),
+        action_names: vec!["to-y".into(), "to-z".into()],
+    };
+    let mut x = IcqAgent::tabular(&spec, 1.0, StepSize::Constant(0.5));
+    let a = baton_core::ActionId(0);
+    let o = baton_core::ObsId(0);
+    x.learn(&Transition { obs: o, action: a, reward: -1.0, duration: 1 }, Scalar::TERMINAL);
+    assert_eq!(-x.q().value(o, a), 0.5);
+    x.learn(&Transition { obs: o, action: a, reward: -3.0, duration: 3 }, Scalar::from_wire(-3.0));
+    assert_eq!(-x.q().value(o, a), 3.25);
+    // The untried neighbour keeps Q = 0 (cost 0), so greedy routing tries it next: Q-routing's exploration.
+    let mut rng = baton_core::rng::stream(0, baton_core::rng::Stream::Agent(0));
+    for _ in 0..10 {
+        assert_eq!(Behaviour::Greedy.act(x.q(), o, None, &mut rng), baton_core::ActionId(1));
+    }
+}
+
+#[test]
+fn ic_q_routes_around_the_bottleneck_where_shortest_paths_saturate() {
+    // L = 2.5 is past shortest-path saturation (node 21 relays 538 of 1260 routes: L* = 2.34).
+    let exp =
+        config("[\"ic-q\", \"shortest-path\", \"oracle\", \"no-scalar\"]", 2, &six_by_six("[1.0, 2.5]", 20_000.0))
+            .unwrap();
+    let r = run(&exp);
+    let icq = row(&r, Method::IcQ, 2.5);
+    let sp = row(&r, Method::ShortestPath, 2.5);
+    let oracle = row(&r, Method::Oracle, 2.5);
+    assert!(sp.mean_delivery_time > 50.0, "shortest paths saturate at L = 2.5: {sp:?}");
+    assert!(sp.dropped > 0.0, "a saturated network drops injections: {sp:?}");
+    assert!(icq.mean_delivery_time < 12.0, "IC-Q keeps delivering at L = 2.5: {icq:?}");
+    assert!(oracle.mean_delivery_time <= icq.mean_delivery_time, "oracle {oracle:?} vs IC-Q {icq:?}");
+    // At low load shortest paths are near optimal; no-scalar (no receiver estimate) is worse than IC-Q.
+    let sp1 = row(&r, Method::ShortestPath, 1.0);
+    assert!(sp1.mean_delivery_time < 5.5 && sp1.mean_hops < 4.95, "{sp1:?}");
+    let ns1 = row(&r, Method::NoScalar, 1.0);
+    let icq1 = row(&r, Method::IcQ, 1.0);
+    assert!(ns1.mean_delivery_time > icq1.mean_delivery_time, "no-scalar {ns1:?} vs IC-Q {icq1:?}");
+    // Exactly one scalar per transfer of a packet for IC-Q, none for anyone else.
+    assert_eq!(icq.scalars_per_transfer, 1.0);
+    for m in [Method::ShortestPath, Method::Oracle, Method::NoScalar] {
+        assert_eq!(row(&r, m, 2.5).scalars_per_transfer, 0.0, "{m}");
+    }
+}
+
+#[test]
+fn routing_results_depend_on_the_seed_only() {
+    let exp = config("[\"ic-q\", \"oracle\"]", 2, &six_by_six("[2.0]", 4_000.0)).unwrap();
+    let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+    let one = pool(1).install(|| run(&exp));
+    let two = pool(2).install(|| run(&exp));
+    assert_eq!(one.summary, two.summary);
+    let bins = |r: &RoutingResults| r.jobs.iter().map(|j| j.net.clone()).collect::<Vec<_>>();
+    assert_eq!(bins(&one), bins(&two));
+    let other = config("[\"ic-q\", \"oracle\"]", 2, &six_by_six("[2.0]", 4_000.0).replace("loads", "loads"))
+        .map(|mut e| {
+            e.config.base_seed = 100;
+            e
+        })
+        .unwrap();
+    assert_ne!(run(&other).summary, one.summary);
+}
+
+#[test]
+fn bad_routing_configs_name_the_field_and_reason() {
+    let err = |methods: &str, workload: &str| config(methods, 1, workload).unwrap_err().to_string();
+    let ok = six_by_six("[1.0]", 1000.0);
+    let e = err("[\"ic-q\"]", &ok.replace("loads = [1.0]", "loads = [-1.0]"));
+    assert!(e.contains("workload.loads") && e.contains("positive"), "{e}");
+    let e = err("[\"ic-q\"]", &ok.replace("loads = [1.0]", "loads = []"));
+    assert!(e.contains("workload.loads"), "{e}");
+    let e = err("[\"ic-q\"]", &format!("{ok}max_in_flight = 0\n"));
+    assert!(e.contains("workload.max_in_flight"), "{e}");
+    let e = err("[\"optimal\"]", &ok);
+    assert!(e.contains("methods") && e.contains("not a routing method"), "{e}");
+    let e = err("[\"ic-q\"]", &format!("{ok}[[workload.changes]]\nkind = \"link-down\"\nat = 10.0\nlink = [0, 35]\n"));
+    assert!(e.contains("workload.changes[0].link") && e.contains("not linked"), "{e}");
+    let e = err("[\"ic-q\"]", &format!("{ok}interface = {{ kind = \"region\", regions = 99 }}\n"));
+    assert!(e.contains("workload.interface.regions"), "{e}");
+    let e = err("[\"ic-q\"]", &ok.replace(SIX_BY_SIX, "/no/such/file.edges"));
+    assert!(e.contains("/no/such/file.edges") && e.contains("cannot read"), "{e}");
+    let e = err("[\"ic-q\"]", &format!("{ok}warmup_typo = 3\n"));
+    assert!(e.contains("warmup_typo"), "{e}");
+    // A malformed topology file: the error names the file, the line and the reason.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.edges");
+    std::fs::write(&bad, "# a comment\nnodes 3\n0 1\n1 1\n").unwrap();
+    let e = err("[\"ic-q\"]", &ok.replace(SIX_BY_SIX, &bad.display().to_string()));
+    assert!(e.contains("bad.edges") && e.contains("line 4") && e.contains("self"), "{e}");
+    // Synthetic experiments reject the routing-only baseline.
+    let text = "name = \"s\"\nmethods = [\"shortest-path\"]\n[workload]\nkind = \"synthetic\"\n";
+    let e = ExperimentConfig::from_toml(text, "s.toml").unwrap().validate().unwrap_err().to_string();
+    assert!(e.contains("routing method"), "{e}");
+}
+
+#[test]
+fn the_built_in_benchmark_grid_is_the_shared_irregular_6x6() {
+    let built_in = Topology::parse_edges(baton_experiment::bench::IRREGULAR_6X6, "built in").unwrap();
+    let shared = Topology::parse_edges(&std::fs::read_to_string(SIX_BY_SIX).unwrap(), SIX_BY_SIX).unwrap();
+    assert_eq!(built_in.links().collect::<Vec<_>>(), shared.links().collect::<Vec<_>>());
+}
