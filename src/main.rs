@@ -139,13 +139,19 @@ fn run(
 fn print_routing(s: &RoutingSummary) {
     println!("{} on {} ({} seeds): {}", s.experiment, s.workload, s.seeds, s.network.description);
     println!("mean delivery time of packets delivered after t = {}, median over seeds\n", s.warmup);
+    let skills = s.rows.iter().any(|r| r.routing_accuracy.is_some());
+    let last = if skills { "accuracy" } else { "published" };
     println!(
         "{:<14} {:>6} {:>12} {:>19} {:>10} {:>10} {:>9} {:>10}",
-        "method", "load", "delivery", "IQR", "hops", "delivered", "dropped", "published"
+        "method", "load", "delivery", "IQR", "hops", "delivered", "dropped", last
     );
     for r in &s.rows {
         let iqr = format!("[{:.2}, {:.2}]", r.mean_delivery_time_iqr[0], r.mean_delivery_time_iqr[1]);
-        let published = r.published.map_or_else(|| "-".to_string(), |v| format!("{v:.2}"));
+        let extra = match (r.routing_accuracy, r.published) {
+            (Some(a), _) => format!("{:.2}%", 100.0 * a),
+            (None, Some(v)) => format!("{v:.2}"),
+            (None, None) => "-".to_string(),
+        };
         println!(
             "{:<14} {:>6} {:>12.3} {:>19} {:>10.2} {:>10.0} {:>9.0} {:>10}",
             r.method.name(),
@@ -155,7 +161,7 @@ fn print_routing(s: &RoutingSummary) {
             r.mean_hops,
             r.delivered,
             r.dropped,
-            published
+            extra
         );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use baton_core::rng::{stream, uniform_index, Stream};
 use baton_core::{ActionId, ArtifactId, Env, Event, Next, Rng};
-use baton_envs::routing::network::{Change, Interface, SourceCost};
+use baton_envs::routing::network::{Change, Interface, SourceCost, Task};
 use baton_envs::routing::{Network, NetworkParams, ShortestPaths, Topology};
 
 fn six_by_six() -> Topology {
@@ -24,6 +24,7 @@ fn params(load: f64, cap: u32) -> NetworkParams {
         horizon: f64::INFINITY,
         bin: 100.0,
         changes: Vec::new(),
+        task: Task::Deliver,
     }
 }
 

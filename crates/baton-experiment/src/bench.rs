@@ -213,7 +213,7 @@ pub const IRREGULAR_6X6: &str = "nodes 36
 ";
 
 fn routing_bench_network(topology: baton_envs::routing::Topology, load: f64) -> baton_envs::routing::Network {
-    use baton_envs::routing::network::{Interface, SourceCost};
+    use baton_envs::routing::network::{Interface, SourceCost, Task};
     let params = baton_envs::routing::NetworkParams {
         load,
         max_in_flight: 1000,
@@ -223,6 +223,7 @@ fn routing_bench_network(topology: baton_envs::routing::Topology, load: f64) -> 
         horizon: f64::INFINITY,
         bin: 1e9,
         changes: Vec::new(),
+        task: Task::Deliver,
     };
     baton_envs::routing::Network::new(std::sync::Arc::new(topology), params)
 }

@@ -216,7 +216,8 @@ pub fn delivery_vs_load_svg(
 }
 
 /// Mean delivery time per time bin (median over seeds) for every method of a one-load run, with the
-/// scheduled changes (link failures, traffic shifts) marked. Returns the SVG text.
+/// scheduled changes (link failures, traffic shifts) marked, and below it the packets delivered per time
+/// unit (a stalled method delivers nothing, which the upper panel cannot show). Returns the SVG text.
 pub fn time_series_svg(
     summary: &crate::routing::RoutingSummary,
     points: &[crate::routing::BinPoint],
@@ -234,6 +235,29 @@ pub fn time_series_svg(
         };
         by_method[slot].1.entry(p.t_start.to_bits()).or_default().push(v);
     }
+    // Packets delivered per time unit in each bin (median over seeds), bins with no delivery included.
+    let mut rates: Vec<(Method, BTreeMap<u64, Vec<f64>>)> = Vec::new();
+    for p in points {
+        let slot = match rates.iter().position(|(m, _)| *m == p.method) {
+            Some(i) => i,
+            None => {
+                rates.push((p.method, BTreeMap::new()));
+                rates.len() - 1
+            }
+        };
+        rates[slot].1.entry(p.t_start.to_bits()).or_default().push(p.delivered as f64 / config.bin);
+    }
+    let rate_series: Vec<(Method, Vec<(f64, f64)>)> = rates
+        .iter()
+        .map(|(m, bins)| {
+            let pts = bins
+                .iter()
+                .map(|(t, vs)| (f64::from_bits(*t) + config.bin / 2.0, crate::routing::quantile(vs, 0.5)))
+                .collect();
+            (*m, pts)
+        })
+        .collect();
+    let rate_hi = rate_series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1e-9) * 1.15;
     let series: Vec<(Method, Vec<(f64, f64)>)> = by_method
         .iter()
         .map(|(m, bins)| {
@@ -250,10 +274,11 @@ pub fn time_series_svg(
     let load = config.loads.first().copied().unwrap_or(f64::NAN);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 500)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900, 760)).into_drawing_area();
         let e = |e: &dyn std::fmt::Display| e.to_string();
         root.fill(&WHITE).map_err(|x| e(&x))?;
-        let mut chart = ChartBuilder::on(&root)
+        let (upper, lower) = root.split_vertically(480);
+        let mut chart = ChartBuilder::on(&upper)
             .caption(
                 format!(
                     "{} at L = {load}: mean delivery time per {} time units (median of {} seeds)",
@@ -301,6 +326,23 @@ pub fn time_series_svg(
             .border_style(BLACK)
             .draw()
             .map_err(|x| e(&x))?;
+        let mut rate_chart = ChartBuilder::on(&lower)
+            .caption("packets delivered per time unit (median of seeds)", ("sans-serif", 15))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..config.duration, 0.0..rate_hi)
+            .map_err(|x| e(&x))?;
+        rate_chart
+            .configure_mesh()
+            .x_desc("simulated time")
+            .y_desc("delivered / time unit")
+            .draw()
+            .map_err(|x| e(&x))?;
+        for (method, pts) in &rate_series {
+            let colour = method_colour(*method);
+            rate_chart.draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2))).map_err(|x| e(&x))?;
+        }
         root.present().map_err(|x| e(&x))?;
     }
     Ok(svg)

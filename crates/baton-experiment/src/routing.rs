@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use baton_core::rng::uniform_index;
 use baton_core::Env;
-use baton_envs::routing::{NetStats, Network, Routing, ShortestPaths, Tally};
+use baton_envs::routing::config::QInit;
+use baton_envs::routing::network::Task;
+use baton_envs::routing::{HopTable, NetStats, Network, Routing, ShortestPaths, Tally};
 use baton_learn::{IcqAgent, LearnerParams, TabularQ};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -57,6 +59,8 @@ pub struct BinPoint {
     pub mean_hops: Option<f64>,
     /// Injections dropped in the bin (network full).
     pub dropped: u64,
+    /// Skill routing: requests that failed in the bin.
+    pub failed: u64,
 }
 
 /// One row of a routing `summary.json`: a method at a load, median over seeds.
@@ -76,6 +80,10 @@ pub struct RoutingRow {
     pub delivered: f64,
     /// Median over seeds of the injections dropped in the window (network full).
     pub dropped: f64,
+    /// Skill routing: median over seeds of the fraction of requests finished in the window that were served
+    /// by a router holding their skill (the others failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing_accuracy: Option<f64>,
     /// The published value at this load, where the config gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published: Option<f64>,
@@ -135,21 +143,35 @@ pub fn run(
     learner: &LearnerParams,
     progress: &dyn Progress,
 ) -> Result<RoutingResults, ExperimentError> {
-    let shortest = methods.contains(&Method::ShortestPath).then(|| Arc::new(ShortestPaths::new(&routing.topology)));
+    let shortest = methods
+        .contains(&Method::ShortestPath)
+        .then(|| Arc::new(ShortestPaths::for_task(&routing.topology, &routing.task)));
+    let hop_table = (routing.config.q_init == QInit::HopCount)
+        .then(|| Arc::new(HopTable::new(&routing.topology, &routing.interface)));
     let loads = &routing.config.loads;
     let jobs: Vec<(Method, f64, u64)> =
         methods.iter().flat_map(|&m| loads.iter().flat_map(move |&l| seeds.iter().map(move |&s| (m, l, s)))).collect();
     let results: Vec<RoutingJob> = jobs
         .par_iter()
-        .map(|&(method, load, seed)| run_job(routing, shortest.as_deref(), learner, method, load, seed, progress))
+        .map(|&(method, load, seed)| {
+            let tables = Tables { shortest: shortest.as_deref(), hops: hop_table.as_deref() };
+            run_job(routing, tables, learner, method, load, seed, progress)
+        })
         .collect::<Result<_, _>>()?;
     let summary = summarise(name, routing, methods, seeds.len() as u32, &results);
     Ok(RoutingResults { summary, jobs: results })
 }
 
+/// Precomputed tables shared by every job of a run.
+#[derive(Clone, Copy)]
+struct Tables<'a> {
+    shortest: Option<&'a ShortestPaths>,
+    hops: Option<&'a HopTable>,
+}
+
 fn run_job(
     routing: &Routing,
-    shortest: Option<&ShortestPaths>,
+    tables: Tables<'_>,
     learner: &LearnerParams,
     method: Method,
     load: f64,
@@ -159,9 +181,18 @@ fn run_job(
     let network = routing.network(load);
     let duration = routing.config.duration;
     let step = duration / f64::from(CHUNKS);
-    let agents = |net: &Network| -> Vec<IcqAgent<TabularQ>> {
+    let agents = |net: &Network| -> Result<Vec<IcqAgent<TabularQ>>, ExperimentError> {
         let spec = net.spec();
-        spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, learner.step.clone())).collect()
+        let mut out = Vec::with_capacity(spec.agents.len());
+        for (i, a) in spec.agents.iter().enumerate() {
+            let q = match tables.hops {
+                None => TabularQ::new(a, learner.step.clone()),
+                Some(h) => TabularQ::with_values(a, learner.step.clone(), net.hop_prior(h, i as u32))
+                    .ok_or_else(|| ExperimentError::Internal(format!("hop prior of router {i} has the wrong size")))?,
+            };
+            out.push(IcqAgent::new(q, spec.discount));
+        }
+        Ok(out)
     };
     // Advance in chunks of simulated time so the progress bar moves; the chunking does not change results.
     let chunks = |advance: &mut dyn FnMut(f64)| {
@@ -173,21 +204,21 @@ fn run_job(
     };
     let (net, train) = match method {
         Method::IcQ => {
-            let agents = agents(&network);
+            let agents = agents(&network)?;
             let mut l = Decentralized::new(network, agents, learner.behaviour, seed);
             chunks(&mut |until| l.run_until(|env, _| env.now() >= until));
             check_finite(method, seed, l.agents().iter().map(|a| a.q()), l.stats().handoffs)?;
             (l.env().stats().clone(), l.stats())
         }
         Method::NoScalar => {
-            let agents = agents(&network);
+            let agents = agents(&network)?;
             let mut l = NoScalar::new(network, agents, learner.behaviour, seed);
             chunks(&mut |until| l.run_until(|env, _| env.now() >= until));
             check_finite(method, seed, l.agents().iter().map(|a| a.q()), l.stats().handoffs)?;
             (l.env().stats().clone(), l.stats())
         }
         Method::ShortestPath => {
-            let sp = shortest.ok_or_else(|| ExperimentError::Internal("shortest paths not computed".into()))?;
+            let sp = tables.shortest.ok_or_else(|| ExperimentError::Internal("shortest paths not computed".into()))?;
             let mut s = Scripted::new(network, seed);
             chunks(&mut |until| {
                 s.run_until(
@@ -210,8 +241,8 @@ fn run_job(
                 s.run_until(
                     |env, _| env.now() >= until,
                     |env, d, rng| {
-                        let degree = env.topology().degree(d.agent.0.into());
-                        baton_core::ActionId(uniform_index(rng, degree) as u16)
+                        let actions = env.spec().agents[d.agent.index()].n_actions;
+                        baton_core::ActionId(uniform_index(rng, usize::from(actions)) as u16)
                     },
                 )
             });
@@ -280,6 +311,7 @@ fn summarise(name: &str, routing: &Routing, methods: &[Method], seeds: u32, jobs
                 mean_hops: median(&Tally::mean_hops),
                 delivered: median(&|t| t.delivered as f64),
                 dropped: median(&|t| t.dropped as f64),
+                routing_accuracy: matches!(routing.task, Task::Skills(_)).then(|| median(&Tally::accuracy)),
                 published: reference,
                 scalars_per_transfer: if transfers > 0 { scalars as f64 / transfers as f64 } else { 0.0 },
                 seeds,
@@ -319,6 +351,7 @@ pub fn bin_points(results: &RoutingResults, bin: f64) -> Vec<BinPoint> {
                 mean_delivery_time: finite(b.mean_time()),
                 mean_hops: finite(b.mean_hops()),
                 dropped: b.dropped,
+                failed: b.failed,
             });
         }
     }

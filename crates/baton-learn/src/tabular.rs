@@ -29,6 +29,19 @@ impl TabularQ {
         }
     }
 
+    /// A table with given initial values (row-major, `n_obs * n_actions`), e.g. a workload's prior
+    /// estimates; `None` if the length does not match the spec.
+    pub fn with_values(spec: &AgentSpec, step: StepSize, values: Vec<f64>) -> Option<Self> {
+        let n = spec.n_obs as usize * spec.n_actions as usize;
+        (values.len() == n).then(|| TabularQ {
+            n_actions: spec.n_actions as usize,
+            q: values,
+            visits: vec![0; n],
+            legal: spec.legal.clone(),
+            step,
+        })
+    }
+
     /// Visit count `n(o, a)`.
     pub fn visits(&self, obs: ObsId, action: ActionId) -> u32 {
         self.visits[self.index(obs, action)]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::network::{Change, Interface, Network, NetworkParams, SourceCost};
+use super::network::{Change, Interface, Network, NetworkParams, Skills, SourceCost, Task};
 use super::topology::Topology;
 use crate::EnvError;
 
@@ -42,12 +42,20 @@ pub struct RoutingConfig {
     /// as B&L's simulator effectively does).
     #[serde(default = "default_source_cost")]
     pub source_cost: SourceCost,
+    /// Initial estimates of every router's table: `zero` (Q-routing, SPEC 6.2) or `hop-count` (hops to the
+    /// destination, as a distance-vector protocol would give; queues are still learned).
+    #[serde(default = "default_q_init")]
+    pub q_init: QInit,
     /// Width of the time bins of the delivery-time series in `metrics.jsonl`, in time units.
     #[serde(default = "default_bin")]
     pub bin: f64,
     /// Changes during the run (adaptivity): link failures and traffic shifts, in time order.
     #[serde(default)]
     pub changes: Vec<ChangeConfig>,
+    /// Skill routing (SPEC 6.2's second scenario): requests need a skill instead of a destination. Omitted:
+    /// packet routing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<SkillsConfig>,
     /// A published curve to plot beside the results (e.g. B&L's Fig. 4); `nan` marks a missing value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<PublishedCurve>,
@@ -65,6 +73,20 @@ fn default_cap() -> u32 {
 fn default_source_cost() -> SourceCost {
     SourceCost::Full
 }
+fn default_q_init() -> QInit {
+    QInit::Zero
+}
+
+/// Initial estimates of the routers' tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QInit {
+    /// All zero (Q-routing).
+    Zero,
+    /// Minus one plus the hop count from the neighbour to the destination.
+    HopCount,
+}
+
 fn default_bin() -> f64 {
     1000.0
 }
@@ -149,6 +171,44 @@ fn default_penalty() -> f64 {
     10.0
 }
 
+/// Skill routing: which routers hold which skill, and what serving costs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkillsConfig {
+    /// Number of skills `K`, 1..=64; a request needs one, uniform.
+    pub skills: u32,
+    /// How many routers hold each skill, `1..=routers`; drawn uniformly without replacement per skill.
+    pub holders: u32,
+    /// Seed of the skill assignment's own random stream (the same assignment for every run seed).
+    #[serde(default)]
+    pub seed: u64,
+    /// Service time of a request at the router that serves it, positive.
+    #[serde(default = "default_work")]
+    pub work: f64,
+    /// Cost of a failed request (served without the skill, or out of hops), non-negative.
+    #[serde(default = "default_skill_penalty")]
+    pub penalty: f64,
+    /// Hops after which an unserved request fails, at least 1.
+    #[serde(default = "default_max_hops")]
+    pub max_hops: u32,
+    /// Queue-length buckets of a router's private state (0, 1, ..., B-1 or more), 1..=16.
+    #[serde(default = "default_buckets")]
+    pub queue_buckets: u32,
+}
+
+fn default_work() -> f64 {
+    1.0
+}
+fn default_skill_penalty() -> f64 {
+    50.0
+}
+fn default_max_hops() -> u32 {
+    64
+}
+fn default_buckets() -> u32 {
+    3
+}
+
 /// A published curve: values per load for named methods.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,6 +235,8 @@ pub struct Routing {
     /// The interface every router observes through.
     pub interface: Arc<Interface>,
     changes: Vec<Change>,
+    /// What packets need.
+    pub task: Task,
 }
 
 impl RoutingConfig {
@@ -280,6 +342,51 @@ impl RoutingConfig {
                 }
             });
         }
+        let task = match &self.skills {
+            None => Task::Deliver,
+            Some(k) => {
+                if !(1..=64).contains(&k.skills) {
+                    return Err(bad("skills.skills", format!("must be in 1..=64, got {}", k.skills)));
+                }
+                if !(1..=n).contains(&k.holders) {
+                    return Err(bad("skills.holders", format!("must be in 1..={n}, got {}", k.holders)));
+                }
+                if !(k.work.is_finite() && k.work > 0.0) {
+                    return Err(bad("skills.work", format!("must be positive, got {}", k.work)));
+                }
+                if !(k.penalty.is_finite() && k.penalty >= 0.0) {
+                    return Err(bad("skills.penalty", format!("must be non-negative, got {}", k.penalty)));
+                }
+                if k.max_hops == 0 {
+                    return Err(bad("skills.max_hops", "must be at least 1"));
+                }
+                if !(1..=16).contains(&k.queue_buckets) {
+                    return Err(bad("skills.queue_buckets", format!("must be in 1..=16, got {}", k.queue_buckets)));
+                }
+                if self.interface != InterfaceConfig::Destination {
+                    return Err(bad("interface", "skill routing observes the request's skill; leave interface out"));
+                }
+                let mut rng = baton_core::rng::stream(k.seed, baton_core::rng::Stream::Other(1));
+                let mut holds = vec![0u64; n as usize];
+                let mut routers: Vec<u32> = (0..n).collect();
+                for skill in 0..k.skills {
+                    // Partial Fisher-Yates: the first `holders` routers of a fresh shuffle.
+                    for i in 0..k.holders as usize {
+                        let j = i + baton_core::rng::uniform_index(&mut rng, routers.len() - i);
+                        routers.swap(i, j);
+                        holds[routers[i] as usize] |= 1 << skill;
+                    }
+                }
+                Task::Skills(Arc::new(Skills {
+                    n_skills: k.skills,
+                    holds,
+                    work: k.work,
+                    penalty: k.penalty,
+                    max_hops: k.max_hops,
+                    queue_buckets: k.queue_buckets,
+                }))
+            }
+        };
         if let Some(p) = &self.published {
             for (name, v) in [("q_routing", &p.q_routing), ("shortest_path", &p.shortest_path)] {
                 if !v.is_empty() && v.len() != p.loads.len() {
@@ -287,7 +394,13 @@ impl RoutingConfig {
                 }
             }
         }
-        Ok(Routing { config: self.clone(), topology: Arc::new(topology), interface: Arc::new(interface), changes })
+        Ok(Routing {
+            config: self.clone(),
+            topology: Arc::new(topology),
+            interface: Arc::new(interface),
+            changes,
+            task,
+        })
     }
 }
 
@@ -303,6 +416,7 @@ impl Routing {
             horizon: self.config.duration,
             bin: self.config.bin,
             changes: self.changes.clone(),
+            task: self.task.clone(),
         }
     }
 

@@ -13,6 +13,6 @@ pub mod shortest;
 pub mod topology;
 
 pub use config::{Routing, RoutingConfig};
-pub use network::{NetStats, Network, NetworkParams, Tally};
+pub use network::{HopTable, NetStats, Network, NetworkParams, Tally};
 pub use shortest::ShortestPaths;
 pub use topology::{Topology, TopologyError};

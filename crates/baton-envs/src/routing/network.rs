@@ -90,6 +90,45 @@ impl Interface {
     }
 }
 
+/// What a packet needs from the network.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Task {
+    /// Reach its destination router (packet routing).
+    Deliver,
+    /// Be served by a router holding its skill (skill routing, SPEC 6.2's second scenario).
+    Skills(Arc<Skills>),
+}
+
+/// Skill routing: requests carry a required skill; only routers holding it can finish them.
+///
+/// A router observes the request's skill (its interface) and its own queue length in buckets (private
+/// state). Its actions are its neighbours plus `serve` (the last action). Serving takes `work` time units of
+/// the router's server; served by a router without the skill, the request fails (cost `penalty`). A request
+/// still unserved after `max_hops` hops fails too.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Skills {
+    /// Number of skills `K` (at most 64).
+    pub n_skills: u32,
+    /// Per router, the skills it holds, as a bit set.
+    pub holds: Vec<u64>,
+    /// Service time of a request at the router that serves it.
+    pub work: f64,
+    /// Cost of a failed request (served without the skill, or out of hops).
+    pub penalty: f64,
+    /// Hops after which an unserved request fails.
+    pub max_hops: u32,
+    /// Queue-length buckets of the private state: lengths `0..B-1`, and `B-1` or more.
+    pub queue_buckets: u32,
+}
+
+impl Skills {
+    /// Whether `router` holds `skill`.
+    #[inline(always)]
+    pub fn holds(&self, router: u32, skill: u32) -> bool {
+        self.holds[router as usize] >> skill & 1 == 1
+    }
+}
+
 /// How the source router's first-hop update is costed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -156,6 +195,8 @@ pub struct NetworkParams {
     pub bin: f64,
     /// Scheduled changes, in time order.
     pub changes: Vec<Change>,
+    /// What packets need: delivery, or a skilled server.
+    pub task: Task,
 }
 
 /// Delivery statistics over a set of packets.
@@ -169,6 +210,8 @@ pub struct Tally {
     pub total_hops: u64,
     /// Injections dropped because the network was full.
     pub dropped: u64,
+    /// Skill routing: requests that failed (served without the skill, or out of hops).
+    pub failed: u64,
 }
 
 impl Tally {
@@ -179,6 +222,10 @@ impl Tally {
     /// Mean hop count (NaN if nothing was delivered).
     pub fn mean_hops(&self) -> f64 {
         self.total_hops as f64 / self.delivered as f64
+    }
+    /// Skill routing: the fraction of finished requests served by a router holding their skill.
+    pub fn accuracy(&self) -> f64 {
+        self.delivered as f64 / (self.delivered + self.failed) as f64
     }
     fn deliver(&mut self, time: f64, hops: u32) {
         self.delivered += 1;
@@ -220,6 +267,8 @@ enum Kind {
     Inject,
     /// Packet (slot) arrives at its `to` router.
     Arrive(u32),
+    /// Skill routing: the router holding the request (slot) finishes serving it.
+    Finish(u32),
     /// A router may send the packet at the head of its queue.
     Serve(u32),
     /// The next scheduled change takes effect.
@@ -293,12 +342,20 @@ impl Network {
         let agents = (0..n)
             .map(|v| {
                 let nb = topology.neighbours(v);
+                let mut action_names: Vec<String> = nb.iter().map(|w| format!("to-{w}")).collect();
+                let n_obs = match &params.task {
+                    Task::Deliver => params.interface.n_obs(n, v),
+                    Task::Skills(k) => {
+                        action_names.push("serve".into());
+                        k.n_skills * k.queue_buckets
+                    }
+                };
                 AgentSpec {
                     name: format!("router-{v}"),
-                    n_obs: params.interface.n_obs(n, v),
-                    n_actions: nb.len() as u16,
-                    legal: Legal::all(nb.len() as u16),
-                    action_names: nb.iter().map(|w| format!("to-{w}")).collect(),
+                    n_obs,
+                    n_actions: action_names.len() as u16,
+                    legal: Legal::all(action_names.len() as u16),
+                    action_names,
                 }
             })
             .collect();
@@ -383,17 +440,74 @@ impl Network {
         &mut self.stats.bins[k]
     }
 
+    /// What router `node` observes of a packet for `dest` (a destination, or a skill).
+    #[inline(always)]
+    fn observe(&self, node: u32, dest: u32) -> ObsId {
+        match &self.params.task {
+            Task::Deliver => self.params.interface.obs(node, dest),
+            Task::Skills(k) => {
+                let len = self.queues[node as usize].len() as u32;
+                ObsId(dest * k.queue_buckets + len.min(k.queue_buckets - 1))
+            }
+        }
+    }
+
     fn decide(&self, slot: u32) -> Event {
         let p = &self.packets[slot as usize];
         Event::Decide(Decision {
             artifact: ArtifactId(slot),
             agent: AgentId(p.node as u16),
-            obs: self.params.interface.obs(p.node, p.dest),
+            obs: self.observe(p.node, p.dest),
         })
+    }
+
+    /// The packet in `slot` enters router `y`'s queue; returns true when the router is idle and must decide
+    /// on it at once (the caller emits the decision).
+    fn enter(&mut self, slot: u32, y: u32) -> bool {
+        let yi = y as usize;
+        if !self.serving[yi] && self.busy_until[yi] <= self.now {
+            return true;
+        }
+        self.queues[yi].push_back(slot);
+        if !self.serving[yi] {
+            self.serving[yi] = true;
+            let t = self.busy_until[yi];
+            self.schedule(t, Kind::Serve(y));
+        }
+        false
+    }
+
+    /// Count a finished packet: delivered (or served by a skilled router) or failed.
+    fn finish(&mut self, slot: u32, success: bool) {
+        let p = self.packets[slot as usize];
+        let t = self.now;
+        if t <= self.params.horizon {
+            let age = t - p.birth;
+            let in_window = t >= self.params.warmup;
+            if success {
+                self.stats.total.deliver(age, p.hops);
+                if in_window {
+                    self.stats.window.deliver(age, p.hops);
+                }
+                self.bin(t).deliver(age, p.hops);
+            } else {
+                self.stats.total.failed += 1;
+                if in_window {
+                    self.stats.window.failed += 1;
+                }
+                self.bin(t).failed += 1;
+            }
+        }
+        self.free.push(slot);
     }
 
     fn pick_endpoints(&self, rng: &mut Rng) -> (u32, u32) {
         let n = self.topology.n_nodes() as usize;
+        if let Task::Skills(k) = &self.params.task {
+            // A request: a uniform source router and a uniform required skill.
+            let s = uniform_index(rng, n) as u32;
+            return (s, uniform_index(rng, k.n_skills as usize) as u32);
+        }
         if let Some((sources, destinations, share)) = &self.traffic {
             if rng.random::<f64>() < *share {
                 loop {
@@ -436,9 +550,27 @@ impl Network {
         }
     }
 
+    /// Hop-count initial estimates for router `agent`'s table, row-major over (observation, neighbour), in
+    /// IC-Q's sign (costs negated): `-(1 + hops(y, destination))` for neighbour `y`, `-1` when `y` is the
+    /// destination. For a region observation, the hops to the nearest router of that region; for an exact
+    /// destination in the router's own region, the hops inside that region. This is what a hop-count
+    /// distance-vector protocol would give a router; the queues are left to learning.
+    pub fn hop_prior(&self, table: &HopTable, agent: u32) -> Vec<f64> {
+        let nb = self.topology.neighbours(agent);
+        let n_obs = self.spec.agents[agent as usize].n_obs as usize;
+        let mut out = Vec::with_capacity(n_obs * nb.len());
+        for o in 0..n_obs as u32 {
+            for &y in nb {
+                out.push(-(1.0 + f64::from(table.hops(&self.params.interface, agent, o, y))));
+            }
+        }
+        out
+    }
+
     /// The centralized oracle's action for the packet in `artifact` (held by the router now deciding).
     ///
-    /// It knows the topology, which links are down, every queue's length and every packet in transit. It
+    /// It knows the topology, which links are down (it never uses one), every queue's length and every
+    /// packet in transit. It
     /// sends the packet to the neighbour minimising the estimated remaining delivery time, where a packet
     /// arriving at router `z` is estimated to wait `queue(z) + incoming(z)` time units and then take one
     /// unit per hop: a shortest-path computation (Dijkstra from the destination) with those node weights
@@ -446,12 +578,26 @@ impl Network {
     pub fn oracle_action(&mut self, artifact: ArtifactId, rng: &mut Rng) -> ActionId {
         let p = self.packets[artifact.index()];
         let n = self.topology.n_nodes() as usize;
-        // Dijkstra from the destination: dist[z] = time from z's arrival to delivery.
+        // Dijkstra from the destination: dist[z] = time from z's arrival to delivery. Skill routing: from
+        // every router holding the skill, dist[z] = its wait plus the work.
+        let skills = match &self.params.task {
+            Task::Deliver => None,
+            Task::Skills(k) => Some(Arc::clone(k)),
+        };
         let dist = &mut self.scratch;
         let done = &mut self.scratch_done;
         dist.fill(f64::INFINITY);
         done.fill(false);
-        dist[p.dest as usize] = 0.0;
+        match &skills {
+            None => dist[p.dest as usize] = 0.0,
+            Some(k) => {
+                for (z, d) in dist.iter_mut().enumerate() {
+                    if k.holds(z as u32, p.dest) {
+                        *d = (self.queues[z].len() + self.incoming[z] as usize) as f64 + k.work;
+                    }
+                }
+            }
+        }
         // Only the sender's neighbours' distances are needed: stop once they are all settled.
         let mut unsettled = self.topology.degree(p.node);
         for _ in 0..n {
@@ -480,10 +626,12 @@ impl Network {
                 if done[z] {
                     continue;
                 }
-                // The link z -> u is the same link as u -> z; a dead link is a timeout.
-                let dead = if self.down[off_u + k] { self.down_penalty[off_u + k] } else { 0.0 };
+                // The link z -> u is the same link as u -> z; the oracle knows which links are down.
+                if self.down[off_u + k] {
+                    continue;
+                }
                 let wait = (self.queues[z].len() + self.incoming[z] as usize) as f64;
-                let d = best + 1.0 + wait + dead;
+                let d = best + 1.0 + wait;
                 if d < dist[z] {
                     dist[z] = d;
                 }
@@ -494,10 +642,18 @@ impl Network {
         let mut choice = 0usize;
         let mut best = f64::INFINITY;
         let mut ties = 0usize;
+        if let Some(k) = &skills {
+            // Serving here: the work, plus the penalty without the skill.
+            best = k.work + if k.holds(x, p.dest) { 0.0 } else { k.penalty };
+            choice = self.topology.degree(x);
+            ties = 1;
+        }
         for (k, &y) in self.topology.neighbours(x).iter().enumerate() {
-            let dead = if self.down[off + k] { self.down_penalty[off + k] } else { 0.0 };
+            if self.down[off + k] {
+                continue;
+            }
             // Sending now: one unit of transit, then y's own estimate (its wait is inside dist[y]).
-            let c = 1.0 + dead + dist[y as usize];
+            let c = 1.0 + dist[y as usize];
             if c < best {
                 best = c;
                 choice = k;
@@ -571,22 +727,39 @@ impl Env for Network {
                     self.stats.injected += 1;
                     self.packets[slot as usize] =
                         Packet { dest, node: src, to: src, birth: self.now, arrived: self.now, hops: 0 };
-                    // Routed at its injection instant; no service slot at the source.
-                    return self.decide(slot);
+                    match self.params.task {
+                        // Routed at its injection instant; no service slot at the source.
+                        Task::Deliver => return self.decide(slot),
+                        // A request arrives at its source router like any other.
+                        Task::Skills(_) => {
+                            if self.enter(slot, src) {
+                                return self.decide(slot);
+                            }
+                            continue;
+                        }
+                    }
                 }
                 Kind::Serve(x) => {
-                    let Some(slot) = self.queues[x as usize].pop_front() else {
-                        self.serving[x as usize] = false;
-                        continue;
-                    };
-                    self.busy_until[x as usize] = self.now + 1.0;
-                    if self.queues[x as usize].is_empty() {
-                        self.serving[x as usize] = false;
-                    } else {
-                        let t = self.now + 1.0;
-                        self.schedule(t, Kind::Serve(x));
-                    }
+                    // The router's server is free: it decides on the packet at the head of its queue (and `act`
+                    // books the server and schedules the next `Serve`).
+                    self.serving[x as usize] = false;
+                    let Some(slot) = self.queues[x as usize].pop_front() else { continue };
                     return self.decide(slot);
+                }
+                Kind::Finish(slot) => {
+                    let p = self.packets[slot as usize];
+                    let Task::Skills(k) = &self.params.task else { unreachable!("Finish only in skill routing") };
+                    let success = k.holds(p.node, p.dest);
+                    let penalty = if success { 0.0 } else { k.penalty };
+                    let spent = self.now - p.arrived;
+                    self.finish(slot, success);
+                    return Event::Handoff(Handoff {
+                        artifact: ArtifactId(slot),
+                        sender: AgentId(p.node as u16),
+                        reward: -spent - penalty,
+                        duration: (spent.ceil() as u32).max(1),
+                        next: Next::Terminated,
+                    });
                 }
                 Kind::Arrive(slot) => {
                     let p = self.packets[slot as usize];
@@ -604,7 +777,7 @@ impl Env for Network {
                         let pk = &mut self.packets[slot as usize];
                         pk.arrived = self.now;
                         self.then_decide = Some(slot);
-                        let obs = self.params.interface.obs(x, p.dest);
+                        let obs = self.observe(x, p.dest);
                         return Event::Handoff(Handoff {
                             artifact,
                             sender,
@@ -614,35 +787,23 @@ impl Env for Network {
                         });
                     }
                     self.incoming[y as usize] -= 1;
-                    if y == p.dest {
-                        let t = self.now;
-                        if t <= self.params.horizon {
-                            let age = t - p.birth;
-                            self.stats.total.deliver(age, p.hops);
-                            if t >= self.params.warmup {
-                                self.stats.window.deliver(age, p.hops);
-                            }
-                            self.bin(t).deliver(age, p.hops);
-                        }
-                        self.free.push(slot);
+                    let ended = match &self.params.task {
+                        Task::Deliver => (y == p.dest).then_some((true, reward)),
+                        Task::Skills(k) => (p.hops >= k.max_hops).then_some((false, reward - k.penalty)),
+                    };
+                    if let Some((success, reward)) = ended {
+                        self.packets[slot as usize].node = y;
+                        self.finish(slot, success);
                         return Event::Handoff(Handoff { artifact, sender, reward, duration, next: Next::Terminated });
                     }
+                    // The receiver observes the packet as it arrives (before it joins the queue).
+                    let obs = self.observe(y, p.dest);
                     let pk = &mut self.packets[slot as usize];
                     pk.node = y;
                     pk.arrived = self.now;
-                    let obs = self.params.interface.obs(y, p.dest);
-                    let yi = y as usize;
-                    if !self.serving[yi] && self.busy_until[yi] <= self.now {
-                        // Idle router, empty queue: it sends the packet at once.
-                        self.busy_until[yi] = self.now + 1.0;
+                    if self.enter(slot, y) {
+                        // Idle router, empty queue: it decides on the packet at once.
                         self.then_decide = Some(slot);
-                    } else {
-                        self.queues[yi].push_back(slot);
-                        if !self.serving[yi] {
-                            self.serving[yi] = true;
-                            let t = self.busy_until[yi];
-                            self.schedule(t, Kind::Serve(y));
-                        }
                     }
                     return Event::Handoff(Handoff {
                         artifact,
@@ -662,20 +823,42 @@ impl Env for Network {
         let p = &mut self.packets[slot as usize];
         let x = p.node;
         let k = action.index();
-        let i = self.offsets[x as usize] + k;
-        let y = self.topology.neighbours(x)[k];
-        p.hops += 1;
-        self.stats.hops += 1;
-        if self.down[i] {
-            // Dead link: the packet times out and comes back to the sender.
-            p.to = x;
-            let t = self.now + self.down_penalty[i];
-            self.schedule(t, Kind::Arrive(slot));
+        let degree = self.offsets[x as usize + 1] - self.offsets[x as usize];
+        // Time the router's server is busy with this packet.
+        let service = if k == degree {
+            // Skill routing's `serve`: the router works on the request itself.
+            let Task::Skills(skills) = &self.params.task else { unreachable!("serve only in skill routing") };
+            let work = skills.work;
+            self.schedule(self.now + work, Kind::Finish(slot));
+            work
         } else {
-            p.to = y;
-            self.incoming[y as usize] += 1;
-            let t = self.now + 1.0;
-            self.schedule(t, Kind::Arrive(slot));
+            let i = self.offsets[x as usize] + k;
+            let y = self.topology.neighbours(x)[k];
+            // Packet routing: a new packet is sent at its injection instant without a service slot.
+            let service = if p.hops == 0 && matches!(self.params.task, Task::Deliver) { 0.0 } else { 1.0 };
+            p.hops += 1;
+            self.stats.hops += 1;
+            if self.down[i] {
+                // Dead link: the packet times out and comes back to the sender.
+                p.to = x;
+                let t = self.now + self.down_penalty[i];
+                self.schedule(t, Kind::Arrive(slot));
+            } else {
+                p.to = y;
+                self.incoming[y as usize] += 1;
+                let t = self.now + 1.0;
+                self.schedule(t, Kind::Arrive(slot));
+            }
+            service
+        };
+        let xi = x as usize;
+        if service > 0.0 {
+            self.busy_until[xi] = self.now + service;
+        }
+        if !self.serving[xi] && !self.queues[xi].is_empty() {
+            self.serving[xi] = true;
+            let t = self.busy_until[xi].max(self.now);
+            self.schedule(t, Kind::Serve(x));
         }
     }
 }
@@ -686,4 +869,107 @@ fn sample_exp(rng: &mut Rng, rate: f64) -> f64 {
     // 1 - u is in (0, 1], so the log is finite.
     let u: f64 = rng.random();
     -(1.0 - u).ln() / rate
+}
+
+/// Hop distances a router's prior needs, for either interface (see [`Network::hop_prior`]).
+#[derive(Clone, Debug)]
+pub struct HopTable {
+    /// Destination interface: `dist[d * n + v]`. Region interface: `dist[r * n + v]`, hops from `v` to the
+    /// nearest router of region `r`.
+    dist: Vec<u16>,
+    n: usize,
+    /// Region interface: per region, hops between its routers over the region's own links (row-major by
+    /// local index).
+    local: Vec<Vec<u16>>,
+}
+
+impl HopTable {
+    /// Breadth-first searches over `topology` for `interface`: one per destination, or one per region plus
+    /// one inside each region per router.
+    pub fn new(topology: &Topology, interface: &Interface) -> Self {
+        let n = topology.n_nodes() as usize;
+        let sat = |d: u32| d.min(u32::from(u16::MAX)) as u16;
+        match interface {
+            Interface::Destination => {
+                let mut dist = Vec::with_capacity(n * n);
+                for d in 0..n as u32 {
+                    dist.extend(topology.hop_distances(d).into_iter().map(sat));
+                }
+                HopTable { dist, n, local: Vec::new() }
+            }
+            Interface::Region { regions, region, local, sizes } => {
+                let r = *regions as usize;
+                let mut members: Vec<Vec<u32>> = vec![Vec::new(); r];
+                for (v, &g) in region.iter().enumerate() {
+                    members[g as usize].push(v as u32);
+                }
+                let mut dist = vec![u16::MAX; r * n];
+                let mut queue = std::collections::VecDeque::new();
+                for (g, m) in members.iter().enumerate() {
+                    let row = &mut dist[g * n..(g + 1) * n];
+                    queue.clear();
+                    for &v in m {
+                        row[v as usize] = 0;
+                        queue.push_back(v);
+                    }
+                    while let Some(u) = queue.pop_front() {
+                        let du = row[u as usize];
+                        for &w in topology.neighbours(u) {
+                            if row[w as usize] == u16::MAX {
+                                row[w as usize] = du.saturating_add(1);
+                                queue.push_back(w);
+                            }
+                        }
+                    }
+                }
+                // Inside each region: BFS from every member over the region's own routers.
+                let mut local_dist: Vec<Vec<u16>> = Vec::with_capacity(r);
+                for (g, m) in members.iter().enumerate() {
+                    let k = sizes[g] as usize;
+                    let mut table = vec![u16::MAX; k * k];
+                    for &src in m {
+                        let base = local[src as usize] as usize * k;
+                        table[base + local[src as usize] as usize] = 0;
+                        queue.clear();
+                        queue.push_back(src);
+                        while let Some(u) = queue.pop_front() {
+                            let du = table[base + local[u as usize] as usize];
+                            for &w in topology.neighbours(u) {
+                                if region[w as usize] as usize == g
+                                    && table[base + local[w as usize] as usize] == u16::MAX
+                                {
+                                    table[base + local[w as usize] as usize] = du.saturating_add(1);
+                                    queue.push_back(w);
+                                }
+                            }
+                        }
+                    }
+                    local_dist.push(table);
+                }
+                HopTable { dist, n, local: local_dist }
+            }
+        }
+    }
+
+    /// Hops from neighbour `y` of router `x` to what `x` observes as `obs`.
+    fn hops(&self, interface: &Interface, x: u32, obs: u32, y: u32) -> u32 {
+        match interface {
+            Interface::Destination => u32::from(self.dist[obs as usize * self.n + y as usize]),
+            Interface::Region { regions, region, local, sizes } => {
+                if obs < *regions {
+                    return u32::from(self.dist[obs as usize * self.n + y as usize]);
+                }
+                // An exact destination in x's own region (local index obs - regions).
+                let g = region[x as usize] as usize;
+                let k = sizes[g] as usize;
+                let d_local = (obs - regions) as usize;
+                if region[y as usize] as usize == g {
+                    u32::from(self.local[g][local[y as usize] as usize * k + d_local])
+                } else {
+                    // y lies outside: it must come back through x's region; one hop more than x itself.
+                    1 + u32::from(self.local[g][local[x as usize] as usize * k + d_local])
+                }
+            }
+        }
+    }
 }

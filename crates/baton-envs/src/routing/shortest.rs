@@ -3,6 +3,9 @@
 use baton_core::rng::uniform_index;
 use baton_core::{ActionId, Rng};
 
+use std::sync::Arc;
+
+use super::network::{Skills, Task};
 use super::topology::Topology;
 
 /// Hop distances between every pair of routers, and the shortest-path next hops they imply.
@@ -13,8 +16,10 @@ use super::topology::Topology;
 #[derive(Clone, Debug)]
 pub struct ShortestPaths {
     n: usize,
-    /// `dist[d * n + v]`: hops from `v` to `d`.
+    /// `dist[d * n + v]`: hops from `v` to `d` (skill routing: to the nearest router holding skill `d`).
     dist: Vec<u32>,
+    /// Skill routing: who holds what (a router holding the skill serves the request itself).
+    skills: Option<Arc<Skills>>,
 }
 
 impl ShortestPaths {
@@ -25,7 +30,35 @@ impl ShortestPaths {
         for d in 0..n as u32 {
             dist.extend(topology.hop_distances(d));
         }
-        ShortestPaths { n, dist }
+        ShortestPaths { n, dist, skills: None }
+    }
+
+    /// For `task`: [`ShortestPaths::new`] for packet routing; for skill routing, hop distances to the
+    /// nearest router holding each skill (one multi-source breadth-first search per skill), and a router
+    /// holding the skill serves the request itself.
+    pub fn for_task(topology: &Topology, task: &Task) -> Self {
+        let Task::Skills(k) = task else { return Self::new(topology) };
+        let n = topology.n_nodes() as usize;
+        let mut dist = vec![u32::MAX; k.n_skills as usize * n];
+        let mut queue = std::collections::VecDeque::new();
+        for skill in 0..k.n_skills {
+            let row = &mut dist[skill as usize * n..(skill as usize + 1) * n];
+            for v in 0..n as u32 {
+                if k.holds(v, skill) {
+                    row[v as usize] = 0;
+                    queue.push_back(v);
+                }
+            }
+            while let Some(u) = queue.pop_front() {
+                for &w in topology.neighbours(u) {
+                    if row[w as usize] == u32::MAX {
+                        row[w as usize] = row[u as usize] + 1;
+                        queue.push_back(w);
+                    }
+                }
+            }
+        }
+        ShortestPaths { n, dist, skills: Some(Arc::clone(k)) }
     }
 
     /// Hops from `from` to `to`.
@@ -36,6 +69,11 @@ impl ShortestPaths {
     /// The action (neighbour index) of router `at` for a packet to `dest`: uniform among the neighbours one
     /// hop closer to `dest`.
     pub fn action(&self, topology: &Topology, at: u32, dest: u32, rng: &mut Rng) -> ActionId {
+        if let Some(k) = &self.skills {
+            if k.holds(at, dest) {
+                return ActionId(topology.degree(at) as u16);
+            }
+        }
         let row = &self.dist[dest as usize * self.n..(dest as usize + 1) * self.n];
         let want = row[at as usize].saturating_sub(1);
         let mut choice = 0usize;
