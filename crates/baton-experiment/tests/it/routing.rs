@@ -98,7 +98,7 @@ fn routing_results_depend_on_the_seed_only() {
     assert_eq!(one.summary, two.summary);
     let bins = |r: &RoutingResults| r.jobs.iter().map(|j| j.net.clone()).collect::<Vec<_>>();
     assert_eq!(bins(&one), bins(&two));
-    let other = config("[\"ic-q\", \"oracle\"]", 2, &six_by_six("[2.0]", 4_000.0).replace("loads", "loads"))
+    let other = config("[\"ic-q\", \"oracle\"]", 2, &six_by_six("[2.0]", 4_000.0))
         .map(|mut e| {
             e.config.base_seed = 100;
             e
@@ -144,4 +144,40 @@ fn the_built_in_benchmark_grid_is_the_shared_irregular_6x6() {
     let built_in = Topology::parse_edges(baton_experiment::bench::IRREGULAR_6X6, "built in").unwrap();
     let shared = Topology::parse_edges(&std::fs::read_to_string(SIX_BY_SIX).unwrap(), SIX_BY_SIX).unwrap();
     assert_eq!(built_in.links().collect::<Vec<_>>(), shared.links().collect::<Vec<_>>());
+}
+
+#[test]
+fn skill_routing_learns_where_the_skills_are() {
+    let skills = "[workload.skills]\nskills = 8\nholders = 4\nseed = 1\nwork = 2.0\n";
+    let exp =
+        config("[\"ic-q\", \"shortest-path\", \"random\"]", 1, &format!("{}{skills}", six_by_six("[2.0]", 20_000.0)))
+            .unwrap();
+    let r = run(&exp);
+    let accuracy = |m| row(&r, m, 2.0).routing_accuracy.unwrap();
+    // Nearest-holder routing never fails; random serves at random routers (8 skills x 4 holders of 36).
+    assert_eq!(accuracy(Method::ShortestPath), 1.0);
+    assert!(accuracy(Method::Random) < 0.3, "random {}", accuracy(Method::Random));
+    assert!(accuracy(Method::IcQ) > 0.99, "IC-Q {}", accuracy(Method::IcQ));
+    let icq = row(&r, Method::IcQ, 2.0);
+    let sp = row(&r, Method::ShortestPath, 2.0);
+    assert!(icq.mean_delivery_time < 1.1 * sp.mean_delivery_time, "IC-Q {icq:?} vs nearest holder {sp:?}");
+    // Packet-routing rows carry no accuracy.
+    let plain = run(&config("[\"ic-q\"]", 1, &six_by_six("[1.0]", 2_000.0)).unwrap());
+    assert!(plain.summary.rows[0].routing_accuracy.is_none());
+}
+
+#[test]
+fn bad_skill_configs_name_the_field() {
+    let base = six_by_six("[1.0]", 1000.0);
+    for (bad, field) in [
+        ("skills = 0\nholders = 1\n", "workload.skills.skills"),
+        ("skills = 65\nholders = 1\n", "workload.skills.skills"),
+        ("skills = 2\nholders = 37\n", "workload.skills.holders"),
+        ("skills = 2\nholders = 2\nwork = 0.0\n", "workload.skills.work"),
+        ("skills = 2\nholders = 2\nmax_hops = 0\n", "workload.skills.max_hops"),
+        ("skills = 2\nholders = 2\nqueue_buckets = 0\n", "workload.skills.queue_buckets"),
+    ] {
+        let e = config("[\"ic-q\"]", 1, &format!("{base}[workload.skills]\n{bad}")).unwrap_err().to_string();
+        assert!(e.contains(field), "{bad:?}: {e}");
+    }
 }
