@@ -14,5 +14,6 @@ mod bad_config;
 mod bench;
 mod experiments;
 mod overwrite;
+mod routing;
 mod run;
 mod support;

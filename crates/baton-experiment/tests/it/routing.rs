@@ -5,7 +5,15 @@ use baton_experiment::routing::{RoutingResults, RoutingRow};
 use baton_experiment::{Experiment, ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
 use baton_learn::{Behaviour, IcqAgent, QFunction, Scalar, StepSize, Transition};
 
-const SIX_BY_SIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/routing/irregular-6x6.edges");
+/// B&L's grid in the shared data directory (`BATON_DATA_DIR`, or `../shared/data` from the project root).
+fn six_by_six_path() -> String {
+    let dir = std::env::var_os("BATON_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let path = dir.join("routing/irregular-6x6.edges");
+    assert!(path.exists(), "{} is missing: set BATON_DATA_DIR to the shared data directory", path.display());
+    path.display().to_string()
+}
 
 fn config(methods: &str, seeds: u32, workload: &str) -> Result<Experiment, ExperimentError> {
     let text = format!(
@@ -17,8 +25,9 @@ fn config(methods: &str, seeds: u32, workload: &str) -> Result<Experiment, Exper
 
 fn six_by_six(loads: &str, duration: f64) -> String {
     format!(
-        "topology = {{ kind = \"file\", path = \"{SIX_BY_SIX}\" }}\nloads = {loads}\nduration = {duration}\n\
+        "topology = {{ kind = \"file\", path = \"{}\" }}\nloads = {loads}\nduration = {duration}\n\
          warmup = {}\n",
+        six_by_six_path(),
         duration / 2.0
     )
 }
@@ -123,7 +132,7 @@ fn bad_routing_configs_name_the_field_and_reason() {
     assert!(e.contains("workload.changes[0].link") && e.contains("not linked"), "{e}");
     let e = err("[\"ic-q\"]", &format!("{ok}interface = {{ kind = \"region\", regions = 99 }}\n"));
     assert!(e.contains("workload.interface.regions"), "{e}");
-    let e = err("[\"ic-q\"]", &ok.replace(SIX_BY_SIX, "/no/such/file.edges"));
+    let e = err("[\"ic-q\"]", &ok.replace(&six_by_six_path(), "/no/such/file.edges"));
     assert!(e.contains("/no/such/file.edges") && e.contains("cannot read"), "{e}");
     let e = err("[\"ic-q\"]", &format!("{ok}warmup_typo = 3\n"));
     assert!(e.contains("warmup_typo"), "{e}");
@@ -131,7 +140,7 @@ fn bad_routing_configs_name_the_field_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.edges");
     std::fs::write(&bad, "# a comment\nnodes 3\n0 1\n1 1\n").unwrap();
-    let e = err("[\"ic-q\"]", &ok.replace(SIX_BY_SIX, &bad.display().to_string()));
+    let e = err("[\"ic-q\"]", &ok.replace(&six_by_six_path(), &bad.display().to_string()));
     assert!(e.contains("bad.edges") && e.contains("line 4") && e.contains("self"), "{e}");
     // Synthetic experiments reject the routing-only baseline.
     let text = "name = \"s\"\nmethods = [\"shortest-path\"]\n[workload]\nkind = \"synthetic\"\n";
@@ -142,7 +151,8 @@ fn bad_routing_configs_name_the_field_and_reason() {
 #[test]
 fn the_built_in_benchmark_grid_is_the_shared_irregular_6x6() {
     let built_in = Topology::parse_edges(baton_experiment::bench::IRREGULAR_6X6, "built in").unwrap();
-    let shared = Topology::parse_edges(&std::fs::read_to_string(SIX_BY_SIX).unwrap(), SIX_BY_SIX).unwrap();
+    let path = six_by_six_path();
+    let shared = Topology::parse_edges(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
     assert_eq!(built_in.links().collect::<Vec<_>>(), shared.links().collect::<Vec<_>>());
 }
 
