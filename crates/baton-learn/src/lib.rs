@@ -3,7 +3,7 @@
 //! Start with [`icq`]: the whole update of SPEC section 2 in one short pure file. Around it:
 //! [`TabularQ`] (one agent's dense table), [`IcqAgent`] (an agent that owns its Q-function and talks to
 //! others only through a [`Scalar`]), [`Behaviour`] (step 1), [`StepSize`] and the validated
-//! [`LearnerConfig`].
+//! [`LearnerConfig`]. [`NeuralQ`] is SPEC section 3's two-layer ReLU network, a drop-in [`QFunction`].
 //!
 //! Learners consume per-agent transition records and the receiver's scalar, nothing else: this crate
 //! does not depend on any environment.
@@ -12,6 +12,7 @@ pub mod agent;
 pub mod behaviour;
 pub mod config;
 pub mod icq;
+pub mod neural;
 pub mod step;
 pub mod tabular;
 
@@ -19,6 +20,7 @@ pub use agent::IcqAgent;
 pub use behaviour::Behaviour;
 pub use config::{BehaviourConfig, LearnerConfig, LearnerParams};
 pub use icq::{QFunction, Scalar, Transition};
+pub use neural::{Features, NeuralParams, NeuralQ};
 pub use step::StepSize;
 pub use tabular::TabularQ;
 

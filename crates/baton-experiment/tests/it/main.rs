@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod neural;
 mod routing;
 
 use baton_core::FiniteEnv;
