@@ -80,7 +80,7 @@ fn a_malformed_topology_file_is_rejected_with_file_line_and_reason() {
 #[test]
 fn the_shipped_routing_experiments_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["routing-6x6", "routing-adapt", "routing-skills", "routing-rgg-10k"] {
+    for name in ["routing-6x6", "routing-adapt", "routing-skills", "routing-rgg-10k", "synthetic-neural"] {
         let path = root.join(format!("experiments/{name}.toml"));
         let origin = path.display().to_string();
         let config = ExperimentConfig::from_toml(&read(&path), &origin).unwrap_or_else(|e| panic!("{e}"));

@@ -252,6 +252,12 @@ impl ExperimentConfig {
                 if self.training.is_some() {
                     return Err(bad("training", "not used by routing: a run lasts workload.duration time units"));
                 }
+                if self.learner.network.is_some() {
+                    return Err(bad(
+                        "learner.network",
+                        "neural IC-Q is not available for routing runs yet (tabular only)",
+                    ));
+                }
                 if let Some(m) = self.methods.iter().find(|m| !crate::routing::METHODS.contains(m)) {
                     return Err(bad(
                         "methods",

@@ -3,8 +3,9 @@
 //! Jobs are independent (one method, one seed, its own random streams) and their results are collected
 //! in job order, so the output is byte-identical whatever the number of threads.
 
+use baton_core::rng::{stream, Stream};
 use baton_core::FiniteEnv;
-use baton_learn::{IcqAgent, TabularQ};
+use baton_learn::{IcqAgent, NeuralParams, NeuralQ, QFunction, TabularQ};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -237,17 +238,43 @@ impl Experiment {
         seed: u64,
         progress: &dyn Progress,
     ) -> Result<JobResult, ExperimentError> {
+        match self.learner.network {
+            None => self.run_job_with(truth, method, seed, progress, |spec, _, _| {
+                TabularQ::new(spec, self.learner.step.clone())
+            }),
+            Some((params, tail_fraction)) => {
+                let handoffs = self.training.handoffs as f64;
+                self.run_job_with(truth, method, seed, progress, |spec, i, learners| {
+                    // The tail average starts after `tail_fraction` of this network's expected updates.
+                    let tail_start = (tail_fraction * handoffs / learners as f64) as u64;
+                    let mut rng = stream(seed, Stream::Other(1000 + i as u32));
+                    NeuralQ::new(spec, NeuralParams { tail_start, ..params }, &mut rng)
+                })
+            }
+        }
+    }
+
+    /// One job with learners built by `make(spec, index, number of learners)`.
+    fn run_job_with<Q: Reported>(
+        &self,
+        truth: &GroundTruth,
+        method: Method,
+        seed: u64,
+        progress: &dyn Progress,
+        make: impl Fn(&baton_core::AgentSpec, usize, usize) -> Q,
+    ) -> Result<JobResult, ExperimentError> {
         let model = &truth.model;
         let spec = model.spec();
         let behaviour = self.learner.behaviour;
-        let make_agents = || -> Vec<IcqAgent<TabularQ>> {
-            spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, self.learner.step.clone())).collect()
+        let n = spec.agents.len();
+        let make_agents = || -> Vec<IcqAgent<Q>> {
+            spec.agents.iter().enumerate().map(|(i, a)| IcqAgent::new(make(a, i, n), spec.discount)).collect()
         };
         let mut trainer: Box<dyn Trainer + '_> = match method {
             Method::IcQ => Box::new(Decentralized::new(FiniteEnv::new(model), make_agents(), behaviour, seed)),
             Method::NoScalar => Box::new(NoScalar::new(FiniteEnv::new(model), make_agents(), behaviour, seed)),
             Method::Oracle => {
-                let learner = IcqAgent::tabular(&model.oracle_spec(), spec.discount, self.learner.step.clone());
+                let learner = IcqAgent::new(make(&model.oracle_spec(), n, 1), spec.discount);
                 Box::new(Centralized::new(FiniteEnv::new(model), learner, behaviour, seed))
             }
             Method::Optimal | Method::Random | Method::RoundRobin | Method::ShortestPath => {
@@ -375,36 +402,58 @@ trait Trainer {
     fn stats(&self) -> TrainStats;
 }
 
-impl<E: baton_core::Env> Trainer for Decentralized<E, TabularQ> {
+/// The Q-function a learner reports for evaluation: a table as it is, a network's Polyak tail average
+/// (SPEC 3).
+pub trait Reported: QFunction + Clone + 'static {
+    /// The reported function.
+    fn reported(&self) -> Self {
+        self.clone()
+    }
+}
+
+impl Reported for TabularQ {}
+
+impl Reported for NeuralQ {
+    fn reported(&self) -> Self {
+        self.averaged()
+    }
+}
+
+fn reported_agents<Q: Reported>(agents: &[IcqAgent<Q>], discount: f64) -> Vec<IcqAgent<Q>> {
+    agents.iter().map(|a| IcqAgent::new(a.q().reported(), discount)).collect()
+}
+
+impl<E: baton_core::Env, Q: Reported> Trainer for Decentralized<E, Q> {
     fn run(&mut self, handoffs: u64) {
         Decentralized::run(self, handoffs)
     }
     fn lift(&self, truth: &GroundTruth) -> Vec<f64> {
-        truth.lift_agents(self.agents())
+        truth.lift_agents(&reported_agents(self.agents(), truth.model.discount()))
     }
     fn stats(&self) -> TrainStats {
         Decentralized::stats(self)
     }
 }
 
-impl<E: baton_core::Env> Trainer for NoScalar<E, TabularQ> {
+impl<E: baton_core::Env, Q: Reported> Trainer for NoScalar<E, Q> {
     fn run(&mut self, handoffs: u64) {
         NoScalar::run(self, handoffs)
     }
     fn lift(&self, truth: &GroundTruth) -> Vec<f64> {
-        truth.lift_agents(self.agents())
+        truth.lift_agents(&reported_agents(self.agents(), truth.model.discount()))
     }
     fn stats(&self) -> TrainStats {
         NoScalar::stats(self)
     }
 }
 
-impl<E: baton_core::Env + baton_core::JointState> Trainer for Centralized<E, TabularQ> {
+impl<E: baton_core::Env + baton_core::JointState, Q: Reported> Trainer for Centralized<E, Q> {
     fn run(&mut self, handoffs: u64) {
         Centralized::run(self, handoffs)
     }
     fn lift(&self, truth: &GroundTruth) -> Vec<f64> {
-        truth.lift_joint(self.learner())
+        let learner = self.learner();
+        truth.lift_joint(&IcqAgent::new(learner.q().reported(), truth.model.discount()))
     }
     fn stats(&self) -> TrainStats {
         Centralized::stats(self)

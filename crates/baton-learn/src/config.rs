@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::behaviour::Behaviour;
+use crate::neural::{Features, NeuralParams};
 use crate::step::StepSize;
 use crate::LearnError;
 
@@ -16,6 +17,59 @@ pub struct LearnerConfig {
     pub constant_step_size: Option<f64>,
     /// Behaviour policy that picks actions while learning (SPEC 2 step 1).
     pub behaviour: BehaviourConfig,
+    /// Neural IC-Q (SPEC 3): when set, every learner is a two-layer ReLU network instead of a table, and the
+    /// step-size fields above are not used. TOML table `[learner.network]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkConfig>,
+}
+
+/// SPEC 3's network. TOML table `[learner.network]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Width `m` (number of hidden ReLU units), 1..=65536.
+    pub width: usize,
+    /// Constant step `eta`, positive (with rewards of order 1, 0.2 works; SPEC 3).
+    pub eta: f64,
+    /// Projection radius `B` of `||W - W(0)||_F`, positive (a large value switches the projection off).
+    #[serde(default = "default_radius")]
+    pub radius: f64,
+    /// Feature map: `{ kind = "one-hot" }` or `{ kind = "random", dim = d }` (fixed random unit vectors).
+    #[serde(default = "default_features")]
+    pub features: FeaturesConfig,
+    /// Neurons in pairs with equal `w` and opposite `b`, so the network starts at exactly 0 (needs an even
+    /// width).
+    #[serde(default = "default_symmetric")]
+    pub symmetric: bool,
+    /// Fraction of the updates after which the reported Polyak (tail) average starts, in [0, 1).
+    #[serde(default = "default_tail")]
+    pub tail_fraction: f64,
+}
+
+/// Feature map, by `kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FeaturesConfig {
+    /// One-hot over the agent's (observation, action) pairs.
+    OneHot,
+    /// Fixed random unit vectors in `R^dim`.
+    Random {
+        /// The dimension `d`, 1..=4096.
+        dim: usize,
+    },
+}
+
+fn default_radius() -> f64 {
+    1e6
+}
+fn default_features() -> FeaturesConfig {
+    FeaturesConfig::OneHot
+}
+fn default_symmetric() -> bool {
+    true
+}
+fn default_tail() -> f64 {
+    0.5
 }
 
 /// Behaviour policy, by `kind`.
@@ -40,7 +94,12 @@ pub enum BehaviourConfig {
 
 impl Default for LearnerConfig {
     fn default() -> Self {
-        LearnerConfig { step_exponent: 0.8, constant_step_size: None, behaviour: BehaviourConfig::Uniform }
+        LearnerConfig {
+            step_exponent: 0.8,
+            constant_step_size: None,
+            behaviour: BehaviourConfig::Uniform,
+            network: None,
+        }
     }
 }
 
@@ -51,6 +110,8 @@ pub struct LearnerParams {
     pub step: StepSize,
     /// The behaviour policy.
     pub behaviour: Behaviour,
+    /// Neural IC-Q's network, when configured, and the fraction of updates before its tail average starts.
+    pub network: Option<(NeuralParams, f64)>,
 }
 
 impl LearnerConfig {
@@ -88,6 +149,47 @@ impl LearnerConfig {
                 Behaviour::Sticky { kappa }
             }
         };
-        Ok(LearnerParams { step, behaviour })
+        let network = match &self.network {
+            None => None,
+            Some(n) => {
+                if !(1..=65536).contains(&n.width) {
+                    return Err(bad("network.width", format!("must be in 1..=65536, got {}", n.width)));
+                }
+                if n.symmetric && n.width % 2 == 1 {
+                    return Err(bad(
+                        "network.width",
+                        format!("a symmetric network needs an even width, got {}", n.width),
+                    ));
+                }
+                if !(n.eta.is_finite() && n.eta > 0.0) {
+                    return Err(bad("network.eta", format!("must be positive, got {}", n.eta)));
+                }
+                if !(n.radius.is_finite() && n.radius > 0.0) {
+                    return Err(bad("network.radius", format!("must be positive, got {}", n.radius)));
+                }
+                if !(n.tail_fraction.is_finite() && (0.0..1.0).contains(&n.tail_fraction)) {
+                    return Err(bad("network.tail_fraction", format!("must be in [0, 1), got {}", n.tail_fraction)));
+                }
+                let features = match n.features {
+                    FeaturesConfig::OneHot => Features::OneHot,
+                    FeaturesConfig::Random { dim } => {
+                        if !(1..=4096).contains(&dim) {
+                            return Err(bad("network.features.dim", format!("must be in 1..=4096, got {dim}")));
+                        }
+                        Features::Random { dim }
+                    }
+                };
+                let params = NeuralParams {
+                    width: n.width,
+                    radius: n.radius,
+                    eta: n.eta,
+                    features,
+                    symmetric: n.symmetric,
+                    tail_start: 0,
+                };
+                Some((params, n.tail_fraction))
+            }
+        };
+        Ok(LearnerParams { step, behaviour, network })
     }
 }

@@ -18,7 +18,7 @@ pub mod tabular;
 
 pub use agent::IcqAgent;
 pub use behaviour::Behaviour;
-pub use config::{BehaviourConfig, LearnerConfig, LearnerParams};
+pub use config::{BehaviourConfig, FeaturesConfig, LearnerConfig, LearnerParams, NetworkConfig};
 pub use icq::{QFunction, Scalar, Transition};
 pub use neural::{Features, NeuralParams, NeuralQ};
 pub use step::StepSize;

@@ -40,3 +40,46 @@ fn one_hot_neural_ic_q_learns_a_near_optimal_policy_on_the_synthetic_workload() 
     assert!(gap < 0.02, "greedy policy of the Polyak-averaged networks is {:.2}% below V*", 100.0 * gap);
     assert!(scores.q_error_xi < 0.5, "xi-weighted error against Q* is {}", scores.q_error_xi);
 }
+
+fn config(text: &str) -> Result<baton_experiment::Experiment, baton_experiment::ExperimentError> {
+    baton_experiment::ExperimentConfig::from_toml(text, "neural.toml")?.validate()
+}
+
+const NEURAL: &str = "name = \"n\"\nseeds = 2\nmethods = [\"optimal\", \"ic-q\"]\n[workload]\nkind = \"synthetic\"\n\
+    [training]\nhandoffs = 200000\neval_points = 3\n[learner.network]\nwidth = 64\neta = 0.2\n";
+
+#[test]
+fn a_learner_network_table_runs_neural_ic_q_through_the_runner() {
+    let exp = config(NEURAL).unwrap();
+    let baton_experiment::Outcome::Synthetic(r) = exp.run(&baton_experiment::NoProgress).unwrap() else {
+        panic!("synthetic results expected")
+    };
+    let icq = r.summary.rows.iter().find(|row| row.method == baton_experiment::Method::IcQ).unwrap();
+    assert!(icq.gap < 0.02, "neural IC-Q through the runner: {icq:?}");
+    assert_eq!(icq.scalars_per_transfer, 1.0);
+}
+
+#[test]
+fn bad_network_configs_name_the_field() {
+    for (change, field) in [
+        ("width = 64", "width = 63"),
+        ("eta = 0.2", "eta = 0.0"),
+        ("eta = 0.2", "eta = 0.2\ntail_fraction = 1.0"),
+        ("eta = 0.2", "eta = 0.2\nradius = -1.0"),
+        ("eta = 0.2", "eta = 0.2\nfeatures = { kind = \"random\", dim = 0 }"),
+    ]
+    .map(|(from, to)| (NEURAL.replace(from, to), to.lines().last().unwrap().split(' ').next().unwrap().to_string()))
+    {
+        let e = config(&change).unwrap_err().to_string();
+        let expect = if field == "features" {
+            "learner.network.features.dim".to_string()
+        } else {
+            format!("learner.network.{field}")
+        };
+        assert!(e.contains(&expect), "{change}: {e}");
+    }
+    let routing = "name = \"r\"\nmethods = [\"ic-q\"]\n[workload]\nkind = \"routing\"\n\
+        topology = { kind = \"grid\", rows = 3, cols = 3 }\nloads = [1.0]\n[learner.network]\nwidth = 8\neta = 0.2\n";
+    let e = config(routing).unwrap_err().to_string();
+    assert!(e.contains("learner.network") && e.contains("routing"), "{e}");
+}
