@@ -381,13 +381,13 @@ mod tests {
             let (o, a) = (ObsId(1), ActionId(1));
             let g = q.gradient(o, a);
             let h = 1e-6;
-            for e in 0..q.w.len() {
+            for (e, &analytic) in g.iter().enumerate() {
                 let mut plus = q.clone();
                 plus.w[e] += h;
                 let mut minus = q.clone();
                 minus.w[e] -= h;
                 let numeric = (plus.value(o, a) - minus.value(o, a)) / (2.0 * h);
-                assert!((numeric - g[e]).abs() < 1e-6, "entry {e}: numeric {numeric} vs analytic {}", g[e]);
+                assert!((numeric - analytic).abs() < 1e-6, "entry {e}: numeric {numeric} vs analytic {analytic}");
             }
         }
     }
