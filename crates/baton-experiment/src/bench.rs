@@ -112,6 +112,40 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
             CHUNK
         }));
     }
+    // Neural IC-Q (SPEC 3): one network's updates (forward pass and projected semi-gradient step) on random
+    // unit features in R^64, as in a width sweep. GFLOP/s is not reported: the f64 loops are not tuned yet.
+    for width in [256usize, 1024] {
+        let name = format!("neural/m{width}-d64/updates_per_sec");
+        if !wanted(&name) {
+            continue;
+        }
+        let spec = baton_core::AgentSpec {
+            name: "bench".into(),
+            n_obs: 64,
+            n_actions: 4,
+            legal: baton_core::Legal::all(4),
+            action_names: (0..4).map(|a| format!("a{a}")).collect(),
+        };
+        let params = baton_learn::NeuralParams {
+            width,
+            radius: 1e6,
+            eta: 0.01,
+            features: baton_learn::Features::Random { dim: 64 },
+            symmetric: true,
+            tail_start: 0,
+        };
+        let mut net = baton_learn::NeuralQ::new(&spec, params, &mut stream(3, Stream::Other(0)));
+        let mut k = 0u32;
+        figures.push(time_loop(&name, budget, || {
+            const UPDATES: u64 = 2_000;
+            for _ in 0..UPDATES {
+                k = k.wrapping_add(1);
+                let (o, a) = (ObsId(k % 64), ActionId((k / 64 % 4) as u16));
+                baton_learn::QFunction::update_towards(&mut net, o, a, f64::from(k % 7) * 0.1);
+            }
+            UPDATES
+        }));
+    }
     if wanted("icq/updates_per_sec") {
         let records = record_transitions(&model, 1 << 20);
         let mut learners = agents;

@@ -76,7 +76,12 @@ pub struct NeuralQ {
     /// (`W_t` is `W` after update `t`).
     sum: Vec<f64>,
     last: Vec<u64>,
+    /// Per-neuron scratch for the update (length `m`).
+    scratch: Vec<f64>,
 }
+
+/// Neurons processed together in a forward pass that may not allocate.
+const BLOCK: usize = 64;
 
 impl NeuralQ {
     /// A network over the interface `spec`, its random initialisation (and random features) drawn from `rng`.
@@ -135,6 +140,7 @@ impl NeuralQ {
             dist2: 0.0,
             steps: 0,
             tail_start: params.tail_start,
+            scratch: vec![0.0; m],
         }
     }
 
@@ -155,8 +161,49 @@ impl NeuralQ {
         }
     }
 
+    /// `f(x(p); W)`. Dense features run over `W` coordinate by coordinate, 64 neurons at a time on the stack,
+    /// so the inner loop reads contiguous memory and allocates nothing.
     fn output(&self, p: usize) -> f64 {
-        (0..self.m).map(|r| self.b[r] * self.preactivation(p, r).max(0.0)).sum()
+        let m = self.m;
+        match &self.x {
+            None => {
+                let row = &self.w[p * m..(p + 1) * m];
+                row.iter().zip(&self.b).map(|(w, b)| b * w.max(0.0)).sum()
+            }
+            Some(x) => {
+                let xp = &x[p * self.d..(p + 1) * self.d];
+                let mut total = 0.0;
+                for r0 in (0..m).step_by(BLOCK) {
+                    let len = BLOCK.min(m - r0);
+                    let mut acc = [0.0f64; BLOCK];
+                    for (k, &xk) in xp.iter().enumerate() {
+                        let w = &self.w[k * m + r0..k * m + r0 + len];
+                        for (a, w) in acc[..len].iter_mut().zip(w) {
+                            *a += xk * w;
+                        }
+                    }
+                    total += acc[..len].iter().zip(&self.b[r0..r0 + len]).map(|(a, b)| b * a.max(0.0)).sum::<f64>();
+                }
+                total
+            }
+        }
+    }
+
+    /// Every neuron's pre-activation `w_r . x(p)` into `out` (length `m`); returns `f(x(p); W)`.
+    fn forward(&self, p: usize, out: &mut [f64]) -> f64 {
+        let m = self.m;
+        match &self.x {
+            None => out.copy_from_slice(&self.w[p * m..(p + 1) * m]),
+            Some(x) => {
+                out.fill(0.0);
+                for (k, &xk) in x[p * self.d..(p + 1) * self.d].iter().enumerate() {
+                    for (a, w) in out.iter_mut().zip(&self.w[k * m..(k + 1) * m]) {
+                        *a += xk * w;
+                    }
+                }
+            }
+        }
+        out.iter().zip(&self.b).map(|(a, b)| b * a.max(0.0)).sum()
     }
 
     /// Set entry `e` of `W` to `value`, keeping `||W - W(0)||^2` and the lazy Polyak sums current.
@@ -268,31 +315,40 @@ impl QFunction for NeuralQ {
     /// One projected gradient step on `(f - target)^2 / 2`; returns `target - f` before the step.
     fn update_towards(&mut self, obs: ObsId, action: ActionId, target: f64) -> f64 {
         let p = self.pair(obs, action);
-        let td_error = target - self.output(p);
+        // The scratch buffer is owned by the network (allocated once); take it to satisfy the borrow checker.
+        let mut pre = std::mem::take(&mut self.scratch);
+        let td_error = target - self.forward(p, &mut pre);
         self.steps += 1;
-        // W <- W - eta * delta * grad f, delta = f - target = -td_error.
+        // W <- W - eta * delta * grad f, delta = f - target = -td_error; grad_{w_r} = b_r 1{pre_r > 0} x.
         let step = self.eta * td_error;
-        for r in 0..self.m {
-            if self.preactivation(p, r) <= 0.0 {
-                continue;
-            }
-            let g = step * self.b[r];
-            match &self.x {
-                None => {
-                    let e = p * self.m + r;
-                    let value = self.w[e] + g;
-                    self.set(e, value);
+        let m = self.m;
+        // Reuse the buffer: the step of neuron r, zero for inactive neurons.
+        for (g, b) in pre.iter_mut().zip(&self.b) {
+            *g = if *g > 0.0 { step * b } else { 0.0 };
+        }
+        let x = self.x.take();
+        match &x {
+            None => {
+                for (r, &g) in pre.iter().enumerate() {
+                    if g != 0.0 {
+                        let e = p * m + r;
+                        self.set(e, self.w[e] + g);
+                    }
                 }
-                Some(_) => {
-                    for k in 0..self.d {
-                        let xk = self.x.as_ref().map_or(0.0, |x| x[p * self.d + k]);
-                        let e = k * self.m + r;
-                        let value = self.w[e] + g * xk;
-                        self.set(e, value);
+            }
+            Some(x) => {
+                for (k, &xk) in x[p * self.d..(p + 1) * self.d].iter().enumerate() {
+                    for (r, &g) in pre.iter().enumerate() {
+                        if g != 0.0 {
+                            let e = k * m + r;
+                            self.set(e, self.w[e] + g * xk);
+                        }
                     }
                 }
             }
         }
+        self.x = x;
+        self.scratch = pre;
         self.project();
         td_error
     }
