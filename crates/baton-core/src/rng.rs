@@ -38,6 +38,16 @@ impl Stream {
     }
 }
 
+/// Uniform choice among tied best candidates in one pass (reservoir sampling): call it on each candidate
+/// that ties the current best; `ties` counts the tied candidates seen so far (including the current best)
+/// and is incremented here. Returns whether the new candidate replaces the kept one (probability
+/// `1 / ties`), so every tied candidate ends up kept with equal probability.
+#[inline(always)]
+pub fn replace_on_tie(rng: &mut Rng, ties: &mut usize) -> bool {
+    *ties += 1;
+    uniform_index(rng, *ties) == 0
+}
+
 /// A uniform index in `0..n` (`n >= 1`), unbiased: Lemire's multiply-and-reject on one 32-bit draw.
 ///
 /// Written by hand because `rand::Rng::random_range(0..n)` on `usize` cost about 30 instructions per call

@@ -6,6 +6,7 @@ use plotters::prelude::*;
 
 use crate::config::Method;
 use crate::runner::{JobResult, Summary};
+use crate::stats::quantile;
 
 const COLOURS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
@@ -215,6 +216,35 @@ pub fn delivery_vs_load_svg(
     Ok(svg)
 }
 
+/// Per method (in order of first appearance), the median over seeds of `value` in each time bin, placed at
+/// the bin's centre; points whose `value` is `None` are left out.
+fn median_per_bin(
+    points: &[crate::routing::BinPoint],
+    bin: f64,
+    value: impl Fn(&crate::routing::BinPoint) -> Option<f64>,
+) -> Vec<(Method, Vec<(f64, f64)>)> {
+    let mut by_method: Vec<(Method, BTreeMap<u64, Vec<f64>>)> = Vec::new();
+    for p in points {
+        let Some(v) = value(p) else { continue };
+        let slot = match by_method.iter().position(|(m, _)| *m == p.method) {
+            Some(i) => i,
+            None => {
+                by_method.push((p.method, BTreeMap::new()));
+                by_method.len() - 1
+            }
+        };
+        // Bin starts are non-negative, so their bit patterns sort like the numbers.
+        by_method[slot].1.entry(p.t_start.to_bits()).or_default().push(v);
+    }
+    by_method
+        .into_iter()
+        .map(|(m, bins)| {
+            let pts = bins.iter().map(|(t, vs)| (f64::from_bits(*t) + bin / 2.0, quantile(vs, 0.5))).collect();
+            (m, pts)
+        })
+        .collect()
+}
+
 /// Mean delivery time per time bin (median over seeds) for every method of a one-load run, with the
 /// scheduled changes (link failures, traffic shifts) marked, and below it the packets delivered per time
 /// unit (a stalled method delivers nothing, which the upper panel cannot show). Returns the SVG text.
@@ -223,51 +253,10 @@ pub fn time_series_svg(
     points: &[crate::routing::BinPoint],
     config: &baton_envs::routing::RoutingConfig,
 ) -> Result<String, String> {
-    let mut by_method: Vec<(Method, BTreeMap<u64, Vec<f64>>)> = Vec::new();
-    for p in points {
-        let Some(v) = p.mean_delivery_time else { continue };
-        let slot = match by_method.iter().position(|(m, _)| *m == p.method) {
-            Some(i) => i,
-            None => {
-                by_method.push((p.method, BTreeMap::new()));
-                by_method.len() - 1
-            }
-        };
-        by_method[slot].1.entry(p.t_start.to_bits()).or_default().push(v);
-    }
+    let series = median_per_bin(points, config.bin, |p| p.mean_delivery_time);
     // Packets delivered per time unit in each bin (median over seeds), bins with no delivery included.
-    let mut rates: Vec<(Method, BTreeMap<u64, Vec<f64>>)> = Vec::new();
-    for p in points {
-        let slot = match rates.iter().position(|(m, _)| *m == p.method) {
-            Some(i) => i,
-            None => {
-                rates.push((p.method, BTreeMap::new()));
-                rates.len() - 1
-            }
-        };
-        rates[slot].1.entry(p.t_start.to_bits()).or_default().push(p.delivered as f64 / config.bin);
-    }
-    let rate_series: Vec<(Method, Vec<(f64, f64)>)> = rates
-        .iter()
-        .map(|(m, bins)| {
-            let pts = bins
-                .iter()
-                .map(|(t, vs)| (f64::from_bits(*t) + config.bin / 2.0, crate::routing::quantile(vs, 0.5)))
-                .collect();
-            (*m, pts)
-        })
-        .collect();
+    let rate_series = median_per_bin(points, config.bin, |p| Some(p.delivered as f64 / config.bin));
     let rate_hi = rate_series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1e-9) * 1.15;
-    let series: Vec<(Method, Vec<(f64, f64)>)> = by_method
-        .iter()
-        .map(|(m, bins)| {
-            let pts = bins
-                .iter()
-                .map(|(t, vs)| (f64::from_bits(*t) + config.bin / 2.0, crate::routing::quantile(vs, 0.5)))
-                .collect();
-            (*m, pts)
-        })
-        .collect();
     let y_hi = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(1.0f64, f64::max) * 1.25;
     let y_lo = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(f64::INFINITY, f64::min).min(y_hi) * 0.8;
     let y_lo = if y_lo.is_finite() && y_lo > 0.0 { y_lo } else { 1.0 };

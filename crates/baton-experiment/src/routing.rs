@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::config::Method;
 use crate::runner::Progress;
+use crate::stats::quantile;
 use crate::train::{Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;
 
@@ -268,19 +269,6 @@ fn check_finite<'a>(
         return Err(ExperimentError::Diverged { method: method.name().into(), seed, handoffs });
     }
     Ok(())
-}
-
-/// The `q`-quantile (linear interpolation) of `values`; NaN for an empty slice. NaNs sort last.
-pub fn quantile(values: &[f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let pos = q * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
 }
 
 fn summarise(name: &str, routing: &Routing, methods: &[Method], seeds: u32, jobs: &[RoutingJob]) -> RoutingSummary {

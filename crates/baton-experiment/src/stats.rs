@@ -1,4 +1,4 @@
-//! Small statistics for summaries: mean and a Student-t 95% confidence interval.
+//! Small statistics for summaries: mean, a Student-t 95% confidence interval, quantiles.
 
 /// Two-sided 97.5% quantiles of Student's t for 1..=30 degrees of freedom.
 const T975: [f64; 30] = [
@@ -35,6 +35,19 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, [f64; 2]) {
     let var = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64;
     let half = t975(n - 1) * (var / n as f64).sqrt();
     (m, [m - half, m + half])
+}
+
+/// The `q`-quantile (linear interpolation) of `values`; NaN for an empty slice. NaNs sort last.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
 }
 
 #[cfg(test)]

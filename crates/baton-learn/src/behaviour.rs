@@ -1,6 +1,6 @@
 //! Step 1 of SPEC section 2: how the agent holding control picks its action.
 
-use baton_core::rng::uniform_index;
+use baton_core::rng::{replace_on_tie, uniform_index};
 use baton_core::{ActionId, ObsId, Rng};
 use rand::Rng as _;
 
@@ -51,11 +51,8 @@ impl Behaviour {
                         best = a;
                         best_q = v;
                         ties = 1;
-                    } else if v == best_q {
-                        ties += 1;
-                        if uniform_index(rng, ties) == 0 {
-                            best = a;
-                        }
+                    } else if v == best_q && replace_on_tie(rng, &mut ties) {
+                        best = a;
                     }
                 }
                 best

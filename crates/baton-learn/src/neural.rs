@@ -149,18 +149,6 @@ impl NeuralQ {
         obs.index() * self.n_actions + action.index()
     }
 
-    /// `w_r . x(p)`.
-    #[inline(always)]
-    fn preactivation(&self, p: usize, r: usize) -> f64 {
-        match &self.x {
-            None => self.w[p * self.m + r],
-            Some(x) => {
-                let xp = &x[p * self.d..(p + 1) * self.d];
-                xp.iter().enumerate().map(|(k, xk)| xk * self.w[k * self.m + r]).sum()
-            }
-        }
-    }
-
     /// `f(x(p); W)`. Dense features run over `W` coordinate by coordinate, 64 neurons at a time on the stack,
     /// so the inner loop reads contiguous memory and allocates nothing.
     fn output(&self, p: usize) -> f64 {
@@ -243,9 +231,11 @@ impl NeuralQ {
     /// checks and analysis; the update computes only the entries it needs.
     pub fn gradient(&self, obs: ObsId, action: ActionId) -> Vec<f64> {
         let p = self.pair(obs, action);
+        let mut pre = vec![0.0; self.m];
+        self.forward(p, &mut pre);
         let mut g = vec![0.0; self.w.len()];
-        for r in 0..self.m {
-            if self.preactivation(p, r) <= 0.0 {
+        for (r, &pre_r) in pre.iter().enumerate() {
+            if pre_r <= 0.0 {
                 continue;
             }
             for k in 0..self.d {

@@ -23,7 +23,7 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
-use baton_core::rng::uniform_index;
+use baton_core::rng::{replace_on_tie, uniform_index};
 use baton_core::Rng;
 use baton_core::{
     ActionId, AgentId, AgentSpec, ArtifactId, Decision, Env, EnvSpec, Event, Handoff, Legal, Next, ObsId,
@@ -696,11 +696,8 @@ impl Network {
                 best = c;
                 choice = k;
                 ties = 1;
-            } else if c == best {
-                ties += 1;
-                if uniform_index(rng, ties) == 0 {
-                    choice = k;
-                }
+            } else if c == best && replace_on_tie(rng, &mut ties) {
+                choice = k;
             }
         }
         ActionId(choice as u16)

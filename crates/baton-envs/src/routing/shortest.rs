@@ -1,6 +1,6 @@
 //! The shortest-path baseline: static hop-count routing, a random shortest path per packet.
 
-use baton_core::rng::uniform_index;
+use baton_core::rng::replace_on_tie;
 use baton_core::{ActionId, Rng};
 
 use std::sync::Arc;
@@ -76,16 +76,14 @@ impl ShortestPaths {
         }
         let row = &self.dist[dest as usize * self.n..(dest as usize + 1) * self.n];
         let want = row[at as usize].saturating_sub(1);
-        let mut choice = 0usize;
-        let mut ties = 0usize;
+        let mut choice = None;
+        let mut ties = 1usize;
         for (k, &y) in topology.neighbours(at).iter().enumerate() {
-            if row[y as usize] == want {
-                ties += 1;
-                if ties == 1 || uniform_index(rng, ties) == 0 {
-                    choice = k;
-                }
+            if row[y as usize] == want && (choice.is_none() || replace_on_tie(rng, &mut ties)) {
+                choice = Some(k);
             }
         }
+        let choice = choice.unwrap_or(0);
         ActionId(choice as u16)
     }
 }
