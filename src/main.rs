@@ -39,6 +39,10 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// A reduced run for a quick look or a test: a tenth of the handoffs (at least 1000), at most 3 seeds,
+        /// and for a sweep a tenth of the e_approx samples. The resolved config.toml records what ran.
+        #[arg(long)]
+        quick: bool,
     },
     /// Measure the throughput of the hot loops (about one second each, one thread).
     Bench {
@@ -77,7 +81,9 @@ fn main() -> ExitCode {
 
 fn real_main() -> Result<()> {
     match Cli::parse().command {
-        Command::Run { config, out, seeds, threads, force, quiet } => run(config, out, seeds, threads, force, quiet),
+        Command::Run { config, out, seeds, threads, force, quiet, quick } => {
+            run(config, out, seeds, threads, force, quiet, quick)
+        }
         Command::Bench { json, seconds, filter } => bench(json, seconds, &filter),
     }
 }
@@ -89,11 +95,15 @@ fn run(
     threads: Option<usize>,
     force: bool,
     quiet: bool,
+    quick: bool,
 ) -> Result<()> {
     let mut cfg = experiment::ExperimentConfig::from_toml(
         &std::fs::read_to_string(&config).with_context(|| format!("cannot read config {}", config.display()))?,
         &config.display().to_string(),
     )?;
+    if quick {
+        cfg = cfg.quick();
+    }
     if let Some(s) = seeds {
         cfg.seeds = s;
     }
@@ -131,6 +141,7 @@ fn run(
     match &results {
         Outcome::Synthetic(r) => print_summary(&r.summary),
         Outcome::Routing(r) => print_routing(&r.summary),
+        Outcome::Sweep(r) => print_sweep(&r.summary),
     }
     println!("\nwrote {} in {wall:.1}s", dir.display());
     Ok(())
@@ -163,6 +174,49 @@ fn print_routing(s: &RoutingSummary) {
             r.dropped,
             extra
         );
+    }
+}
+
+fn print_sweep(s: &experiment::sweep::SweepSummary) {
+    println!(
+        "{} on {} ({} seeds, {} handoffs): {} against {} (predicted: {})\n",
+        s.experiment,
+        s.workload,
+        s.seeds,
+        s.handoffs,
+        s.error,
+        s.axis.name(),
+        s.predicted
+    );
+    println!(
+        "{:<10} {:>9} {:>12} {:>25} {:>11} {:>11} {:>11}",
+        "method", "level", "error", "95% CI", "predicted", "q_err_inf", "policy loss"
+    );
+    for r in &s.rows {
+        let ci = format!("[{:.4}, {:.4}]", r.error_ci95[0], r.error_ci95[1]);
+        let predicted = r.predicted.map_or_else(|| "-".to_string(), |p| format!("{p:.4}"));
+        println!(
+            "{:<10} {:>9} {:>12.4} {:>25} {:>11} {:>11.4} {:>11.4}",
+            r.method.name(),
+            r.level,
+            r.error,
+            ci,
+            predicted,
+            r.q_error_inf,
+            r.policy_loss
+        );
+    }
+    match &s.fit {
+        Some(f) => println!(
+            "\nfit of {} ({} on {}, levels {:?}): slope {:.4}, R^2 {:.4}",
+            f.method.name(),
+            f.y,
+            f.x,
+            f.levels,
+            f.slope,
+            f.r2
+        ),
+        None => println!("\nno fit (too few levels with a finite measurement)"),
     }
 }
 

@@ -298,9 +298,17 @@ impl FiniteModel {
         let g = self.discount();
         self.outcomes(p).iter().map(|o| o.prob * g.powi(o.duration as i32)).sum()
     }
-    /// `gamma_bar = max_{s,a} Gamma(s, a)`, the contraction factor of the SMDP Bellman operator.
+    /// `gamma_bar = max_{s,a} E[gamma^tau 1{s' not terminal} | s, a]`, the contraction factor of the SMDP
+    /// Bellman operator: a terminal outcome carries no continuation value, so it does not count (counting it,
+    /// as `max Gamma(s, a)` does, gives a looser factor that every model with a one-step terminal action
+    /// pins at `gamma`).
     pub fn gamma_bar(&self) -> f64 {
-        (0..self.n_pairs()).map(|p| self.expected_discount(p)).fold(0.0, f64::max)
+        let g = self.discount();
+        (0..self.n_pairs())
+            .map(|p| {
+                self.outcomes(p).iter().filter(|o| o.next != TERMINAL).map(|o| o.prob * g.powi(o.duration as i32)).sum()
+            })
+            .fold(0.0, f64::max)
     }
     /// The start distribution `nu_0`.
     pub fn initial(&self) -> &[(u32, f64)] {

@@ -52,6 +52,10 @@ pub struct ExperimentConfig {
     /// Learner settings shared by every learning method.
     #[serde(default)]
     pub learner: LearnerConfig,
+    /// A term-by-term bound sweep (SPEC 5): run the synthetic experiment once per level of one axis. TOML
+    /// table `[sweep]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::SweepConfig>,
 }
 
 fn default_seeds() -> u32 {
@@ -191,12 +195,32 @@ pub struct Experiment {
     pub learner: LearnerParams,
     /// The training budget (synthetic workloads; defaults when the config has no `[training]`).
     pub training: TrainingConfig,
+    /// The bound sweep, when the config has one.
+    pub sweep: Option<crate::sweep::Sweep>,
 }
 
 impl ExperimentConfig {
     /// Parse TOML text; `origin` (a file path) is named in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ExperimentError> {
         toml::from_str(text).map_err(|e| ExperimentError::Parse { origin: origin.to_string(), message: e.to_string() })
+    }
+
+    /// A reduced version for a quick look or a test: a tenth of the handoffs (at least 1000, and at least
+    /// the evaluation points), at most 3 seeds, and a tenth of a sweep's `e_approx` samples (at least 1000).
+    pub fn quick(mut self) -> Self {
+        self.seeds = self.seeds.min(3);
+        if let Some(t) = self.training.as_mut() {
+            t.handoffs = (t.handoffs / 10).max(1000).max(u64::from(t.eval_points));
+        } else if matches!(self.workload, WorkloadConfig::Synthetic(_)) {
+            let mut t = TrainingConfig::default();
+            t.handoffs /= 10;
+            self.training = Some(t);
+        }
+        if let Some(s) = self.sweep.as_mut() {
+            s.approx_samples = (s.approx_samples / 10).max(1000);
+            s.approx_seeds = s.approx_seeds.min(self.seeds);
+        }
+        self
     }
 
     /// The resolved config as TOML.
@@ -282,7 +306,16 @@ impl ExperimentConfig {
                 Workload::Routing(c.validate(file).map_err(ExperimentError::from_env)?)
             }
         };
-        Ok(Experiment { config: self, workload, learner, training })
+        let sweep = match &self.sweep {
+            None => None,
+            Some(sweep) => {
+                if !matches!(self.workload, WorkloadConfig::Synthetic(_)) {
+                    return Err(bad("sweep", "bound sweeps run on the synthetic workload only"));
+                }
+                Some(sweep.validate(&self)?)
+            }
+        };
+        Ok(Experiment { config: self, workload, learner, training, sweep })
     }
 }
 

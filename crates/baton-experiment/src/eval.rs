@@ -4,7 +4,7 @@ use baton_core::{FiniteModel, ObsId};
 use baton_learn::{IcqAgent, QFunction};
 use baton_solve::{
     behaviour_chain, coverage_min, evaluate_with, initial_value, interface_gap, interface_q, mixing_time,
-    stationary_of, value_iteration, Behaviour, EvalMethod, InterfaceGap, Policy, Solution,
+    relaxation_time, stationary_of, value_iteration, Behaviour, EvalMethod, InterfaceGap, Policy, Solution,
 };
 use serde::Serialize;
 
@@ -37,6 +37,16 @@ pub struct GroundTruth {
     pub t_mix: Option<u32>,
     /// Smallest positive stationary mass `min xi` (coverage of the rarest visited pair).
     pub coverage_min: f64,
+    /// Relaxation time `1 / (1 - |lambda_2|)` of the behaviour chain (`None` if not computed, or periodic).
+    pub relaxation_time: Option<f64>,
+    /// Stationary distribution of the plain uniform behaviour (`kappa = 0`), per pair: the fixed weights of
+    /// [`Scores::q_error_xi0`], the same for every stickiness (equal to `xi` when `kappa = 0`).
+    pub xi0: Vec<f64>,
+    /// The exact interface gap `max |Q* - Q_bar o sigma|` over the pairs the behaviour visits (SPEC 5 claims
+    /// it is at most `alpha_IF`).
+    pub exact_gap_inf: f64,
+    /// `V* - V^{greedy Q_bar}` from `nu_0` (SPEC 5 claims it is at most `2 alpha_IF`).
+    pub q_bar_policy_loss: f64,
 }
 
 /// Mixing times are computed exactly for chains up to this many pairs (the cost grows with pairs^2).
@@ -58,6 +68,9 @@ pub struct Scores {
     pub q_bar_error_inf: f64,
     /// Root-mean-square distance to `Q_bar o sigma`, weighted by `xi`.
     pub q_bar_error_xi: f64,
+    /// Root-mean-square error against the target of `q_error_xi`, weighted by the fixed `xi0` of the plain
+    /// uniform behaviour (comparable across stickiness levels; equal to `q_error_xi` when `kappa = 0`).
+    pub q_error_xi0: f64,
 }
 
 impl GroundTruth {
@@ -72,11 +85,40 @@ impl GroundTruth {
         let chain = behaviour_chain(&model, &behaviour)?;
         let xi = stationary_of(&chain)?.xi;
         let t_mix = if model.n_pairs() <= MIXING_MAX_PAIRS { mixing_time(&chain, &xi, 10_000)? } else { None };
+        let relaxation_time = relaxation_time(&chain, &xi, 2_000_000)?;
         let coverage_min = coverage_min(&xi);
+        let xi0 = if kappa == 0.0 {
+            xi.clone()
+        } else {
+            stationary_of(&behaviour_chain(&model, &Behaviour::uniform(&model))?)?.xi
+        };
         let qbar = interface_q(&model, &xi)?;
         let gap = interface_gap(&model, &xi, &qbar)?;
         let q_bar = qbar.lift(&model);
-        Ok(GroundTruth { model, optimal, optimal_value, random_value, xi, q_bar, gap, t_mix, coverage_min })
+        let exact_gap_inf = xi
+            .iter()
+            .zip(q_bar.iter().zip(&optimal.q))
+            .filter(|(x, (b, _))| **x > 0.0 && b.is_finite())
+            .fold(0.0f64, |acc, (_, (b, q))| acc.max((b - q).abs()));
+        // Greedy on Q_bar o sigma (unvisited pairs, NaN in the lift, are never preferred).
+        let q_bar_greedy: Vec<f64> = q_bar.iter().map(|&b| if b.is_finite() { b } else { f64::MIN }).collect();
+        let q_bar_value =
+            initial_value(&model, &evaluate_with(&model, &Policy::greedy(&model, &q_bar_greedy)?, EVAL)?)?;
+        Ok(GroundTruth {
+            q_bar_policy_loss: optimal_value - q_bar_value,
+            model,
+            optimal,
+            optimal_value,
+            random_value,
+            xi,
+            q_bar,
+            gap,
+            t_mix,
+            coverage_min,
+            relaxation_time,
+            xi0,
+            exact_gap_inf,
+        })
     }
 
     /// Lift decentralized agents' tables to pairs: `Q_{h(s)}(sigma(s), a)`.
@@ -115,6 +157,14 @@ impl GroundTruth {
         let mut sq = 0.0;
         let mut bar_sq = 0.0;
         let mut w = 0.0;
+        let (mut sq0, mut w0) = (0.0, 0.0);
+        for (p, &x0) in self.xi0.iter().enumerate() {
+            if x0 > 0.0 {
+                let e = q[p] - self.optimal.q[p];
+                sq0 += x0 * e * e;
+                w0 += x0;
+            }
+        }
         for (p, &x) in self.xi.iter().enumerate() {
             if x <= 0.0 {
                 continue;
@@ -136,6 +186,7 @@ impl GroundTruth {
             q_error_xi: if w > 0.0 { (sq / w).sqrt() } else { 0.0 },
             q_bar_error_inf: bar_inf,
             q_bar_error_xi: if w > 0.0 { (bar_sq / w).sqrt() } else { 0.0 },
+            q_error_xi0: if w0 > 0.0 { (sq0 / w0).sqrt() } else { 0.0 },
         })
     }
 

@@ -13,6 +13,7 @@ pub mod plot;
 pub mod routing;
 pub mod runner;
 pub mod stats;
+pub mod sweep;
 pub mod train;
 
 pub use config::{Experiment, ExperimentConfig, Method, TrainingConfig, WorkloadConfig};
@@ -154,6 +155,12 @@ pub fn write_run(
                     .map_err(ExperimentError::Internal)?;
                 dir.write("time_series.svg", svg.as_bytes())?;
             }
+        }
+        Outcome::Sweep(results) => {
+            dir.write("metrics.jsonl", lines(results.points()).map_err(ser)?.as_bytes())?;
+            dir.write("summary.json", pretty(&results.summary).map_err(ser)?.as_bytes())?;
+            let svg = plot::sweep_svg(&results.summary).map_err(ExperimentError::Internal)?;
+            dir.write("sweep.svg", svg.as_bytes())?;
         }
     }
     dir.commit()

@@ -336,3 +336,193 @@ pub fn time_series_svg(
     }
     Ok(svg)
 }
+
+/// One series of an x-y plot: points `(x, y, lo, hi)` (a band is drawn where `lo < hi`).
+struct XySeries {
+    label: String,
+    points: Vec<(f64, f64, f64, f64)>,
+    colour: RGBColor,
+    dashed: bool,
+}
+
+/// A bound sweep (see [`crate::sweep`]): the measured error of every learning method against the axis with
+/// its 95% band, and the bound's predicted term beside it. Width: log-log against `m`, with `e_approx(m)` of
+/// every feature map dashed. Interface: against `lambda`, with `alpha_IF` and the exact gap
+/// `max |Q* - Q_bar o sigma|` dashed. Mixing and duration: against the predicted quantity (`t_mix`,
+/// `1/(1-gamma_bar)`), with IC-Q's fitted line dashed.
+pub fn sweep_svg(summary: &crate::sweep::SweepSummary) -> Result<String, String> {
+    use crate::sweep::Axis;
+    let axis = summary.axis;
+    let mut methods: Vec<Method> = Vec::new();
+    for r in &summary.rows {
+        if !methods.contains(&r.method) {
+            methods.push(r.method);
+        }
+    }
+    let x_of = |r: &crate::sweep::SweepRow| match axis {
+        Axis::Width | Axis::Interface => Some(r.level),
+        Axis::Mixing | Axis::Duration => r.predicted,
+    };
+    let mut series: Vec<XySeries> = methods
+        .iter()
+        .map(|&m| XySeries {
+            label: format!("{} (measured, 95% band)", m.name()),
+            points: summary
+                .rows
+                .iter()
+                .filter(|r| r.method == m && r.error.is_finite())
+                .filter_map(|r| x_of(r).map(|x| (x, r.error, r.error_ci95[0], r.error_ci95[1])))
+                .collect(),
+            colour: method_colour(m),
+            dashed: false,
+        })
+        .collect();
+    let icq_rows = || summary.rows.iter().filter(|r| r.method == Method::IcQ);
+    match axis {
+        Axis::Width => {
+            let mut names: Vec<&String> = Vec::new();
+            for r in icq_rows() {
+                for k in r.e_approx.keys() {
+                    if !names.contains(&k) {
+                        names.push(k);
+                    }
+                }
+            }
+            for (k, name) in names.into_iter().enumerate() {
+                series.push(XySeries {
+                    label: format!("e_approx(m), {name} features"),
+                    points: icq_rows()
+                        .filter_map(|r| r.e_approx.get(name).map(|&v| (r.level, v.max(1e-6), 0.0, 0.0)))
+                        .collect(),
+                    colour: COLOURS[(4 + k) % COLOURS.len()],
+                    dashed: true,
+                });
+            }
+        }
+        Axis::Interface => {
+            series.push(XySeries {
+                label: "alpha_IF (predicted bound)".into(),
+                points: summary.levels.iter().map(|l| (l.level, l.model.alpha_if, 0.0, 0.0)).collect(),
+                colour: BLACK,
+                dashed: true,
+            });
+            series.push(XySeries {
+                label: "exact gap max|Q* - Q_bar o sigma|".into(),
+                points: summary.levels.iter().map(|l| (l.level, l.model.exact_gap_inf, 0.0, 0.0)).collect(),
+                colour: COLOURS[4],
+                dashed: true,
+            });
+        }
+        Axis::Mixing | Axis::Duration => {
+            if let Some(fit) = &summary.fit {
+                let xs: Vec<f64> = icq_rows().filter_map(x_of).collect();
+                let (lo, hi) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+                if lo.is_finite() {
+                    series.push(XySeries {
+                        label: format!("IC-Q fit (R^2 = {:.3})", fit.r2),
+                        points: [lo, hi].iter().map(|&x| (x, fit.slope * x + fit.intercept, 0.0, 0.0)).collect(),
+                        colour: BLACK,
+                        dashed: true,
+                    });
+                }
+            }
+        }
+    }
+    let log = axis == Axis::Width;
+    let x_desc = match axis {
+        Axis::Width => "width m (log scale)",
+        Axis::Interface => "aliasing lambda",
+        Axis::Mixing => "t_mix of the behaviour chain (handoffs)",
+        Axis::Duration => "1 / (1 - gamma_bar)",
+    };
+    let caption =
+        format!("{}: {} against {} ({} seeds)", summary.experiment, summary.error, axis.name(), summary.seeds);
+    xy_svg(&caption, x_desc, &summary.error, log, &series)
+}
+
+/// Render x-y series (solid with bands, or dashed) on linear or log-log axes.
+fn xy_svg(caption: &str, x_desc: &str, y_desc: &str, log: bool, series: &[XySeries]) -> Result<String, String> {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for s in series {
+        for &(x, y, lo, hi) in &s.points {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            for v in [y, lo, hi] {
+                if v.is_finite() && (!log || v > 0.0) && !(v == 0.0 && lo == hi && v != y) {
+                    y0 = y0.min(v);
+                    y1 = y1.max(v);
+                }
+            }
+        }
+    }
+    if !(x0.is_finite() && y0.is_finite()) {
+        (x0, x1, y0, y1) = (1.0, 2.0, 1.0, 2.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    if y1 <= y0 {
+        y1 = y0 + 1.0;
+    }
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(|x| e(&x))?;
+                for s in series {
+                    let colour = s.colour;
+                    let band: Vec<(f64, f64)> =
+                        s.points.iter().map(|p| (p.0, p.2)).chain(s.points.iter().rev().map(|p| (p.0, p.3))).collect();
+                    if s.points.iter().any(|p| p.2 < p.3) {
+                        chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15)))).map_err(|x| e(&x))?;
+                    }
+                    let line: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
+                    let dashed = s.dashed;
+                    let drawn = if dashed {
+                        chart.draw_series(DashedLineSeries::new(line.clone(), 6, 4, colour.stroke_width(2)))
+                    } else {
+                        chart.draw_series(LineSeries::new(line.clone(), colour.stroke_width(2)))
+                    };
+                    drawn
+                        .map_err(|x| e(&x))?
+                        .label(s.label.clone())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                    chart
+                        .draw_series(line.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))
+                        .map_err(|x| e(&x))?;
+                }
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(|x| e(&x))?;
+            }};
+        }
+        if log {
+            draw!(ChartBuilder::on(&root)
+                .caption(caption, ("sans-serif", 16))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d((x0 * 0.9..x1 * 1.1).log_scale(), (y0 * 0.8..y1 * 1.25).log_scale())
+                .map_err(|x| e(&x))?);
+        } else {
+            let (px, py) = ((x1 - x0) * 0.05, (y1 - y0) * 0.08);
+            draw!(ChartBuilder::on(&root)
+                .caption(caption, ("sans-serif", 16))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(x0 - px..x1 + px, (y0 - py).min(0.0)..y1 + py)
+                .map_err(|x| e(&x))?);
+        }
+        root.present().map_err(|x| e(&x))?;
+    }
+    Ok(svg)
+}

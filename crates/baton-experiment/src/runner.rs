@@ -114,6 +114,12 @@ pub struct ModelFacts {
     pub t_mix: Option<u32>,
     /// Coverage: the smallest positive stationary mass `min xi` of that chain.
     pub coverage_min: f64,
+    /// Relaxation time `1 / (1 - |lambda_2|)` of that chain; `null` for a periodic chain.
+    pub relaxation_time: Option<f64>,
+    /// The exact interface gap `max |Q* - Q_bar o sigma|` over visited pairs (at most `alpha_IF`, SPEC 5).
+    pub exact_gap_inf: f64,
+    /// `V* - V^{greedy Q_bar}` from `nu_0` (at most `2 alpha_IF`, SPEC 5).
+    pub q_bar_policy_loss: f64,
 }
 
 /// Everything a run produced.
@@ -142,11 +148,16 @@ pub enum Outcome {
     Synthetic(RunResults),
     /// A routing run: delivery times by method and load, time series.
     Routing(crate::routing::RoutingResults),
+    /// A bound sweep: one synthetic run per level of one axis.
+    Sweep(crate::sweep::SweepResults),
 }
 
 impl Experiment {
     /// Total work the run will do, in [`Experiment::work_unit`]s (for a progress bar).
     pub fn total_work(&self) -> u64 {
+        if let Some(sweep) = &self.sweep {
+            return sweep.total_work(self);
+        }
         match &self.workload {
             Workload::Synthetic(_) => {
                 let learning = self.config.methods.iter().filter(|m| m.learns()).count() as u64;
@@ -175,6 +186,9 @@ impl Experiment {
 
     /// Run every method over every seed on the current rayon pool.
     pub fn run(&self, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
+        if let Some(sweep) = &self.sweep {
+            return crate::sweep::run(self, sweep, progress).map(Outcome::Sweep);
+        }
         match &self.workload {
             Workload::Synthetic(synthetic) => self.run_synthetic(synthetic, progress).map(Outcome::Synthetic),
             Workload::Routing(routing) => crate::routing::run(
@@ -194,6 +208,22 @@ impl Experiment {
         synthetic: &baton_envs::Synthetic,
         progress: &dyn Progress,
     ) -> Result<RunResults, ExperimentError> {
+        self.run_synthetic_with(synthetic, progress).map(|(results, _)| results)
+    }
+
+    /// Run a synthetic experiment and also return its solved ground truth (the bound sweeps need it).
+    pub fn run_synthetic_full(&self, progress: &dyn Progress) -> Result<(RunResults, GroundTruth), ExperimentError> {
+        match &self.workload {
+            Workload::Synthetic(synthetic) => self.run_synthetic_with(synthetic, progress),
+            Workload::Routing(_) => Err(ExperimentError::Internal("a synthetic run of a routing workload".into())),
+        }
+    }
+
+    fn run_synthetic_with(
+        &self,
+        synthetic: &baton_envs::Synthetic,
+        progress: &dyn Progress,
+    ) -> Result<(RunResults, GroundTruth), ExperimentError> {
         // The behaviour chain that defines xi, Q_bar and the interface gap: uniform, made sticky when the
         // learners' behaviour is. (Epsilon-greedy behaviour depends on the learned Q, so it has no fixed chain;
         // its reference is the uniform chain.)
@@ -228,7 +258,7 @@ impl Experiment {
             None
         };
         let summary = self.summarise(&truth, synthetic.describe(), &results, round_robin);
-        Ok(RunResults { summary, jobs: results })
+        Ok((RunResults { summary, jobs: results }, truth))
     }
 
     fn run_job(
@@ -376,6 +406,9 @@ impl Experiment {
                 optimal_value: truth.optimal_value,
                 t_mix: truth.t_mix,
                 coverage_min: truth.coverage_min,
+                relaxation_time: truth.relaxation_time,
+                exact_gap_inf: truth.exact_gap_inf,
+                q_bar_policy_loss: truth.q_bar_policy_loss,
             },
         }
     }

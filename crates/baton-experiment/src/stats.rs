@@ -50,9 +50,53 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
     v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
 }
 
+/// A least-squares line `y = slope * x + intercept` and its coefficient of determination.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct LineFit {
+    /// Slope.
+    pub slope: f64,
+    /// Intercept.
+    pub intercept: f64,
+    /// `R^2 = 1 - SS_res / SS_tot` (NaN when the `y` values are all equal).
+    pub r2: f64,
+    /// Points used.
+    pub points: usize,
+}
+
+/// Ordinary least squares of `ys` on `xs` (equal lengths, at least 2 distinct `x`); `None` otherwise.
+pub fn linear_fit(xs: &[f64], ys: &[f64]) -> Option<LineFit> {
+    let n = xs.len();
+    if n != ys.len() || n < 2 {
+        return None;
+    }
+    let (mx, my) = (mean(xs), mean(ys));
+    let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+    if sxx <= 0.0 || !sxx.is_finite() {
+        return None;
+    }
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let ss_tot: f64 = ys.iter().map(|y| (y - my) * (y - my)).sum();
+    let ss_res: f64 = xs.iter().zip(ys).map(|(x, y)| (y - slope * x - intercept).powi(2)).sum();
+    let r2 = if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { f64::NAN };
+    Some(LineFit { slope, intercept, r2, points: n })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linear_fit_recovers_a_line_and_scores_noise() {
+        let xs = [1.0, 2.0, 3.0, 4.0];
+        let f = linear_fit(&xs, &[3.0, 5.0, 7.0, 9.0]).unwrap();
+        assert!((f.slope - 2.0).abs() < 1e-12 && (f.intercept - 1.0).abs() < 1e-12 && (f.r2 - 1.0).abs() < 1e-12);
+        // y = 1, 3, 2, 4: slope 0.8, intercept 0.5, R^2 = 0.64.
+        let g = linear_fit(&xs, &[1.0, 3.0, 2.0, 4.0]).unwrap();
+        assert!((g.slope - 0.8).abs() < 1e-12 && (g.intercept - 0.5).abs() < 1e-12 && (g.r2 - 0.64).abs() < 1e-12);
+        assert!(linear_fit(&[1.0, 1.0], &[1.0, 2.0]).is_none());
+    }
 
     #[test]
     fn ci_of_constant_sample_is_a_point() {

@@ -28,8 +28,8 @@ pub mod report;
 pub mod value;
 
 pub use chain::{
-    behaviour_chain, mixing_time, stationary, stationary_of, stationary_with, Behaviour, Chain, Stationary,
-    StationaryMethod, StationarySolver,
+    behaviour_chain, mixing_time, relaxation_time, stationary, stationary_of, stationary_with, Behaviour, Chain,
+    Stationary, StationaryMethod, StationarySolver,
 };
 pub use error::SolveError;
 pub use evaluation::{evaluate, evaluate_with, EvalMethod};

@@ -89,8 +89,11 @@ fn a_hidden_bit_that_shifts_rewards_by_half_lambda_gives_eps_if_half_lambda_and_
         let gap = interface_gap(&model, &st.xi, &qbar).expect("gap");
         assert!((gap.eps_if - lambda / 2.0).abs() < 1e-12, "lambda {lambda}: {gap:?}");
         assert!(gap.delta_if < 1e-12, "lambda {lambda}: {gap:?}");
-        assert!((gap.gamma_bar - 0.9).abs() < 1e-15);
-        assert!((gap.alpha_if - (lambda / 2.0) / (1.0 - 0.9)).abs() < 1e-9);
+        // gamma_bar counts continuing outcomes only: work gives 0.7 * 0.9 + 0.3 * 0.81; the terminal submit
+        // carries no continuation value.
+        let gamma_bar = 0.7 * 0.9 + 0.3 * 0.81;
+        assert!((gap.gamma_bar - gamma_bar).abs() < 1e-15, "{}", gap.gamma_bar);
+        assert!((gap.alpha_if - (lambda / 2.0) / (1.0 - gamma_bar)).abs() < 1e-9);
         let qstar = value_iteration(&model, 1e-12).expect("converges").q;
         let err = lifted_error(&st.xi, &qstar, &qbar.lift(&model));
         assert!(err <= gap.alpha_if + 1e-9, "lambda {lambda}: error {err} > alpha {}", gap.alpha_if);
