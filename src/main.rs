@@ -44,6 +44,15 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Turn run directories into one Markdown page: tables, plots, and what the figures do and do not show.
+    Report {
+        /// Run directories written by `baton run`.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Write the page here (atomically) instead of printing it; image links are relative to its directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Measure the throughput of the hot loops (about one second each, one thread).
     Bench {
         /// Print one JSON object of named figures instead of a table.
@@ -85,6 +94,7 @@ fn real_main() -> Result<()> {
             run(config, out, seeds, threads, force, quiet, quick)
         }
         Command::Bench { json, seconds, filter } => bench(json, seconds, &filter),
+        Command::Report { dirs, out } => report(&dirs, out.as_deref()),
     }
 }
 
@@ -175,6 +185,46 @@ fn print_routing(s: &RoutingSummary) {
             extra
         );
     }
+}
+
+fn report(dirs: &[PathBuf], out: Option<&std::path::Path>) -> Result<()> {
+    let runs = dirs.iter().map(|d| experiment::report::read_run(d)).collect::<Result<Vec<_>, _>>()?;
+    let base = match out {
+        Some(path) => path.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
+        None => PathBuf::from("."),
+    };
+    let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+    let page = experiment::report::render(&runs, &base);
+    match out {
+        None => print!("{page}"),
+        Some(path) => {
+            write_atomically(path, page.as_bytes())?;
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory, fsync, rename.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().with_context(|| format!("{}: not a file path", path.display()))?;
+    if !dir.is_dir() {
+        anyhow::bail!("cannot write {}: the directory {} does not exist", path.display(), dir.display());
+    }
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
 }
 
 fn print_sweep(s: &experiment::sweep::SweepSummary) {

@@ -17,3 +17,4 @@ mod overwrite;
 mod routing;
 mod run;
 mod support;
+mod sweep;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod eval;
 pub mod output;
 pub mod plot;
+pub mod report;
 pub mod routing;
 pub mod runner;
 pub mod stats;

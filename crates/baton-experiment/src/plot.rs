@@ -472,7 +472,15 @@ fn xy_svg(caption: &str, x_desc: &str, y_desc: &str, log: bool, series: &[XySeri
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
-                chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(|x| e(&x))?;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(y_desc)
+                    .light_line_style(RGBColor(235, 235, 235))
+                    .x_label_formatter(&|x| if log { format!("{x:.0}") } else { format!("{x:.3}") })
+                    .y_label_formatter(&|y| format!("{y:.3}"))
+                    .draw()
+                    .map_err(|x| e(&x))?;
                 for s in series {
                     let colour = s.colour;
                     let band: Vec<(f64, f64)> =

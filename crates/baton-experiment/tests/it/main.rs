@@ -4,6 +4,7 @@
 
 mod neural;
 mod routing;
+mod sweep;
 
 use baton_core::FiniteEnv;
 use baton_envs::SyntheticConfig;
