@@ -144,7 +144,8 @@ fn check_inline(text: &str, v: &mut CheckVerdict) {
             let Some(first) = with_pct.or(plain) else { continue };
             v.calculations += 1;
             let ok = [with_pct, plain].into_iter().flatten().any(|c| {
-                matches_stated(c, stated) || (stated.percent && matches_stated(c, &Num { value: stated.value * 100.0, ..*stated }))
+                matches_stated(c, stated)
+                    || (stated.percent && matches_stated(c, &Num { value: stated.value * 100.0, ..*stated }))
             });
             if !ok {
                 v.arithmetic_errors.push(ArithmeticError {
@@ -255,9 +256,10 @@ fn tokenize(s: &str) -> Vec<Tok> {
             '(' => out.push(Tok::LParen),
             ')' => out.push(Tok::RParen),
             '=' => out.push(Tok::Eq),
+            // A lone `x` is a times sign, even after a word ("15 pages x 1/3 = 5"): the run then starts with
+            // an operator and is not checked.
             'x' | 'X'
-                if matches!(out.last(), Some(Tok::Num(_) | Tok::RParen))
-                    && !chars.get(i + 1).is_some_and(|c| c.is_alphabetic())
+                if !chars.get(i + 1).is_some_and(|c| c.is_alphabetic())
                     && (i == 0 || !chars[i - 1].is_alphabetic())
                     && next_nonspace(i + 1).is_some_and(|c| c.is_ascii_digit() || c == '$' || c == '(') =>
             {
@@ -288,7 +290,9 @@ fn read_number(c: &[char]) -> (Num, usize) {
         i += 1;
     }
     // Thousands groups: ",ddd" not followed by another digit.
-    while i + 3 < c.len() && c[i] == ',' && c[i + 1..=i + 3].iter().all(char::is_ascii_digit)
+    while i + 3 < c.len()
+        && c[i] == ','
+        && c[i + 1..=i + 3].iter().all(char::is_ascii_digit)
         && !c.get(i + 4).is_some_and(char::is_ascii_digit)
         && !digits.is_empty()
     {
@@ -430,6 +434,7 @@ mod tests {
         assert!(!check("So 20 - 5 = 15 - 3 = 12 left.\n#### 12").arithmetic_error());
         assert!(!check("Cubes = 5S - 4 = 5 * 20 - 4 = 96.\n#### 96").arithmetic_error());
         assert!(!check("So 17 / (1/4) = 17 \\* 4 = 68 beads.\n#### 68").arithmetic_error());
+        assert!(!check("She wrote 15 pages x 1/3 = 5 pages.\n#### 10").arithmetic_error());
         assert!(!check("Harald sold 10x + x = 11x = 88,000 copies.\n#### 8000").arithmetic_error());
     }
 

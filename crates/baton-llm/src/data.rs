@@ -153,8 +153,8 @@ pub fn parse_gsm8k(text: &str, path: &str) -> Result<Vec<Problem>, LlmError> {
         }
         let bad = |reason: String| LlmError::Parse { path: path.to_string(), line: i + 1, reason };
         let row: Gsm8kLine = serde_json::from_str(line).map_err(|e| bad(format!("not a GSM8K record: {e}")))?;
-        let gold = grade::gold_gsm8k(&row.answer)
-            .ok_or_else(|| bad("the answer has no number after `####`".to_string()))?;
+        let gold =
+            grade::gold_gsm8k(&row.answer).ok_or_else(|| bad("the answer has no number after `####`".to_string()))?;
         let steps = gsm8k_steps(&row.answer);
         out.push(Problem { question: row.question, reference: row.answer, gold: Gold::Number(gold), steps });
     }
@@ -304,7 +304,7 @@ impl Recording {
         for (i, record) in rdr.records().enumerate() {
             let bad = |reason: String| LlmError::Parse { path: path.to_string(), line: i + 1, reason };
             let record = record.map_err(|e| bad(format!("malformed CSV record: {e}")))?;
-            let field = |k: usize| record.get(k).ok_or_else(|| bad(format!("missing column {}", headers[k].to_string())));
+            let field = |k: usize| record.get(k).ok_or_else(|| bad(format!("missing column {}", &headers[k])));
             let prompt = field(prompt_col)?.to_string();
             let mut answers = Vec::with_capacity(cols.len());
             for &(c, r) in &cols {

@@ -150,8 +150,7 @@ pub fn is_correct(response: &str, gold: &Gold) -> bool {
 /// a lone option letter (`c`, `(c)`, `c)`), else a number equal to exactly one option's value; without a
 /// final-answer section, the last such number in the text.
 pub fn parse_choice(response: &str, options: &[(char, String)]) -> Option<char> {
-    let values: Vec<(char, f64)> =
-        options.iter().filter_map(|(l, t)| option_value(t).map(|v| (*l, v))).collect();
+    let values: Vec<(char, f64)> = options.iter().filter_map(|(l, t)| option_value(t).map(|v| (*l, v))).collect();
     let by_value = |v: f64| {
         let hits: Vec<char> = values.iter().filter(|(_, x)| same_number(*x, v)).map(|(l, _)| *l).collect();
         match hits.as_slice() {
@@ -184,7 +183,10 @@ pub fn option_value(text: &str) -> Option<f64> {
     for (i, &c) in chars.iter().enumerate() {
         let joins = |j: usize| matches!(chars.get(j), Some(',' | '.'));
         let digit = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(char::is_ascii_digit);
-        if c == ' ' && ((joins(i + 1) && digit(i.checked_sub(1))) || (i >= 2 && joins(i - 1) && digit(Some(i + 1)) && digit(i.checked_sub(3)))) {
+        if c == ' '
+            && ((joins(i + 1) && digit(i.checked_sub(1)))
+                || (i >= 2 && joins(i - 1) && digit(Some(i + 1)) && digit(i.checked_sub(3))))
+        {
             continue;
         }
         compact.push(c);

@@ -83,13 +83,20 @@ impl PriceTable {
     /// Checks every price is finite and non-negative and every token factor finite and positive.
     pub fn validate(&self) -> Result<(), LlmError> {
         for (name, p) in &self.models {
-            for (field, v) in [("input_per_million", p.input_per_million), ("output_per_million", p.output_per_million)] {
+            for (field, v) in [("input_per_million", p.input_per_million), ("output_per_million", p.output_per_million)]
+            {
                 if !(v.is_finite() && v >= 0.0) {
-                    return Err(LlmError::invalid(format!("models.{name}.{field}"), format!("{v} is not a finite price >= 0")));
+                    return Err(LlmError::invalid(
+                        format!("models.{name}.{field}"),
+                        format!("{v} is not a finite price >= 0"),
+                    ));
                 }
             }
             if !(p.token_factor.is_finite() && p.token_factor > 0.0) {
-                return Err(LlmError::invalid(format!("models.{name}.token_factor"), format!("{} must be finite and > 0", p.token_factor)));
+                return Err(LlmError::invalid(
+                    format!("models.{name}.token_factor"),
+                    format!("{} must be finite and > 0", p.token_factor),
+                ));
             }
         }
         Ok(())

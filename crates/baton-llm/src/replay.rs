@@ -57,11 +57,8 @@ impl ReplayBackend {
         // The prefix ends in "\n\n" and the open question starts with "Question", so cl100k's pre-tokenizer
         // splits there and counts add up (checked against whole-prompt counts by the integration tests).
         let prefix = count_cl100k(&few_shot_prefix(train, FEW_SHOT));
-        let prompt_tokens = test
-            .problems
-            .iter()
-            .map(|p| prefix + count_cl100k(&crate::tokens::example(&p.question, None)))
-            .collect();
+        let prompt_tokens =
+            test.problems.iter().map(|p| prefix + count_cl100k(&crate::tokens::example(&p.question, None))).collect();
         let output_tokens =
             recording.rows.iter().map(|r| r.answers.iter().map(|a| count_cl100k(&a.text)).collect()).collect();
         tracing::info!(questions = test.len(), models = ?recording.models, prefix_tokens = prefix, "replay backend ready");

@@ -60,6 +60,14 @@ pub fn solve_prompt(prefix: &str, question: &str) -> String {
     format!("{prefix}{}", example(question, None))
 }
 
+/// The critic prompt (user message content) for judging `candidate` as a solution of `question`.
+pub fn verify_prompt(question: &str, candidate: &str) -> String {
+    format!(
+        "Question: {question}\nProposed solution: {candidate}\n\nCheck the proposed solution step by step. \
+         End with a line `VERDICT: CORRECT` or `VERDICT: INCORRECT`."
+    )
+}
+
 /// Input tokens of a chat request whose single user message is `content` (cl100k, before any factor).
 pub fn chat_input_tokens(content: &str) -> u64 {
     count_cl100k(content) + CHAT_OVERHEAD_TOKENS
@@ -80,6 +88,9 @@ mod tests {
     #[test]
     fn prompt_format_is_question_answer_pairs() {
         assert_eq!(example("Q1", Some("A1")), "Question: Q1\nAnswer: A1");
-        assert_eq!(solve_prompt("Question: Q1\nAnswer: A1\n\n", "Q2"), "Question: Q1\nAnswer: A1\n\nQuestion: Q2\nAnswer:");
+        assert_eq!(
+            solve_prompt("Question: Q1\nAnswer: A1\n\n", "Q2"),
+            "Question: Q1\nAnswer: A1\n\nQuestion: Q2\nAnswer:"
+        );
     }
 }

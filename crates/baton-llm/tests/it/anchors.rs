@@ -16,10 +16,10 @@ struct Loaded {
 
 fn load() -> Loaded {
     let dir = data_dir();
-    let test = Dataset::gsm8k_test(&dir).unwrap();
-    let rec = Recording::routellm_gsm8k(&dir).unwrap();
-    let gpt = rec.model_index(GPT_4_1106).unwrap();
-    let mix = rec.model_index(MIXTRAL_8X7B).unwrap();
+    let test = Dataset::gsm8k_test(&dir).expect("GSM8K test loads");
+    let rec = Recording::routellm_gsm8k(&dir).expect("the recording loads");
+    let gpt = rec.model_index(GPT_4_1106).expect("the recording has GPT-4");
+    let mix = rec.model_index(MIXTRAL_8X7B).expect("the recording has Mixtral");
     Loaded { test, rec, gpt, mix }
 }
 
@@ -47,7 +47,10 @@ fn data_sets_have_their_documented_sizes() {
         assert_eq!(options.len(), 5);
         *counts.entry(*letter).or_insert(0) += 1;
     }
-    assert_eq!(counts.into_iter().collect::<Vec<_>>(), vec![('a', 178), ('b', 213), ('c', 219), ('d', 231), ('e', 159)]);
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        vec![('a', 178), ('b', 213), ('c', 219), ('d', 231), ('e', 159)]
+    );
 }
 
 #[test]
@@ -77,7 +80,12 @@ fn routellm_anchors_hold_to_three_decimals() {
     let g = l.rec.rows.iter().filter(|r| r.answers[l.gpt].correct).count();
     let m = l.rec.rows.iter().filter(|r| r.answers[l.mix].correct).count();
     let best = l.rec.rows.iter().filter(|r| r.answers[l.gpt].correct || r.answers[l.mix].correct).count();
-    println!("routellm rule: gpt-4-1106 {g}/{n} = {:.4}, mixtral {m}/{n} = {:.4}, best of both {best}/{n} = {:.4}", frac(g, n), frac(m, n), frac(best, n));
+    println!(
+        "routellm rule: gpt-4-1106 {g}/{n} = {:.4}, mixtral {m}/{n} = {:.4}, best of both {best}/{n} = {:.4}",
+        frac(g, n),
+        frac(m, n),
+        frac(best, n)
+    );
     assert_eq!((g, m, best), (1130, 842, 1225));
     assert_eq!(format!("{:.3}", frac(g, n)), "0.857");
     assert_eq!(format!("{:.3}", frac(m, n)), "0.638");
@@ -190,7 +198,35 @@ fn checker_catches_mixtral_errors_at_a_low_false_flag_rate() {
     for (t, v) in false_flags.iter().take(12) {
         println!("  false flag: {:?}\n    {:?}", v.arithmetic_errors, &t[t.len().saturating_sub(200)..]);
     }
+    let (mut gw, mut g_arith, mut g_cut) = (0, 0, 0);
+    for row in &l.rec.rows {
+        let a = &row.answers[l.gpt];
+        if !a.correct {
+            let v = checker::check(&a.text);
+            gw += 1;
+            g_arith += usize::from(v.arithmetic_error() && !v.cut_off);
+            g_cut += usize::from(v.cut_off);
+        }
+    }
+    println!("checker on GPT-4's {gw} errors: arithmetic (not cut off) {g_arith}, cut off {g_cut}");
     assert!(frac(narrow_w, wrong) >= 0.2, "SPEC: about 0.30");
     assert!(frac(narrow_r, right) <= 0.03, "SPEC: about 0.014");
     assert!(frac(any_w, wrong) >= frac(narrow_w, wrong));
+}
+
+#[test]
+fn checker_on_the_reference_solutions() {
+    let l = load();
+    let mut flagged = Vec::new();
+    for p in &l.test.problems {
+        let v = checker::check(&p.reference);
+        if v.arithmetic_or_cut_off() {
+            flagged.push((v.arithmetic_errors, p.reference.clone()));
+        }
+    }
+    println!("checker flags {} of {} GSM8K test reference solutions", flagged.len(), l.test.len());
+    for (e, t) in flagged.iter().take(15) {
+        println!("  {e:?}\n    {:?}", &t[t.len().saturating_sub(200)..]);
+    }
+    assert!(flagged.len() * 50 < l.test.len(), "under 2%");
 }

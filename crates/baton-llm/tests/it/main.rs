@@ -2,6 +2,7 @@
 
 mod anchors;
 mod replay;
+mod simulated;
 
 use std::path::PathBuf;
 
