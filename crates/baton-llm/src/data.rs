@@ -335,6 +335,25 @@ impl Recording {
         Ok(&row.answers[m])
     }
 
+    /// Writes the recording as CSV in the format [`Recording::from_reader`] reads (header `prompt`, one
+    /// `True`/`False` column per model, then one `_response` column per model). `path` names the destination
+    /// in errors; the caller opens and owns the file.
+    pub fn write_csv(&self, writer: impl std::io::Write, path: &str) -> Result<(), LlmError> {
+        let io = |e: csv::Error| LlmError::Io { path: path.to_string(), message: e.to_string() };
+        let mut w = csv::Writer::from_writer(writer);
+        let mut header = vec!["prompt".to_string()];
+        header.extend(self.models.iter().cloned());
+        header.extend(self.models.iter().map(|m| format!("{m}_response")));
+        w.write_record(&header).map_err(io)?;
+        for row in &self.rows {
+            let mut rec = vec![row.prompt.as_str()];
+            rec.extend(row.answers.iter().map(|a| if a.correct { "True" } else { "False" }));
+            rec.extend(row.answers.iter().map(|a| a.text.as_str()));
+            w.write_record(&rec).map_err(io)?;
+        }
+        w.flush().map_err(|e| LlmError::Io { path: path.to_string(), message: e.to_string() })
+    }
+
     /// Checks that row `i` is question `i` of `test` (same count, byte-identical prompt); `path` and `other`
     /// name the two files in the error.
     pub fn check_aligned(&self, test: &Dataset, path: &str, other: &str) -> Result<(), LlmError> {
@@ -403,6 +422,9 @@ mod tests {
         assert!(r.answer("m1", 0).unwrap().correct);
         assert_eq!(r.answer("m2", 0).unwrap().text, "x");
         assert!(matches!(r.answer("m3", 0), Err(LlmError::UnknownModel { .. })));
+        let mut out = Vec::new();
+        r.write_csv(&mut out, "mem").unwrap();
+        assert_eq!(Recording::from_reader(out.as_slice(), "mem").unwrap(), r);
         let bad = "prompt,m1,m1_response\nQ,maybe,x\n";
         let e = Recording::from_reader(bad.as_bytes(), "r.csv").unwrap_err();
         assert!(matches!(e, LlmError::Parse { line: 1, .. }), "{e}");

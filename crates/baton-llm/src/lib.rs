@@ -37,6 +37,8 @@ pub mod checker;
 pub mod data;
 pub mod error;
 pub mod grade;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod price;
 pub mod replay;
 pub mod simulated;
@@ -46,6 +48,8 @@ pub use backend::{Backend, Request, Response, Task};
 pub use checker::{check, CheckVerdict};
 pub use data::{Dataset, Gold, Problem, Recording};
 pub use error::LlmError;
+#[cfg(feature = "live")]
+pub use live::{LiveBackend, LiveConfig};
 pub use price::PriceTable;
 pub use replay::ReplayBackend;
 pub use simulated::{SimulatedBackend, SimulatedConfig};

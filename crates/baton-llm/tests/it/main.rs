@@ -1,6 +1,8 @@
 //! Integration tests of baton-llm against the real data (GSM8K, MathQA, the RouteLLM recording).
 
 mod anchors;
+#[cfg(feature = "live")]
+mod live;
 mod replay;
 mod simulated;
 
