@@ -1,0 +1,172 @@
+//! The live backend against a scripted OpenAI-compatible server on 127.0.0.1 (no network model needed).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use baton_llm::data::{parse_gsm8k, Dataset, DatasetKind, Recording};
+use baton_llm::price::{PriceTable, GPT_4O_MINI};
+use baton_llm::{Backend, LiveBackend, LiveConfig, LlmError, Request};
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    path: String,
+    authorization: Option<String>,
+    body: serde_json::Value,
+}
+
+/// Serves `replies` (status, body) in order, one per connection, recording each request.
+fn serve(replies: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+    let url = format!("http://{}/v1", listener.local_addr().expect("local address"));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for (status, body) in replies {
+            let Ok((stream, _)) = listener.accept() else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("request line");
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (mut len, mut authorization) = (0, None);
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).expect("header");
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                let (name, value) = h.split_once(':').unwrap_or((h, ""));
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => len = value.trim().parse().expect("length"),
+                    "authorization" => authorization = Some(value.trim().to_string()),
+                    _ => {}
+                }
+            }
+            let mut buf = vec![0; len];
+            reader.read_exact(&mut buf).expect("body");
+            let request = serde_json::from_slice(&buf).unwrap_or(serde_json::Value::Null);
+            log.lock().expect("log").push(Seen { path, authorization, body: request });
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let mut stream = stream;
+            stream.write_all(reply.as_bytes()).expect("reply");
+        }
+    });
+    (url, seen)
+}
+
+fn completion(text: &str, usage: Option<(u64, u64)>) -> String {
+    let mut v = serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]});
+    if let Some((i, o)) = usage {
+        v["usage"] = serde_json::json!({"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o});
+    }
+    v.to_string()
+}
+
+fn tiny() -> Dataset {
+    let text = r#"{"question": "Tom has 2 + 3 apples. How many?", "answer": "2 + 3 = <<2+3=5>>5\n#### 5"}
+{"question": "What is 6 * 7?", "answer": "6 * 7 = <<6*7=42>>42\n#### 42"}"#;
+    Dataset { kind: DatasetKind::Gsm8kTest, problems: parse_gsm8k(text, "tiny").expect("tiny data set parses") }
+}
+
+fn fast(url: &str) -> LiveConfig {
+    LiveConfig { backoff_ms: 10, timeout_secs: 5.0, ..LiveConfig::new(url) }
+}
+
+#[test]
+fn live_call_retries_server_errors_then_prices_the_usage() {
+    let (url, seen) = serve(vec![
+        (503, r#"{"error": "overloaded"}"#.to_string()),
+        (429, r#"{"error": "slow down"}"#.to_string()),
+        (200, completion("2 + 3 = 5\n#### 5", Some((1000, 200)))),
+    ]);
+    // A variable no other test reads or writes, so setting it cannot race with them.
+    std::env::set_var("BATON_LLM_TEST_KEY_RETRY", "sk-test");
+    let cfg = LiveConfig { api_key_env: Some("BATON_LLM_TEST_KEY_RETRY".to_string()), ..fast(&url) };
+    let b = LiveBackend::new(cfg, tiny(), "Question: Q\nAnswer: A\n\n", PriceTable::default()).unwrap();
+    let r = b.complete(&Request::solve(GPT_4O_MINI, 0)).unwrap();
+    assert_eq!(r.text, "2 + 3 = 5\n#### 5");
+    assert_eq!((r.input_tokens, r.output_tokens), (1000, 200));
+    assert!((r.cost_usd - (1000.0 * 0.15 + 200.0 * 0.60) / 1e6).abs() < 1e-15);
+    assert_eq!(r.label, None);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    let last = &seen[2];
+    assert_eq!(last.path, "/v1/chat/completions");
+    assert_eq!(last.authorization.as_deref(), Some("Bearer sk-test"));
+    assert_eq!(last.body["model"], GPT_4O_MINI);
+    assert_eq!(last.body["temperature"], 0.0);
+    assert_eq!(last.body["max_tokens"], 1024);
+    assert_eq!(last.body["stop"], serde_json::json!(["Question"]));
+    assert_eq!(last.body["messages"][0]["role"], "user");
+    assert_eq!(
+        last.body["messages"][0]["content"],
+        "Question: Q\nAnswer: A\n\nQuestion: Tom has 2 + 3 apples. How many?\nAnswer:"
+    );
+}
+
+#[test]
+fn client_errors_fail_at_once_and_retries_run_out() {
+    let (url, seen) = serve(vec![(400, r#"{"error": "bad model"}"#.to_string())]);
+    let b = LiveBackend::new(fast(&url), tiny(), "", PriceTable::default()).unwrap();
+    let e = b.complete(&Request::solve(GPT_4O_MINI, 0)).unwrap_err();
+    assert!(
+        matches!(&e, LlmError::Http { message, .. } if message.contains("400") && message.contains("bad model")),
+        "{e}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert!(seen.lock().unwrap()[0].authorization.is_none());
+
+    let (url, seen) = serve(vec![(500, "{}".to_string()), (500, "{}".to_string())]);
+    let cfg = LiveConfig { max_retries: 1, ..fast(&url) };
+    let b = LiveBackend::new(cfg, tiny(), "", PriceTable::default()).unwrap();
+    let e = b.complete(&Request::solve(GPT_4O_MINI, 0)).unwrap_err();
+    assert!(e.to_string().contains("after 2 attempts"), "{e}");
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn missing_key_and_bad_config_are_clear_errors() {
+    let cfg = LiveConfig {
+        api_key_env: Some("BATON_LLM_TEST_KEY_NEVER_SET".to_string()),
+        ..LiveConfig::new("http://127.0.0.1:9/v1")
+    };
+    let e = LiveBackend::new(cfg, tiny(), "", PriceTable::default()).unwrap_err();
+    assert_eq!(e, LlmError::MissingApiKey { var: "BATON_LLM_TEST_KEY_NEVER_SET".to_string() });
+    assert_eq!(e.to_string(), "API key missing: set the environment variable BATON_LLM_TEST_KEY_NEVER_SET");
+    let e = LiveBackend::new(LiveConfig::new("ftp://x"), tiny(), "", PriceTable::default()).unwrap_err();
+    assert!(matches!(e, LlmError::InvalidConfig { ref field, .. } if field == "base_url"));
+    assert!(toml::from_str::<LiveConfig>("base_url = \"http://x\"\nkey = 1\n").is_err());
+    let c: LiveConfig = toml::from_str("base_url = \"http://x/v1\"\napi_key_env = \"OPENAI_API_KEY\"\n").unwrap();
+    assert_eq!(c.max_retries, 3);
+}
+
+#[test]
+fn record_mode_writes_the_replay_format_and_usage_falls_back_to_counting() {
+    let (url, seen) = serve(vec![
+        (200, completion("2 + 3 = 5\n#### 5", None)),
+        (200, completion("6 * 7 = 43\n#### 43", None)),
+        (200, completion("Looks right.\nVERDICT: CORRECT", None)),
+    ]);
+    let cfg = LiveConfig { record: true, ..fast(&url) };
+    let b = LiveBackend::new(cfg, tiny(), "", PriceTable::default()).unwrap();
+    let r0 = b.complete(&Request::solve(GPT_4O_MINI, 0)).unwrap();
+    assert_eq!(r0.output_tokens, baton_llm::tokens::count_cl100k("2 + 3 = 5\n#### 5"));
+    b.complete(&Request::solve(GPT_4O_MINI, 1)).unwrap();
+    let v = b.complete(&Request::verify(GPT_4O_MINI, 1, "6 * 7 = 43")).unwrap();
+    assert_eq!(baton_llm::backend::parse_verdict(&v.text), Some(true));
+    assert!(seen.lock().unwrap()[2].body.get("stop").is_none(), "critic requests have no stop sequence");
+    let rec = b.recording();
+    assert_eq!(rec.models, vec![GPT_4O_MINI.to_string()]);
+    assert_eq!(rec.rows.len(), 2, "verify replies are not recorded");
+    assert!(rec.rows[0].answers[0].correct && !rec.rows[1].answers[0].correct);
+    let mut csv = Vec::new();
+    rec.write_csv(&mut csv, "mem").unwrap();
+    let back = Recording::from_reader(csv.as_slice(), "mem").unwrap();
+    assert_eq!(back, rec);
+    back.check_aligned(&tiny(), "mem", "tiny").unwrap();
+}
