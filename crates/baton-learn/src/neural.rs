@@ -78,12 +78,16 @@ pub struct NeuralQ {
     n_actions: usize,
     m: usize,
     d: usize,
-    /// `w[k * m + r]` is coordinate `k` of neuron `r` (the neurons of one input coordinate are contiguous,
-    /// so loops over neurons vectorize and a one-hot input reads one contiguous row).
+    /// In tiles of `BLOCK` neurons: tile `r0 = 0, BLOCK, ..` (width `tw = min(BLOCK, m - r0)`) is
+    /// `w[r0 * d .. (r0 + tw) * d]`, coordinate `k` of neuron `r0 + j` at `r0 * d + k * tw + j` (see [`index`]).
+    /// Loops over the neurons of a tile vectorize, and a forward pass streams each tile contiguously (a plain
+    /// coordinate-major layout strides by `4m` bytes, which at m = 1024 is the 4 KiB that aliases in L1).
     w: Vec<f32>,
     w0: Vec<f32>,
     /// Output signs `b_r / sqrt(m)`.
     b: Vec<f64>,
+    /// `b_r` as `+-1`.
+    sign: Vec<f32>,
     /// Random features: `x[p * d + k]`; `None` for one-hot.
     x: Option<Vec<f32>>,
     eta: f64,
@@ -108,12 +112,8 @@ pub struct NeuralQ {
     scratch: Vec<f32>,
 }
 
-/// Neurons per register block of a one-pair forward pass (eight AVX registers of `f32`).
+/// Neurons per tile of `W`, and per register block of a one-pair forward pass (eight AVX registers of `f32`).
 const BLOCK: usize = 64;
-/// Pairs evaluated in one pass over `W` by `max_value` and `greedy`.
-const MULTI: usize = 4;
-/// Neurons per register block when `MULTI` pairs share a pass (`MULTI` x 2 AVX registers).
-const MULTI_BLOCK: usize = 16;
 /// Lanes of every fixed-order sum: entry `i` of a sum goes to lane `i % LANES`, lanes combine pairwise.
 const LANES: usize = 8;
 
@@ -186,25 +186,36 @@ fn add_outputs(lanes: &mut [f64; LANES], b: &[f64], pre: &[f32]) {
     }
 }
 
-/// Pre-activations `w_r . x` of the neurons `r0 .. r0 + acc.len()`, summed over `k` in order (the same bits
-/// whatever the block size).
+/// Where coordinate `k` of neuron `r` is stored (see the field `w`).
 #[inline(always)]
-fn block_pre(w: &[f32], m: usize, r0: usize, x: &[f32], acc: &mut [f32]) {
+fn index(m: usize, d: usize, k: usize, r: usize) -> usize {
+    let r0 = r / BLOCK * BLOCK;
+    r0 * d + k * BLOCK.min(m - r0) + (r - r0)
+}
+
+/// The tiles of `W`: first neuron and width.
+#[inline(always)]
+fn tiles(m: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..m).step_by(BLOCK).map(move |r0| (r0, BLOCK.min(m - r0)))
+}
+
+/// Pre-activations `w_r . x` of the `acc.len()` neurons of a tile (its `d` rows of `acc.len()`), summed over `k`
+/// in order: the same bits whatever the blocking.
+#[inline(always)]
+fn tile_pre(tile: &[f32], x: &[f32], acc: &mut [f32]) {
     acc.fill(0.0);
-    for (k, &xk) in x.iter().enumerate() {
-        let row = &w[k * m + r0..k * m + r0 + acc.len()];
+    for (row, &xk) in tile.chunks_exact(acc.len()).zip(x) {
         for (a, &wv) in acc.iter_mut().zip(row) {
             *a += xk * wv;
         }
     }
 }
 
-/// [`block_pre`] for a full block of `BLOCK` neurons (a fixed length, so the accumulators stay in registers).
+/// [`tile_pre`] for a full tile (a fixed length, so the accumulators stay in registers).
 #[inline(always)]
-fn full_block_pre(w: &[f32], m: usize, r0: usize, x: &[f32], acc: &mut [f32; BLOCK]) {
+fn full_tile_pre(tile: &[f32], x: &[f32], acc: &mut [f32; BLOCK]) {
     *acc = [0.0; BLOCK];
-    for (k, &xk) in x.iter().enumerate() {
-        let row = &w[k * m + r0..k * m + r0 + BLOCK];
+    for (row, &xk) in tile.chunks_exact(BLOCK).zip(x) {
         for (a, &wv) in acc.iter_mut().zip(row) {
             *a += xk * wv;
         }
@@ -214,23 +225,20 @@ fn full_block_pre(w: &[f32], m: usize, r0: usize, x: &[f32], acc: &mut [f32; BLO
 kernel! {
     /// `f(x; W)` for dense features `x`; with `pre`, also every pre-activation into it (length `m`).
     fn output_dense(w: &[f32], m: usize, b: &[f64], x: &[f32], pre: Option<&mut [f32]>) -> f64 {
+        let d = x.len();
         let mut lanes = [0.0; LANES];
         let mut acc = [0.0f32; BLOCK];
-        let full = m / BLOCK * BLOCK;
         let mut pre = pre;
-        for r0 in (0..full).step_by(BLOCK) {
-            full_block_pre(w, m, r0, x, &mut acc);
-            add_outputs(&mut lanes, &b[r0..r0 + BLOCK], &acc);
-            if let Some(pre) = pre.as_deref_mut() {
-                pre[r0..r0 + BLOCK].copy_from_slice(&acc);
+        for (r0, tw) in tiles(m) {
+            let tile = &w[r0 * d..(r0 + tw) * d];
+            if tw == BLOCK {
+                full_tile_pre(tile, x, &mut acc);
+            } else {
+                tile_pre(tile, x, &mut acc[..tw]);
             }
-        }
-        if full < m {
-            let acc = &mut acc[..m - full];
-            block_pre(w, m, full, x, acc);
-            add_outputs(&mut lanes, &b[full..], acc);
-            if let Some(pre) = pre {
-                pre[full..].copy_from_slice(acc);
+            add_outputs(&mut lanes, &b[r0..r0 + tw], &acc[..tw]);
+            if let Some(pre) = pre.as_deref_mut() {
+                pre[r0..r0 + tw].copy_from_slice(&acc[..tw]);
             }
         }
         combine(&lanes)
@@ -238,63 +246,54 @@ kernel! {
 }
 
 kernel! {
-    /// `f(x_j; W)` for `MULTI` dense feature vectors in one pass over `W`; the same bits as [`output_dense`]
-    /// for each.
-    fn outputs_dense(w: &[f32], m: usize, b: &[f64], xs: &[&[f32]; MULTI]) -> [f64; MULTI] {
-        let mut lanes = [[0.0; LANES]; MULTI];
-        let full = m / MULTI_BLOCK * MULTI_BLOCK;
-        for r0 in (0..full).step_by(MULTI_BLOCK) {
-            let mut acc = [[0.0f32; MULTI_BLOCK]; MULTI];
-            for k in 0..xs[0].len() {
-                let row = &w[k * m + r0..k * m + r0 + MULTI_BLOCK];
-                for (acc, x) in acc.iter_mut().zip(xs) {
-                    let xk = x[k];
-                    for (a, &wv) in acc.iter_mut().zip(row) {
-                        *a += xk * wv;
-                    }
-                }
-            }
-            for (lanes, acc) in lanes.iter_mut().zip(&acc) {
-                add_outputs(lanes, &b[r0..r0 + MULTI_BLOCK], acc);
-            }
-        }
-        if full < m {
-            let mut acc = [0.0f32; MULTI_BLOCK];
-            let acc = &mut acc[..m - full];
-            for (lanes, x) in lanes.iter_mut().zip(xs) {
-                block_pre(w, m, full, x, acc);
-                add_outputs(lanes, &b[full..], acc);
-            }
-        }
-        lanes.map(|l| combine(&l))
-    }
-}
-
-kernel! {
     /// The rank-1 step `W += g x^T` (`g_r = 0` leaves neuron `r` exactly as it was).
     fn step_dense(w: &mut [f32], m: usize, x: &[f32], g: &[f32]) {
-        for (k, &xk) in x.iter().enumerate() {
-            for (wv, &gv) in w[k * m..(k + 1) * m].iter_mut().zip(g) {
-                *wv += gv * xk;
+        let d = x.len();
+        for (r0, tw) in tiles(m) {
+            let tile = &mut w[r0 * d..(r0 + tw) * d];
+            let g = &g[r0..r0 + tw];
+            for (row, &xk) in tile.chunks_exact_mut(tw).zip(x) {
+                for (wv, &gv) in row.iter_mut().zip(g) {
+                    *wv += gv * xk;
+                }
             }
         }
     }
 }
 
 kernel! {
-    /// One-hot step on row `p`: `w += g`; in the tail also `u += weight * (new - old)` (the exact change).
-    fn step_row(w: &mut [f32], g: &[f32], u: &mut [f64], weight: Option<f64>) {
-        match weight {
-            None => {
-                for (wv, &gv) in w.iter_mut().zip(g) {
-                    *wv += gv;
+    /// `g_r = sign_r * c` for the active neurons (`pre_r > 0`, `g` holds `pre` on entry), else 0; returns how
+    /// many are active.
+    fn step_sizes(g: &mut [f32], sign: &[f32], c: f32) -> usize {
+        let mut active = 0;
+        for (gv, &s) in g.iter_mut().zip(sign) {
+            let on = *gv > 0.0;
+            active += usize::from(on);
+            *gv = if on { s * c } else { 0.0 };
+        }
+        active
+    }
+}
+
+kernel! {
+    /// One-hot step on coordinate `p`: `w += g` on its entries; in the tail also `u += weight * (new - old)`
+    /// (the exact change).
+    fn step_one_hot(w: &mut [f32], u: &mut [f64], d: usize, p: usize, g: &[f32], weight: Option<f64>) {
+        for (r0, tw) in tiles(g.len()) {
+            let at = r0 * d + p * tw;
+            let (w, g) = (&mut w[at..at + tw], &g[r0..r0 + tw]);
+            match weight {
+                None => {
+                    for (wv, &gv) in w.iter_mut().zip(g) {
+                        *wv += gv;
+                    }
                 }
-            }
-            Some(weight) => {
-                for ((wv, &gv), uv) in w.iter_mut().zip(g).zip(u) {
-                    let old = *wv;
-                    *wv = old + gv;
-                    *uv += weight * (f64::from(*wv) - f64::from(old));
+                Some(weight) => {
+                    for ((wv, &gv), uv) in w.iter_mut().zip(g).zip(&mut u[at..at + tw]) {
+                        let old = *wv;
+                        *wv = old + gv;
+                        *uv += weight * (f64::from(*wv) - f64::from(old));
+                    }
                 }
             }
         }
@@ -361,6 +360,7 @@ impl NeuralQ {
         let scale = 1.0 / (m as f64).sqrt();
         let mut w = vec![0.0f32; m * d];
         let mut b = vec![0.0; m];
+        let at = |k: usize, r: usize| index(m, d, k, r);
         for r in 0..m {
             let twin = params.symmetric && r % 2 == 1;
             b[r] = if twin {
@@ -371,8 +371,8 @@ impl NeuralQ {
                 -scale
             };
             for k in 0..d {
-                w[k * m + r] = if twin {
-                    w[k * m + r - 1]
+                w[at(k, r)] = if twin {
+                    w[at(k, r - 1)]
                 } else {
                     let z: f64 = StandardNormal.sample(rng);
                     (z * sd) as f32
@@ -390,6 +390,7 @@ impl NeuralQ {
             u: vec![0.0; w.len()],
             gu: if x.is_some() { vec![0.0; pairs * m] } else { Vec::new() },
             w,
+            sign: b.iter().map(|&b| if b > 0.0 { 1.0 } else { -1.0 }).collect(),
             b,
             x,
             eta: params.eta,
@@ -407,43 +408,36 @@ impl NeuralQ {
         obs.index() * self.n_actions + action.index()
     }
 
+    /// The pre-activations `w_r . e_p = W[p, r]` of one-hot pair `p` into `out` (length `m`).
+    fn one_hot_row(&self, p: usize, out: &mut [f32]) {
+        for (r0, tw) in tiles(self.m) {
+            let at = r0 * self.d + p * tw;
+            out[r0..r0 + tw].copy_from_slice(&self.w[at..at + tw]);
+        }
+    }
+
     /// `f(x(p); W)`.
     fn output(&self, p: usize) -> f64 {
         let m = self.m;
         match &self.x {
             None => {
                 let mut lanes = [0.0; LANES];
-                add_outputs(&mut lanes, &self.b, &self.w[p * m..(p + 1) * m]);
+                for (r0, tw) in tiles(m) {
+                    let at = r0 * self.d + p * tw;
+                    add_outputs(&mut lanes, &self.b[r0..r0 + tw], &self.w[at..at + tw]);
+                }
                 combine(&lanes)
             }
             Some(x) => output_dense(&self.w, m, &self.b, &x[p * self.d..(p + 1) * self.d], None),
         }
     }
 
-    /// `(action, Q(obs, action))` for every legal action in order, dense features `MULTI` actions per pass
-    /// over `W`; the same bits as [`QFunction::value`].
+    /// `(action, Q(obs, action))` for every legal action in order. (Evaluating four actions in one pass over
+    /// `W`, 4 x 16 neurons per register block, measured 10-20% slower than four passes of 64-neuron blocks.)
     #[inline]
     fn each_value(&self, obs: ObsId, mut visit: impl FnMut(ActionId, f64)) {
-        let legal = self.legal.of(obs);
-        let Some(x) = &self.x else {
-            for &a in legal {
-                visit(a, self.output(self.pair(obs, a)));
-            }
-            return;
-        };
-        let d = self.d;
-        for group in legal.chunks(MULTI) {
-            if group.len() == 1 {
-                visit(group[0], self.output(self.pair(obs, group[0])));
-                continue;
-            }
-            // Unused slots repeat the first pair; their outputs are ignored.
-            let p = |i: usize| self.pair(obs, group[if i < group.len() { i } else { 0 }]);
-            let xs: [&[f32]; MULTI] = std::array::from_fn(|i| &x[p(i) * d..(p(i) + 1) * d]);
-            let values = outputs_dense(&self.w, self.m, &self.b, &xs);
-            for (&a, &v) in group.iter().zip(&values) {
-                visit(a, v);
-            }
+        for &a in self.legal.of(obs) {
+            visit(a, self.output(self.pair(obs, a)));
         }
     }
 
@@ -468,7 +462,7 @@ impl NeuralQ {
         let m = self.m;
         let mut pre = vec![0.0f32; m];
         match &self.x {
-            None => pre.copy_from_slice(&self.w[p * m..(p + 1) * m]),
+            None => self.one_hot_row(p, &mut pre),
             Some(x) => {
                 output_dense(&self.w, m, &self.b, &x[p * self.d..(p + 1) * self.d], Some(&mut pre));
             }
@@ -513,9 +507,12 @@ impl NeuralQ {
                     if gp.iter().all(|&g| g == 0.0) {
                         continue;
                     }
-                    for (k, &xk) in xp.iter().enumerate() {
-                        for (uv, &g) in u[k * m..(k + 1) * m].iter_mut().zip(gp) {
-                            *uv += g * f64::from(xk);
+                    for (r0, tw) in tiles(m) {
+                        let tile = &mut u[r0 * d..(r0 + tw) * d];
+                        for (row, &xk) in tile.chunks_exact_mut(tw).zip(xp) {
+                            for (uv, &g) in row.iter_mut().zip(&gp[r0..r0 + tw]) {
+                                *uv += g * f64::from(xk);
+                            }
                         }
                     }
                 }
@@ -562,7 +559,7 @@ impl QFunction for NeuralQ {
         let mut g = std::mem::take(&mut self.scratch);
         let f = match &self.x {
             None => {
-                g.copy_from_slice(&self.w[p * m..(p + 1) * m]);
+                self.one_hot_row(p, &mut g);
                 let mut lanes = [0.0; LANES];
                 add_outputs(&mut lanes, &self.b, &g);
                 combine(&lanes)
@@ -577,22 +574,13 @@ impl QFunction for NeuralQ {
         // Weight `s - t0` of this step's change in `U`, inside the tail.
         let weight = (self.steps > self.tail_start).then(|| (self.steps - self.tail_start) as f64);
         // W <- W - eta * delta * grad f, delta = f - target = -td_error; grad_{w_r} = b_r 1{pre_r > 0} x.
-        // The buffer now holds the step of neuron r, zero for inactive neurons; `g2 = ||g||^2`.
+        // The buffer now holds the step of neuron r, zero for inactive neurons: `step * b_r` in f32, i.e.
+        // `sign_r * c` (rounding is symmetric).
         let step = self.eta * td_error;
-        let mut g2 = [0.0; LANES];
-        let (mut gc, mut bc) = (g.chunks_exact_mut(LANES), self.b.chunks_exact(LANES));
-        for (gg, bb) in (&mut gc).zip(&mut bc) {
-            for ((gv, &bv), l) in gg.iter_mut().zip(bb).zip(g2.iter_mut()) {
-                *gv = if *gv > 0.0 { (step * bv) as f32 } else { 0.0 };
-                *l += f64::from(*gv) * f64::from(*gv);
-            }
-        }
-        for ((gv, &bv), l) in gc.into_remainder().iter_mut().zip(bc.remainder()).zip(g2.iter_mut()) {
-            *gv = if *gv > 0.0 { (step * bv) as f32 } else { 0.0 };
-            *l += f64::from(*gv) * f64::from(*gv);
-        }
+        let c = (step * (1.0 / (m as f64).sqrt())) as f32;
+        let active = step_sizes(&mut g, &self.sign, c);
         match &self.x {
-            None => step_row(&mut self.w[p * m..(p + 1) * m], &g, &mut self.u[p * m..(p + 1) * m], weight),
+            None => step_one_hot(&mut self.w, &mut self.u, d, p, &g, weight),
             Some(x) => {
                 step_dense(&mut self.w, m, &x[p * d..(p + 1) * d], &g);
                 if let Some(weight) = weight {
@@ -605,7 +593,7 @@ impl QFunction for NeuralQ {
         self.scratch = g;
         // ||Delta||_F = ||g|| ||x|| with ||x|| = 1 up to f32 rounding; each stored entry is off the exact
         // `w + g_r x_k` by at most one f32 unit roundoff of `|g_r x_k|` plus one of `|w|`, hence the margin.
-        let step_norm = combine(&g2).sqrt() * (1.0 + 1e-6);
+        let step_norm = (active as f64).sqrt() * f64::from(c).abs() * (1.0 + 1e-6);
         let grown = (self.bound + step_norm) * (1.0 + 1e-12);
         self.bound = grown + f64::from(f32::EPSILON) * (self.w0_norm + grown + step_norm);
         if self.bound > self.radius {
@@ -705,11 +693,12 @@ mod tests {
             // stored, and allow for f32 rounding of the pre-activations (about 1e-7 each, over 2h = 2e-3).
             let h = 1e-3f32;
             for (e, &analytic) in g.iter().enumerate() {
+                let at = index(q.m, q.d, e / q.m, e % q.m);
                 let mut plus = q.clone();
-                plus.w[e] += h;
+                plus.w[at] += h;
                 let mut minus = q.clone();
-                minus.w[e] -= h;
-                let dw = f64::from(plus.w[e]) - f64::from(minus.w[e]);
+                minus.w[at] -= h;
+                let dw = f64::from(plus.w[at]) - f64::from(minus.w[at]);
                 let numeric = (plus.value(o, a) - minus.value(o, a)) / dw;
                 assert!((numeric - analytic).abs() < 1e-4, "entry {e}: numeric {numeric} vs analytic {analytic}");
             }
@@ -787,7 +776,9 @@ mod tests {
 
     #[test]
     fn several_actions_in_one_pass_give_the_same_bits_as_one_at_a_time() {
-        for (features, width) in [(Features::Random { dim: 7 }, 70), (Features::Random { dim: 64 }, 256)] {
+        for (features, width) in
+            [(Features::Random { dim: 7 }, 70), (Features::Random { dim: 64 }, 256), (Features::Random { dim: 3 }, 200)]
+        {
             let p = NeuralParams { symmetric: false, ..params(width, features) };
             let mut q = NeuralQ::new(&spec(5, 6), p, &mut stream(8, Stream::Other(0)));
             for k in 0..50u32 {
