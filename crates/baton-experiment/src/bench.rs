@@ -1,5 +1,5 @@
 //! Throughput of the hot loops, for `baton bench`. Each loop runs for about a given wall time; the
-//! figure is operations per second of wall time on one thread.
+//! figure is operations per second of wall time on one thread (the `*gflops` figures: 1e9 flops per second).
 
 use std::time::{Duration, Instant};
 
@@ -112,39 +112,50 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
             CHUNK
         }));
     }
-    // Neural IC-Q (SPEC 3): one network's updates (forward pass and projected semi-gradient step) on random
-    // unit features in R^64, as in a width sweep. GFLOP/s is not reported: the f64 loops are not tuned yet.
+    // Neural IC-Q (SPEC 3) on random unit features in R^64, as in a width sweep. Flops counted per update:
+    // forward pass 2md (a multiply and an add per weight) + rank-1 step 2md = 4md; per handoff the receiver's
+    // `max_value` over 4 actions (4 forward passes, 8md) plus the sender's update (4md) = 12md. The O(m) work
+    // (output sums, step sizes, Polyak sums) is not counted. `*_gflops` figures are GFLOP/s (their `ops` are
+    // the flops timed), to read against `neural/peak_f32_gflops`.
+    if wanted("neural/peak_f32_gflops") {
+        figures.push(peak_f32_gflops(budget));
+    }
     for width in [256usize, 1024] {
-        let name = format!("neural/m{width}-d64/updates_per_sec");
-        if !wanted(&name) {
-            continue;
+        let prefix = format!("neural/m{width}-d64");
+        let flops = 4.0 * (width * NEURAL_DIM) as f64;
+        let (updates, gflops) = (format!("{prefix}/updates_per_sec"), format!("{prefix}/update_gflops"));
+        if wanted(&updates) || wanted(&gflops) {
+            let mut net = neural_bench_network(width, 0);
+            let mut k = 0u32;
+            let figure = time_loop(&updates, budget, || {
+                const UPDATES: u64 = 2_000;
+                for _ in 0..UPDATES {
+                    k = k.wrapping_add(1);
+                    let (o, a) = (ObsId(k % 64), ActionId((k / 64 % 4) as u16));
+                    baton_learn::QFunction::update_towards(&mut net, o, a, f64::from(k % 7) * 0.1);
+                }
+                UPDATES
+            });
+            push_with_gflops(&mut figures, figure, &gflops, flops, &wanted);
         }
-        let spec = baton_core::AgentSpec {
-            name: "bench".into(),
-            n_obs: 64,
-            n_actions: 4,
-            legal: baton_core::Legal::all(4),
-            action_names: (0..4).map(|a| format!("a{a}")).collect(),
-        };
-        let params = baton_learn::NeuralParams {
-            width,
-            radius: 1e6,
-            eta: 0.01,
-            features: baton_learn::Features::Random { dim: 64 },
-            symmetric: true,
-            tail_start: 0,
-        };
-        let mut net = baton_learn::NeuralQ::new(&spec, params, &mut stream(3, Stream::Other(0)));
-        let mut k = 0u32;
-        figures.push(time_loop(&name, budget, || {
-            const UPDATES: u64 = 2_000;
-            for _ in 0..UPDATES {
-                k = k.wrapping_add(1);
-                let (o, a) = (ObsId(k % 64), ActionId((k / 64 % 4) as u16));
-                baton_learn::QFunction::update_towards(&mut net, o, a, f64::from(k % 7) * 0.1);
-            }
-            UPDATES
-        }));
+        let (handoffs, gflops) = (format!("{prefix}/handoffs_per_sec"), format!("{prefix}/handoff_gflops"));
+        if wanted(&handoffs) || wanted(&gflops) {
+            // Two networks, as at an IC-Q handoff: the receiver's reply, then the sender's update.
+            let (receiver, mut sender) = (neural_bench_network(width, 1), neural_bench_network(width, 2));
+            let mut k = 0u32;
+            let figure = time_loop(&handoffs, budget, || {
+                const HANDOFFS: u64 = 500;
+                for _ in 0..HANDOFFS {
+                    k = k.wrapping_add(1);
+                    let v = baton_learn::QFunction::max_value(&receiver, ObsId(k.wrapping_mul(7) % 64));
+                    let (o, a) = (ObsId(k % 64), ActionId((k / 64 % 4) as u16));
+                    let target = f64::from(k % 7) * 0.1 + 0.9 * v;
+                    baton_learn::QFunction::update_towards(&mut sender, o, a, target);
+                }
+                HANDOFFS
+            });
+            push_with_gflops(&mut figures, figure, &gflops, 3.0 * flops, &wanted);
+        }
     }
     if wanted("icq/updates_per_sec") {
         let records = record_transitions(&model, 1 << 20);
@@ -161,6 +172,108 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
         }));
     }
     Ok(figures)
+}
+
+/// Feature dimension of the neural figures.
+const NEURAL_DIM: usize = 64;
+
+/// A network of width `width` over 64 observations x 4 actions, random unit features in R^64, the Polyak tail
+/// running from the first update and a radius that never binds.
+fn neural_bench_network(width: usize, seed: u64) -> baton_learn::NeuralQ {
+    let spec = baton_core::AgentSpec {
+        name: "bench".into(),
+        n_obs: 64,
+        n_actions: 4,
+        legal: baton_core::Legal::all(4),
+        action_names: (0..4).map(|a| format!("a{a}")).collect(),
+    };
+    let params = baton_learn::NeuralParams {
+        width,
+        radius: 1e6,
+        eta: 0.01,
+        features: baton_learn::Features::Random { dim: NEURAL_DIM },
+        symmetric: true,
+        tail_start: 0,
+    };
+    baton_learn::NeuralQ::new(&spec, params, &mut stream(3 + seed, Stream::Other(0)))
+}
+
+/// Push `figure` (if wanted) and, if wanted, the same timing as GFLOP/s at `flops` per operation.
+fn push_with_gflops(
+    figures: &mut Vec<Figure>,
+    figure: Figure,
+    gflops_name: &str,
+    flops: f64,
+    wanted: &dyn Fn(&str) -> bool,
+) {
+    if wanted(gflops_name) {
+        let total = figure.ops as f64 * flops;
+        figures.push(Figure {
+            name: gflops_name.into(),
+            per_sec: total / figure.seconds / 1e9,
+            ops: total as u64,
+            seconds: figure.seconds,
+        });
+    }
+    if wanted(&figure.name) {
+        figures.push(figure);
+    }
+}
+
+/// One core's f32 multiply-add throughput in GFLOP/s: twelve independent 8-wide fused multiply-add chains
+/// (AVX2 + FMA when the CPU has them, checked at run time; otherwise the same chains as separate multiplies
+/// and adds in portable code). A ceiling to read the neural GFLOP/s against, not a result of the crate.
+fn peak_f32_gflops(budget: Duration) -> Figure {
+    const CHAINS: usize = 12;
+    const ROUNDS: u64 = 1 << 16;
+    // Each round: CHAINS x 8 lanes x (multiply + add).
+    const FLOPS_PER_ROUND: u64 = (CHAINS * 8 * 2) as u64;
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn fma_rounds(rounds: u64) -> f32 {
+        use std::arch::x86_64::{_mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps};
+        let (a, b) = (_mm256_set1_ps(std::hint::black_box(0.999_999)), _mm256_set1_ps(1e-6));
+        let mut acc = [_mm256_set1_ps(1.0); CHAINS];
+        for _ in 0..rounds {
+            for v in &mut acc {
+                *v = _mm256_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut sum = acc[0];
+        for v in &acc[1..] {
+            sum = _mm256_add_ps(sum, *v);
+        }
+        let mut out = [0.0f32; 8];
+        // SAFETY: `out` has room for eight floats.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
+        out.iter().sum()
+    }
+    fn portable_rounds(rounds: u64) -> f32 {
+        let (a, b) = (std::hint::black_box(0.999_999f32), 1e-6f32);
+        let mut acc = [[1.0f32; 8]; CHAINS];
+        for _ in 0..rounds {
+            for chain in &mut acc {
+                for v in chain.iter_mut() {
+                    *v = *v * a + b;
+                }
+            }
+        }
+        acc.iter().flatten().sum()
+    }
+    let run = |rounds: u64| -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            return unsafe { fma_rounds(rounds) };
+        }
+        portable_rounds(rounds)
+    };
+    let mut figure = time_loop("neural/peak_f32_gflops", budget, || {
+        std::hint::black_box(run(std::hint::black_box(ROUNDS)));
+        ROUNDS * FLOPS_PER_ROUND
+    });
+    figure.per_sec /= 1e9;
+    figure
 }
 
 /// A transition as the runner hands it to the learners: the sender's own record and the receiver, if any.
