@@ -63,5 +63,105 @@ fn solver(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handoff_loops, update_rule, solver);
+/// The neural network's hand-written loops against a general matrix-multiply crate on the same shapes
+/// (m = 1024 neurons, d = 64 random features): the forward pass as `matrixmultiply::sgemm` with `n = 1` plus
+/// the ReLU output sum, and the rank-1 step `W += x g^T` as `sgemm` with `k = 1`. The crate packs its operands
+/// on every call, which dominates at these shapes; `NeuralQ` keeps its own loops (see `neural.rs`).
+fn neural(c: &mut Criterion) {
+    use baton::core::{AgentSpec, Legal};
+    use baton::learn::{Features, NeuralParams, NeuralQ};
+    const M: usize = 1024;
+    const D: usize = 64;
+    let spec = AgentSpec {
+        name: "bench".into(),
+        n_obs: 64,
+        n_actions: 4,
+        legal: Legal::all(4),
+        action_names: (0..4).map(|a| format!("a{a}")).collect(),
+    };
+    let params = NeuralParams {
+        width: M,
+        radius: 1e6,
+        eta: 0.01,
+        features: Features::Random { dim: D },
+        symmetric: true,
+        tail_start: 0,
+    };
+    let mut net = NeuralQ::new(&spec, params, &mut baton::core::rng::stream(3, baton::core::rng::Stream::Other(0)));
+    let mut group = c.benchmark_group("neural m1024-d64");
+    let mut k = 0u32;
+    group.bench_function("NeuralQ::value (forward)", |b| {
+        b.iter(|| {
+            k = k.wrapping_add(1);
+            black_box(net.value(ObsId(k % 64), ActionId((k / 64 % 4) as u16)))
+        })
+    });
+    group.bench_function("NeuralQ::update_towards (forward + rank-1 step)", |b| {
+        b.iter(|| {
+            k = k.wrapping_add(1);
+            black_box(net.update_towards(ObsId(k % 64), ActionId((k / 64 % 4) as u16), f64::from(k % 7) * 0.1))
+        })
+    });
+    // The same shapes through the crate: W as a d x m row-major matrix, features as columns.
+    let w: Vec<f32> = (0..M * D).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1e-4).collect();
+    let x: Vec<f32> = (0..256 * D).map(|i| ((i * 31 % 100) as f32 - 50.0) * 1e-2).collect();
+    let b_out: Vec<f64> = (0..M).map(|r| if r % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let mut pre = vec![0.0f32; M];
+    group.bench_function("matrixmultiply sgemm n=1 (forward)", |b| {
+        b.iter(|| {
+            k = k.wrapping_add(1);
+            let xp = &x[(k as usize % 256) * D..][..D];
+            // SAFETY: pre = W^T x with W (d x m, row-major) and x (d x 1); every slice has the stated shape.
+            unsafe {
+                matrixmultiply::sgemm(
+                    M,
+                    D,
+                    1,
+                    1.0,
+                    w.as_ptr(),
+                    1,
+                    M as isize,
+                    xp.as_ptr(),
+                    1,
+                    1,
+                    0.0,
+                    pre.as_mut_ptr(),
+                    1,
+                    1,
+                )
+            };
+            black_box(pre.iter().zip(&b_out).map(|(&a, &s)| if a > 0.0 { s * f64::from(a) } else { 0.0 }).sum::<f64>())
+        })
+    });
+    let mut w2 = w.clone();
+    group.bench_function("matrixmultiply sgemm k=1 (rank-1 step)", |b| {
+        b.iter(|| {
+            k = k.wrapping_add(1);
+            let xp = &x[(k as usize % 256) * D..][..D];
+            // SAFETY: W (d x m, row-major) += x (d x 1) g^T (1 x m); every slice has the stated shape.
+            unsafe {
+                matrixmultiply::sgemm(
+                    D,
+                    1,
+                    M,
+                    1e-3,
+                    xp.as_ptr(),
+                    1,
+                    1,
+                    pre.as_ptr(),
+                    1,
+                    1,
+                    1.0,
+                    w2.as_mut_ptr(),
+                    M as isize,
+                    1,
+                )
+            };
+            black_box(w2[k as usize % (M * D)])
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, handoff_loops, update_rule, solver, neural);
 criterion_main!(benches);
