@@ -37,7 +37,7 @@ fn a_quick_sweep_is_identical_on_one_and_two_threads_and_reports_as_markdown() {
     }
     assert!(summary["fit"]["slope"].is_f64() && summary["fit"]["r2"].is_f64(), "{}", summary["fit"]);
     // --quick is recorded in the resolved config: a tenth of the handoffs.
-    assert!(read(&one.join("config.toml")).contains("handoffs = 100000"));
+    assert!(read(&one.join("config.toml")).contains("handoffs = 200000"));
 
     let page = dir.path().join("report.md");
     let out = baton(["report".as_ref(), one.as_os_str(), "--out".as_ref(), page.as_os_str()]);
