@@ -1,0 +1,129 @@
+//! Exhaustive (hidden) checking of a program against a task.
+
+use std::fmt;
+
+use crate::exec::{run_regs, write_values, ExecError, Values, DEFAULT_STEP_LIMIT};
+use crate::isa::Program;
+use crate::task::Task;
+
+/// An input on which a candidate is wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counterexample {
+    /// The inputs.
+    pub inputs: Values,
+    /// What the reference gives.
+    pub expected: Values,
+    /// What the candidate gave, or why it gave nothing.
+    pub got: Result<Values, ExecError>,
+}
+
+impl fmt::Display for Counterexample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("inputs ")?;
+        write_values(f, self.inputs.as_slice())?;
+        f.write_str(": expected ")?;
+        write_values(f, self.expected.as_slice())?;
+        f.write_str(", got ")?;
+        match &self.got {
+            Ok(v) => write_values(f, v.as_slice()),
+            Err(e) => write!(f, "an error ({e})"),
+        }
+    }
+}
+
+/// Cycle counts over the runs that halted.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CycleStats {
+    /// Mean cycles per run (0 if no run halted).
+    pub mean: f64,
+    /// Fewest cycles of a run.
+    pub min: u32,
+    /// Most cycles of a run.
+    pub max: u32,
+}
+
+/// The verdict of [`check_exhaustive`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckReport {
+    /// Whether the candidate matched the reference on every input of the domain.
+    pub passed: bool,
+    /// Inputs checked (the size of the task's [`crate::Domain`]).
+    pub checked: u64,
+    /// Inputs on which the candidate was wrong or hit the step limit.
+    pub failed: u64,
+    /// The first failing input in domain order.
+    pub first_counterexample: Option<Counterexample>,
+    /// The candidate's cycles over the inputs where it halted.
+    pub cycles: CycleStats,
+    /// The reference program's cycles over the same domain.
+    pub reference_cycles: CycleStats,
+}
+
+#[derive(Default)]
+struct Accumulator {
+    total: u64,
+    runs: u64,
+    min: u32,
+    max: u32,
+}
+
+impl Accumulator {
+    fn add(&mut self, cycles: u32) {
+        if self.runs == 0 || cycles < self.min {
+            self.min = cycles;
+        }
+        self.max = self.max.max(cycles);
+        self.total += u64::from(cycles);
+        self.runs += 1;
+    }
+
+    fn stats(&self) -> CycleStats {
+        let mean = if self.runs == 0 { 0.0 } else { self.total as f64 / self.runs as f64 };
+        CycleStats { mean, min: self.min, max: self.max }
+    }
+}
+
+/// Run `program` and the task's reference on every input of the task's [`crate::Domain`] (all 256 or 65,536
+/// inputs for arity 1 or 2; the documented reduced domain for arity 3 to 5) and compare the first
+/// `task.outputs` registers at halt. A candidate that hits the step limit fails on that input.
+pub fn check_exhaustive(program: &Program, task: &Task) -> CheckReport {
+    let mut report = CheckReport {
+        passed: true,
+        checked: 0,
+        failed: 0,
+        first_counterexample: None,
+        cycles: CycleStats::default(),
+        reference_cycles: CycleStats::default(),
+    };
+    let (mut mine, mut theirs) = (Accumulator::default(), Accumulator::default());
+    let n = task.outputs;
+    for regs in task.domain().iter() {
+        report.checked += 1;
+        let got = run_regs(&program.instrs, regs, DEFAULT_STEP_LIMIT);
+        // The reference was validated to halt on the whole domain when the task was loaded.
+        let Ok(want) = run_regs(&task.reference.instrs, regs, DEFAULT_STEP_LIMIT) else { continue };
+        theirs.add(want.cycles);
+        let expected = want.outputs(n);
+        let ok = match &got {
+            Ok(out) => {
+                mine.add(out.cycles);
+                out.outputs(n) == expected
+            }
+            Err(_) => false,
+        };
+        if !ok {
+            report.passed = false;
+            report.failed += 1;
+            if report.first_counterexample.is_none() {
+                report.first_counterexample = Some(Counterexample {
+                    inputs: Values::from_slice(&regs[..task.arity]),
+                    expected,
+                    got: got.map(|o| o.outputs(n)),
+                });
+            }
+        }
+    }
+    report.cycles = mine.stats();
+    report.reference_cycles = theirs.stats();
+    report
+}

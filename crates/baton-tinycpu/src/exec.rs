@@ -1,0 +1,184 @@
+//! The interpreter: cycle-counted execution with a step cap.
+//!
+//! Execution starts at instruction 0 with the inputs in `r0, r1, ...` and every other register 0, and halts
+//! when the program counter reaches the end of the program (or a `jnz` jumps to or past it). The output is
+//! `r0` at halt; tasks with several outputs (the sorts) read `r0..r(n-1)`. A program that executes more than
+//! the step limit of instructions is stopped with [`ExecError::StepLimit`]: an error value, never a hang.
+//! The loop allocates nothing.
+
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::isa::{Instr, Program, NUM_REGS};
+
+/// Default cap on executed instructions per run: far above any straight-line program (at most
+/// [`crate::MAX_PROGRAM_LEN`] instructions), small enough that a runaway loop costs microseconds.
+pub const DEFAULT_STEP_LIMIT: u32 = 4096;
+
+/// Why a run produced no result.
+#[derive(Clone, Copy, Debug, Error, PartialEq, Eq, Hash)]
+pub enum ExecError {
+    /// The program executed `limit` instructions without halting (a loop that does not end in time).
+    #[error("no halt within {limit} steps")]
+    StepLimit {
+        /// The step limit that was hit.
+        limit: u32,
+    },
+    /// More inputs than registers.
+    #[error("{given} inputs given, the machine has {NUM_REGS} registers")]
+    TooManyInputs {
+        /// How many inputs were given.
+        given: usize,
+    },
+}
+
+/// The result of a run that halted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Outcome {
+    /// `r0` at halt: the output.
+    pub output: u8,
+    /// Every register at halt, `r0..r5` (multi-output tasks read a prefix).
+    pub regs: [u8; NUM_REGS],
+    /// Cycles spent (the sum of [`crate::Opcode::cycles`] over executed instructions).
+    pub cycles: u32,
+    /// Instructions executed.
+    pub steps: u32,
+}
+
+impl Outcome {
+    /// The first `n` registers as [`Values`] (`n` is clamped to the register count).
+    pub fn outputs(&self, n: usize) -> Values {
+        Values::from_regs(&self.regs, n)
+    }
+}
+
+/// Up to six words: a task's inputs (`r0..r(arity-1)` at start) or outputs (`r0..r(n-1)` at halt, `n` = 1 for
+/// most tasks, the arity for sorts).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Values {
+    vals: [u8; NUM_REGS],
+    len: u8,
+}
+
+impl Values {
+    /// The first `n` of `regs` (clamped to the register count).
+    pub fn from_regs(regs: &[u8; NUM_REGS], n: usize) -> Values {
+        let n = n.min(NUM_REGS);
+        let mut vals = [0; NUM_REGS];
+        vals[..n].copy_from_slice(&regs[..n]);
+        Values { vals, len: n as u8 }
+    }
+
+    /// These values (at most 6).
+    pub fn from_slice(values: &[u8]) -> Values {
+        let n = values.len().min(NUM_REGS);
+        let mut vals = [0; NUM_REGS];
+        vals[..n].copy_from_slice(&values[..n]);
+        Values { vals, len: n as u8 }
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The values.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.vals[..self.len as usize]
+    }
+}
+
+impl fmt::Debug for Values {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_slice(), f)
+    }
+}
+
+impl fmt::Display for Values {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_values(f, self.as_slice())
+    }
+}
+
+/// Write values as `a, b, c`, each in decimal with its hex form (`37 (0x25)`).
+pub(crate) fn write_values(f: &mut impl fmt::Write, values: &[u8]) -> fmt::Result {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{v} ({v:#04x})")?;
+    }
+    Ok(())
+}
+
+/// Run `program` on `inputs` (loaded into `r0, r1, ...`) with the [`DEFAULT_STEP_LIMIT`].
+pub fn run(program: &Program, inputs: &[u8]) -> Result<Outcome, ExecError> {
+    run_with_limit(program, inputs, DEFAULT_STEP_LIMIT)
+}
+
+/// Run `program` on `inputs`, stopping with [`ExecError::StepLimit`] after `limit` executed instructions.
+pub fn run_with_limit(program: &Program, inputs: &[u8], limit: u32) -> Result<Outcome, ExecError> {
+    if inputs.len() > NUM_REGS {
+        return Err(ExecError::TooManyInputs { given: inputs.len() });
+    }
+    let mut regs = [0u8; NUM_REGS];
+    regs[..inputs.len()].copy_from_slice(inputs);
+    run_regs(&program.instrs, regs, limit)
+}
+
+/// The hot loop: registers in, registers out. Register numbers are `< 6` by construction of [`crate::Reg`];
+/// the file has 8 slots and indices are masked with 7, so no bounds check is needed.
+#[inline]
+pub(crate) fn run_regs(code: &[Instr], regs: [u8; NUM_REGS], limit: u32) -> Result<Outcome, ExecError> {
+    let mut r = [0u8; 8];
+    r[..NUM_REGS].copy_from_slice(&regs);
+    let mut pc = 0usize;
+    let mut cycles = 0u32;
+    let mut steps = 0u32;
+    while let Some(&instr) = code.get(pc) {
+        if steps == limit {
+            return Err(ExecError::StepLimit { limit });
+        }
+        steps += 1;
+        pc += 1;
+        match instr {
+            Instr::Bin { op, rd, rs1, rs2 } => {
+                r[rd.index() & 7] = op.apply(r[rs1.index() & 7], r[rs2.index() & 7]);
+                cycles += instr.cycles();
+            }
+            Instr::Un { op, rd, rs } => {
+                r[rd.index() & 7] = op.apply(r[rs.index() & 7]);
+                cycles += 1;
+            }
+            Instr::Shift { op, rd, rs, k } => {
+                r[rd.index() & 7] = op.apply(r[rs.index() & 7], k);
+                cycles += 1;
+            }
+            Instr::Ldi { rd, imm } => {
+                r[rd.index() & 7] = imm;
+                cycles += 1;
+            }
+            Instr::Cmovnz { rd, rs, rc } => {
+                if r[rc.index() & 7] != 0 {
+                    r[rd.index() & 7] = r[rs.index() & 7];
+                }
+                cycles += 1;
+            }
+            Instr::Jnz { rc, target } => {
+                if r[rc.index() & 7] != 0 {
+                    pc = target as usize;
+                }
+                cycles += 1;
+            }
+        }
+    }
+    let mut out = [0u8; NUM_REGS];
+    out.copy_from_slice(&r[..NUM_REGS]);
+    Ok(Outcome { output: out[0], regs: out, cycles, steps })
+}
