@@ -153,3 +153,65 @@ pub fn mutate<R: Rng + ?Sized>(program: &mut Program, rng: &mut R) -> Mutation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::asm::{assemble, disassemble};
+
+    #[test]
+    fn random_instructions_cover_every_opcode_but_jnz() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let seen: HashSet<Opcode> = (0..5000).map(|_| random_instr(&mut rng).opcode()).collect();
+        assert_eq!(seen.len(), Opcode::ALL.len() - 1);
+        assert!(!seen.contains(&Opcode::Jnz));
+    }
+
+    #[test]
+    fn every_move_happens_and_jump_targets_follow_their_instructions() {
+        let base = assemble("top: dec r0, r0\nmov r1, r0\njnz r0, top\nadd r2, r2, r1\njnz r2, end\nldi r3, 4\nend:")
+            .expect("valid");
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut kinds = HashSet::new();
+        for _ in 0..3000 {
+            let mut p = base.clone();
+            let m = mutate(&mut p, &mut rng);
+            kinds.insert(std::mem::discriminant(&m));
+            // The result is always a program the text form can carry.
+            assert_eq!(assemble(&disassemble(&p)).expect("round trip"), p);
+            let moved = |i: usize| match m {
+                Mutation::Insert(at) => Some(if i >= at { i + 1 } else { i }),
+                Mutation::Delete(at) if i == at => None,
+                Mutation::Delete(at) => Some(if i > at { i - 1 } else { i }),
+                _ => Some(i),
+            };
+            if matches!(m, Mutation::Insert(_) | Mutation::Delete(_)) {
+                assert_eq!(
+                    p.len() as isize - base.len() as isize,
+                    if matches!(m, Mutation::Insert(_)) { 1 } else { -1 }
+                );
+                for (i, instr) in base.instrs.iter().enumerate() {
+                    if let (Instr::Jnz { target, .. }, Some(j)) = (instr, moved(i)) {
+                        let Instr::Jnz { target: new, .. } = p.instrs[j] else { panic!("jnz moved away: {m:?}") };
+                        let want = moved(usize::from(*target)).unwrap_or(usize::from(*target));
+                        assert_eq!(usize::from(new), want, "{m:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(kinds.len(), 6, "all six moves occur");
+    }
+
+    #[test]
+    fn an_empty_program_grows() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut p = Program::default();
+        assert_eq!(mutate(&mut p, &mut rng), Mutation::Insert(0));
+        assert_eq!(p.len(), 1);
+    }
+}
