@@ -10,7 +10,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::isa::{Instr, Program, NUM_REGS};
+use crate::isa::{BinOp, Instr, Program, NUM_REGS};
 
 /// Default cap on executed instructions per run: far above any straight-line program (at most
 /// [`crate::MAX_PROGRAM_LEN`] instructions), small enough that a runaway loop costs microseconds.
@@ -139,45 +139,43 @@ pub(crate) fn run_regs(code: &[Instr], regs: [u8; NUM_REGS], limit: u32) -> Resu
     let mut r = [0u8; 8];
     r[..NUM_REGS].copy_from_slice(&regs);
     let mut pc = 0usize;
-    let mut cycles = 0u32;
     let mut steps = 0u32;
+    let mut extra = 0u32; // cycles beyond one per instruction (mul)
+                          // `steps` is checked against `limit` only at taken jumps and at halt: between two taken jumps the program
+                          // runs forward, so the verdict (more than `limit` instructions executed or not) is the same as checking
+                          // before every instruction.
     while let Some(&instr) = code.get(pc) {
-        if steps == limit {
-            return Err(ExecError::StepLimit { limit });
-        }
-        steps += 1;
+        steps = steps.wrapping_add(1);
         pc += 1;
         match instr {
             Instr::Bin { op, rd, rs1, rs2 } => {
                 r[rd.index() & 7] = op.apply(r[rs1.index() & 7], r[rs2.index() & 7]);
-                cycles += instr.cycles();
+                if op == BinOp::Mul {
+                    extra += 2;
+                }
             }
-            Instr::Un { op, rd, rs } => {
-                r[rd.index() & 7] = op.apply(r[rs.index() & 7]);
-                cycles += 1;
-            }
-            Instr::Shift { op, rd, rs, k } => {
-                r[rd.index() & 7] = op.apply(r[rs.index() & 7], k);
-                cycles += 1;
-            }
-            Instr::Ldi { rd, imm } => {
-                r[rd.index() & 7] = imm;
-                cycles += 1;
-            }
+            Instr::Un { op, rd, rs } => r[rd.index() & 7] = op.apply(r[rs.index() & 7]),
+            Instr::Shift { op, rd, rs, k } => r[rd.index() & 7] = op.apply(r[rs.index() & 7], k),
+            Instr::Ldi { rd, imm } => r[rd.index() & 7] = imm,
             Instr::Cmovnz { rd, rs, rc } => {
                 if r[rc.index() & 7] != 0 {
                     r[rd.index() & 7] = r[rs.index() & 7];
                 }
-                cycles += 1;
             }
             Instr::Jnz { rc, target } => {
                 if r[rc.index() & 7] != 0 {
+                    if steps >= limit && usize::from(target) < code.len() {
+                        return Err(ExecError::StepLimit { limit });
+                    }
                     pc = target as usize;
                 }
-                cycles += 1;
             }
         }
     }
+    if steps > limit {
+        return Err(ExecError::StepLimit { limit });
+    }
+    let cycles = steps + extra;
     let mut out = [0u8; NUM_REGS];
     out.copy_from_slice(&r[..NUM_REGS]);
     Ok(Outcome { output: out[0], regs: out, cycles, steps })

@@ -25,7 +25,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -106,7 +106,14 @@ impl Domain {
 
     /// Every tuple, in the documented order, as registers (inputs first, the rest 0). Allocates nothing.
     pub fn iter(&self) -> DomainIter {
-        DomainIter { domain: *self, index: 0, rng: ChaCha8Rng::seed_from_u64(0x7c9u64 ^ self.arity as u64) }
+        DomainIter {
+            domain: *self,
+            index: 0,
+            grid: self.grid_len(),
+            side: self.grid_side(),
+            len: self.len(),
+            rng: ChaCha8Rng::seed_from_u64(0x7c9u64 ^ self.arity as u64),
+        }
     }
 }
 
@@ -115,6 +122,9 @@ impl Domain {
 pub struct DomainIter {
     domain: Domain,
     index: usize,
+    grid: usize,
+    side: usize,
+    len: usize,
     rng: ChaCha8Rng,
 }
 
@@ -122,20 +132,25 @@ impl Iterator for DomainIter {
     type Item = [u8; NUM_REGS];
 
     fn next(&mut self) -> Option<[u8; NUM_REGS]> {
-        let d = self.domain;
-        let grid = d.grid_len();
+        let arity = self.domain.arity;
         let mut regs = [0u8; NUM_REGS];
-        if self.index < grid {
-            let side = d.grid_side();
-            let mut rest = self.index;
-            for r in regs.iter_mut().take(d.arity) {
-                let i = rest % side;
-                rest /= side;
-                *r = if side == 256 { i as u8 } else { ((i * 255 + (side - 1) / 2) / (side - 1)) as u8 };
+        if self.index < self.grid {
+            if self.side == 256 {
+                // Every input (arity 1 or 2): the index's bytes, r0 fastest.
+                regs[0] = self.index as u8;
+                regs[1] = (self.index >> 8) as u8;
+            } else {
+                let side = self.side;
+                let mut rest = self.index;
+                for r in regs.iter_mut().take(arity) {
+                    let i = rest % side;
+                    rest /= side;
+                    *r = ((i * 255 + (side - 1) / 2) / (side - 1)) as u8;
+                }
             }
-        } else if self.index < d.len() {
+        } else if self.index < self.len {
             let word = self.rng.next_u64().to_le_bytes();
-            regs[..d.arity].copy_from_slice(&word[..d.arity]);
+            regs[..arity].copy_from_slice(&word[..arity]);
         } else {
             return None;
         }
@@ -144,7 +159,7 @@ impl Iterator for DomainIter {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.domain.len() - self.index;
+        let left = self.len - self.index;
         (left, Some(left))
     }
 }
@@ -177,6 +192,37 @@ pub struct Task {
     pub reference: Program,
     /// The reference as written in the task file.
     pub reference_text: String,
+    /// The reference's outputs over the domain, computed on first use by [`crate::check_exhaustive`].
+    pub(crate) cache: ReferenceCache,
+}
+
+/// The reference program's outputs on every domain input, flat (`outputs` bytes per input), and its cycles.
+#[derive(Clone, Debug)]
+pub(crate) struct ReferenceRun {
+    /// The program these were computed for (recomputed if the task's `reference` is changed).
+    pub(crate) program: Program,
+    /// Outputs, `outputs` bytes per domain input, in domain order.
+    pub(crate) outputs: Vec<u8>,
+    /// Cycles over the domain.
+    pub(crate) cycles: crate::check::CycleStats,
+}
+
+/// A lazily filled, shared [`ReferenceRun`]. Derived data: it never makes two tasks unequal.
+#[derive(Clone, Default)]
+pub(crate) struct ReferenceCache(pub(crate) Arc<OnceLock<ReferenceRun>>);
+
+impl PartialEq for ReferenceCache {
+    fn eq(&self, _: &ReferenceCache) -> bool {
+        true
+    }
+}
+
+impl Eq for ReferenceCache {}
+
+impl std::fmt::Debug for ReferenceCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "ReferenceCache(filled)" } else { "ReferenceCache(empty)" })
+    }
 }
 
 impl Task {
@@ -390,7 +436,16 @@ fn parse_task(table: &toml::Table, index: usize, file: &str) -> Result<Task, Tin
     let visible_examples = integer("visible_examples", Some(DEFAULT_VISIBLE_EXAMPLES as i64), 0, 1024)?;
     let reference_text = string("reference")?;
     let reference = assemble(&reference_text).map_err(|e| err("reference", e.to_string()))?;
-    let task = Task { name, description, arity, outputs, visible_examples, reference, reference_text };
+    let task = Task {
+        name,
+        description,
+        arity,
+        outputs,
+        visible_examples,
+        reference,
+        reference_text,
+        cache: ReferenceCache::default(),
+    };
     if task.reference.has_jumps() {
         for regs in task.domain().iter() {
             if let Err(e) = run_regs(&task.reference.instrs, regs, DEFAULT_STEP_LIMIT) {

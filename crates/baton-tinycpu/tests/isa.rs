@@ -157,3 +157,57 @@ fn the_opcode_table_is_complete_and_consistent() {
     }
     assert_eq!(std::mem::size_of::<Instr>(), 6, "Instr stays small");
 }
+
+/// A plain interpreter that checks the step limit before every instruction, for comparison.
+fn naive(p: &Program, inputs: [u8; NUM_REGS], limit: u32) -> Result<([u8; NUM_REGS], u32, u32), ExecError> {
+    let (mut r, mut pc, mut steps, mut cycles) = (inputs, 0usize, 0u32, 0u32);
+    while pc < p.len() {
+        if steps == limit {
+            return Err(ExecError::StepLimit { limit });
+        }
+        let instr = p.instrs[pc];
+        steps += 1;
+        cycles += instr.cycles();
+        pc += 1;
+        match instr {
+            Instr::Bin { op, rd, rs1, rs2 } => r[rd.index()] = bin_def(op, r[rs1.index()], r[rs2.index()]),
+            Instr::Un { op, rd, rs } => r[rd.index()] = un_def(op, r[rs.index()]),
+            Instr::Shift { op, rd, rs, k } => r[rd.index()] = shift_def(op, r[rs.index()], k),
+            Instr::Ldi { rd, imm } => r[rd.index()] = imm,
+            Instr::Cmovnz { rd, rs, rc } => {
+                if r[rc.index()] != 0 {
+                    r[rd.index()] = r[rs.index()];
+                }
+            }
+            Instr::Jnz { rc, target } => {
+                if r[rc.index()] != 0 {
+                    pc = usize::from(target);
+                }
+            }
+        }
+    }
+    Ok((r, steps, cycles))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random programs with loops, random step limits: the same registers, steps, cycles and verdicts.
+    #[test]
+    fn the_interpreter_matches_a_plain_one(seed in any::<u64>(), len in 1usize..12, limit in 0u32..60,
+                                           inputs in prop::array::uniform6(any::<u8>())) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let instrs = (0..len)
+            .map(|_| if rng.random_range(0..4) == 0 {
+                Instr::Jnz { rc: Reg::ALL[rng.random_range(0..6)], target: rng.random_range(0..=len + 1) as u16 }
+            } else {
+                baton_tinycpu::random_instr(&mut rng)
+            })
+            .collect();
+        let p = Program::new(instrs);
+        let want = naive(&p, inputs, limit);
+        let got = run_with_limit(&p, &inputs, limit).map(|o| (o.regs, o.steps, o.cycles));
+        prop_assert_eq!(got, want);
+    }
+}

@@ -74,6 +74,16 @@ fn a_wrong_program_gets_the_first_counterexample_and_a_failure_count() {
 }
 
 #[test]
+fn changing_a_tasks_reference_changes_what_is_checked() {
+    let mut task = TaskSet::builtin().get("p01").unwrap().clone();
+    let p01 = task.reference.clone();
+    assert!(check_exhaustive(&p01, &task).passed);
+    task.reference = assemble("neg r1, r0\nand r0, r0, r1").unwrap(); // now p03
+    assert!(!check_exhaustive(&p01, &task).passed, "the cached reference outputs must not be reused");
+    assert!(check_exhaustive(&task.reference, &task).passed);
+}
+
+#[test]
 fn a_looping_candidate_fails_without_hanging() {
     let set = TaskSet::builtin();
     let looping = assemble("l: jnz r0, l").unwrap();
