@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::exec::{run_regs, write_values, ExecError, Values, DEFAULT_STEP_LIMIT};
-use crate::isa::Program;
+use crate::exec::{run_batch, run_regs, write_values, BatchRegs, ExecError, Values, DEFAULT_STEP_LIMIT, LANES};
+use crate::isa::{Program, NUM_REGS};
 use crate::task::{ReferenceRun, Task};
 
 /// An input on which a candidate is wrong.
@@ -125,9 +125,19 @@ pub fn check_exhaustive(program: &Program, task: &Task) -> CheckReport {
         cycles: CycleStats::default(),
         reference_cycles: reference.cycles,
     };
+    if program.has_jumps() {
+        check_scalar(program, task, &reference.outputs, &mut report);
+    } else {
+        check_batched(program, task, &reference.outputs, &mut report);
+    }
+    report
+}
+
+/// One run per input (any program).
+pub(crate) fn check_scalar(program: &Program, task: &Task, reference: &[u8], report: &mut CheckReport) {
     let mut mine = Accumulator::default();
     let n = task.outputs;
-    for (regs, want) in task.domain().iter().zip(reference.outputs.chunks_exact(n)) {
+    for (regs, want) in task.domain().iter().zip(reference.chunks_exact(n)) {
         report.checked += 1;
         let got = run_regs(&program.instrs, regs, DEFAULT_STEP_LIMIT);
         let ok = match &got {
@@ -150,5 +160,95 @@ pub fn check_exhaustive(program: &Program, task: &Task) -> CheckReport {
         }
     }
     report.cycles = mine.stats();
-    report
+}
+
+/// [`LANES`] inputs per pass with [`run_batch`] (straight-line programs only; same verdicts as
+/// [`check_scalar`], tested).
+fn check_batched(program: &Program, task: &Task, reference: &[u8], report: &mut CheckReport) {
+    let (n, arity) = (task.outputs, task.arity);
+    let mut domain = task.domain().iter();
+    let mut cycles = 0;
+    loop {
+        let mut inputs: BatchRegs = [[0; LANES]; NUM_REGS];
+        let mut count = 0;
+        for regs in domain.by_ref().take(LANES) {
+            for (row, &v) in inputs.iter_mut().zip(&regs[..arity]) {
+                row[count] = v;
+            }
+            count += 1;
+        }
+        if count == 0 {
+            break;
+        }
+        let mut regs = inputs;
+        cycles = run_batch(program, &mut regs).unwrap_or(0);
+        let base = report.checked as usize;
+        for lane in 0..count {
+            let want = &reference[(base + lane) * n..][..n];
+            if (0..n).all(|r| regs[r][lane] == want[r]) {
+                continue;
+            }
+            report.passed = false;
+            report.failed += 1;
+            if report.first_counterexample.is_none() {
+                let column = |rows: &BatchRegs, k: usize| {
+                    let mut v = [0u8; NUM_REGS];
+                    for (r, out) in v.iter_mut().enumerate().take(k) {
+                        *out = rows[r][lane];
+                    }
+                    Values::from_slice(&v[..k])
+                };
+                report.first_counterexample = Some(Counterexample {
+                    inputs: column(&inputs, arity),
+                    expected: Values::from_slice(want),
+                    got: Ok(column(&regs, n)),
+                });
+            }
+        }
+        report.checked += count as u64;
+    }
+    if report.checked > 0 {
+        report.cycles = CycleStats { mean: f64::from(cycles), min: cycles, max: cycles };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::mutate::random_instr;
+    use crate::task::TaskSet;
+
+    /// The batched check (straight-line programs) gives the same report as one run per input.
+    #[test]
+    fn batched_and_scalar_checks_agree() {
+        let set = TaskSet::builtin();
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for name in ["p01", "p10", "p13", "p25", "sort3", "sort5"] {
+            let task = set.get(name).expect("built-in");
+            let reference = reference_run(task);
+            let mut programs = vec![task.reference.clone(), Program::default()];
+            for len in [1, 3, 8, 20] {
+                programs.push(Program::new((0..len).map(|_| random_instr(&mut rng)).collect()));
+            }
+            // A near miss: the reference with its last instruction redrawn.
+            let mut near = task.reference.clone();
+            if let Some(last) = near.instrs.last_mut() {
+                *last = random_instr(&mut rng);
+            }
+            programs.push(near);
+            for p in &programs {
+                let batched = check_exhaustive(p, task);
+                let mut scalar = batched.clone();
+                scalar.passed = true;
+                scalar.checked = 0;
+                scalar.failed = 0;
+                scalar.first_counterexample = None;
+                check_scalar(p, task, &reference.outputs, &mut scalar);
+                assert_eq!(batched, scalar, "{name}: {p}");
+            }
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::isa::{BinOp, Instr, Program, NUM_REGS};
+use crate::isa::{BinOp, Instr, Program, ShiftOp, UnOp, NUM_REGS};
 
 /// Default cap on executed instructions per run: far above any straight-line program (at most
 /// [`crate::MAX_PROGRAM_LEN`] instructions), small enough that a runaway loop costs microseconds.
@@ -179,4 +179,85 @@ pub(crate) fn run_regs(code: &[Instr], regs: [u8; NUM_REGS], limit: u32) -> Resu
     let mut out = [0u8; NUM_REGS];
     out.copy_from_slice(&r[..NUM_REGS]);
     Ok(Outcome { output: out[0], regs: out, cycles, steps })
+}
+
+/// Lanes of [`run_batch`]: inputs run side by side through a straight-line program.
+pub const LANES: usize = 256;
+
+/// One register per row, one input per lane.
+pub type BatchRegs = [[u8; LANES]; NUM_REGS];
+
+/// Run a straight-line program (no `jnz`: every instruction executes exactly once) on [`LANES`] inputs at once,
+/// one instruction over all lanes at a time, so the instruction is decoded once per batch and the lane loops
+/// vectorize. Returns the cycles of one run (the same for every lane), or `None` if the program has a `jnz`
+/// (use [`run`] then).
+pub fn run_batch(program: &Program, regs: &mut BatchRegs) -> Option<u32> {
+    if program.has_jumps() {
+        return None;
+    }
+    for &instr in &program.instrs {
+        match instr {
+            Instr::Bin { op, rd, rs1, rs2 } => {
+                let (a, b) = (regs[rs1.index()], regs[rs2.index()]);
+                let d = &mut regs[rd.index()];
+                macro_rules! lanes {
+                    ($f:expr) => {
+                        for ((d, &a), &b) in d.iter_mut().zip(a.iter()).zip(b.iter()) {
+                            *d = $f(a, b);
+                        }
+                    };
+                }
+                match op {
+                    BinOp::Add => lanes!(|a: u8, b: u8| a.wrapping_add(b)),
+                    BinOp::Sub => lanes!(|a: u8, b: u8| a.wrapping_sub(b)),
+                    BinOp::Mul => lanes!(|a: u8, b: u8| a.wrapping_mul(b)),
+                    BinOp::And => lanes!(|a: u8, b: u8| a & b),
+                    BinOp::Or => lanes!(|a: u8, b: u8| a | b),
+                    BinOp::Xor => lanes!(|a: u8, b: u8| a ^ b),
+                    BinOp::CmpLtu => lanes!(|a: u8, b: u8| 0u8.wrapping_sub(u8::from(a < b))),
+                    BinOp::CmpLts => lanes!(|a: u8, b: u8| 0u8.wrapping_sub(u8::from((a as i8) < (b as i8)))),
+                    BinOp::CmpEq => lanes!(|a: u8, b: u8| 0u8.wrapping_sub(u8::from(a == b))),
+                    BinOp::Min => lanes!(|a: u8, b: u8| a.min(b)),
+                    BinOp::Max => lanes!(|a: u8, b: u8| a.max(b)),
+                }
+            }
+            Instr::Un { op, rd, rs } => {
+                let a = regs[rs.index()];
+                let d = &mut regs[rd.index()];
+                macro_rules! lanes {
+                    ($f:expr) => {
+                        for (d, &a) in d.iter_mut().zip(a.iter()) {
+                            *d = $f(a);
+                        }
+                    };
+                }
+                match op {
+                    UnOp::Mov => *d = a,
+                    UnOp::Neg => lanes!(|a: u8| a.wrapping_neg()),
+                    UnOp::Inc => lanes!(|a: u8| a.wrapping_add(1)),
+                    UnOp::Dec => lanes!(|a: u8| a.wrapping_sub(1)),
+                    UnOp::Not => lanes!(|a: u8| !a),
+                }
+            }
+            Instr::Shift { op, rd, rs, k } => {
+                let a = regs[rs.index()];
+                let d = &mut regs[rd.index()];
+                let k = k & 7;
+                match op {
+                    ShiftOp::Shl => d.iter_mut().zip(a.iter()).for_each(|(d, &a)| *d = a << k),
+                    ShiftOp::Shr => d.iter_mut().zip(a.iter()).for_each(|(d, &a)| *d = a >> k),
+                    ShiftOp::Sar => d.iter_mut().zip(a.iter()).for_each(|(d, &a)| *d = ((a as i8) >> k) as u8),
+                }
+            }
+            Instr::Ldi { rd, imm } => regs[rd.index()] = [imm; LANES],
+            Instr::Cmovnz { rd, rs, rc } => {
+                let (s, c) = (regs[rs.index()], regs[rc.index()]);
+                for ((d, &s), &c) in regs[rd.index()].iter_mut().zip(s.iter()).zip(c.iter()) {
+                    *d = if c != 0 { s } else { *d };
+                }
+            }
+            Instr::Jnz { .. } => unreachable!("checked above: no jnz"),
+        }
+    }
+    Some(program.straight_line_cycles())
 }

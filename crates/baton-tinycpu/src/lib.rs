@@ -76,7 +76,7 @@ pub mod task;
 pub use asm::{assemble, disassemble};
 pub use check::{check_exhaustive, CheckReport, Counterexample, CycleStats};
 pub use error::{AsmError, AsmErrorKind, TinyCpuError};
-pub use exec::{run, run_with_limit, ExecError, Outcome, Values, DEFAULT_STEP_LIMIT};
+pub use exec::{run, run_batch, run_with_limit, BatchRegs, ExecError, Outcome, Values, DEFAULT_STEP_LIMIT, LANES};
 pub use isa::{BinOp, Instr, Opcode, Operand, Program, Reg, ShiftOp, UnOp, MAX_PROGRAM_LEN, NUM_REGS};
 pub use mutate::{mutate, random_instr, Mutation};
 pub use task::{Domain, Example, Task, TaskSet};
