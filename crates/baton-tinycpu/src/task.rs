@@ -128,6 +128,35 @@ pub struct DomainIter {
     rng: ChaCha8Rng,
 }
 
+impl DomainIter {
+    /// Write the next (up to) [`crate::LANES`] tuples into lanes of `regs` (input `r` of tuple `i` in
+    /// `regs[r][i]`; other rows untouched) and return how many; 0 at the end.
+    pub fn fill_batch(&mut self, regs: &mut crate::BatchRegs) -> usize {
+        let lanes = crate::LANES;
+        if self.side == 256 && self.index % lanes == 0 && self.index + lanes <= self.grid {
+            // Every input (arity 1 or 2): r0 runs through 0..=255 in each batch, r1 counts batches.
+            for (lane, v) in regs[0].iter_mut().enumerate() {
+                *v = lane as u8;
+            }
+            if self.domain.arity == 2 {
+                regs[1] = [(self.index / lanes) as u8; crate::LANES];
+            }
+            self.index += lanes;
+            return lanes;
+        }
+        let arity = self.domain.arity;
+        let mut count = 0;
+        while count < lanes {
+            let Some(tuple) = self.next() else { break };
+            for (row, &v) in regs.iter_mut().zip(&tuple[..arity]) {
+                row[count] = v;
+            }
+            count += 1;
+        }
+        count
+    }
+}
+
 impl Iterator for DomainIter {
     type Item = [u8; NUM_REGS];
 

@@ -131,6 +131,28 @@ fn domains_have_the_documented_sizes() {
 }
 
 #[test]
+fn batches_hold_the_domain_in_order() {
+    for arity in 1..=5 {
+        let domain = Domain::new(arity);
+        let (mut batches, mut tuples) = (domain.iter(), domain.iter());
+        let mut seen = 0;
+        loop {
+            let mut regs = [[0u8; baton_tinycpu::LANES]; 6];
+            let count = batches.fill_batch(&mut regs);
+            if count == 0 {
+                break;
+            }
+            for (lane, t) in tuples.by_ref().take(count).enumerate() {
+                assert!((0..arity).all(|r| regs[r][lane] == t[r]), "arity {arity}, tuple {}", seen + lane);
+            }
+            seen += count;
+        }
+        assert_eq!(seen, domain.len());
+        assert!(tuples.next().is_none());
+    }
+}
+
+#[test]
 fn visible_examples_are_fixed_distinct_and_correct() {
     let set = TaskSet::builtin();
     for task in set.iter() {
