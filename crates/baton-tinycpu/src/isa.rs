@@ -9,7 +9,7 @@ use std::fmt;
 /// Number of registers, `r0` to `r5`.
 pub const NUM_REGS: usize = 6;
 
-/// Longest program accepted by the assembler (and produced by [`crate::mutate`]).
+/// Longest program accepted by the assembler (and produced by [`crate::mutate()`]).
 pub const MAX_PROGRAM_LEN: usize = 256;
 
 /// A register, `r0` to `r5` (the constructor rejects anything else).
