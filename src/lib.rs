@@ -9,7 +9,8 @@
 //! - [`learn`], IC-Q learners (start with [`learn::icq`]);
 //! - [`solve`], the exact solver for finite models;
 //! - [`envs`], workloads;
-//! - [`experiment`], configs, the runner, run directories.
+//! - [`experiment`], configs, the runner, run directories;
+//! - [`tinycpu`], the 8-bit machine and task set of the CPU-programming workload.
 //!
 //! ```
 //! use baton::envs::SyntheticConfig;
@@ -26,6 +27,7 @@ pub use baton_envs as envs;
 pub use baton_experiment as experiment;
 pub use baton_learn as learn;
 pub use baton_solve as solve;
+pub use baton_tinycpu as tinycpu;
 
 /// The README's code blocks, compiled and run as doctests so the first screen stays true.
 #[doc = include_str!("../README.md")]

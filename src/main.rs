@@ -10,6 +10,8 @@ use baton::experiment::{self, runner::Progress, Experiment, Outcome, Summary};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod cpu;
+
 /// baton: learn how agents should hand work to each other (IC-Q, one scalar per handoff).
 #[derive(Parser)]
 #[command(version, about)]
@@ -65,6 +67,11 @@ enum Command {
         #[arg(long, default_value = "")]
         filter: String,
     },
+    /// TinyCPU: list tasks, run a program, check it on every input.
+    Cpu {
+        #[command(subcommand)]
+        command: cpu::CpuCommand,
+    },
 }
 
 struct Bar(ProgressBar);
@@ -80,7 +87,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match real_main() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -88,13 +95,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn real_main() -> Result<()> {
+fn real_main() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Run { config, out, seeds, threads, force, quiet, quick } => {
-            run(config, out, seeds, threads, force, quiet, quick)
+            run(config, out, seeds, threads, force, quiet, quick).map(|()| ExitCode::SUCCESS)
         }
-        Command::Bench { json, seconds, filter } => bench(json, seconds, &filter),
-        Command::Report { dirs, out } => report(&dirs, out.as_deref()),
+        Command::Bench { json, seconds, filter } => bench(json, seconds, &filter).map(|()| ExitCode::SUCCESS),
+        Command::Report { dirs, out } => report(&dirs, out.as_deref()).map(|()| ExitCode::SUCCESS),
+        Command::Cpu { command } => cpu::main(command),
     }
 }
 

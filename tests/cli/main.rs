@@ -8,10 +8,12 @@
 //! - [`bad_config`]: every invalid input exits with code 2, one clear error and no output directory;
 //! - [`overwrite`]: earlier results are never damaged, and replaced only with `--force`;
 //! - [`bench`]: `baton bench --json`;
+//! - [`cpu`]: `baton cpu tasks | run | check` on TinyCPU programs;
 //! - [`experiments`]: the shipped experiment configs are valid.
 
 mod bad_config;
 mod bench;
+mod cpu;
 mod experiments;
 mod overwrite;
 mod routing;
