@@ -350,11 +350,15 @@ fn sweep_section(out: &mut String, sm: &Value) {
                 if looseness.is_empty() {
                     String::new()
                 } else {
-                    format!(
-                        " (alpha_IF is {:.1}-{:.1} times the true gap: a loose bound)",
+                    let (lo, hi) = (
                         looseness.iter().copied().fold(f64::INFINITY, f64::min),
-                        looseness.iter().copied().fold(0.0, f64::max)
-                    )
+                        looseness.iter().copied().fold(0.0, f64::max),
+                    );
+                    if hi - lo < 0.05 {
+                        format!(" (alpha_IF is {lo:.1} times the true gap: a loose bound)")
+                    } else {
+                        format!(" (alpha_IF is {lo:.1}-{hi:.1} times the true gap: a loose bound)")
+                    }
                 },
                 if loss_ok { "below" } else { "NOT below" },
                 if qbar_ok { "loses at most 2 alpha_IF" } else { "loses MORE than 2 alpha_IF" },
