@@ -607,10 +607,10 @@ mod tests {
         // equals the one computed from the features.
         for j in 0..N_JOINT {
             let (_, f) = joint_decode(j);
-            for i in 0..N_AGENTS {
+            for (i, &size) in OBS_SIZES.iter().enumerate() {
                 let agent = AgentId(i as u16);
                 let o = observe(agent, &f).0;
-                assert!(o < OBS_SIZES[i], "agent {i} obs {o}");
+                assert!(o < size, "agent {i} obs {o}");
                 let reachable = match agent {
                     AGENT_CHEAP => f.answers[CHEAP].present,
                     AGENT_STRONG => f.answers[STRONG].present,

@@ -110,6 +110,9 @@ pub fn answers_agree(a: &str, b: &str, problem: &Problem) -> bool {
     }
 }
 
+/// A solver answer with its output tokens, input tokens and text, before the length buckets are known.
+type Raw = (SolverAnswer, u64, u64, String);
+
 const CRITIC_REPLY: &str = "I re-derived the solution and it holds up.\nVERDICT: CORRECT";
 
 impl MathTable {
@@ -158,8 +161,8 @@ impl MathTable {
             }
             raw.push(answers);
         }
-        let median = |f: &dyn Fn(&Vec<(SolverAnswer, u64, u64, String)>) -> u64| {
-            let mut v: Vec<u64> = raw.iter().map(f).collect();
+        let median = |f: &dyn Fn(&[Raw]) -> u64| {
+            let mut v: Vec<u64> = raw.iter().map(|a: &Vec<Raw>| f(a)).collect();
             v.sort_unstable();
             v.get(v.len() / 2).copied().unwrap_or(0)
         };
