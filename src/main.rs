@@ -160,9 +160,54 @@ fn run(
         Outcome::Synthetic(r) => print_summary(&r.summary),
         Outcome::Routing(r) => print_routing(&r.summary),
         Outcome::Sweep(r) => print_sweep(&r.summary),
+        Outcome::Math(r) => print_math(&r.summary),
     }
     println!("\nwrote {} in {wall:.1}s", dir.display());
     Ok(())
+}
+
+fn print_math(s: &experiment::math::MathSummary) {
+    println!(
+        "{} on {} ({} seeds, {} training episodes, {} held-out questions of {})\n",
+        s.experiment, s.workload, s.seeds, s.episodes, s.heldout_questions, s.dataset
+    );
+    println!(
+        "{:<12} {:>7} {:>9} {:>17} {:>10} {:>12} {:>9}",
+        "method", "lambda", "accuracy", "95% CI", "routellm", "USD per 1k", "return"
+    );
+    let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
+    for r in &s.rows {
+        println!(
+            "{:<12} {:>7} {:>9.4} {:>17} {:>10} {:>12.3} {:>9}",
+            r.method.name(),
+            opt(r.lambda, 0),
+            r.accuracy,
+            format!("[{:.3}, {:.3}]", r.accuracy_ci95[0], r.accuracy_ci95[1]),
+            opt(r.accuracy_routellm, 4),
+            r.cost_per_1k_usd,
+            opt(r.mean_return, 4)
+        );
+    }
+    for c in &s.front_checks {
+        println!(
+            "front vs {:<12} at ${:.3}/1k: {:.4} vs {:.4} ({})",
+            c.method.name(),
+            c.cost_per_1k_usd,
+            c.front_accuracy.unwrap_or(f64::NAN),
+            c.accuracy,
+            if c.holds { "holds" } else { "does not hold" }
+        );
+    }
+    for c in &s.oracle_checks {
+        println!(
+            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {})",
+            c.lambda,
+            c.ic_q,
+            c.oracle,
+            c.difference,
+            if c.holds { "holds" } else { "does not hold" }
+        );
+    }
 }
 
 fn print_routing(s: &RoutingSummary) {

@@ -27,6 +27,10 @@ pub enum EnvError {
         /// The configuration fields that shrink the count.
         reduce: String,
     },
+    /// An LLM backend could not answer while the math workload's table was built (unknown model, question
+    /// out of range).
+    #[error("backend: {0}")]
+    Backend(String),
     /// The core rejected the constructed model or spec (a bug in the generator if it ever happens).
     #[error(transparent)]
     Core(#[from] CoreError),

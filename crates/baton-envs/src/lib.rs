@@ -4,12 +4,16 @@
 //! - [`synthetic`]: the synthetic IC-SMDP generator of SPEC section 6.1 (`synthetic-v0`), a finite model with
 //!   exact ground truth ([`baton_core::FiniteModel`]) whose interface gap is exactly zero unless a hidden bit
 //!   (the aliasing knob) is switched on.
+//! - [`routing`]: packet routing (SPEC 6.2), many artifacts in flight.
+//! - [`math`]: the multi-LLM math workflow (SPEC 6.4), one question per episode, over a precomputed table of
+//!   LLM calls (`baton-llm` without its network stack).
 //!
 //! Every environment is configured by a serde struct that rejects unknown fields and validates into a checked
 //! type; errors are [`EnvError`] and name the offending configuration field as it is spelled in TOML.
 //! This crate depends on no learner: environments know nothing of how agents learn.
 
 pub mod error;
+pub mod math;
 pub mod routing;
 pub mod synthetic;
 

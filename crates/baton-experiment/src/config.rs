@@ -20,6 +20,7 @@
 
 use std::fmt;
 
+use baton_envs::math::MathConfig;
 use baton_envs::routing::config::TopologyConfig;
 use baton_envs::routing::{Routing, RoutingConfig};
 use baton_envs::synthetic::{Synthetic, SyntheticConfig};
@@ -41,7 +42,8 @@ pub struct ExperimentConfig {
     #[serde(default)]
     pub base_seed: u64,
     /// Methods to run, by stable kebab-case name: `optimal`, `ic-q`, `oracle`, `no-scalar`, `random`,
-    /// `round-robin` (synthetic), `shortest-path` (routing).
+    /// `round-robin` (synthetic), `shortest-path` (routing), `cheap-only`, `strong-only`, `cascade`,
+    /// `both-tie` (math).
     pub methods: Vec<Method>,
     /// The workload and its knobs, by `kind`.
     pub workload: WorkloadConfig,
@@ -70,6 +72,8 @@ pub enum WorkloadConfig {
     Synthetic(SyntheticConfig),
     /// Packet routing of SPEC 6.2 (Boyan & Littman's simulator).
     Routing(RoutingConfig),
+    /// The multi-LLM math workflow of SPEC 6.4.
+    Math(MathConfig),
 }
 
 /// How long each learning method trains, and how often it is evaluated. TOML table `[training]`.
@@ -147,6 +151,14 @@ pub enum Method {
     RoundRobin,
     /// Routing: static hop-count shortest paths, a random shortest path per packet; no learning.
     ShortestPath,
+    /// Math: the cheap solver answers, its answer is submitted.
+    CheapOnly,
+    /// Math: the strong solver answers, its answer is submitted.
+    StrongOnly,
+    /// Math: the cheap solver answers and the checker checks; escalate to the strong solver when flagged.
+    Cascade,
+    /// Math: both solvers answer; the shared answer when they agree, the strong model's on a tie.
+    BothTie,
 }
 
 impl Method {
@@ -160,12 +172,21 @@ impl Method {
             Method::Random => "random",
             Method::RoundRobin => "round-robin",
             Method::ShortestPath => "shortest-path",
+            Method::CheapOnly => "cheap-only",
+            Method::StrongOnly => "strong-only",
+            Method::Cascade => "cascade",
+            Method::BothTie => "both-tie",
         }
     }
 
     /// Whether the method learns (and so runs once per seed).
     pub fn learns(self) -> bool {
         matches!(self, Method::IcQ | Method::Oracle | Method::NoScalar)
+    }
+
+    /// Whether the method exists only for the math workload.
+    pub fn math_only(self) -> bool {
+        matches!(self, Method::CheapOnly | Method::StrongOnly | Method::Cascade | Method::BothTie)
     }
 }
 
@@ -182,6 +203,8 @@ pub enum Workload {
     Synthetic(Synthetic),
     /// Packet routing.
     Routing(Routing),
+    /// The math workflow, its table of calls built.
+    Math(Box<crate::math::MathWorkload>),
 }
 
 /// A validated experiment: every field checked, ready to run.
@@ -215,6 +238,9 @@ impl ExperimentConfig {
             let mut t = TrainingConfig::default();
             t.handoffs /= 10;
             self.training = Some(t);
+        }
+        if let WorkloadConfig::Math(m) = &mut self.workload {
+            m.episodes = (m.episodes / 10).max(100);
         }
         if let Some(s) = self.sweep.as_mut() {
             s.approx_samples = (s.approx_samples / 10).max(1000);
@@ -270,6 +296,9 @@ impl ExperimentConfig {
                 if let Some(m) = self.methods.iter().find(|m| **m == Method::ShortestPath) {
                     return Err(bad("methods", &format!("`{m}` is a routing method, not a synthetic one")));
                 }
+                if let Some(m) = self.methods.iter().find(|m| m.math_only()) {
+                    return Err(bad("methods", &format!("`{m}` is a math-workflow method, not a synthetic one")));
+                }
                 Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?)
             }
             WorkloadConfig::Routing(c) => {
@@ -304,6 +333,28 @@ impl ExperimentConfig {
                 };
                 let file = file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
                 Workload::Routing(c.validate(file).map_err(ExperimentError::from_env)?)
+            }
+            WorkloadConfig::Math(c) => {
+                if self.training.is_some() {
+                    return Err(bad("training", "not used by math runs: the budget is workload.episodes"));
+                }
+                if self.learner.network.is_some() {
+                    return Err(bad(
+                        "learner.network",
+                        "neural IC-Q is not available for math runs yet (tabular only)",
+                    ));
+                }
+                if let Some(m) = self.methods.iter().find(|m| !crate::math::METHODS.contains(m)) {
+                    return Err(bad(
+                        "methods",
+                        &format!(
+                            "`{m}` is not a math method (use ic-q, oracle, no-scalar, cheap-only, strong-only, \
+                             cascade, both-tie, random)"
+                        ),
+                    ));
+                }
+                let math = c.validate().map_err(ExperimentError::from_env)?;
+                Workload::Math(Box::new(crate::math::MathWorkload::load(math)?))
             }
         };
         let sweep = match &self.sweep {
@@ -342,6 +393,7 @@ impl Workload {
         match self {
             Workload::Synthetic(_) => "synthetic-v0",
             Workload::Routing(_) => baton_envs::routing::network::ENV_ID,
+            Workload::Math(_) => baton_envs::math::env::ENV_ID,
         }
     }
 }

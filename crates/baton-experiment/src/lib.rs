@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod config;
 pub mod eval;
+pub mod math;
 pub mod output;
 pub mod plot;
 pub mod report;
@@ -109,7 +110,7 @@ pub fn prepare_run_dir(out: &Path, overwrite: bool) -> Result<output::RunDir, Ex
 
 /// Write a finished run into a prepared directory, atomically (see [`output`]): the resolved `config.toml`,
 /// `metrics.jsonl`, `summary.json`, `meta.json` and the plots (synthetic: `learning_curves.svg`; routing:
-/// `delivery_vs_load.svg`, and `time_series.svg` when the run has one load).
+/// `delivery_vs_load.svg`, and `time_series.svg` when the run has one load; math: `front.svg`).
 pub fn write_run(
     dir: output::RunDir,
     experiment: &Experiment,
@@ -156,6 +157,16 @@ pub fn write_run(
                     .map_err(ExperimentError::Internal)?;
                 dir.write("time_series.svg", svg.as_bytes())?;
             }
+        }
+        Outcome::Math(results) => {
+            let config::Workload::Math(math) = &experiment.workload else {
+                return Err(ExperimentError::Internal("math results of a non-math workload".into()));
+            };
+            let points = math::points(results, math.has_routellm());
+            dir.write("metrics.jsonl", lines(points.iter()).map_err(ser)?.as_bytes())?;
+            dir.write("summary.json", pretty(&results.summary).map_err(ser)?.as_bytes())?;
+            let svg = plot::front_svg(&results.summary).map_err(ExperimentError::Internal)?;
+            dir.write("front.svg", svg.as_bytes())?;
         }
         Outcome::Sweep(results) => {
             dir.write("metrics.jsonl", lines(results.points()).map_err(ser)?.as_bytes())?;

@@ -8,13 +8,16 @@ use crate::config::Method;
 use crate::runner::{JobResult, Summary};
 use crate::stats::quantile;
 
-const COLOURS: [RGBColor; 6] = [
+const COLOURS: [RGBColor; 9] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
 ];
 
 /// Render the mean value of the greedy policy against handoffs for each learning method, with `V*` and
@@ -102,7 +105,10 @@ fn method_colour(method: Method) -> RGBColor {
         Method::Oracle => 2,
         Method::NoScalar => 3,
         Method::Random => 4,
-        Method::Optimal | Method::RoundRobin => 5,
+        Method::Optimal | Method::RoundRobin | Method::CheapOnly => 5,
+        Method::StrongOnly => 6,
+        Method::Cascade => 7,
+        Method::BothTie => 8,
     };
     COLOURS[k]
 }
@@ -530,6 +536,98 @@ fn xy_svg(caption: &str, x_desc: &str, y_desc: &str, log: bool, series: &[XySeri
                 .build_cartesian_2d(x0 - px..x1 + px, (y0 - py).min(0.0)..y1 + py)
                 .map_err(|x| e(&x))?);
         }
+        root.present().map_err(|x| e(&x))?;
+    }
+    Ok(svg)
+}
+
+/// Held-out accuracy against USD per 1000 questions (log x axis): each learning method as a line through its
+/// lambda points (in cost order), each fixed strategy as one marked point. Returns the SVG text.
+pub fn front_svg(summary: &crate::math::MathSummary) -> Result<String, String> {
+    let mut methods: Vec<Method> = Vec::new();
+    for r in &summary.rows {
+        if !methods.contains(&r.method) {
+            methods.push(r.method);
+        }
+    }
+    let series: Vec<(Method, Vec<(f64, f64)>)> = methods
+        .iter()
+        .map(|&m| {
+            let mut pts: Vec<(f64, f64)> = summary
+                .rows
+                .iter()
+                .filter(|r| r.method == m && r.cost_per_1k_usd.is_finite() && r.accuracy.is_finite())
+                .map(|r| (r.cost_per_1k_usd.max(1e-3), r.accuracy))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (m, pts)
+        })
+        .collect();
+    let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY, 1.0f64, 0.0f64);
+    for (x, y) in series.iter().flat_map(|s| s.1.iter().copied()) {
+        x_lo = x_lo.min(x);
+        x_hi = x_hi.max(x);
+        y_lo = y_lo.min(y);
+        y_hi = y_hi.max(y);
+    }
+    if !x_lo.is_finite() {
+        (x_lo, x_hi, y_lo, y_hi) = (0.1, 10.0, 0.0, 1.0);
+    }
+    let (x_lo, x_hi) = (x_lo / 1.5, x_hi * 1.5);
+    let (y_lo, y_hi) = ((y_lo - 0.03).max(0.0), (y_hi + 0.03).min(1.0));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 520)).into_drawing_area();
+        let e = |e: &dyn std::fmt::Display| e.to_string();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{}: held-out accuracy vs cost ({} held-out questions, {} seeds)",
+                    summary.dataset, summary.heldout_questions, summary.seeds
+                ),
+                ("sans-serif", 17),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc("USD per 1000 questions (log scale)")
+            .y_desc("accuracy (decimal-aware grader)")
+            .x_label_formatter(&|x| format!("{x:.2}"))
+            .y_label_formatter(&|y| format!("{y:.2}"))
+            .draw()
+            .map_err(|x| e(&x))?;
+        for (m, pts) in &series {
+            let colour = method_colour(*m);
+            let label = m.name();
+            if m.learns() {
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
+                    .map_err(|x| e(&x))?
+                    .label(label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                chart
+                    .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))
+                    .map_err(|x| e(&x))?;
+            } else {
+                chart
+                    .draw_series(pts.iter().map(|&(x, y)| TriangleMarker::new((x, y), 7, colour.filled())))
+                    .map_err(|x| e(&x))?
+                    .label(label)
+                    .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, colour.filled()));
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|x| e(&x))?;
         root.present().map_err(|x| e(&x))?;
     }
     Ok(svg)

@@ -94,6 +94,8 @@ pub fn render(runs: &[RunDir], base: &Path) -> String {
             sweep_section(&mut out, sm);
         } else if sm.get("network").is_some() {
             routing_section(&mut out, sm);
+        } else if sm.get("front_checks").is_some() {
+            math_section(&mut out, sm);
         } else {
             synthetic_section(&mut out, sm);
         }
@@ -124,6 +126,53 @@ fn relative(path: &Path, base: &Path) -> PathBuf {
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn math_section(out: &mut String, sm: &Value) {
+    let _ = writeln!(
+        out,
+        "| method | lambda | accuracy | 95% CI | accuracy (recording's rule) | USD per 1k | return |\n|---|---|---|---|---|---|---|"
+    );
+    for r in rows(sm) {
+        let ci = r.get("accuracy_ci95").and_then(Value::as_array).cloned().unwrap_or_default();
+        let ci = ci.iter().filter_map(Value::as_f64).map(num).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | [{}] | {} | {} | {} |",
+            s(r, "method"),
+            num(f(r, "lambda")),
+            num(f(r, "accuracy")),
+            ci,
+            num(f(r, "accuracy_routellm")),
+            num(f(r, "cost_per_1k_usd")),
+            num(f(r, "return"))
+        );
+    }
+    let _ = writeln!(out);
+    for c in sm.get("front_checks").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
+        let holds = c.get("holds").and_then(Value::as_bool).unwrap_or(false);
+        let _ = writeln!(
+            out,
+            "- IC-Q's front at {}'s cost ({} USD per 1k) {} within one accuracy point of or above it: {} against {}.",
+            s(c, "method"),
+            num(f(c, "cost_per_1k_usd")),
+            if holds { "is" } else { "is not" },
+            num(f(c, "front_accuracy")),
+            num(f(c, "accuracy"))
+        );
+    }
+    for c in sm.get("oracle_checks").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
+        let holds = c.get("holds").and_then(Value::as_bool).unwrap_or(false);
+        let _ = writeln!(
+            out,
+            "- At lambda {}, IC-Q {} within one accuracy point of the oracle: {} against {}.",
+            num(f(c, "lambda")),
+            if holds { "is" } else { "is not" },
+            num(f(c, "ic_q")),
+            num(f(c, "oracle"))
+        );
+    }
+    let _ = writeln!(out);
 }
 
 fn synthetic_section(out: &mut String, sm: &Value) {

@@ -249,7 +249,12 @@ fn run_job(
             });
             (s.env().stats().clone(), s.stats())
         }
-        Method::Optimal | Method::RoundRobin => {
+        Method::Optimal
+        | Method::RoundRobin
+        | Method::CheapOnly
+        | Method::StrongOnly
+        | Method::Cascade
+        | Method::BothTie => {
             return Err(ExperimentError::InvalidConfig {
                 field: "methods".into(),
                 reason: format!("`{method}` is not a routing method"),

@@ -150,6 +150,8 @@ pub enum Outcome {
     Routing(crate::routing::RoutingResults),
     /// A bound sweep: one synthetic run per level of one axis.
     Sweep(crate::sweep::SweepResults),
+    /// A math workflow run: accuracy and cost by method and lambda.
+    Math(crate::math::MathResults),
 }
 
 impl Experiment {
@@ -168,6 +170,10 @@ impl Experiment {
                 let step = (r.config.duration / 50.0).round() as u64;
                 jobs * 50 * step
             }
+            Workload::Math(m) => {
+                let learning = self.config.methods.iter().filter(|x| x.learns()).count() as u64;
+                learning * m.math.config.lambdas.len() as u64 * u64::from(self.config.seeds) * m.math.config.episodes
+            }
         }
     }
 
@@ -176,6 +182,7 @@ impl Experiment {
         match &self.workload {
             Workload::Synthetic(_) => "handoffs",
             Workload::Routing(_) => "time units",
+            Workload::Math(_) => "episodes",
         }
     }
 
@@ -200,6 +207,15 @@ impl Experiment {
                 progress,
             )
             .map(Outcome::Routing),
+            Workload::Math(math) => crate::math::run(
+                &self.config.name,
+                math,
+                &self.config.methods,
+                &self.seed_list(),
+                &self.learner,
+                progress,
+            )
+            .map(Outcome::Math),
         }
     }
 
@@ -215,7 +231,9 @@ impl Experiment {
     pub fn run_synthetic_full(&self, progress: &dyn Progress) -> Result<(RunResults, GroundTruth), ExperimentError> {
         match &self.workload {
             Workload::Synthetic(synthetic) => self.run_synthetic_with(synthetic, progress),
-            Workload::Routing(_) => Err(ExperimentError::Internal("a synthetic run of a routing workload".into())),
+            Workload::Routing(_) | Workload::Math(_) => {
+                Err(ExperimentError::Internal("a synthetic run of a non-synthetic workload".into()))
+            }
         }
     }
 
@@ -307,7 +325,14 @@ impl Experiment {
                 let learner = IcqAgent::new(make(&model.oracle_spec(), n, 1), spec.discount);
                 Box::new(Centralized::new(FiniteEnv::new(model), learner, behaviour, seed))
             }
-            Method::Optimal | Method::Random | Method::RoundRobin | Method::ShortestPath => {
+            Method::Optimal
+            | Method::Random
+            | Method::RoundRobin
+            | Method::ShortestPath
+            | Method::CheapOnly
+            | Method::StrongOnly
+            | Method::Cascade
+            | Method::BothTie => {
                 return Ok(JobResult { method, seed, curve: Vec::new(), stats: TrainStats::default() })
             }
         };

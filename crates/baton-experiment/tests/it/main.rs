@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod math;
 mod neural;
 mod routing;
 mod sweep;

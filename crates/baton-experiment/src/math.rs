@@ -1,0 +1,508 @@
+//! Math workflow experiments (SPEC 6.4): every learning method at every lambda over every seed, trained on the
+//! train half of a fixed split and scored by its greedy policy on the held-out half; the fixed strategies
+//! scored on the same held-out half.
+
+use std::sync::Arc;
+
+use baton_core::rng::uniform_index;
+use baton_core::{Env, EnvSpec, JointState};
+use baton_envs::math::env::{oracle_spec, spec};
+use baton_envs::math::{BackendKind, CriticSource, Math, MathEnv, MathTable, Order, Strategy, TableParams, Tally};
+use baton_learn::{IcqAgent, LearnerParams, TabularQ};
+use baton_llm::{ReplayBackend, SimulatedBackend};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::Method;
+use crate::runner::Progress;
+use crate::stats::mean_ci95;
+use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
+use crate::ExperimentError;
+
+/// The methods a math experiment can run.
+pub const METHODS: [Method; 8] = [
+    Method::IcQ,
+    Method::Oracle,
+    Method::NoScalar,
+    Method::CheapOnly,
+    Method::StrongOnly,
+    Method::Cascade,
+    Method::BothTie,
+    Method::Random,
+];
+
+/// One accuracy point: the tolerance of the front and oracle checks.
+pub const TOLERANCE: f64 = 0.01;
+
+/// Progress is reported this many times per training run.
+const CHUNKS: u64 = 20;
+
+/// A validated math workload with its world built: the table of every call and the split.
+#[derive(Clone, Debug)]
+pub struct MathWorkload {
+    /// The validated config.
+    pub math: Math,
+    /// Every model call, per question.
+    pub table: Arc<MathTable>,
+    /// The agents' interfaces.
+    pub spec: Arc<EnvSpec>,
+    /// Training questions.
+    pub train: Arc<[u32]>,
+    /// Held-out questions.
+    pub test: Arc<[u32]>,
+    /// The data set's name.
+    pub dataset: String,
+}
+
+impl MathWorkload {
+    /// Loads the backend from the data directory (I/O) and asks it every question once per solver.
+    pub fn load(math: Math) -> Result<Self, ExperimentError> {
+        let c = &math.config;
+        let dir = match &c.data_dir {
+            Some(d) => crate::config::resolve_data_path(d),
+            None => baton_llm::data::data_dir(),
+        };
+        let llm = |e: baton_llm::LlmError| ExperimentError::Workload(format!("math backend: {e}"));
+        let models = [c.cheap_model.as_str(), c.strong_model.as_str()];
+        let (table, dataset) = match c.backend {
+            BackendKind::Replay => {
+                let b = ReplayBackend::load(&dir, math.prices.clone()).map_err(llm)?;
+                let critic = CriticSource::FromLabel {
+                    true_positive: c.critic.true_positive,
+                    false_positive: c.critic.false_positive,
+                    seed: c.split_seed,
+                };
+                let p = TableParams { models, critic_model: &c.critic.model, critic, prices: &math.prices };
+                (MathTable::build(&b, b.dataset(), &p)?, "gsm8k-test")
+            }
+            BackendKind::Simulated => {
+                let cfg = math.simulated.clone().unwrap_or_default();
+                let b = SimulatedBackend::mathqa(&dir, cfg, math.prices.clone(), c.split_seed).map_err(llm)?;
+                let p = TableParams {
+                    models,
+                    critic_model: &c.critic.model,
+                    critic: CriticSource::Backend,
+                    prices: &math.prices,
+                };
+                (MathTable::build(&b, b.dataset(), &p)?, "mathqa-test")
+            }
+        };
+        let (train, test) = table.split(c.split_seed, c.train_fraction);
+        if train.is_empty() || test.is_empty() {
+            return Err(ExperimentError::InvalidConfig {
+                field: "workload.train_fraction".into(),
+                reason: "leaves one side of the split empty".into(),
+            });
+        }
+        let spec = spec(c.discount).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+        Ok(MathWorkload {
+            math,
+            table: Arc::new(table),
+            spec: Arc::new(spec),
+            train: train.into(),
+            test: test.into(),
+            dataset: dataset.into(),
+        })
+    }
+
+    /// An environment over `questions` at price `lambda`.
+    pub fn env(&self, questions: &Arc<[u32]>, order: Order, lambda: f64) -> MathEnv {
+        MathEnv::new(self.table.clone(), self.spec.clone(), questions.clone(), order, lambda)
+    }
+
+    /// Scores a fixed strategy on `questions`, each once.
+    pub fn evaluate_strategy(&self, strategy: Strategy, questions: &Arc<[u32]>, seed: u64) -> Tally {
+        let mut s = Scripted::new(self.env(questions, Order::Sequential, 0.0), seed);
+        let n = questions.len() as u64;
+        s.run_until(|_, st| st.episodes >= n, |env, d, _| strategy.action(d.agent, env.features()));
+        s.env().tally()
+    }
+
+    /// Whether the data set has the recording's rule (GSM8K).
+    pub fn has_routellm(&self) -> bool {
+        self.math.config.backend == BackendKind::Replay
+    }
+}
+
+/// One (method, lambda, seed) job: training (learning methods) and the held-out evaluation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MathJob {
+    /// Method.
+    pub method: Method,
+    /// Lambda (learning methods only).
+    pub lambda: Option<f64>,
+    /// Seed.
+    pub seed: u64,
+    /// The held-out evaluation's totals.
+    pub eval: Tally,
+    /// Training counters (zero for fixed strategies).
+    pub train: TrainStats,
+}
+
+/// One line of `metrics.jsonl`: one job.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MathPoint {
+    /// Method.
+    pub method: Method,
+    /// Lambda (null for fixed strategies).
+    pub lambda: Option<f64>,
+    /// Seed.
+    pub seed: u64,
+    /// Held-out accuracy (decimal-aware grader).
+    pub accuracy: f64,
+    /// Held-out accuracy under the recording's rule (GSM8K only).
+    pub accuracy_routellm: Option<f64>,
+    /// USD per 1000 held-out questions.
+    pub cost_per_1k_usd: f64,
+    /// Mean of `1[right] - lambda * cost` per held-out question (null for fixed strategies).
+    #[serde(rename = "return")]
+    pub mean_return: Option<f64>,
+    /// Mean handoffs per held-out question.
+    pub handoffs_per_question: f64,
+    /// Training episodes.
+    pub train_episodes: u64,
+}
+
+/// One row of a math `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MathRow {
+    /// Method.
+    pub method: Method,
+    /// Lambda (null for fixed strategies).
+    pub lambda: Option<f64>,
+    /// Mean over seeds of the held-out accuracy (decimal-aware grader).
+    pub accuracy: f64,
+    /// The same under the recording's last-integer rule (GSM8K only, else null).
+    pub accuracy_routellm: Option<f64>,
+    /// 95% confidence interval over seeds of `accuracy`.
+    pub accuracy_ci95: [f64; 2],
+    /// Mean over seeds of USD per 1000 held-out questions.
+    pub cost_per_1k_usd: f64,
+    /// Mean over seeds of `1[right] - lambda * cost` per held-out question (null for fixed strategies).
+    #[serde(rename = "return")]
+    pub mean_return: Option<f64>,
+    /// Mean handoffs per held-out question.
+    pub handoffs_per_question: f64,
+    /// Scalars that crossed between agents per transfer of control in training (1 for IC-Q, else 0).
+    pub scalars_per_transfer: f64,
+    /// Seeds aggregated.
+    pub seeds: u32,
+}
+
+/// How IC-Q's front compares with one fixed strategy.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FrontCheck {
+    /// The fixed strategy.
+    pub method: Method,
+    /// Its cost per 1000 questions.
+    pub cost_per_1k_usd: f64,
+    /// Its accuracy.
+    pub accuracy: f64,
+    /// IC-Q's front at that cost: the piecewise-linear curve through its (cost, accuracy) points, or a point
+    /// costing no more (null when every IC-Q point costs more).
+    pub front_accuracy: Option<f64>,
+    /// `front_accuracy - accuracy`.
+    pub margin: Option<f64>,
+    /// `margin >= -0.01`.
+    pub holds: bool,
+}
+
+/// IC-Q against the centralized oracle at one lambda.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OracleCheck {
+    /// Lambda.
+    pub lambda: f64,
+    /// IC-Q's accuracy.
+    pub ic_q: f64,
+    /// The oracle's accuracy.
+    pub oracle: f64,
+    /// `ic_q - oracle`.
+    pub difference: f64,
+    /// `difference >= -0.01`.
+    pub holds: bool,
+}
+
+/// `summary.json` of a math run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MathSummary {
+    /// Experiment name.
+    pub experiment: String,
+    /// Workload id.
+    pub workload: String,
+    /// `replay` or `simulated`.
+    pub backend: BackendKind,
+    /// The data set.
+    pub dataset: String,
+    /// Training questions.
+    pub train_questions: usize,
+    /// Held-out questions.
+    pub heldout_questions: usize,
+    /// Training episodes per job.
+    pub episodes: u64,
+    /// Seeds.
+    pub seeds: u32,
+    /// One row per (learning method, lambda) and per fixed strategy, methods in config order.
+    pub rows: Vec<MathRow>,
+    /// IC-Q's front against every fixed strategy (empty without IC-Q).
+    pub front_checks: Vec<FrontCheck>,
+    /// IC-Q against the oracle at every lambda (empty without both).
+    pub oracle_checks: Vec<OracleCheck>,
+}
+
+/// Everything a math run produced.
+#[derive(Debug)]
+pub struct MathResults {
+    /// The summary.
+    pub summary: MathSummary,
+    /// Every job, in (method, lambda, seed) order.
+    pub jobs: Vec<MathJob>,
+}
+
+fn strategy(method: Method) -> Option<Strategy> {
+    match method {
+        Method::CheapOnly => Some(Strategy::CheapOnly),
+        Method::StrongOnly => Some(Strategy::StrongOnly),
+        Method::Cascade => Some(Strategy::Cascade),
+        Method::BothTie => Some(Strategy::BothTie),
+        _ => None,
+    }
+}
+
+/// The jobs of a run, in order.
+pub fn jobs(math: &MathWorkload, methods: &[Method], seeds: &[u64]) -> Vec<(Method, Option<f64>, u64)> {
+    let lambdas = &math.math.config.lambdas;
+    let mut out = Vec::new();
+    for &m in methods {
+        if m.learns() {
+            for &l in lambdas {
+                out.extend(seeds.iter().map(|&s| (m, Some(l), s)));
+            }
+        } else {
+            out.extend(seeds.iter().map(|&s| (m, None, s)));
+        }
+    }
+    out
+}
+
+/// Run `methods` over `seeds`.
+pub fn run(
+    name: &str,
+    math: &MathWorkload,
+    methods: &[Method],
+    seeds: &[u64],
+    learner: &LearnerParams,
+    progress: &dyn Progress,
+) -> Result<MathResults, ExperimentError> {
+    let jobs = jobs(math, methods, seeds);
+    let results: Vec<MathJob> = jobs
+        .par_iter()
+        .map(|&(method, lambda, seed)| run_job(math, learner, method, lambda, seed, progress))
+        .collect::<Result<_, _>>()?;
+    let summary = summarise(name, math, methods, seeds.len() as u32, &results);
+    Ok(MathResults { summary, jobs: results })
+}
+
+/// One job: train (if the method learns) at `lambda`, then score the greedy policy on the held-out half.
+pub fn run_job(
+    math: &MathWorkload,
+    learner: &LearnerParams,
+    method: Method,
+    lambda: Option<f64>,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<MathJob, ExperimentError> {
+    let episodes = math.math.config.episodes;
+    let l = lambda.unwrap_or(0.0);
+    let n_test = math.test.len() as u64;
+    let train_env = || math.env(&math.train, Order::Sample, l);
+    let mut eval = Scripted::new(math.env(&math.test, Order::Sequential, l), seed);
+    let spec = &math.spec;
+    let agents = || -> Vec<IcqAgent<TabularQ>> {
+        spec.agents.iter().map(|a| IcqAgent::new(TabularQ::new(a, learner.step.clone()), spec.discount)).collect()
+    };
+    let chunked = |run: &mut dyn FnMut(u64)| {
+        for k in 1..=CHUNKS {
+            run(episodes * k / CHUNKS);
+            progress.advance(episodes * k / CHUNKS - episodes * (k - 1) / CHUNKS);
+        }
+    };
+    let diverged = |handoffs| ExperimentError::Diverged { method: method.name().into(), seed, handoffs };
+    let done = |n: u64| move |_: &MathEnv, s: &TrainStats| s.episodes >= n;
+    let train = match method {
+        Method::IcQ => {
+            let mut t = Decentralized::new(train_env(), agents(), learner.behaviour, seed);
+            chunked(&mut |n| t.run_until(done(n)));
+            if t.agents().iter().any(|a| a.q().has_non_finite()) {
+                return Err(diverged(t.stats().handoffs));
+            }
+            let a = t.agents();
+            eval.run_until(done(n_test), |_, d, _| a[d.agent.index()].greedy(d.obs));
+            t.stats()
+        }
+        Method::NoScalar => {
+            let mut t = NoScalar::new(train_env(), agents(), learner.behaviour, seed);
+            chunked(&mut |n| t.run_until(done(n)));
+            if t.agents().iter().any(|a| a.q().has_non_finite()) {
+                return Err(diverged(t.stats().handoffs));
+            }
+            let a = t.agents();
+            eval.run_until(done(n_test), |_, d, _| a[d.agent.index()].greedy(d.obs));
+            t.stats()
+        }
+        Method::Oracle => {
+            let os = oracle_spec().map_err(|e| ExperimentError::Internal(e.to_string()))?;
+            let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);
+            let mut t = Centralized::new(train_env(), central, learner.behaviour, seed);
+            chunked(&mut |n| t.run_until(done(n)));
+            if t.learner().q().has_non_finite() {
+                return Err(diverged(t.stats().handoffs));
+            }
+            let c = t.learner();
+            eval.run_until(done(n_test), |env, d, _| c.greedy(env.joint_state(d.artifact)));
+            t.stats()
+        }
+        Method::Random => {
+            eval.run_until(done(n_test), |env, d, rng| {
+                let legal = env.spec().agents[d.agent.index()].legal.of(d.obs);
+                legal[uniform_index(rng, legal.len())]
+            });
+            TrainStats::default()
+        }
+        m => {
+            let s = strategy(m).ok_or_else(|| ExperimentError::InvalidConfig {
+                field: "methods".into(),
+                reason: format!("`{m}` is not a math method"),
+            })?;
+            eval.run_until(done(n_test), |env, d, _| s.action(d.agent, env.features()));
+            TrainStats::default()
+        }
+    };
+    Ok(MathJob { method, lambda, seed, eval: eval.env().tally(), train })
+}
+
+impl MathJob {
+    /// This job's metrics line.
+    pub fn point(&self, routellm: bool) -> MathPoint {
+        let t = &self.eval;
+        let n = t.episodes.max(1) as f64;
+        let cost = t.cost_usd / n;
+        let accuracy = t.correct as f64 / n;
+        MathPoint {
+            method: self.method,
+            lambda: self.lambda,
+            seed: self.seed,
+            accuracy,
+            accuracy_routellm: routellm.then(|| t.correct_routellm as f64 / n),
+            cost_per_1k_usd: 1000.0 * cost,
+            mean_return: self.lambda.map(|l| accuracy - l * cost),
+            handoffs_per_question: t.handoffs as f64 / n,
+            train_episodes: self.train.episodes,
+        }
+    }
+}
+
+/// The metrics lines of every job.
+pub fn points(results: &MathResults, routellm: bool) -> Vec<MathPoint> {
+    results.jobs.iter().map(|j| j.point(routellm)).collect()
+}
+
+/// IC-Q's front at cost `c`: the best of the piecewise-linear interpolation between consecutive points
+/// (sorted by cost) bracketing `c` and every point costing at most `c`; `None` if every point costs more.
+pub fn front_at(points: &[(f64, f64)], c: f64) -> Option<f64> {
+    let mut p = points.to_vec();
+    p.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let tol = 1e-9 * c.abs().max(1e-12);
+    let mut best: Option<f64> = None;
+    for &(x, y) in &p {
+        if x <= c + tol {
+            best = Some(best.map_or(y, |b: f64| b.max(y)));
+        }
+    }
+    for w in p.windows(2) {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        if x0 <= c && c <= x1 && x1 > x0 {
+            let y = y0 + (y1 - y0) * (c - x0) / (x1 - x0);
+            best = Some(best.map_or(y, |b: f64| b.max(y)));
+        }
+    }
+    best
+}
+
+fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jobs: &[MathJob]) -> MathSummary {
+    let routellm = math.has_routellm();
+    let mut rows = Vec::new();
+    let mut keys: Vec<(Method, Option<f64>)> = Vec::new();
+    for (m, l, _) in self::jobs(math, methods, &[0]) {
+        keys.push((m, l));
+    }
+    for (method, lambda) in keys {
+        let group: Vec<&MathJob> = jobs.iter().filter(|j| j.method == method && j.lambda == lambda).collect();
+        let pts: Vec<MathPoint> = group.iter().map(|j| j.point(routellm)).collect();
+        let col = |f: &dyn Fn(&MathPoint) -> f64| pts.iter().map(f).collect::<Vec<f64>>();
+        let (accuracy, accuracy_ci95) = mean_ci95(&col(&|p| p.accuracy));
+        let transfers: u64 = group.iter().map(|j| j.train.transfers).sum();
+        let scalars: u64 = group.iter().map(|j| j.train.scalars).sum();
+        rows.push(MathRow {
+            method,
+            lambda,
+            accuracy,
+            accuracy_routellm: routellm.then(|| mean_ci95(&col(&|p| p.accuracy_routellm.unwrap_or(f64::NAN))).0),
+            accuracy_ci95,
+            cost_per_1k_usd: mean_ci95(&col(&|p| p.cost_per_1k_usd)).0,
+            mean_return: lambda.map(|_| mean_ci95(&col(&|p| p.mean_return.unwrap_or(f64::NAN))).0),
+            handoffs_per_question: mean_ci95(&col(&|p| p.handoffs_per_question)).0,
+            scalars_per_transfer: if transfers > 0 { scalars as f64 / transfers as f64 } else { 0.0 },
+            seeds: group.len() as u32,
+        });
+    }
+    let icq: Vec<(f64, f64)> =
+        rows.iter().filter(|r| r.method == Method::IcQ).map(|r| (r.cost_per_1k_usd, r.accuracy)).collect();
+    let front_checks = if icq.is_empty() {
+        Vec::new()
+    } else {
+        rows.iter()
+            .filter(|r| strategy(r.method).is_some())
+            .map(|r| {
+                let front = front_at(&icq, r.cost_per_1k_usd);
+                let margin = front.map(|f| f - r.accuracy);
+                FrontCheck {
+                    method: r.method,
+                    cost_per_1k_usd: r.cost_per_1k_usd,
+                    accuracy: r.accuracy,
+                    front_accuracy: front,
+                    margin,
+                    holds: margin.is_some_and(|m| m >= -TOLERANCE),
+                }
+            })
+            .collect()
+    };
+    let oracle_checks = rows
+        .iter()
+        .filter(|r| r.method == Method::IcQ)
+        .filter_map(|r| {
+            let lambda = r.lambda?;
+            let o = rows.iter().find(|o| o.method == Method::Oracle && o.lambda == Some(lambda))?;
+            let difference = r.accuracy - o.accuracy;
+            Some(OracleCheck {
+                lambda,
+                ic_q: r.accuracy,
+                oracle: o.accuracy,
+                difference,
+                holds: difference >= -TOLERANCE,
+            })
+        })
+        .collect();
+    MathSummary {
+        experiment: name.into(),
+        workload: baton_envs::math::env::ENV_ID.into(),
+        backend: math.math.config.backend,
+        dataset: math.dataset.clone(),
+        train_questions: math.train.len(),
+        heldout_questions: math.test.len(),
+        episodes: math.math.config.episodes,
+        seeds,
+        rows,
+        front_checks,
+        oracle_checks,
+    }
+}

@@ -1,0 +1,144 @@
+//! The math workflow on the real data: the fixed strategies reproduce the recording's anchors, one scalar
+//! per transfer, determinism, IC-Q at lambda = 0 against the strong model, bad configs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use baton_envs::math::{Order, Strategy};
+use baton_experiment::config::Workload;
+use baton_experiment::math::{front_at, run_job, MathWorkload};
+use baton_experiment::train::Decentralized;
+use baton_experiment::{ExperimentConfig, ExperimentError, Method, NoProgress};
+use baton_learn::{Behaviour, IcqAgent, StepSize, TabularQ};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("BATON_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+}
+
+fn config(backend: &str, extra: &str, methods: &str) -> String {
+    format!(
+        "name = \"m\"\nseeds = 2\nmethods = {methods}\n[workload]\nkind = \"math\"\nbackend = \"{backend}\"\n\
+         data_dir = {:?}\n{extra}\n",
+        data_dir().display().to_string()
+    )
+}
+
+fn workload(backend: &str, extra: &str) -> (baton_experiment::Experiment, Arc<MathWorkload>) {
+    let exp = ExperimentConfig::from_toml(&config(backend, extra, "[\"ic-q\"]"), "t.toml").unwrap().validate().unwrap();
+    let Workload::Math(m) = &exp.workload else { panic!("not math") };
+    let m = Arc::new((**m).clone());
+    (exp, m)
+}
+
+#[test]
+fn fixed_strategies_reproduce_the_recording_anchors_on_the_full_set() {
+    let (_, m) = workload("replay", "lambdas = [0.0]\nepisodes = 10");
+    let all: Arc<[u32]> = (0..m.table.len() as u32).collect();
+    assert_eq!(all.len(), 1319);
+    let acc = |s: Strategy| {
+        let t = m.evaluate_strategy(s, &all, 0);
+        assert_eq!(t.episodes, 1319);
+        (t.correct_routellm as f64 / 1319.0, t.correct as f64 / 1319.0, t.cost_usd / 1319.0)
+    };
+    let (strong_rl, strong, strong_cost) = acc(Strategy::StrongOnly);
+    let (cheap_rl, _, cheap_cost) = acc(Strategy::CheapOnly);
+    println!("strong {strong_rl:.4} (decimal {strong:.4}, ${strong_cost:.5}), cheap {cheap_rl:.4} (${cheap_cost:.5})");
+    assert_eq!(format!("{strong_rl:.3}"), "0.857");
+    assert_eq!(format!("{cheap_rl:.3}"), "0.638");
+    assert!(strong > 0.885 && strong < 0.895, "decimal-aware GPT-4 about 0.889, got {strong}");
+    assert_eq!(format!("{strong_cost:.4}"), "0.0157");
+    assert_eq!(format!("{:.5}", cheap_cost), "0.00039");
+    // Both with the tie rule is the strong model's accuracy at both models' cost.
+    let (both_rl, _, both_cost) = acc(Strategy::BothTie);
+    assert_eq!(both_rl, strong_rl);
+    assert!((both_cost - strong_cost - cheap_cost).abs() < 1e-12);
+}
+
+#[test]
+fn one_scalar_per_transfer_and_deterministic_jobs() {
+    let (exp, m) = workload("replay", "lambdas = [10.0]\nepisodes = 3000");
+    let spec = &m.spec;
+    let agents = spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, StepSize::polynomial(0.8))).collect();
+    let mut t: Decentralized<_, TabularQ> =
+        Decentralized::new(m.env(&m.train, Order::Sample, 10.0), agents, Behaviour::Uniform, 4);
+    t.run_until(|_, s| s.episodes >= 2000);
+    let s = t.stats();
+    assert!(s.transfers > 2000);
+    assert_eq!(s.scalars, s.transfers, "one scalar per transfer of control");
+    assert_eq!(s.handoffs, s.transfers + s.episodes, "every episode ends with one submission");
+    for method in [Method::IcQ, Method::Oracle, Method::NoScalar, Method::Random] {
+        let lambda = method.learns().then_some(10.0);
+        let a = run_job(&m, &exp.learner, method, lambda, 3, &NoProgress).unwrap();
+        let b = run_job(&m, &exp.learner, method, lambda, 3, &NoProgress).unwrap();
+        assert_eq!(a, b, "{method} is deterministic by seed");
+        assert_eq!(a.eval.episodes, m.test.len() as u64);
+        let scalars = if method == Method::IcQ { a.train.transfers } else { 0 };
+        assert_eq!(a.train.scalars, scalars, "{method}");
+    }
+}
+
+#[test]
+fn ic_q_at_lambda_zero_reaches_the_strong_model_on_held_out_questions() {
+    let (exp, m) = workload("replay", "lambdas = [0.0]\nepisodes = 60000");
+    let strong = m.evaluate_strategy(Strategy::StrongOnly, &m.test, 0);
+    let strong = strong.correct as f64 / strong.episodes as f64;
+    for seed in [0, 1] {
+        let j = run_job(&m, &exp.learner, Method::IcQ, Some(0.0), seed, &NoProgress).unwrap();
+        let acc = j.eval.correct as f64 / j.eval.episodes as f64;
+        println!("seed {seed}: ic-q {acc:.4} vs strong-only {strong:.4} on {} held-out", m.test.len());
+        assert!(acc >= strong - 0.01, "seed {seed}: ic-q {acc} < strong-only {strong} - 0.01");
+    }
+}
+
+#[test]
+fn simulated_mathqa_workload_builds_and_runs() {
+    let (exp, m) = workload("simulated", "lambdas = [0.0]\nepisodes = 2000");
+    assert_eq!(m.table.len(), 1000);
+    assert_eq!((m.train.len(), m.test.len()), (500, 500));
+    assert!(!m.has_routellm());
+    let j = run_job(&m, &exp.learner, Method::Cascade, None, 0, &NoProgress).unwrap();
+    assert_eq!(j.eval.episodes, 500);
+}
+
+#[test]
+fn the_front_interpolates_between_lambda_points() {
+    let pts = [(1.0, 0.6), (3.0, 0.8), (10.0, 0.9)];
+    assert_eq!(front_at(&pts, 2.0), Some(0.7));
+    assert_eq!(front_at(&pts, 20.0), Some(0.9));
+    assert_eq!(front_at(&pts, 0.5), None);
+    assert_eq!(front_at(&pts, 1.0), Some(0.6));
+}
+
+fn invalid(text: &str) -> (String, String) {
+    match ExperimentConfig::from_toml(text, "bad.toml").and_then(ExperimentConfig::validate) {
+        Err(ExperimentError::InvalidConfig { field, reason }) => (field, reason),
+        Err(ExperimentError::Parse { message, .. }) => ("<parse>".into(), message),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("accepted a bad config:\n{text}"),
+    }
+}
+
+#[test]
+fn bad_math_configs_are_rejected_naming_the_field() {
+    let (f, _) = invalid(&config("replay", "lambdas = [-1.0]", "[\"ic-q\"]"));
+    assert_eq!(f, "workload.lambdas");
+    let (f, _) = invalid(&config("replay", "lambdas = [1.0]\nepisodes = 0", "[\"ic-q\"]"));
+    assert_eq!(f, "workload.episodes");
+    let (f, _) = invalid(&config("replay", "lambdas = [1.0]\ntrain_fraction = 1.0", "[\"ic-q\"]"));
+    assert_eq!(f, "workload.train_fraction");
+    let (f, _) = invalid(&config("replay", "lambdas = [1.0]\n[workload.critic]\ntrue_positive = 1.5", "[\"ic-q\"]"));
+    assert_eq!(f, "workload.critic.true_positive");
+    let (f, r) = invalid(&config("replay", "lambdas = [1.0]", "[\"shortest-path\"]"));
+    assert_eq!(f, "methods");
+    assert!(r.contains("not a math method"), "{r}");
+    let (f, m) = invalid(&config("replay", "lambdas = [1.0]\ncolour = 3", "[\"ic-q\"]"));
+    assert_eq!(f, "<parse>");
+    assert!(m.contains("colour"), "{m}");
+    // Math-only methods are refused by the other workloads.
+    let synthetic = "name = \"s\"\nmethods = [\"cascade\"]\n[workload]\nkind = \"synthetic\"\n";
+    let (f, r) = invalid(synthetic);
+    assert_eq!(f, "methods");
+    assert!(r.contains("math-workflow method"), "{r}");
+}
