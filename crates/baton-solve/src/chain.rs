@@ -535,6 +535,19 @@ fn normalise(xi: &mut [f64]) {
     }
 }
 
+/// Check that `xi` has one finite, non-negative weight per pair of `chain` and positive total mass; returns the total.
+fn check_xi(chain: &Chain, xi: &[f64]) -> Result<f64, SolveError> {
+    check_len("xi per pair", xi, chain.n_pairs())?;
+    if let Some(index) = xi.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
+        return Err(SolveError::InvalidWeight { what: "xi per pair", index, value: xi[index] });
+    }
+    let total: f64 = xi.iter().sum();
+    if total <= 0.0 {
+        return Err(SolveError::ZeroMass { what: "xi per pair" });
+    }
+    Ok(total)
+}
+
 /// The mixing time `t_mix = min{t : max_z ||e_z P^t - xi||_TV <= 1/4}` of `chain` (SPEC section 5), with `z`
 /// ranging over the pairs with `xi(z) > 0`, by exact sparse propagation of each `e_z`.
 ///
@@ -542,14 +555,7 @@ fn normalise(xi: &mut [f64]) {
 /// chain). The cost is `O(sum_z t_z * nnz)`: meant for models of up to a few thousand pairs.
 pub fn mixing_time(chain: &Chain, xi: &[f64], max_t: u32) -> Result<Option<u32>, SolveError> {
     let n = chain.n_pairs();
-    check_len("xi per pair", xi, n)?;
-    if let Some(index) = xi.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
-        return Err(SolveError::InvalidWeight { what: "xi per pair", index, value: xi[index] });
-    }
-    let total_xi: f64 = xi.iter().sum();
-    if total_xi <= 0.0 {
-        return Err(SolveError::ZeroMass { what: "xi per pair" });
-    }
+    let total_xi = check_xi(chain, xi)?;
     let mut cur = vec![0.0; n];
     let mut next = vec![0.0; n];
     let mut in_next = vec![false; n];
@@ -631,14 +637,7 @@ pub fn mixing_time(chain: &Chain, xi: &[f64], max_t: u32) -> Result<Option<u32>,
 /// without agreement.
 pub fn relaxation_time(chain: &Chain, xi: &[f64], max_steps: usize) -> Result<Option<f64>, SolveError> {
     let n = chain.n_pairs();
-    check_len("xi per pair", xi, n)?;
-    if let Some(index) = xi.iter().position(|x| !(x.is_finite() && *x >= 0.0)) {
-        return Err(SolveError::InvalidWeight { what: "xi per pair", index, value: xi[index] });
-    }
-    let total: f64 = xi.iter().sum();
-    if total <= 0.0 {
-        return Err(SolveError::ZeroMass { what: "xi per pair" });
-    }
+    let total = check_xi(chain, xi)?;
     let xi: Vec<f64> = xi.iter().map(|x| x / total).collect();
     let support = xi.iter().filter(|&&x| x > 0.0).count();
     if support <= 1 {
