@@ -251,31 +251,9 @@ fn report(dirs: &[PathBuf], out: Option<&std::path::Path>) -> Result<()> {
     match out {
         None => print!("{page}"),
         Some(path) => {
-            write_atomically(path, page.as_bytes())?;
+            experiment::output::write_file_atomically(path, page.as_bytes())?;
             println!("wrote {}", path.display());
         }
-    }
-    Ok(())
-}
-
-/// Write `bytes` to `path` through a temporary file in the same directory, fsync, rename.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().with_context(|| format!("{}: not a file path", path.display()))?;
-    if !dir.is_dir() {
-        anyhow::bail!("cannot write {}: the directory {} does not exist", path.display(), dir.display());
-    }
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
     Ok(())
 }

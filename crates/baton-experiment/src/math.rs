@@ -328,27 +328,22 @@ pub fn run_job(
     };
     let diverged = |handoffs| ExperimentError::Diverged { method: method.name().into(), seed, handoffs };
     let done = |n: u64| move |_: &MathEnv, s: &TrainStats| s.episodes >= n;
+    // IC-Q and the no-scalar ablation differ only in the training loop's type.
+    macro_rules! decentralized {
+        ($loop:ident) => {{
+            let mut t = $loop::new(train_env(), agents(), learner.behaviour, seed);
+            chunked(&mut |n| t.run_until(done(n)));
+            if t.agents().iter().any(|a| a.q().has_non_finite()) {
+                return Err(diverged(t.stats().handoffs));
+            }
+            let a = t.agents();
+            eval.run_until(done(n_test), |_, d, _| a[d.agent.index()].greedy(d.obs));
+            t.stats()
+        }};
+    }
     let train = match method {
-        Method::IcQ => {
-            let mut t = Decentralized::new(train_env(), agents(), learner.behaviour, seed);
-            chunked(&mut |n| t.run_until(done(n)));
-            if t.agents().iter().any(|a| a.q().has_non_finite()) {
-                return Err(diverged(t.stats().handoffs));
-            }
-            let a = t.agents();
-            eval.run_until(done(n_test), |_, d, _| a[d.agent.index()].greedy(d.obs));
-            t.stats()
-        }
-        Method::NoScalar => {
-            let mut t = NoScalar::new(train_env(), agents(), learner.behaviour, seed);
-            chunked(&mut |n| t.run_until(done(n)));
-            if t.agents().iter().any(|a| a.q().has_non_finite()) {
-                return Err(diverged(t.stats().handoffs));
-            }
-            let a = t.agents();
-            eval.run_until(done(n_test), |_, d, _| a[d.agent.index()].greedy(d.obs));
-            t.stats()
-        }
+        Method::IcQ => decentralized!(Decentralized),
+        Method::NoScalar => decentralized!(NoScalar),
         Method::Oracle => {
             let os = oracle_spec().map_err(|e| ExperimentError::Internal(e.to_string()))?;
             let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);

@@ -55,12 +55,7 @@ impl RunDir {
 
     /// Write one file (fsynced) into the staging directory.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), ExperimentError> {
-        let path = self.staging.join(name);
-        let err = |e: std::io::Error| ExperimentError::Io { path: path.display().to_string(), message: e.to_string() };
-        let mut f = File::create(&path).map_err(err)?;
-        f.write_all(bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        Ok(())
+        write_synced(&self.staging.join(name), bytes)
     }
 
     /// Move the staged directory into place, replacing an earlier one only after the new one is complete.
@@ -98,6 +93,32 @@ impl Drop for RunDir {
             let _ = fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+/// Create `path`, write `bytes` and fsync it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ExperimentError> {
+    let err = |e: std::io::Error| ExperimentError::Io { path: path.display().to_string(), message: e.to_string() };
+    let mut f = File::create(path).map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    Ok(())
+}
+
+/// Write one file atomically: into a temporary file beside `path` (fsynced), then renamed over it. A failure
+/// leaves any earlier `path` untouched and removes the temporary file.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExperimentError> {
+    let io = |message: String| ExperimentError::Io { path: path.display().to_string(), message };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| io("not a file path".into()))?;
+    if !dir.is_dir() {
+        return Err(io(format!("the directory {} does not exist", dir.display())));
+    }
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), unique_suffix()));
+    let result = write_synced(&tmp, bytes).and_then(|()| fs::rename(&tmp, path).map_err(|e| io(e.to_string())));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn unique_suffix() -> String {
