@@ -99,15 +99,32 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
     }
     // Routing (SPEC 6.2): Q-routing as IC-Q on Boyan & Littman's irregular 6x6 grid at L = 3.0, counted in
     // hops (each hop is one Q-update), steady state (the first chunk, timed out, covers the learning burst).
+    // `ic-q` is the fused loop `baton run` uses; `ic-q-generic` the reference (the generic runner over the
+    // `Env`), which gives the same results.
     if wanted("routing-6x6/ic-q/hops_per_sec") {
-        let topology = baton_envs::routing::Topology::parse_edges(IRREGULAR_6X6, "irregular-6x6 (built in)")
-            .map_err(|e| ExperimentError::Internal(e.to_string()))?;
-        let routing = routing_bench_network(topology, 3.0);
+        let mut l = crate::qrouting::FusedQRouting::new(
+            six_by_six()?,
+            routing_bench_params(3.0),
+            StepSize::Constant(0.5),
+            Behaviour::Greedy,
+            1,
+            |_| None,
+        )
+        .map_err(ExperimentError::Internal)?;
+        figures.push(time_loop("routing-6x6/ic-q/hops_per_sec", budget, || {
+            let before = l.stats().hops;
+            let until = l.now() + 20_000.0;
+            l.run_until(until);
+            l.stats().hops - before
+        }));
+    }
+    if wanted("routing-6x6/ic-q-generic/hops_per_sec") {
+        let routing = baton_envs::routing::Network::new(six_by_six()?, routing_bench_params(3.0));
         let spec = routing.spec().clone();
         let agents: Vec<IcqAgent<TabularQ>> =
             spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, StepSize::Constant(0.5))).collect();
         let mut l = Decentralized::new(routing, agents, Behaviour::Greedy, 1);
-        figures.push(time_loop("routing-6x6/ic-q/hops_per_sec", budget, || {
+        figures.push(time_loop("routing-6x6/ic-q-generic/hops_per_sec", budget, || {
             l.run(CHUNK);
             CHUNK
         }));
@@ -359,9 +376,15 @@ pub const IRREGULAR_6X6: &str = "nodes 36
 34 35
 ";
 
-fn routing_bench_network(topology: baton_envs::routing::Topology, load: f64) -> baton_envs::routing::Network {
+fn six_by_six() -> Result<std::sync::Arc<baton_envs::routing::Topology>, ExperimentError> {
+    baton_envs::routing::Topology::parse_edges(IRREGULAR_6X6, "irregular-6x6 (built in)")
+        .map(std::sync::Arc::new)
+        .map_err(|e| ExperimentError::Internal(e.to_string()))
+}
+
+fn routing_bench_params(load: f64) -> baton_envs::routing::NetworkParams {
     use baton_envs::routing::network::{Interface, SourceCost, Task};
-    let params = baton_envs::routing::NetworkParams {
+    baton_envs::routing::NetworkParams {
         load,
         max_in_flight: 1000,
         interface: std::sync::Arc::new(Interface::Destination),
@@ -371,6 +394,5 @@ fn routing_bench_network(topology: baton_envs::routing::Topology, load: f64) -> 
         bin: 1e9,
         changes: Vec::new(),
         task: Task::Deliver,
-    };
-    baton_envs::routing::Network::new(std::sync::Arc::new(topology), params)
+    }
 }

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod math;
 pub mod output;
 pub mod plot;
+pub mod qrouting;
 pub mod report;
 pub mod routing;
 pub mod runner;

@@ -67,15 +67,17 @@ impl Interface {
         Interface::Region { regions, region, local, sizes }
     }
 
-    fn n_obs(&self, n: u32, node: u32) -> u32 {
+    /// Number of observations of router `node` in a network of `n` routers.
+    pub fn n_obs(&self, n: u32, node: u32) -> u32 {
         match self {
             Interface::Destination => n,
             Interface::Region { regions, region, sizes, .. } => regions + sizes[region[node as usize] as usize],
         }
     }
 
+    /// What router `node` observes of a packet for `dest`.
     #[inline(always)]
-    fn obs(&self, node: u32, dest: u32) -> ObsId {
+    pub fn obs(&self, node: u32, dest: u32) -> ObsId {
         match self {
             Interface::Destination => ObsId(dest),
             Interface::Region { regions, region, local, .. } => {

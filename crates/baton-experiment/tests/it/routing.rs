@@ -191,3 +191,78 @@ fn bad_skill_configs_name_the_field() {
         assert!(e.contains(field), "{bad:?}: {e}");
     }
 }
+
+/// Run IC-Q on `routing` at `load` through the reference path (the generic runner over the `Env`) and the
+/// fused loop, chunked the same way, and assert identical statistics, counters and tables.
+fn assert_fused_matches_reference(routing: &baton_envs::routing::Routing, load: f64, step: StepSize, seed: u64) {
+    use baton_core::Env;
+    use baton_envs::routing::config::QInit;
+    use baton_envs::routing::HopTable;
+    use baton_experiment::qrouting::FusedQRouting;
+    use baton_experiment::train::Decentralized;
+    use baton_learn::TabularQ;
+    let net = routing.network(load);
+    let hops = (routing.config.q_init == QInit::HopCount).then(|| HopTable::new(&routing.topology, &routing.interface));
+    let spec = net.spec().clone();
+    let agents: Vec<IcqAgent<TabularQ>> = spec
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let q = match &hops {
+                None => TabularQ::new(a, step.clone()),
+                Some(h) => TabularQ::with_values(a, step.clone(), net.hop_prior(h, i as u32)).unwrap(),
+            };
+            IcqAgent::new(q, spec.discount)
+        })
+        .collect();
+    let prior = |v: u32| hops.as_ref().map(|h| net.hop_prior(h, v));
+    let mut fused = FusedQRouting::new(
+        std::sync::Arc::clone(&routing.topology),
+        routing.params(load),
+        step.clone(),
+        Behaviour::Greedy,
+        seed,
+        prior,
+    )
+    .unwrap();
+    let mut reference = Decentralized::new(routing.network(load), agents, Behaviour::Greedy, seed);
+    let duration = routing.config.duration;
+    for k in 1..=7 {
+        let until = duration * f64::from(k) / 7.0;
+        reference.run_until(|env, _| env.now() >= until);
+        fused.run_until(until);
+        assert_eq!(fused.now().to_bits(), reference.env().now().to_bits(), "chunk {k}");
+    }
+    assert_eq!(fused.stats(), reference.env().stats(), "load {load}");
+    assert_eq!(fused.train_stats(), reference.stats(), "load {load}");
+    assert!(reference.stats().handoffs > 1000, "the run did something: {:?}", reference.stats());
+    for (v, agent) in reference.agents().iter().enumerate() {
+        let a: Vec<u64> = agent.q().as_slice().iter().map(|x| x.to_bits()).collect();
+        let b: Vec<u64> = fused.table(v as u32).iter().map(|x| x.to_bits()).collect();
+        assert_eq!(a, b, "router {v}'s table at load {load}");
+    }
+}
+
+#[test]
+fn the_fused_q_routing_loop_gives_the_reference_results_bit_for_bit() {
+    let validate = |workload: &str| {
+        let exp = config("[\"ic-q\"]", 1, workload).unwrap();
+        match &exp.workload {
+            baton_experiment::config::Workload::Routing(r) => r.clone(),
+            _ => panic!("not a routing workload"),
+        }
+    };
+    // B&L's grid from zero, below and past shortest-path saturation, with both first-hop conventions;
+    // L = 6 fills the 1000-packet cap (drops).
+    for (load, cost) in [(1.0, "full"), (3.0, "full"), (2.5, "target-only"), (6.0, "full")] {
+        let r = validate(&format!("{}source_cost = \"{cost}\"\n", six_by_six("[1.0]", 3_000.0)));
+        assert_fused_matches_reference(&r, load, StepSize::Constant(0.5), 3);
+    }
+    // The large-network settings on a small grid: regions, hop-count start, decaying step.
+    let r = validate(
+        "topology = { kind = \"grid\", rows = 8, cols = 8 }\nloads = [4.0]\nduration = 2000.0\nwarmup = 1000.0\n\
+         interface = { kind = \"region\", regions = 4 }\nq_init = \"hop-count\"\n",
+    );
+    assert_fused_matches_reference(&r, 4.0, StepSize::polynomial(0.8), 5);
+}
