@@ -342,9 +342,10 @@ fn bench(json: bool, seconds: f64, filter: &str) -> Result<()> {
             figures.iter().map(|f| (f.name.clone(), serde_json::json!(f.per_sec))).collect();
         println!("{}", serde_json::to_string_pretty(&obj)?);
     } else {
-        println!("{:<48} {:>16} {:>14}", "loop", "per second", "ops timed");
+        println!("{:<48} {:>16} {:>16} {:>14}", "loop", "per second", "per CPU second", "ops timed");
         for f in &figures {
-            println!("{:<48} {:>16.3e} {:>14}", f.name, f.per_sec, f.ops);
+            let cpu = f.per_cpu_sec().map_or("-".to_string(), |c| format!("{c:.3e}"));
+            println!("{:<48} {:>16.3e} {:>16} {:>14}", f.name, f.per_sec, cpu, f.ops);
         }
     }
     Ok(())

@@ -21,20 +21,39 @@ pub struct Figure {
     pub per_sec: f64,
     /// Operations timed.
     pub ops: u64,
-    /// Seconds timed.
+    /// Seconds timed (wall).
     pub seconds: f64,
+    /// On-CPU seconds of the timing thread over the same interval (Linux), to read the figure on a loaded
+    /// machine: `ops / cpu_seconds` is the rate per second of CPU actually received.
+    pub cpu_seconds: Option<f64>,
+}
+
+impl Figure {
+    /// Operations per second of CPU time received (`None` where the CPU time is not available).
+    pub fn per_cpu_sec(&self) -> Option<f64> {
+        self.cpu_seconds.filter(|&c| c > 0.0).map(|c| self.per_sec * self.seconds / c)
+    }
+}
+
+/// On-CPU time of the calling thread, from `/proc/thread-self/schedstat` (Linux); `None` elsewhere.
+fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 * 1e-9)
 }
 
 fn time_loop(name: &str, budget: Duration, mut chunk: impl FnMut() -> u64) -> Figure {
     // Warm up (page in tables, settle the branch predictor), then time whole chunks.
     chunk();
+    let cpu_start = thread_cpu_seconds();
     let start = Instant::now();
     let mut ops = 0;
     while start.elapsed() < budget {
         ops += chunk();
     }
     let seconds = start.elapsed().as_secs_f64();
-    Figure { name: name.into(), per_sec: ops as f64 / seconds, ops, seconds }
+    let cpu_seconds = cpu_start.and_then(|a| Some(thread_cpu_seconds()? - a));
+    Figure { name: name.into(), per_sec: ops as f64 / seconds, ops, seconds, cpu_seconds }
 }
 
 /// Run every hot loop whose name contains `filter` for about `budget` each.
@@ -114,6 +133,18 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
         figures.push(time_loop("routing-6x6/ic-q/hops_per_sec", budget, || {
             let before = l.stats().hops;
             let until = l.now() + 20_000.0;
+            l.run_until(until);
+            l.stats().hops - before
+        }));
+    }
+    // The same loop on a 10,000-router random geometric network (`experiments/routing-rgg-10k.toml`: 100
+    // regions, hop-count start, decaying step, L = 50). Its tables take about 600 MB and building them a few
+    // seconds, so it runs only when the filter names it (`--filter rgg`).
+    if !filter.is_empty() && wanted("routing-rgg-10k/ic-q/hops_per_sec") {
+        let mut l = rgg_10k()?;
+        figures.push(time_loop("routing-rgg-10k/ic-q/hops_per_sec", budget, || {
+            let before = l.stats().hops;
+            let until = l.now() + 200.0;
             l.run_until(until);
             l.stats().hops - before
         }));
@@ -230,6 +261,7 @@ fn push_with_gflops(
             per_sec: total / figure.seconds / 1e9,
             ops: total as u64,
             seconds: figure.seconds,
+            cpu_seconds: figure.cpu_seconds,
         });
     }
     if wanted(&figure.name) {
@@ -395,4 +427,36 @@ fn routing_bench_params(load: f64) -> baton_envs::routing::NetworkParams {
         changes: Vec::new(),
         task: Task::Deliver,
     }
+}
+
+/// The network of `experiments/routing-rgg-10k.toml`, through the same configuration code.
+fn rgg_10k() -> Result<crate::qrouting::FusedQRouting, ExperimentError> {
+    use baton_envs::routing::config::{InterfaceConfig, QInit, RoutingConfig, TopologyConfig};
+    use baton_envs::routing::network::SourceCost;
+    let config = RoutingConfig {
+        topology: TopologyConfig::RandomGeometric { nodes: 10_000, radius: None, seed: 1 },
+        loads: vec![50.0],
+        duration: 1e9,
+        warmup: 0.0,
+        max_in_flight: 100_000,
+        interface: InterfaceConfig::Region { regions: 100 },
+        source_cost: SourceCost::Full,
+        q_init: QInit::HopCount,
+        bin: 1e6,
+        changes: Vec::new(),
+        skills: None,
+        published: None,
+    };
+    let routing = config.validate(None).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+    let hops = baton_envs::routing::HopTable::new(&routing.topology, &routing.interface);
+    let network = routing.network(50.0);
+    crate::qrouting::FusedQRouting::new(
+        std::sync::Arc::clone(&routing.topology),
+        routing.params(50.0),
+        StepSize::polynomial(0.8),
+        Behaviour::Greedy,
+        1,
+        |v| Some(network.hop_prior(&hops, v)),
+    )
+    .map_err(ExperimentError::Internal)
 }

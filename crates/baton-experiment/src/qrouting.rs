@@ -206,6 +206,8 @@ pub struct FusedQRouting {
     then_decide: Option<u32>,
     stats: NetStats,
     train: TrainStats,
+    /// Whether to prefetch ahead (tables too large for the caches; on small networks it only costs).
+    prefetch: bool,
 }
 
 impl FusedQRouting {
@@ -249,6 +251,7 @@ impl FusedQRouting {
             base += rows * degree;
         }
         let mut q = vec![0.0; base];
+        advise_huge_pages(&mut q);
         for v in 0..n {
             if let Some(values) = init(v) {
                 let r = &routers[v as usize];
@@ -261,8 +264,13 @@ impl FusedQRouting {
         }
         let visits = match step {
             StepSize::Constant(_) => Vec::new(),
-            StepSize::Polynomial { .. } => vec![0; base],
+            StepSize::Polynomial { .. } => {
+                let mut v = vec![0; base];
+                advise_huge_pages(&mut v);
+                v
+            }
         };
+        let prefetch = std::mem::size_of_val(q.as_slice()) > PREFETCH_ABOVE;
         let max_degree = topology.max_degree();
         let cap = params.max_in_flight as usize;
         let rngs = (0..n).map(|i| stream(seed, Stream::Agent(i as u16))).collect();
@@ -293,6 +301,7 @@ impl FusedQRouting {
             then_decide: None,
             stats: NetStats::default(),
             train: TrainStats::default(),
+            prefetch,
             params,
         })
     }
@@ -367,6 +376,13 @@ impl FusedQRouting {
                 continue;
             }
             loop {
+                // Fetch what the event `LOOKAHEAD` places ahead will read, so its cache misses overlap
+                // with this event's work (large networks: the tables do not fit in cache).
+                if self.prefetch {
+                    if let Some(ahead) = self.sorted.get(LOOKAHEAD) {
+                        self.prefetch(ahead.what);
+                    }
+                }
                 let Some(ev) = self.pop_event() else {
                     if self.inject() {
                         continue 'events;
@@ -391,6 +407,39 @@ impl FusedQRouting {
                     self.arrive(ev.what);
                 }
                 continue 'events;
+            }
+        }
+    }
+
+    /// Prefetch the table rows, visit counts and router state that the event with payload `what` will read.
+    #[inline(always)]
+    fn prefetch(&self, what: u32) {
+        let (router, dest, own) = if what & SERVE != 0 {
+            let x = what & !SERVE;
+            let head = self.routers[x as usize].head;
+            if head == NONE {
+                return;
+            }
+            (x, self.packets[head as usize].dest, None)
+        } else {
+            let p = &self.packets[what as usize];
+            (p.to, p.dest, Some(p))
+        };
+        let r = &self.routers[router as usize];
+        let degree = usize::from(r.degree);
+        let row = r.base + self.interface.obs(router, dest).index() * degree;
+        prefetch_range(&self.q[row..row + degree]);
+        // The router decides on it: its neighbour list and its own random stream (ties).
+        prefetch_range(&self.neighbours[r.neighbours as usize..r.neighbours as usize + degree]);
+        prefetch_range(std::slice::from_ref(&self.rngs[router as usize]));
+        if let Some(p) = own {
+            // The sender's entry, updated when the packet arrives.
+            let i = self.routers[p.node as usize].base
+                + p.obs as usize * usize::from(self.routers[p.node as usize].degree)
+                + usize::from(p.action);
+            prefetch_range(&self.q[i..=i]);
+            if let Some(n) = self.visits.get(i..=i) {
+                prefetch_range(n);
             }
         }
     }
@@ -564,6 +613,61 @@ impl FusedQRouting {
         }
         self.free.push(slot);
     }
+}
+
+/// Ask the kernel to back `data` with 2 MB pages where it can (Linux, transparent huge pages in `madvise`
+/// mode): a 10^4-router table spans hundreds of MB, and with 4 kB pages nearly every hop also misses the
+/// TLB. Call before first writing to `data`. A hint: failure is ignored and results never depend on it.
+fn advise_huge_pages<T>(data: &mut [T]) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = data.as_mut_ptr() as usize;
+        let end = start + std::mem::size_of_val(data);
+        let (first, last) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+        if last > first {
+            // SAFETY: the range lies inside `data`'s allocation, and MADV_HUGEPAGE changes no contents.
+            let _ = unsafe { libc::madvise(first as *mut libc::c_void, last - first, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = data;
+}
+
+/// Tables larger than this many bytes are prefetched ahead.
+const PREFETCH_ABOVE: usize = 8 << 20;
+
+/// How many events ahead [`FusedQRouting::prefetch`] looks.
+const LOOKAHEAD: usize = 8;
+
+/// Ask the CPU to bring every cache line of `data` closer (a hint; no effect on results).
+#[inline(always)]
+fn prefetch_range<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let start = data.as_ptr().cast::<i8>();
+        let bytes = std::mem::size_of_val(data);
+        let mut offset = 0;
+        while offset < bytes {
+            // SAFETY: a prefetch is a hint that never faults; the address lies inside `data`.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(start.add(offset));
+            }
+            offset += 64;
+        }
+        if bytes > 0 {
+            // The last line, when `data` straddles one more line than `bytes / 64` counts.
+            #[allow(unused_unsafe)]
+            // SAFETY: as above; the last byte of `data`.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(start.add(bytes - 1));
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
 }
 
 #[inline(always)]
