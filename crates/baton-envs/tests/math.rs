@@ -10,7 +10,7 @@ use baton_core::{ActionId, AgentId, ArtifactId, Env, Event, Next, ObsId};
 use baton_envs::math::env::{
     spec, AGENT_CHEAP, AGENT_CHECKER, AGENT_CRITIC, AGENT_SUBMIT, SUBMIT_CHEAP, TO_CHEAP, TO_CHECKER, TO_CRITIC,
 };
-use baton_envs::math::{MathEnv, MathTable, Order, QuestionRow, SolverAnswer};
+use baton_envs::math::{MathEnv, MathTable, Order, QuestionRow, SolverAnswer, Thresholds};
 
 fn answer(cost: f64, correct: bool, flags: bool, critic: bool, critic_cost: f64) -> SolverAnswer {
     SolverAnswer {
@@ -40,6 +40,7 @@ fn table() -> MathTable {
                 long_question: true,
             },
         ],
+        thresholds: Thresholds { output_tokens: [100, 150], question_tokens: 50 },
     }
 }
 

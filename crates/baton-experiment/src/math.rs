@@ -137,6 +137,8 @@ pub struct MathJob {
     pub eval: Tally,
     /// Training counters (zero for fixed strategies).
     pub train: TrainStats,
+    /// IC-Q only: each agent's learned table (row-major `n_obs * n_actions`), by agent index.
+    pub policy: Option<Vec<Vec<f64>>>,
 }
 
 /// One line of `metrics.jsonl`: one job.
@@ -338,12 +340,17 @@ pub fn run_job(
             }
             let a = t.agents();
             eval.run_until(done(n_test), |_, d, _| a[d.agent.index()].greedy(d.obs));
-            t.stats()
+            (t.stats(), a.iter().map(|a| a.q().as_slice().to_vec()).collect::<Vec<_>>())
         }};
     }
+    let mut policy = None;
     let train = match method {
-        Method::IcQ => decentralized!(Decentralized),
-        Method::NoScalar => decentralized!(NoScalar),
+        Method::IcQ => {
+            let (stats, tables) = decentralized!(Decentralized);
+            policy = Some(tables);
+            stats
+        }
+        Method::NoScalar => decentralized!(NoScalar).0,
         Method::Oracle => {
             let os = oracle_spec().map_err(|e| ExperimentError::Internal(e.to_string()))?;
             let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);
@@ -372,7 +379,7 @@ pub fn run_job(
             TrainStats::default()
         }
     };
-    Ok(MathJob { method, lambda, seed, eval: eval.env().tally(), train })
+    Ok(MathJob { method, lambda, seed, eval: eval.env().tally(), train, policy })
 }
 
 impl MathJob {

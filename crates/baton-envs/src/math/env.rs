@@ -8,7 +8,7 @@ use baton_core::{
     Next, ObsId, Rng,
 };
 
-use super::table::{MathTable, CHEAP, STRONG};
+use super::table::{MathTable, QuestionRow, CHEAP, STRONG};
 
 /// Environment id.
 pub const ENV_ID: &str = "math-workflow-v0";
@@ -206,6 +206,68 @@ pub fn observe(agent: AgentId, f: &Features) -> ObsId {
         _ => f.held_bit(agent) + 2 * (c.code() + 10 * (s.code() + 10 * b(f.agree))),
     };
     ObsId(o)
+}
+
+/// In words, what `agent` sees of the artifact `f` when it holds it: exactly the fields of [`observe`].
+pub fn describe(agent: AgentId, f: &Features) -> String {
+    let [c, s] = f.answers;
+    let yn = |x: bool| if x { "yes" } else { "no" };
+    let other = |m: usize| ["absent", "agrees", "disagrees"][f.other(m) as usize];
+    let verdict = |present: bool, v: Verdict| match (present, v) {
+        (false, _) => "absent",
+        (true, Verdict::Pending) => "pending",
+        (true, Verdict::Ok) => "fine",
+        (true, Verdict::Flagged) => "flagged",
+    };
+    let held = || format!("; held before: {}", yn(f.held_bit(agent) == 1));
+    match agent {
+        AGENT_CHEAP => format!(
+            "strong answer: {}; check pending: {}; critique pending: {}; own answer long: {}; question long: {}",
+            other(STRONG),
+            yn(f.check_pending()),
+            yn(f.critic_pending()),
+            yn(f.long_cheap),
+            yn(f.long_question)
+        ),
+        AGENT_STRONG => format!(
+            "cheap answer: {}; check pending: {}; critique pending: {}; question long: {}",
+            other(CHEAP),
+            yn(f.check_pending()),
+            yn(f.critic_pending()),
+            yn(f.long_question)
+        ),
+        AGENT_CHECKER => format!(
+            "check of cheap answer: {}; of strong answer: {}; answers agree: {}; critique pending: {}; cheap answer \
+             long: {}{}",
+            verdict(c.present, c.check).replace("pending", "fine"),
+            verdict(s.present, s.check).replace("pending", "fine"),
+            yn(f.agree),
+            yn(f.critic_pending()),
+            yn(f.long_cheap),
+            held()
+        ),
+        AGENT_CRITIC => format!(
+            "critique of cheap answer: {}; of strong answer: {}; answers agree: {}; check pending: {}{}",
+            verdict(c.present, c.critic).replace("pending", "fine"),
+            verdict(s.present, s.critic).replace("pending", "fine"),
+            yn(f.agree),
+            yn(f.check_pending()),
+            held()
+        ),
+        _ => format!(
+            "cheap answer: {}; strong answer: {}; answers agree: {}{}",
+            match c.present {
+                false => "absent".to_string(),
+                true => format!("check {}, critique {}", verdict(true, c.check), verdict(true, c.critic)),
+            },
+            match s.present {
+                false => "absent".to_string(),
+                true => format!("check {}, critique {}", verdict(true, s.check), verdict(true, s.critic)),
+            },
+            yn(f.agree),
+            held()
+        ),
+    }
 }
 
 /// Sizes of the agents' observation spaces, by `AgentId`.
@@ -430,6 +492,15 @@ impl MathEnv {
         &self.features
     }
 
+    /// The current question's row, for filling it in lazily (one live question, `baton math ask`): a
+    /// receiver's work reads its fields on receipt, so a field must be set before the handoff that needs it
+    /// (a solver's answer before the handoff to that solver, `agree` before both answers exist, a critic
+    /// verdict before the handoff to the critic) and `long_question` before the episode starts. Copies the
+    /// table first if it is shared.
+    pub fn row_mut(&mut self, question: usize) -> &mut QuestionRow {
+        &mut Arc::make_mut(&mut self.table).rows[question]
+    }
+
     /// The last finished episode.
     pub fn last_episode(&self) -> Option<EpisodeRecord> {
         self.last
@@ -438,6 +509,11 @@ impl MathEnv {
     /// Totals over every finished episode.
     pub fn tally(&self) -> Tally {
         self.tally
+    }
+
+    /// USD spent on the current question so far.
+    pub fn spent_usd(&self) -> f64 {
+        self.cost
     }
 
     /// The price of accuracy: USD are worth `lambda` reward units.

@@ -41,4 +41,4 @@ pub mod table;
 pub use config::{BackendKind, CriticConfig, Math, MathConfig};
 pub use env::{EpisodeRecord, MathEnv, Order, Tally};
 pub use strategy::Strategy;
-pub use table::{CriticSource, MathTable, QuestionRow, SolverAnswer, TableParams};
+pub use table::{CriticSource, MathTable, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds};
