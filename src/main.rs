@@ -207,12 +207,13 @@ fn print_math(s: &experiment::math::MathSummary) {
     }
     for c in &s.oracle_checks {
         println!(
-            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {})",
+            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {}); return {:+.4}",
             c.lambda,
             c.ic_q,
             c.oracle,
             c.difference,
-            if c.holds { "holds" } else { "does not hold" }
+            if c.holds { "holds" } else { "does not hold" },
+            c.return_difference
         );
     }
 }

@@ -137,7 +137,7 @@ fn a_run_saves_each_agents_own_table_per_lambda() {
     assert_eq!(manifest["dataset"], "gsm8k-test");
     assert_eq!(manifest["lambdas"], serde_json::json!([0.0, 20.0]));
     for lambda in ["0", "20"] {
-        for (i, n_obs) in [48, 24, 144, 72, 400].into_iter().enumerate() {
+        for (i, n_obs) in [48, 24, 800, 400, 400].into_iter().enumerate() {
             let t = read_json(&run_dir().join(format!("policy/lambda-{lambda}/agent-{i}.json")));
             assert_eq!(t["agent"], i);
             assert_eq!(t["q"].as_array().expect("q").len(), n_obs * 7, "agent {i} holds only its own table");

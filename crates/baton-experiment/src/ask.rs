@@ -187,7 +187,9 @@ pub fn load_policy(run: &Path, lambda: Option<f64>) -> Result<Policy, Experiment
             })
         }
     };
-    let spec = Arc::new(spec(math.config.discount).map_err(|e| ExperimentError::Internal(e.to_string()))?);
+    let spec = Arc::new(
+        spec(math.config.discount, math.config.interfaces).map_err(|e| ExperimentError::Internal(e.to_string()))?,
+    );
     let mut agents = Vec::with_capacity(spec.agents.len());
     for (i, a) in spec.agents.iter().enumerate() {
         let path = run.join(lambda_dir(lambda)).join(format!("agent-{i}.json"));
@@ -314,7 +316,7 @@ pub fn ask(
             Event::Decide(d) => {
                 let me = &policy.agents[d.agent.index()];
                 let action = me.greedy(d.obs);
-                let sees = describe(d.agent, env.features());
+                let sees = describe(d.agent, env.features(), env.interfaces());
                 let mut work = Vec::new();
                 match action {
                     TO_CHEAP | TO_STRONG => {

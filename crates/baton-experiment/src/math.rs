@@ -94,7 +94,7 @@ impl MathWorkload {
                 reason: "leaves one side of the split empty".into(),
             });
         }
-        let spec = spec(c.discount).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+        let spec = spec(c.discount, c.interfaces).map_err(|e| ExperimentError::Internal(e.to_string()))?;
         Ok(MathWorkload {
             math,
             table: Arc::new(table),
@@ -222,6 +222,9 @@ pub struct OracleCheck {
     pub difference: f64,
     /// `difference >= -0.01`.
     pub holds: bool,
+    /// IC-Q's mean return minus the oracle's (the objective both maximise): positive where IC-Q's cheaper
+    /// or dearer policy is the better trade at this lambda even when its accuracy is lower.
+    pub return_difference: f64,
 }
 
 /// `summary.json` of a math run.
@@ -491,6 +494,7 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
                 oracle: o.accuracy,
                 difference,
                 holds: difference >= -TOLERANCE,
+                return_difference: r.mean_return? - o.mean_return?,
             })
         })
         .collect();
