@@ -297,7 +297,7 @@ fn print_transcript(policy: &Policy, t: &Transcript) {
     println!("question long: {}\n", if t.long_question { "yes" } else { "no" });
     for (k, s) in t.steps.iter().enumerate() {
         println!("{}. {} (obs {}) sees: {}", k + 1, s.agent, s.obs, s.sees);
-        let reward = if s.reward.is_nan() { "n/a (ungraded)".to_string() } else { format!("{:+.5}", s.reward) };
+        let reward = if s.reward.is_nan() { "n/a (ungraded)".to_string() } else { format!("{:+.5}", s.reward + 0.0) };
         println!("   -> {} (its Q = {:.4}); reward {reward}; scalar back {:.4}", s.action, s.q, s.scalar);
         if !s.work.is_empty() {
             println!("   {} (${:.5})", s.work, s.cost_usd);
