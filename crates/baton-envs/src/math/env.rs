@@ -721,6 +721,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_description_says_no_more_than_the_observation() {
+        // Two artifacts an agent cannot tell apart are described identically: `describe` reads only what
+        // `observe` encodes.
+        for interfaces in [Interfaces::Narrow, Interfaces::Verdicts] {
+            let mut seen: std::collections::HashMap<(u16, u32), String> = std::collections::HashMap::new();
+            for j in 0..N_JOINT {
+                let (_, f) = joint_decode(j);
+                for i in 0..N_AGENTS as u16 {
+                    let agent = AgentId(i);
+                    let o = observe(agent, &f, interfaces).0;
+                    let d = describe(agent, &f, interfaces);
+                    let prev = seen.entry((i, o)).or_insert_with(|| d.clone());
+                    assert_eq!(*prev, d, "{interfaces:?} agent {i} obs {o}");
+                }
+            }
+            // ... and it says all of it: different observations, different descriptions.
+            for i in 0..N_AGENTS as u16 {
+                let mine: Vec<&String> = seen.iter().filter(|((a, _), _)| *a == i).map(|(_, d)| d).collect();
+                let distinct: std::collections::HashSet<&&String> = mine.iter().collect();
+                assert_eq!(distinct.len(), mine.len(), "{interfaces:?} agent {i}: two observations read alike");
+            }
+        }
+    }
+
+    #[test]
     fn joint_index_round_trips() {
         for j in 0..N_JOINT {
             let (h, f) = joint_decode(j);
