@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod cpu;
+mod math;
 
 /// baton: learn how agents should hand work to each other (IC-Q, one scalar per handoff).
 #[derive(Parser)]
@@ -72,6 +73,11 @@ enum Command {
         #[command(subcommand)]
         command: cpu::CpuCommand,
     },
+    /// Multi-LLM math: run a math run's learned policy on one question.
+    Math {
+        #[command(subcommand)]
+        command: math::MathCommand,
+    },
 }
 
 struct Bar(ProgressBar);
@@ -103,6 +109,7 @@ fn real_main() -> Result<ExitCode> {
         Command::Bench { json, seconds, filter } => bench(json, seconds, &filter).map(|()| ExitCode::SUCCESS),
         Command::Report { dirs, out } => report(&dirs, out.as_deref()).map(|()| ExitCode::SUCCESS),
         Command::Cpu { command } => cpu::main(command),
+        Command::Math { command } => math::main(command),
     }
 }
 
@@ -200,12 +207,13 @@ fn print_math(s: &experiment::math::MathSummary) {
     }
     for c in &s.oracle_checks {
         println!(
-            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {})",
+            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {}); return {:+.4}",
             c.lambda,
             c.ic_q,
             c.oracle,
             c.difference,
-            if c.holds { "holds" } else { "does not hold" }
+            if c.holds { "holds" } else { "does not hold" },
+            c.return_difference
         );
     }
 }

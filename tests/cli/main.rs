@@ -9,12 +9,14 @@
 //! - [`overwrite`]: earlier results are never damaged, and replaced only with `--force`;
 //! - [`bench`]: `baton bench --json`;
 //! - [`cpu`]: `baton cpu tasks | run | check` on TinyCPU programs;
-//! - [`experiments`]: the shipped experiment configs are valid.
+//! - [`experiments`]: the shipped experiment configs are valid;
+//! - [`math_ask`]: `baton math ask` against a loopback OpenAI-compatible server, replay and simulated.
 
 mod bad_config;
 mod bench;
 mod cpu;
 mod experiments;
+mod math_ask;
 mod overwrite;
 mod routing;
 mod run;

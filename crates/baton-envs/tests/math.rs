@@ -8,9 +8,10 @@ use std::sync::Arc;
 use baton_core::rng::{stream, uniform_index, Stream};
 use baton_core::{ActionId, AgentId, ArtifactId, Env, Event, Next, ObsId};
 use baton_envs::math::env::{
-    spec, AGENT_CHEAP, AGENT_CHECKER, AGENT_CRITIC, AGENT_SUBMIT, SUBMIT_CHEAP, TO_CHEAP, TO_CHECKER, TO_CRITIC,
+    spec, Interfaces, AGENT_CHEAP, AGENT_CHECKER, AGENT_CRITIC, AGENT_SUBMIT, SUBMIT_CHEAP, TO_CHEAP, TO_CHECKER,
+    TO_CRITIC,
 };
-use baton_envs::math::{MathEnv, MathTable, Order, QuestionRow, SolverAnswer};
+use baton_envs::math::{MathEnv, MathTable, Order, QuestionRow, SolverAnswer, Thresholds};
 
 fn answer(cost: f64, correct: bool, flags: bool, critic: bool, critic_cost: f64) -> SolverAnswer {
     SolverAnswer {
@@ -40,12 +41,19 @@ fn table() -> MathTable {
                 long_question: true,
             },
         ],
+        thresholds: Thresholds { output_tokens: [100, 150], question_tokens: 50 },
     }
 }
 
 fn env(table: MathTable, order: Order, lambda: f64) -> MathEnv {
-    MathEnv::new(Arc::new(table), Arc::new(spec(1.0).unwrap()), vec![0u32, 1].into(), order, lambda)
+    env_with(table, order, lambda, Interfaces::Verdicts)
 }
+
+fn env_with(table: MathTable, order: Order, lambda: f64, interfaces: Interfaces) -> MathEnv {
+    MathEnv::new(Arc::new(table), Arc::new(spec(1.0, interfaces).unwrap()), vec![0u32, 1].into(), order, lambda)
+}
+
+const BOTH: [Interfaces; 2] = [Interfaces::Narrow, Interfaces::Verdicts];
 
 /// Plays one episode with `actions`, returning (agent, obs) of every decision and every handoff's reward.
 fn play(e: &mut MathEnv, actions: &[ActionId]) -> (Vec<(AgentId, ObsId)>, Vec<f64>) {
@@ -110,60 +118,64 @@ fn no_observation_depends_on_the_label() {
             a.correct_routellm = a.correct_routellm.map(|c| !c);
         }
     }
-    let run = |t: MathTable| {
-        let mut e = env(t, Order::Sample, 10.0);
-        let (mut env_rng, mut pol) = (stream(5, Stream::Env), stream(5, Stream::Central));
-        e.reset(&mut env_rng);
-        let mut trace = Vec::new();
-        let mut episodes = 0;
-        while episodes < 2000 {
-            match e.next_event(&mut env_rng) {
-                Event::Decide(d) => {
-                    let legal = e.spec().agents[d.agent.index()].legal.of(d.obs);
-                    let a = legal[uniform_index(&mut pol, legal.len())];
-                    trace.push((d.agent, d.obs, a));
-                    e.act(d.artifact, a, &mut env_rng);
-                }
-                Event::Handoff(h) => {
-                    if let Next::To { agent, obs } = h.next {
-                        trace.push((agent, obs, ActionId(u16::MAX)));
+    for interfaces in BOTH {
+        let run = |t: MathTable| {
+            let mut e = env_with(t, Order::Sample, 10.0, interfaces);
+            let (mut env_rng, mut pol) = (stream(5, Stream::Env), stream(5, Stream::Central));
+            e.reset(&mut env_rng);
+            let mut trace = Vec::new();
+            let mut episodes = 0;
+            while episodes < 2000 {
+                match e.next_event(&mut env_rng) {
+                    Event::Decide(d) => {
+                        let legal = e.spec().agents[d.agent.index()].legal.of(d.obs);
+                        let a = legal[uniform_index(&mut pol, legal.len())];
+                        trace.push((d.agent, d.obs, a));
+                        e.act(d.artifact, a, &mut env_rng);
                     }
-                    assert!(h.reward <= 1.0);
+                    Event::Handoff(h) => {
+                        if let Next::To { agent, obs } = h.next {
+                            trace.push((agent, obs, ActionId(u16::MAX)));
+                        }
+                        assert!(h.reward <= 1.0);
+                    }
+                    Event::EpisodeEnd => episodes += 1,
                 }
-                Event::EpisodeEnd => episodes += 1,
             }
-        }
-        (trace, e.tally())
-    };
-    let (a, ta) = run(table());
-    let (b, tb) = run(flipped);
-    assert_eq!(a, b, "observations must not depend on the label");
-    assert_eq!(ta.correct + tb.correct, ta.episodes, "the flip changes exactly the scores");
-    assert_eq!(ta.cost_usd, tb.cost_usd);
-    // Every episode ended within 14 handoffs.
-    assert!(ta.handoffs <= 14 * ta.episodes);
+            (trace, e.tally())
+        };
+        let (a, ta) = run(table());
+        let (b, tb) = run(flipped.clone());
+        assert_eq!(a, b, "observations must not depend on the label");
+        assert_eq!(ta.correct + tb.correct, ta.episodes, "the flip changes exactly the scores");
+        assert_eq!(ta.cost_usd, tb.cost_usd);
+        // Every episode ended within 14 handoffs.
+        assert!(ta.handoffs <= 14 * ta.episodes);
+    }
 }
 
 #[test]
 fn the_environment_passes_the_core_contract_check_and_is_deterministic() {
-    let mk = || env(table(), Order::Sample, 3.0);
-    baton_core::check_env(mk, baton_core::CheckOptions { max_episode_handoffs: 14, ..Default::default() }).unwrap();
-    let trace = |seed: u64| {
-        let mut e = mk();
-        let mut rng = stream(seed, Stream::Env);
-        e.reset(&mut rng);
-        let mut out = Vec::new();
-        for _ in 0..500 {
-            let ev = e.next_event(&mut rng);
-            if let Event::Decide(d) = ev {
-                let legal = e.spec().agents[d.agent.index()].legal.of(d.obs);
-                let a = legal[uniform_index(&mut rng, legal.len())];
-                e.act(d.artifact, a, &mut rng);
+    for interfaces in BOTH {
+        let mk = || env_with(table(), Order::Sample, 3.0, interfaces);
+        baton_core::check_env(mk, baton_core::CheckOptions { max_episode_handoffs: 14, ..Default::default() }).unwrap();
+        let trace = |seed: u64| {
+            let mut e = mk();
+            let mut rng = stream(seed, Stream::Env);
+            e.reset(&mut rng);
+            let mut out = Vec::new();
+            for _ in 0..500 {
+                let ev = e.next_event(&mut rng);
+                if let Event::Decide(d) = ev {
+                    let legal = e.spec().agents[d.agent.index()].legal.of(d.obs);
+                    let a = legal[uniform_index(&mut rng, legal.len())];
+                    e.act(d.artifact, a, &mut rng);
+                }
+                out.push(format!("{ev:?}"));
             }
-            out.push(format!("{ev:?}"));
-        }
-        out
-    };
-    assert_eq!(trace(7), trace(7));
-    assert_ne!(trace(7), trace(8));
+            out
+        };
+        assert_eq!(trace(7), trace(7));
+        assert_ne!(trace(7), trace(8));
+    }
 }

@@ -5,6 +5,7 @@
 //! solved model ([`eval`]), the parallel, deterministic runner ([`runner`]), and the run directory
 //! ([`output`], [`plot`]). With the binary, this is the only crate that writes files.
 
+pub mod ask;
 pub mod bench;
 pub mod config;
 pub mod eval;
@@ -111,7 +112,8 @@ pub fn prepare_run_dir(out: &Path, overwrite: bool) -> Result<output::RunDir, Ex
 
 /// Write a finished run into a prepared directory, atomically (see [`output`]): the resolved `config.toml`,
 /// `metrics.jsonl`, `summary.json`, `meta.json` and the plots (synthetic: `learning_curves.svg`; routing:
-/// `delivery_vs_load.svg`, and `time_series.svg` when the run has one load; math: `front.svg`).
+/// `delivery_vs_load.svg`, and `time_series.svg` when the run has one load; math: `front.svg` and IC-Q's
+/// learned tables for the first seed under `policy/`, see [`ask`]).
 pub fn write_run(
     dir: output::RunDir,
     experiment: &Experiment,
@@ -168,6 +170,11 @@ pub fn write_run(
             dir.write("summary.json", pretty(&results.summary).map_err(ser)?.as_bytes())?;
             let svg = plot::front_svg(&results.summary).map_err(ExperimentError::Internal)?;
             dir.write("front.svg", svg.as_bytes())?;
+            if let Some(seed) = results.jobs.iter().find(|j| j.policy.is_some()).map(|j| j.seed) {
+                for (name, text) in ask::policy_files(&results.jobs, &math.table, &math.spec, &math.dataset, seed)? {
+                    dir.write(&name, text.as_bytes())?;
+                }
+            }
         }
         Outcome::Sweep(results) => {
             dir.write("metrics.jsonl", lines(results.points()).map_err(ser)?.as_bytes())?;

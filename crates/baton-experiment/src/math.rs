@@ -94,7 +94,7 @@ impl MathWorkload {
                 reason: "leaves one side of the split empty".into(),
             });
         }
-        let spec = spec(c.discount).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+        let spec = spec(c.discount, c.interfaces).map_err(|e| ExperimentError::Internal(e.to_string()))?;
         Ok(MathWorkload {
             math,
             table: Arc::new(table),
@@ -137,6 +137,8 @@ pub struct MathJob {
     pub eval: Tally,
     /// Training counters (zero for fixed strategies).
     pub train: TrainStats,
+    /// IC-Q only: each agent's learned table (row-major `n_obs * n_actions`), by agent index.
+    pub policy: Option<Vec<Vec<f64>>>,
 }
 
 /// One line of `metrics.jsonl`: one job.
@@ -220,6 +222,9 @@ pub struct OracleCheck {
     pub difference: f64,
     /// `difference >= -0.01`.
     pub holds: bool,
+    /// IC-Q's mean return minus the oracle's (the objective both maximise): positive where IC-Q's cheaper
+    /// or dearer policy is the better trade at this lambda even when its accuracy is lower.
+    pub return_difference: f64,
 }
 
 /// `summary.json` of a math run.
@@ -338,12 +343,17 @@ pub fn run_job(
             }
             let a = t.agents();
             eval.run_until(done(n_test), |_, d, _| a[d.agent.index()].greedy(d.obs));
-            t.stats()
+            (t.stats(), a.iter().map(|a| a.q().as_slice().to_vec()).collect::<Vec<_>>())
         }};
     }
+    let mut policy = None;
     let train = match method {
-        Method::IcQ => decentralized!(Decentralized),
-        Method::NoScalar => decentralized!(NoScalar),
+        Method::IcQ => {
+            let (stats, tables) = decentralized!(Decentralized);
+            policy = Some(tables);
+            stats
+        }
+        Method::NoScalar => decentralized!(NoScalar).0,
         Method::Oracle => {
             let os = oracle_spec().map_err(|e| ExperimentError::Internal(e.to_string()))?;
             let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);
@@ -372,7 +382,7 @@ pub fn run_job(
             TrainStats::default()
         }
     };
-    Ok(MathJob { method, lambda, seed, eval: eval.env().tally(), train })
+    Ok(MathJob { method, lambda, seed, eval: eval.env().tally(), train, policy })
 }
 
 impl MathJob {
@@ -484,6 +494,7 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
                 oracle: o.accuracy,
                 difference,
                 holds: difference >= -TOLERANCE,
+                return_difference: r.mean_return? - o.mean_return?,
             })
         })
         .collect();

@@ -53,9 +53,21 @@ impl RunDir {
         Ok(RunDir { target: target.to_path_buf(), staging, committed: false })
     }
 
-    /// Write one file (fsynced) into the staging directory.
+    /// Write one file (fsynced) into the staging directory; `name` may hold `/`-separated subdirectories
+    /// (relative, without `..`), which are created.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), ExperimentError> {
-        write_synced(&self.staging.join(name), bytes)
+        let rel = Path::new(name);
+        if rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+            return Err(ExperimentError::Internal(format!("{name:?} is not a relative path inside the run")));
+        }
+        let path = self.staging.join(rel);
+        if let Some(parent) = path.parent().filter(|p| *p != self.staging) {
+            fs::create_dir_all(parent).map_err(|e| ExperimentError::Io {
+                path: parent.display().to_string(),
+                message: format!("creating: {e}"),
+            })?;
+        }
+        write_synced(&path, bytes)
     }
 
     /// Move the staged directory into place, replacing an earlier one only after the new one is complete.

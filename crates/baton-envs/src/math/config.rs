@@ -14,6 +14,7 @@ use baton_llm::price::{ModelPrice, PriceTable, GPT_4_1106, MIXTRAL_8X7B};
 use baton_llm::simulated::SimulatedConfig;
 use serde::{Deserialize, Serialize};
 
+use super::env::Interfaces;
 use crate::EnvError;
 
 /// Which backend answers the solvers.
@@ -77,6 +78,10 @@ pub struct MathConfig {
     /// Fraction of the questions used for training, in (0, 1); the rest are held out for evaluation.
     #[serde(default = "default_train_fraction")]
     pub train_fraction: f64,
+    /// What the checker and the critic see: `verdicts` (default: every verdict on the artifact, the other
+    /// tool's included) or `narrow` (each sees only its own tool's verdicts; the original interfaces).
+    #[serde(default)]
+    pub interfaces: Interfaces,
     /// Discount per handoff, in (0, 1]. Episodes end after at most 14 handoffs under any policy, so 1 is allowed.
     #[serde(default = "default_discount")]
     pub discount: f64,

@@ -8,7 +8,7 @@ use baton_core::{
     Next, ObsId, Rng,
 };
 
-use super::table::{MathTable, CHEAP, STRONG};
+use super::table::{MathTable, QuestionRow, CHEAP, STRONG};
 
 /// Environment id.
 pub const ENV_ID: &str = "math-workflow-v0";
@@ -180,68 +180,172 @@ pub fn legal_actions(
     out
 }
 
+/// Which interfaces the checker and the critic have (the other agents' are the same in both).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interfaces {
+    /// The checker sees only the checker's verdicts and whether a critique is pending; the critic only the
+    /// critic's verdicts and whether a check is pending (observation sizes 144 and 72).
+    Narrow,
+    /// The checker and the critic see every verdict written on the artifact, the other tool's included,
+    /// as the submit desk does (sizes 800 and 400). See docs/deviations.md ("interfaces").
+    #[default]
+    Verdicts,
+}
+
+impl Interfaces {
+    /// Sizes of the agents' observation spaces, by `AgentId`.
+    pub fn obs_sizes(self) -> [u32; N_AGENTS] {
+        match self {
+            Interfaces::Narrow => [48, 24, 144, 72, 400],
+            Interfaces::Verdicts => [48, 24, 800, 400, 400],
+        }
+    }
+
+    /// The interfaces a spec built by [`spec`] has (read from the checker's observation count).
+    pub fn of_spec(spec: &EnvSpec) -> Option<Self> {
+        let n = spec.agents.get(AGENT_CHECKER.index())?.n_obs;
+        [Interfaces::Narrow, Interfaces::Verdicts].into_iter().find(|i| i.obs_sizes()[AGENT_CHECKER.index()] == n)
+    }
+}
+
 /// The observation of `agent` (its interface to the artifact plus its own private state), and the inputs of
 /// its legal set. See the module doc of [`super`] for the layout.
-pub fn observe(agent: AgentId, f: &Features) -> ObsId {
+pub fn observe(agent: AgentId, f: &Features, interfaces: Interfaces) -> ObsId {
     let [c, s] = f.answers;
     let b = |x: bool| u32::from(x);
-    let o = match agent {
-        AGENT_CHEAP => {
+    let o = match (agent, interfaces) {
+        (AGENT_CHEAP, _) => {
             f.other(STRONG)
                 + 3 * (b(f.check_pending())
                     + 2 * (b(f.critic_pending()) + 2 * (b(f.long_cheap) + 2 * b(f.long_question))))
         }
-        AGENT_STRONG => {
+        (AGENT_STRONG, _) => {
             f.other(CHEAP) + 3 * (b(f.check_pending()) + 2 * (b(f.critic_pending()) + 2 * b(f.long_question)))
         }
-        AGENT_CHECKER => {
+        (AGENT_CHECKER, Interfaces::Narrow) => {
             f.held_bit(agent)
                 + 2 * (c.check_code()
                     + 3 * (s.check_code() + 3 * (b(f.agree) + 2 * (b(f.critic_pending()) + 2 * b(f.long_cheap)))))
         }
-        AGENT_CRITIC => {
+        (AGENT_CRITIC, Interfaces::Narrow) => {
             f.held_bit(agent)
                 + 2 * (c.critic_code() + 3 * (s.critic_code() + 3 * (b(f.agree) + 2 * b(f.check_pending()))))
+        }
+        (AGENT_CHECKER, Interfaces::Verdicts) => {
+            f.held_bit(agent) + 2 * (c.code() + 10 * (s.code() + 10 * (b(f.agree) + 2 * b(f.long_cheap))))
         }
         _ => f.held_bit(agent) + 2 * (c.code() + 10 * (s.code() + 10 * b(f.agree))),
     };
     ObsId(o)
 }
 
-/// Sizes of the agents' observation spaces, by `AgentId`.
-pub const OBS_SIZES: [u32; N_AGENTS] = [48, 24, 144, 72, 400];
+/// In words, what `agent` sees of the artifact `f` when it holds it: exactly the fields of [`observe`].
+pub fn describe(agent: AgentId, f: &Features, interfaces: Interfaces) -> String {
+    let [c, s] = f.answers;
+    let yn = |x: bool| if x { "yes" } else { "no" };
+    let other = |m: usize| ["absent", "agrees", "disagrees"][f.other(m) as usize];
+    let verdict = |present: bool, v: Verdict| match (present, v) {
+        (false, _) => "absent",
+        (true, Verdict::Pending) => "pending",
+        (true, Verdict::Ok) => "fine",
+        (true, Verdict::Flagged) => "flagged",
+    };
+    let held = || format!("; held before: {}", yn(f.held_bit(agent) == 1));
+    let both = |m: usize| {
+        let a = f.answers[m];
+        match a.present {
+            false => "absent".to_string(),
+            true => format!("check {}, critique {}", verdict(true, a.check), verdict(true, a.critic)),
+        }
+    };
+    if interfaces == Interfaces::Verdicts && (agent == AGENT_CHECKER || agent == AGENT_CRITIC) {
+        let long =
+            if agent == AGENT_CHECKER { format!("; cheap answer long: {}", yn(f.long_cheap)) } else { String::new() };
+        return format!(
+            "cheap answer: {}; strong answer: {}; answers agree: {}{long}{}",
+            both(CHEAP),
+            both(STRONG),
+            yn(f.agree),
+            held()
+        );
+    }
+    match agent {
+        AGENT_CHEAP => format!(
+            "strong answer: {}; check pending: {}; critique pending: {}; own answer long: {}; question long: {}",
+            other(STRONG),
+            yn(f.check_pending()),
+            yn(f.critic_pending()),
+            yn(f.long_cheap),
+            yn(f.long_question)
+        ),
+        AGENT_STRONG => format!(
+            "cheap answer: {}; check pending: {}; critique pending: {}; question long: {}",
+            other(CHEAP),
+            yn(f.check_pending()),
+            yn(f.critic_pending()),
+            yn(f.long_question)
+        ),
+        AGENT_CHECKER => format!(
+            "check of cheap answer: {}; of strong answer: {}; answers agree: {}; critique pending: {}; cheap answer \
+             long: {}{}",
+            verdict(c.present, c.check).replace("pending", "fine"),
+            verdict(s.present, s.check).replace("pending", "fine"),
+            yn(f.agree),
+            yn(f.critic_pending()),
+            yn(f.long_cheap),
+            held()
+        ),
+        AGENT_CRITIC => format!(
+            "critique of cheap answer: {}; of strong answer: {}; answers agree: {}; check pending: {}{}",
+            verdict(c.present, c.critic).replace("pending", "fine"),
+            verdict(s.present, s.critic).replace("pending", "fine"),
+            yn(f.agree),
+            yn(f.check_pending()),
+            held()
+        ),
+        _ => format!(
+            "cheap answer: {}; strong answer: {}; answers agree: {}{}",
+            both(CHEAP),
+            both(STRONG),
+            yn(f.agree),
+            held()
+        ),
+    }
+}
 
 /// What the observation `o` of `agent` says about (cheap present, strong present, check pending, critic
 /// pending): the inputs of [`legal_actions`].
-fn legal_inputs(agent: AgentId, o: u32) -> (bool, bool, bool, bool) {
-    match agent {
-        AGENT_CHEAP => (true, o % 3 != 0, (o / 3) % 2 == 1, (o / 6) % 2 == 1),
-        AGENT_STRONG => (o % 3 != 0, true, (o / 3) % 2 == 1, (o / 6) % 2 == 1),
-        AGENT_CHECKER => {
+fn legal_inputs(agent: AgentId, o: u32, interfaces: Interfaces) -> (bool, bool, bool, bool) {
+    let pending = |code: u32, which: usize| code != 0 && ((code - 1) / [3, 1][which]) % 3 == 0;
+    match (agent, interfaces) {
+        (AGENT_CHEAP, _) => (true, o % 3 != 0, (o / 3) % 2 == 1, (o / 6) % 2 == 1),
+        (AGENT_STRONG, _) => (o % 3 != 0, true, (o / 3) % 2 == 1, (o / 6) % 2 == 1),
+        (AGENT_CHECKER, Interfaces::Narrow) => {
             let (c, s, critic) = ((o / 2) % 3, (o / 6) % 3, (o / 36) % 2);
             // The checker has just checked everything present.
             (c != 0, s != 0, false, critic == 1)
         }
-        AGENT_CRITIC => {
+        (AGENT_CRITIC, Interfaces::Narrow) => {
             let (c, s, check) = ((o / 2) % 3, (o / 6) % 3, (o / 36) % 2);
             (c != 0, s != 0, check == 1, false)
         }
         _ => {
             let (c, s) = ((o / 2) % 10, (o / 20) % 10);
-            let pending = |code: u32, which: u32| code != 0 && ((code - 1) / [3, 1][which as usize]) % 3 == 0;
             (c != 0, s != 0, pending(c, 0) || pending(s, 0), pending(c, 1) || pending(s, 1))
         }
     }
 }
 
 /// The agents' interfaces.
-pub fn spec(discount: f64) -> Result<EnvSpec, CoreError> {
+pub fn spec(discount: f64, interfaces: Interfaces) -> Result<EnvSpec, CoreError> {
+    let sizes = interfaces.obs_sizes();
     let agents = (0..N_AGENTS)
         .map(|i| {
             let agent = AgentId(i as u16);
-            let sets: Vec<Vec<ActionId>> = (0..OBS_SIZES[i])
+            let sets: Vec<Vec<ActionId>> = (0..sizes[i])
                 .map(|o| {
-                    let (c, s, k, r) = legal_inputs(agent, o);
+                    let (c, s, k, r) = legal_inputs(agent, o, interfaces);
                     let set = legal_actions(agent, c, s, k, r);
                     // Observations no episode reaches (e.g. the desk with nothing and nothing pending) still
                     // need a non-empty set; handing to a solver is always meaningful there.
@@ -254,7 +358,7 @@ pub fn spec(discount: f64) -> Result<EnvSpec, CoreError> {
                 .collect();
             Ok(AgentSpec {
                 name: AGENT_NAMES[i].to_string(),
-                n_obs: OBS_SIZES[i],
+                n_obs: sizes[i],
                 n_actions: N_ACTIONS,
                 legal: Legal::per_obs(&sets, N_ACTIONS)?,
                 action_names: ACTION_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -390,6 +494,7 @@ pub struct MathEnv {
     table: Arc<MathTable>,
     spec: Arc<EnvSpec>,
     questions: Arc<[u32]>,
+    interfaces: Interfaces,
     order: Order,
     next: usize,
     lambda: f64,
@@ -405,12 +510,15 @@ pub struct MathEnv {
 
 impl MathEnv {
     /// An environment over `questions` (indices into `table`) with reward `1[correct] - lambda * cost`.
+    /// `spec` is built by [`spec`] (its interfaces are read from it).
     pub fn new(table: Arc<MathTable>, spec: Arc<EnvSpec>, questions: Arc<[u32]>, order: Order, lambda: f64) -> Self {
         assert!(!questions.is_empty(), "a math environment needs at least one question");
+        let interfaces = Interfaces::of_spec(&spec).expect("a spec built by math::env::spec");
         MathEnv {
             table,
             spec,
             questions,
+            interfaces,
             order,
             next: 0,
             lambda,
@@ -425,9 +533,23 @@ impl MathEnv {
         }
     }
 
+    /// The agents' interfaces.
+    pub fn interfaces(&self) -> Interfaces {
+        self.interfaces
+    }
+
     /// The current artifact's features (for fixed strategies and tests; never for a learner).
     pub fn features(&self) -> &Features {
         &self.features
+    }
+
+    /// The current question's row, for filling it in lazily (one live question, `baton math ask`): a
+    /// receiver's work reads its fields on receipt, so a field must be set before the handoff that needs it
+    /// (a solver's answer before the handoff to that solver, `agree` before both answers exist, a critic
+    /// verdict before the handoff to the critic) and `long_question` before the episode starts. Copies the
+    /// table first if it is shared.
+    pub fn row_mut(&mut self, question: usize) -> &mut QuestionRow {
+        &mut Arc::make_mut(&mut self.table).rows[question]
     }
 
     /// The last finished episode.
@@ -438,6 +560,11 @@ impl MathEnv {
     /// Totals over every finished episode.
     pub fn tally(&self) -> Tally {
         self.tally
+    }
+
+    /// USD spent on the current question so far.
+    pub fn spent_usd(&self) -> f64 {
+        self.cost
     }
 
     /// The price of accuracy: USD are worth `lambda` reward units.
@@ -536,7 +663,7 @@ impl Env for MathEnv {
                 let d = Decision {
                     artifact: ArtifactId(0),
                     agent: AGENT_SUBMIT,
-                    obs: observe(AGENT_SUBMIT, &self.features),
+                    obs: observe(AGENT_SUBMIT, &self.features, self.interfaces),
                 };
                 self.phase = Phase::Decide(d);
                 Event::Decide(d)
@@ -572,7 +699,7 @@ impl Env for MathEnv {
                 let cost = self.work(agent);
                 self.cost += cost;
                 self.holder = agent;
-                (-self.lambda * cost, Next::To { agent, obs: observe(agent, &self.features) })
+                (-self.lambda * cost, Next::To { agent, obs: observe(agent, &self.features, self.interfaces) })
             }
         };
         self.phase = Phase::Emit(Handoff { artifact: ArtifactId(0), sender, reward, duration: 1, next });
@@ -594,6 +721,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_description_says_no_more_than_the_observation() {
+        // Two artifacts an agent cannot tell apart are described identically: `describe` reads only what
+        // `observe` encodes.
+        for interfaces in [Interfaces::Narrow, Interfaces::Verdicts] {
+            let mut seen: std::collections::HashMap<(u16, u32), String> = std::collections::HashMap::new();
+            for j in 0..N_JOINT {
+                let (_, f) = joint_decode(j);
+                for i in 0..N_AGENTS as u16 {
+                    let agent = AgentId(i);
+                    let o = observe(agent, &f, interfaces).0;
+                    let d = describe(agent, &f, interfaces);
+                    let prev = seen.entry((i, o)).or_insert_with(|| d.clone());
+                    assert_eq!(*prev, d, "{interfaces:?} agent {i} obs {o}");
+                }
+            }
+            // ... and it says all of it: different observations, different descriptions.
+            for i in 0..N_AGENTS as u16 {
+                let mine: Vec<&String> = seen.iter().filter(|((a, _), _)| *a == i).map(|(_, d)| d).collect();
+                let distinct: std::collections::HashSet<&&String> = mine.iter().collect();
+                assert_eq!(distinct.len(), mine.len(), "{interfaces:?} agent {i}: two observations read alike");
+            }
+        }
+    }
+
+    #[test]
     fn joint_index_round_trips() {
         for j in 0..N_JOINT {
             let (h, f) = joint_decode(j);
@@ -605,11 +757,11 @@ mod tests {
     fn observations_fit_and_legal_inputs_match_the_features() {
         // Every feature combination: observation in range, and the legal set read back from the observation
         // equals the one computed from the features.
-        for j in 0..N_JOINT {
+        for (j, interfaces) in (0..N_JOINT).flat_map(|j| [(j, Interfaces::Narrow), (j, Interfaces::Verdicts)]) {
             let (_, f) = joint_decode(j);
-            for (i, &size) in OBS_SIZES.iter().enumerate() {
+            for (i, &size) in interfaces.obs_sizes().iter().enumerate() {
                 let agent = AgentId(i as u16);
-                let o = observe(agent, &f).0;
+                let o = observe(agent, &f, interfaces).0;
                 assert!(o < size, "agent {i} obs {o}");
                 let reachable = match agent {
                     AGENT_CHEAP => f.answers[CHEAP].present,
@@ -621,7 +773,7 @@ mod tests {
                 if !reachable {
                     continue;
                 }
-                let (c, s, k, r) = legal_inputs(agent, o);
+                let (c, s, k, r) = legal_inputs(agent, o, interfaces);
                 assert_eq!(
                     (c, s, k, r),
                     (f.answers[CHEAP].present, f.answers[STRONG].present, f.check_pending(), f.critic_pending()),

@@ -7,9 +7,16 @@
 //! |---|---|---|---|
 //! | 0 cheap solver (Mixtral-8x7B) | answers (once) | strong answer: absent / agrees / disagrees; a check pending; a critique pending; own response long; question long | 48 |
 //! | 1 strong solver (GPT-4-1106) | answers (once) | cheap answer: absent / agrees / disagrees; a check pending; a critique pending; question long | 24 |
-//! | 2 arithmetic checker (tool, free) | checks every unchecked answer (`baton_llm::checker`) | checker verdict per answer (absent / fine / flagged); agreement; a critique pending; cheap response long; private: held before | 144 |
-//! | 3 LLM critic | judges every unjudged answer (one paid call each) | critic verdict per answer; agreement; a check pending; private: held before | 72 |
+//! | 2 arithmetic checker (tool, free) | checks every unchecked answer (`baton_llm::checker`) | per answer: absent, or checker and critic verdicts (pending / fine / flagged); agreement; cheap response long; private: held before | 800 (`narrow`: its own verdicts only, a critique pending: 144) |
+//! | 3 LLM critic | judges every unjudged answer (one paid call each) | per answer: absent, or checker and critic verdicts; agreement; private: held before | 400 (`narrow`: its own verdicts only, a check pending: 72) |
 //! | 4 submit desk | receives the question; submits | per answer: absent, or checker and critic verdicts (pending / fine / flagged); agreement; private: held before | 400 |
+//!
+//! The sizes are those of `interfaces = "verdicts"` (the default): a verdict written on the artifact is visible
+//! to every tool that later holds it. With `interfaces = "narrow"` (the original design) the checker and the
+//! critic each see only their own tool's verdicts; that hides from the critic that the checker flagged an
+//! answer, and from the checker what the critic said, which measurably cost IC-Q accuracy (docs/deviations.md).
+//! "Question long" is the question text's `cl100k_base` length against the data set's median, known before
+//! any call; "response long" is a response's output tokens against that model's median on the data set.
 //!
 //! Work happens **on receipt**, so each agent observes the result of its own work before it chooses, and the
 //! sender's option reward carries the cost of the work it asked for. Every agent has the same seven actions:
@@ -41,4 +48,4 @@ pub mod table;
 pub use config::{BackendKind, CriticConfig, Math, MathConfig};
 pub use env::{EpisodeRecord, MathEnv, Order, Tally};
 pub use strategy::Strategy;
-pub use table::{CriticSource, MathTable, QuestionRow, SolverAnswer, TableParams};
+pub use table::{CriticSource, MathTable, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds};

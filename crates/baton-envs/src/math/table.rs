@@ -10,6 +10,7 @@ use baton_llm::data::{Dataset, Gold, Problem};
 use baton_llm::price::PriceTable;
 use baton_llm::{backend::parse_verdict, checker, grade, simulated::question_text, tokens, Backend, Request};
 use rand::Rng as _;
+use serde::{Deserialize, Serialize};
 
 use crate::EnvError;
 
@@ -46,7 +47,7 @@ pub struct QuestionRow {
     pub answers: [SolverAnswer; 2],
     /// The two answers give the same final answer.
     pub agree: bool,
-    /// The question's prompt is longer than the median prompt.
+    /// The question is longer than the median question ([`Thresholds::long_question`]).
     pub long_question: bool,
 }
 
@@ -85,6 +86,8 @@ pub struct TableParams<'a> {
 pub struct MathTable {
     /// One row per question, in data-set order.
     pub rows: Vec<QuestionRow>,
+    /// The length thresholds the rows were bucketed with.
+    pub thresholds: Thresholds,
 }
 
 /// The checker's flag: on numeric (GSM8K) answers any of its flags (arithmetic error, cut-off output, no
@@ -110,83 +113,147 @@ pub fn answers_agree(a: &str, b: &str, problem: &Problem) -> bool {
     }
 }
 
-/// A solver answer with its output tokens, input tokens and text, before the length buckets are known.
-type Raw = (SolverAnswer, u64, u64, String);
+/// Length thresholds of a table: a response (a question) is long when its token count exceeds the median
+/// over the data set. Saved with a learned policy so that one new question is read the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Median output tokens of the cheap and strong solvers' responses (billed, as the backend counts them).
+    pub output_tokens: [u64; 2],
+    /// Median `cl100k_base` tokens of the question text ([`question_tokens`]).
+    pub question_tokens: u64,
+}
+
+impl Thresholds {
+    /// Whether solver `m`'s response of `output_tokens` tokens is long.
+    pub fn long_answer(&self, m: usize, output_tokens: u64) -> bool {
+        output_tokens > self.output_tokens[m]
+    }
+
+    /// Whether `problem`'s question is long. Known before any model is called.
+    pub fn long_question(&self, problem: &Problem) -> bool {
+        question_tokens(problem) > self.question_tokens
+    }
+}
+
+/// The length of a question as every agent can measure it before any call: `cl100k_base` tokens of the
+/// question as shown to a model ([`question_text`]).
+pub fn question_tokens(problem: &Problem) -> u64 {
+    tokens::count_cl100k(&question_text(problem))
+}
+
+/// One solver's call on one question, before the critic has judged it and before its length is bucketed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Solved {
+    /// The answer; `long`, `critic_flags` and `critic_cost_usd` are not set yet.
+    pub answer: SolverAnswer,
+    /// Billed output tokens.
+    pub output_tokens: u64,
+    /// The response.
+    pub text: String,
+}
+
+/// Asks solver `m` (index into `p.models`) question `q` (`problem`, index `q` of the backend's data set).
+pub fn solve(
+    backend: &dyn Backend,
+    problem: &Problem,
+    q: usize,
+    m: usize,
+    p: &TableParams<'_>,
+) -> Result<Solved, EnvError> {
+    let r = backend.complete(&Request::solve(p.models[m], q)).map_err(llm)?;
+    let correct = grade::is_correct(&r.text, &problem.gold);
+    let correct_routellm = match problem.gold {
+        Gold::Number(_) => Some(grade::is_correct_routellm(&r.text, &problem.reference)),
+        Gold::Choice { .. } => None,
+    };
+    Ok(Solved {
+        answer: SolverAnswer {
+            cost_usd: r.cost_usd,
+            checker_flags: checker_flags(&r.text, &problem.gold),
+            long: false,
+            critic_flags: false,
+            critic_cost_usd: 0.0,
+            correct,
+            correct_routellm,
+        },
+        output_tokens: r.output_tokens,
+        text: r.text,
+    })
+}
+
+/// Asks the critic to judge solver `m`'s answer `solved` to question `q`: (it flags the answer, cost in USD).
+pub fn critique(
+    backend: &dyn Backend,
+    problem: &Problem,
+    q: usize,
+    m: usize,
+    solved: &Solved,
+    p: &TableParams<'_>,
+) -> Result<(bool, f64), EnvError> {
+    match p.critic {
+        CriticSource::Backend => {
+            let v = backend.complete(&Request::verify(p.critic_model, q, solved.text.clone())).map_err(llm)?;
+            Ok((parse_verdict(&v.text) == Some(false), v.cost_usd))
+        }
+        CriticSource::FromLabel { true_positive, false_positive, seed } => {
+            let mut rng = stream(seed, Stream::Other((2 * q + m) as u32));
+            let rate = if solved.answer.correct { false_positive } else { true_positive };
+            let flags = rng.random::<f64>() < rate;
+            let price = p.prices.get(p.critic_model).map_err(llm)?;
+            let prompt = tokens::verify_prompt(&question_text(problem), &solved.text);
+            let input = price.billed_tokens(tokens::chat_input_tokens(&prompt));
+            let output = price.billed_tokens(tokens::count_cl100k(CRITIC_REPLY));
+            Ok((flags, price.cost(input, output)))
+        }
+    }
+}
+
+fn llm(e: baton_llm::LlmError) -> EnvError {
+    EnvError::Backend(e.to_string())
+}
 
 const CRITIC_REPLY: &str = "I re-derived the solution and it holds up.\nVERDICT: CORRECT";
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
 
 impl MathTable {
     /// Asks `backend` every question of `data` once per solver (and the critic once per answer).
     pub fn build(backend: &dyn Backend, data: &Dataset, p: &TableParams<'_>) -> Result<Self, EnvError> {
-        let llm = |e: baton_llm::LlmError| EnvError::Backend(e.to_string());
-        let mut raw = Vec::with_capacity(data.len());
+        let mut raw: Vec<[Solved; 2]> = Vec::with_capacity(data.len());
         for (q, problem) in data.problems.iter().enumerate() {
-            let mut answers = Vec::with_capacity(2);
-            for (m, model) in p.models.iter().enumerate() {
-                let r = backend.complete(&Request::solve(*model, q)).map_err(llm)?;
-                let correct = grade::is_correct(&r.text, &problem.gold);
-                let correct_routellm = match problem.gold {
-                    Gold::Number(_) => Some(grade::is_correct_routellm(&r.text, &problem.reference)),
-                    Gold::Choice { .. } => None,
-                };
-                let (critic_flags, critic_cost_usd) = match p.critic {
-                    CriticSource::Backend => {
-                        let v = backend.complete(&Request::verify(p.critic_model, q, r.text.clone())).map_err(llm)?;
-                        (parse_verdict(&v.text) == Some(false), v.cost_usd)
-                    }
-                    CriticSource::FromLabel { true_positive, false_positive, seed } => {
-                        let mut rng = stream(seed, Stream::Other((2 * q + m) as u32));
-                        let flags = rng.random::<f64>() < if correct { false_positive } else { true_positive };
-                        let price = p.prices.get(p.critic_model).map_err(llm)?;
-                        let prompt = tokens::verify_prompt(&question_text(problem), &r.text);
-                        let input = price.billed_tokens(tokens::chat_input_tokens(&prompt));
-                        let output = price.billed_tokens(tokens::count_cl100k(CRITIC_REPLY));
-                        (flags, price.cost(input, output))
-                    }
-                };
-                answers.push((
-                    SolverAnswer {
-                        cost_usd: r.cost_usd,
-                        checker_flags: checker_flags(&r.text, &problem.gold),
-                        long: false,
-                        critic_flags,
-                        critic_cost_usd,
-                        correct,
-                        correct_routellm,
-                    },
-                    r.output_tokens,
-                    r.input_tokens,
-                    r.text,
-                ));
+            let mut pair = [solve(backend, problem, q, CHEAP, p)?, solve(backend, problem, q, STRONG, p)?];
+            for (m, s) in pair.iter_mut().enumerate() {
+                let (flags, cost) = critique(backend, problem, q, m, s, p)?;
+                s.answer.critic_flags = flags;
+                s.answer.critic_cost_usd = cost;
             }
-            raw.push(answers);
+            raw.push(pair);
         }
-        let median = |f: &dyn Fn(&[Raw]) -> u64| {
-            let mut v: Vec<u64> = raw.iter().map(|a: &Vec<Raw>| f(a)).collect();
-            v.sort_unstable();
-            v.get(v.len() / 2).copied().unwrap_or(0)
+        let thresholds = Thresholds {
+            output_tokens: [CHEAP, STRONG].map(|m| median(raw.iter().map(|a| a[m].output_tokens).collect())),
+            question_tokens: median(data.problems.iter().map(question_tokens).collect()),
         };
-        let med_out = [median(&|a| a[CHEAP].1), median(&|a| a[STRONG].1)];
-        let med_in = median(&|a| a[CHEAP].2);
         let rows = raw
             .into_iter()
             .enumerate()
-            .map(|(q, mut a)| {
-                let agree = answers_agree(&a[CHEAP].3, &a[STRONG].3, &data.problems[q]);
-                let long_question = a[CHEAP].2 > med_in;
-                let mut it = a.drain(..).enumerate().map(|(m, (mut ans, out, _, _))| {
-                    ans.long = out > med_out[m];
-                    ans
+            .map(|(q, pair)| {
+                let problem = &data.problems[q];
+                let agree = answers_agree(&pair[CHEAP].text, &pair[STRONG].text, problem);
+                let mut m = 0;
+                let answers = pair.map(|s| {
+                    let a = SolverAnswer { long: thresholds.long_answer(m, s.output_tokens), ..s.answer };
+                    m += 1;
+                    a
                 });
-                let (Some(cheap), Some(strong)) = (it.next(), it.next()) else {
-                    unreachable!("two answers per question")
-                };
-                QuestionRow { question: q, answers: [cheap, strong], agree, long_question }
+                QuestionRow { question: q, answers, agree, long_question: thresholds.long_question(problem) }
             })
             .collect();
-        Ok(MathTable { rows })
+        Ok(MathTable { rows, thresholds })
     }
-
     /// Number of questions.
     pub fn len(&self) -> usize {
         self.rows.len()

@@ -142,3 +142,55 @@ fn bad_math_configs_are_rejected_naming_the_field() {
     assert_eq!(f, "methods");
     assert!(r.contains("math-workflow method"), "{r}");
 }
+
+/// A saved policy reads back bit for bit, and `ask` (which fills one question's row lazily, calling the
+/// backend only for the work the policy asks for) plays exactly the episode the run's evaluation plays on
+/// the full table: same submission, cost, handoffs and grade, question by question.
+#[test]
+fn ask_replays_the_runs_own_episodes_from_the_saved_tables() {
+    use baton_envs::math::CriticSource;
+    use baton_experiment::ask::{ask, policy_files, AgentTable, Policy, PolicyManifest};
+    use baton_experiment::train::Scripted;
+
+    let lambda = 20.0;
+    let (exp, m) = workload("replay", "lambdas = [20.0]\nepisodes = 20000");
+    let job = run_job(&m, &exp.learner, Method::IcQ, Some(lambda), 0, &NoProgress).unwrap();
+    let files = policy_files(std::slice::from_ref(&job), &m.table, &m.spec, &m.dataset, 0).unwrap();
+    assert_eq!(files.len(), 1 + m.spec.agents.len());
+    let manifest: PolicyManifest = serde_json::from_str(&files[0].1).unwrap();
+    assert_eq!(manifest.thresholds, m.table.thresholds);
+    let tables = job.policy.as_ref().unwrap();
+    let agents: Vec<IcqAgent<TabularQ>> = files[1..]
+        .iter()
+        .zip(&m.spec.agents)
+        .zip(tables)
+        .map(|(((_, text), a), saved)| {
+            let t: AgentTable = serde_json::from_str(text).unwrap();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&t.q), bits(saved), "agent {} reads back bit for bit", t.agent);
+            IcqAgent::new(TabularQ::with_values(a, StepSize::polynomial(0.8), t.q).unwrap(), m.spec.discount)
+        })
+        .collect();
+    let policy = Policy { math: m.math.clone(), manifest, lambda, spec: m.spec.clone(), agents };
+    let c = &m.math.config;
+    let critic = CriticSource::FromLabel {
+        true_positive: c.critic.true_positive,
+        false_positive: c.critic.false_positive,
+        seed: c.split_seed,
+    };
+    let backend = baton_llm::ReplayBackend::load(&data_dir(), m.math.prices.clone()).unwrap();
+    let mut submitted = [0; 2];
+    for &q in m.test.iter().take(60) {
+        let t = ask(&policy, &backend, &backend.dataset().problems[q as usize], q as usize, critic, true).unwrap();
+        let one: Arc<[u32]> = vec![q].into();
+        let mut s = Scripted::new(m.env(&one, Order::Sequential, lambda), 0);
+        s.run_until(|_, st| st.episodes >= 1, |_, d, _| policy.agents[d.agent.index()].greedy(d.obs));
+        let rec = s.env().last_episode().unwrap();
+        assert_eq!(t.submitted, rec.submitted, "question {q}");
+        assert_eq!(t.correct, Some(rec.correct), "question {q}");
+        assert_eq!(t.steps.len() as u32, rec.handoffs, "question {q}");
+        assert!((t.cost_usd - rec.cost_usd).abs() < 1e-15, "question {q}: {} vs {}", t.cost_usd, rec.cost_usd);
+        submitted[t.submitted] += 1;
+    }
+    println!("submitted (cheap, strong): {submitted:?}");
+}
