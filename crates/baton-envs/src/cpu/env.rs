@@ -167,7 +167,8 @@ pub fn observe(agent: AgentId, a: &Artifact, reference_cycles: f64, max_handoffs
     ObsId(o)
 }
 
-/// The legal actions of `agent`: hand to any other role; the desk also submits, once a program exists, and
+/// The legal actions of `agent`: hand to any other role (the writer also to itself: a new draft); the desk
+/// also submits, once a program exists, and
 /// holds nothing but the task before the first draft (then it can only call the writer).
 pub fn legal_actions(agent: AgentId, has_program: bool) -> Vec<ActionId> {
     if agent == SUBMIT {
@@ -177,7 +178,8 @@ pub fn legal_actions(agent: AgentId, has_program: bool) -> Vec<ActionId> {
             vec![TO_WRITER]
         }
     } else {
-        (0..5).filter(|&j| j != agent.0).map(ActionId).collect()
+        // The writer may draft again at once (it sees its own draft fail the visible examples).
+        (0..5).filter(|&j| j != agent.0 || agent == WRITER).map(ActionId).collect()
     }
 }
 
