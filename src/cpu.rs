@@ -166,3 +166,53 @@ fn check(program: &Program, task: &Task) -> Result<ExitCode> {
     );
     Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
+
+/// Print a CPU-programming run's summary (`baton run experiments/cpu.toml`).
+pub fn print_summary(s: &baton::experiment::cpu::CpuSummary) {
+    println!(
+        "{} on {} ({} tasks of {}, {} seeds, {} training episodes, {} evaluation episodes, k = {})\n",
+        s.experiment, s.workload, s.tasks, s.task_set, s.seeds, s.episodes, s.eval_episodes, s.tester_k
+    );
+    println!("{:<15} {:>8} {:>17} {:>12} {:>9} {:>8}", "method", "success", "95% CI", "cycles/ref", "cost", "return");
+    for r in &s.rows {
+        println!(
+            "{:<15} {:>8.4} {:>17} {:>12.3} {:>9.4} {:>8.4}",
+            r.method.name(),
+            r.success_rate,
+            format!("[{:.3}, {:.3}]", r.success_rate_ci95[0], r.success_rate_ci95[1]),
+            r.mean_cycles_vs_reference,
+            r.mean_cost,
+            r.mean_return
+        );
+    }
+    for c in &s.checks {
+        println!(
+            "ic-q vs {:<15} success {:+.4} [{:+.4}, {:+.4}], return {:+.4} [{:+.4}, {:+.4}] ({})",
+            c.method.name(),
+            c.success_difference,
+            c.success_difference_ci95[0],
+            c.success_difference_ci95[1],
+            c.return_difference,
+            c.return_difference_ci95[0],
+            c.return_difference_ci95[1],
+            if c.holds { "holds" } else { "does not hold" }
+        );
+    }
+    if s.k_sweep.iter().any(|r| r.k != s.tester_k) {
+        println!(
+            "\n{:>6} {:<15} {:>8} {:>17} {:>12} {:>8}",
+            "k", "method", "success", "95% CI", "wrong subm.", "return"
+        );
+        for r in &s.k_sweep {
+            println!(
+                "{:>6} {:<15} {:>8.4} {:>17} {:>12.4} {:>8.4}",
+                r.k,
+                r.method.name(),
+                r.success_rate,
+                format!("[{:.3}, {:.3}]", r.success_rate_ci95[0], r.success_rate_ci95[1]),
+                r.wrong_submission_rate,
+                r.mean_return
+            );
+        }
+    }
+}

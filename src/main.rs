@@ -168,6 +168,7 @@ fn run(
         Outcome::Routing(r) => print_routing(&r.summary),
         Outcome::Sweep(r) => print_sweep(&r.summary),
         Outcome::Math(r) => print_math(&r.summary),
+        Outcome::Cpu(r) => cpu::print_summary(&r.summary),
     }
     println!("\nwrote {} in {wall:.1}s", dir.display());
     Ok(())

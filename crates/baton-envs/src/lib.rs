@@ -7,11 +7,14 @@
 //! - [`routing`]: packet routing (SPEC 6.2), many artifacts in flight.
 //! - [`math`]: the multi-LLM math workflow (SPEC 6.4), one question per episode, over a precomputed table of
 //!   LLM calls (`baton-llm` without its network stack).
+//! - [`cpu`]: CPU programming with TinyCPU (SPEC 6.3): five roles (writer, tester, debugger, optimizer,
+//!   submit desk) as real program transformers on `baton-tinycpu` programs.
 //!
 //! Every environment is configured by a serde struct that rejects unknown fields and validates into a checked
 //! type; errors are [`EnvError`] and name the offending configuration field as it is spelled in TOML.
 //! This crate depends on no learner: environments know nothing of how agents learn.
 
+pub mod cpu;
 pub mod error;
 pub mod math;
 pub mod routing;

@@ -20,6 +20,7 @@
 
 use std::fmt;
 
+use baton_envs::cpu::CpuConfig;
 use baton_envs::math::MathConfig;
 use baton_envs::routing::config::TopologyConfig;
 use baton_envs::routing::{Routing, RoutingConfig};
@@ -43,7 +44,7 @@ pub struct ExperimentConfig {
     pub base_seed: u64,
     /// Methods to run, by stable kebab-case name: `optimal`, `ic-q`, `oracle`, `no-scalar`, `random`,
     /// `round-robin` (synthetic), `shortest-path` (routing), `cheap-only`, `strong-only`, `cascade`,
-    /// `both-tie` (math).
+    /// `both-tie` (math), `fixed-pipeline` (cpu).
     pub methods: Vec<Method>,
     /// The workload and its knobs, by `kind`.
     pub workload: WorkloadConfig,
@@ -74,6 +75,8 @@ pub enum WorkloadConfig {
     Routing(RoutingConfig),
     /// The multi-LLM math workflow of SPEC 6.4.
     Math(MathConfig),
+    /// CPU programming with TinyCPU roles (SPEC 6.3).
+    Cpu(CpuConfig),
 }
 
 /// How long each learning method trains, and how often it is evaluated. TOML table `[training]`.
@@ -159,6 +162,8 @@ pub enum Method {
     Cascade,
     /// Math: both solvers answer; the shared answer when they agree, the strong model's on a tie.
     BothTie,
+    /// CPU: write, test, debug, test, optimize, test, submit, whatever the tests say.
+    FixedPipeline,
 }
 
 impl Method {
@@ -176,6 +181,7 @@ impl Method {
             Method::StrongOnly => "strong-only",
             Method::Cascade => "cascade",
             Method::BothTie => "both-tie",
+            Method::FixedPipeline => "fixed-pipeline",
         }
     }
 
@@ -205,6 +211,8 @@ pub enum Workload {
     Routing(Routing),
     /// The math workflow, its table of calls built.
     Math(Box<crate::math::MathWorkload>),
+    /// CPU programming, its task set loaded and its worlds built.
+    Cpu(Box<crate::cpu::CpuWorkload>),
 }
 
 /// A validated experiment: every field checked, ready to run.
@@ -241,6 +249,10 @@ impl ExperimentConfig {
         }
         if let WorkloadConfig::Math(m) = &mut self.workload {
             m.episodes = (m.episodes / 10).max(100);
+        }
+        if let WorkloadConfig::Cpu(c) = &mut self.workload {
+            c.episodes = (c.episodes / 10).max(100);
+            c.eval_episodes_per_task = (c.eval_episodes_per_task / 4).max(1);
         }
         if let Some(s) = self.sweep.as_mut() {
             s.approx_samples = (s.approx_samples / 10).max(1000);
@@ -299,6 +311,9 @@ impl ExperimentConfig {
                 if let Some(m) = self.methods.iter().find(|m| m.math_only()) {
                     return Err(bad("methods", &format!("`{m}` is a math-workflow method, not a synthetic one")));
                 }
+                if let Some(m) = self.methods.iter().find(|m| **m == Method::FixedPipeline) {
+                    return Err(bad("methods", &format!("`{m}` is a cpu method, not a synthetic one")));
+                }
                 Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?)
             }
             WorkloadConfig::Routing(c) => {
@@ -356,6 +371,22 @@ impl ExperimentConfig {
                 let math = c.validate().map_err(ExperimentError::from_env)?;
                 Workload::Math(Box::new(crate::math::MathWorkload::load(math)?))
             }
+            WorkloadConfig::Cpu(c) => {
+                if self.training.is_some() {
+                    return Err(bad("training", "not used by cpu runs: the budget is workload.episodes"));
+                }
+                if self.learner.network.is_some() {
+                    return Err(bad("learner.network", "neural IC-Q is not available for cpu runs yet (tabular only)"));
+                }
+                if let Some(m) = self.methods.iter().find(|m| !crate::cpu::METHODS.contains(m)) {
+                    return Err(bad(
+                        "methods",
+                        &format!("`{m}` is not a cpu method (use ic-q, oracle, no-scalar, fixed-pipeline, random)"),
+                    ));
+                }
+                let cpu = c.validate().map_err(ExperimentError::from_env)?;
+                Workload::Cpu(Box::new(crate::cpu::CpuWorkload::load(cpu)?))
+            }
         };
         let sweep = match &self.sweep {
             None => None,
@@ -394,6 +425,7 @@ impl Workload {
             Workload::Synthetic(_) => "synthetic-v0",
             Workload::Routing(_) => baton_envs::routing::network::ENV_ID,
             Workload::Math(_) => baton_envs::math::env::ENV_ID,
+            Workload::Cpu(_) => baton_envs::cpu::env::ENV_ID,
         }
     }
 }

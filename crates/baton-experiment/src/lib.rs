@@ -8,6 +8,7 @@
 pub mod ask;
 pub mod bench;
 pub mod config;
+pub mod cpu;
 pub mod eval;
 pub mod math;
 pub mod output;
@@ -113,7 +114,8 @@ pub fn prepare_run_dir(out: &Path, overwrite: bool) -> Result<output::RunDir, Ex
 /// Write a finished run into a prepared directory, atomically (see [`output`]): the resolved `config.toml`,
 /// `metrics.jsonl`, `summary.json`, `meta.json` and the plots (synthetic: `learning_curves.svg`; routing:
 /// `delivery_vs_load.svg`, and `time_series.svg` when the run has one load; math: `front.svg` and IC-Q's
-/// learned tables for the first seed under `policy/`, see [`ask`]).
+/// learned tables for the first seed under `policy/`, see [`ask`]; cpu: `success_vs_difficulty.svg`, and
+/// `success_vs_k.svg` with a k sweep).
 pub fn write_run(
     dir: output::RunDir,
     experiment: &Experiment,
@@ -174,6 +176,16 @@ pub fn write_run(
                 for (name, text) in ask::policy_files(&results.jobs, &math.table, &math.spec, &math.dataset, seed)? {
                     dir.write(&name, text.as_bytes())?;
                 }
+            }
+        }
+        Outcome::Cpu(results) => {
+            dir.write("metrics.jsonl", lines(cpu::points(results).iter()).map_err(ser)?.as_bytes())?;
+            dir.write("summary.json", pretty(&results.summary).map_err(ser)?.as_bytes())?;
+            let svg = plot::success_vs_difficulty_svg(&results.summary).map_err(ExperimentError::Internal)?;
+            dir.write("success_vs_difficulty.svg", svg.as_bytes())?;
+            if results.summary.k_sweep.iter().any(|r| r.k != results.summary.tester_k) {
+                let svg = plot::success_vs_k_svg(&results.summary).map_err(ExperimentError::Internal)?;
+                dir.write("success_vs_k.svg", svg.as_bytes())?;
             }
         }
         Outcome::Sweep(results) => {

@@ -101,7 +101,7 @@ pub fn learning_curves_svg(summary: &Summary, jobs: &[JobResult]) -> Result<Stri
 fn method_colour(method: Method) -> RGBColor {
     let k = match method {
         Method::IcQ => 0,
-        Method::ShortestPath => 1,
+        Method::ShortestPath | Method::FixedPipeline => 1,
         Method::Oracle => 2,
         Method::NoScalar => 3,
         Method::Random => 4,
@@ -631,4 +631,111 @@ pub fn front_svg(summary: &crate::math::MathSummary) -> Result<String, String> {
         root.present().map_err(|x| e(&x))?;
     }
     Ok(svg)
+}
+
+/// Lines of (x, y) points per method, drawn with markers on linear axes; `y` in [0, 1].
+fn method_lines_svg(
+    caption: &str,
+    x_desc: &str,
+    series: &[(Method, Vec<(f64, f64)>)],
+    log_x: bool,
+) -> Result<String, String> {
+    let xs = series.iter().flat_map(|s| s.1.iter().map(|p| p.0));
+    let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for x in xs {
+        x_lo = x_lo.min(x);
+        x_hi = x_hi.max(x);
+    }
+    if !x_lo.is_finite() {
+        (x_lo, x_hi) = (1.0, 2.0);
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 520)).into_drawing_area();
+        let e = |e: &dyn std::fmt::Display| e.to_string();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.caption(caption, ("sans-serif", 17)).margin(12).x_label_area_size(40).y_label_area_size(60);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc("success rate (hidden exhaustive check)")
+                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .y_label_formatter(&|y| format!("{y:.2}"))
+                    .draw()
+                    .map_err(|x| e(&x))?;
+                for (m, pts) in series {
+                    let colour = method_colour(*m);
+                    chart
+                        .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
+                        .map_err(|x| e(&x))?
+                        .label(m.name())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                    chart
+                        .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))
+                        .map_err(|x| e(&x))?;
+                }
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::LowerLeft)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(|x| e(&x))?;
+            }};
+        }
+        if log_x {
+            draw!(builder.build_cartesian_2d((x_lo / 1.3..x_hi * 1.3).log_scale(), 0.0..1.02).map_err(|x| e(&x))?);
+        } else {
+            draw!(builder.build_cartesian_2d(x_lo - 0.5..x_hi + 0.5, 0.0..1.02).map_err(|x| e(&x))?);
+        }
+        root.present().map_err(|x| e(&x))?;
+    }
+    Ok(svg)
+}
+
+/// Success rate against task difficulty (reference length; tasks of equal length averaged), one line per
+/// method, at the run's `tester_k`. Returns the SVG text.
+pub fn success_vs_difficulty_svg(summary: &crate::cpu::CpuSummary) -> Result<String, String> {
+    let series: Vec<(Method, Vec<(f64, f64)>)> = summary
+        .rows
+        .iter()
+        .map(|r| {
+            let mut by_len: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+            for t in &summary.per_task {
+                if let Some(&s) = t.success_rate.get(r.method.name()) {
+                    by_len.entry(t.reference_length).or_default().push(s);
+                }
+            }
+            let pts = by_len.into_iter().map(|(l, v)| (l as f64, v.iter().sum::<f64>() / v.len() as f64)).collect();
+            (r.method, pts)
+        })
+        .collect();
+    let caption = format!(
+        "{}: success vs difficulty ({} tasks, k = {}, {} seeds)",
+        summary.experiment, summary.tasks, summary.tester_k, summary.seeds
+    );
+    method_lines_svg(&caption, "reference length (instructions)", &series, false)
+}
+
+/// Success rate against the tester's sample size k (log axis), one line per method. Returns the SVG text.
+pub fn success_vs_k_svg(summary: &crate::cpu::CpuSummary) -> Result<String, String> {
+    let series: Vec<(Method, Vec<(f64, f64)>)> = summary
+        .rows
+        .iter()
+        .map(|r| {
+            let pts = summary
+                .k_sweep
+                .iter()
+                .filter(|p| p.method == r.method)
+                .map(|p| (f64::from(p.k), p.success_rate))
+                .collect();
+            (r.method, pts)
+        })
+        .collect();
+    let caption = format!("{}: success vs tester sample size ({} seeds)", summary.experiment, summary.seeds);
+    method_lines_svg(&caption, "tester sample size k (log scale)", &series, true)
 }

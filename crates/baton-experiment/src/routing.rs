@@ -276,7 +276,8 @@ fn run_job(
         | Method::CheapOnly
         | Method::StrongOnly
         | Method::Cascade
-        | Method::BothTie => {
+        | Method::BothTie
+        | Method::FixedPipeline => {
             return Err(ExperimentError::InvalidConfig {
                 field: "methods".into(),
                 reason: format!("`{method}` is not a routing method"),

@@ -152,6 +152,8 @@ pub enum Outcome {
     Sweep(crate::sweep::SweepResults),
     /// A math workflow run: accuracy and cost by method and lambda.
     Math(crate::math::MathResults),
+    /// A CPU-programming run: success, cycles, cost and return by method and k.
+    Cpu(crate::cpu::CpuResults),
 }
 
 impl Experiment {
@@ -174,6 +176,10 @@ impl Experiment {
                 let learning = self.config.methods.iter().filter(|x| x.learns()).count() as u64;
                 learning * m.math.config.lambdas.len() as u64 * u64::from(self.config.seeds) * m.math.config.episodes
             }
+            Workload::Cpu(c) => {
+                let learning = self.config.methods.iter().filter(|x| x.learns()).count() as u64;
+                learning * c.worlds.len() as u64 * u64::from(self.config.seeds) * c.cpu.config.episodes
+            }
         }
     }
 
@@ -182,7 +188,7 @@ impl Experiment {
         match &self.workload {
             Workload::Synthetic(_) => "handoffs",
             Workload::Routing(_) => "time units",
-            Workload::Math(_) => "episodes",
+            Workload::Math(_) | Workload::Cpu(_) => "episodes",
         }
     }
 
@@ -216,6 +222,15 @@ impl Experiment {
                 progress,
             )
             .map(Outcome::Math),
+            Workload::Cpu(cpu) => crate::cpu::run(
+                &self.config.name,
+                cpu,
+                &self.config.methods,
+                &self.seed_list(),
+                &self.learner,
+                progress,
+            )
+            .map(Outcome::Cpu),
         }
     }
 
@@ -231,7 +246,7 @@ impl Experiment {
     pub fn run_synthetic_full(&self, progress: &dyn Progress) -> Result<(RunResults, GroundTruth), ExperimentError> {
         match &self.workload {
             Workload::Synthetic(synthetic) => self.run_synthetic_with(synthetic, progress),
-            Workload::Routing(_) | Workload::Math(_) => {
+            Workload::Routing(_) | Workload::Math(_) | Workload::Cpu(_) => {
                 Err(ExperimentError::Internal("a synthetic run of a non-synthetic workload".into()))
             }
         }
@@ -332,7 +347,8 @@ impl Experiment {
             | Method::CheapOnly
             | Method::StrongOnly
             | Method::Cascade
-            | Method::BothTie => {
+            | Method::BothTie
+            | Method::FixedPipeline => {
                 return Ok(JobResult { method, seed, curve: Vec::new(), stats: TrainStats::default() })
             }
         };

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod cpu;
 mod math;
 mod neural;
 mod routing;

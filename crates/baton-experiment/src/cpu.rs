@@ -1,0 +1,496 @@
+//! CPU-programming experiments (SPEC 6.3): every method at every tester sample size k over every seed. A
+//! learning method trains on uniformly drawn tasks, then its greedy policy is scored on every task in turn;
+//! fixed strategies are scored the same way.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use baton_core::rng::uniform_index;
+use baton_core::{Env, EnvSpec, JointState};
+use baton_envs::cpu::env::{oracle_spec, spec};
+use baton_envs::cpu::{strategy, Cpu, CpuEnv, CpuWorld, Order, Tally};
+use baton_learn::{IcqAgent, LearnerParams, TabularQ};
+use baton_tinycpu::TaskSet;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::Method;
+use crate::runner::Progress;
+use crate::stats::mean_ci95;
+use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
+use crate::ExperimentError;
+
+/// The methods a CPU experiment can run.
+pub const METHODS: [Method; 5] = [Method::IcQ, Method::Oracle, Method::NoScalar, Method::FixedPipeline, Method::Random];
+
+/// IC-Q's success rate may trail the oracle's by this much (3 points) ...
+pub const SUCCESS_TOLERANCE: f64 = 0.03;
+/// ... and its return by this fraction of the oracle's (5%).
+pub const RETURN_TOLERANCE: f64 = 0.05;
+
+/// Progress is reported this many times per training run.
+const CHUNKS: u64 = 10;
+
+/// A validated CPU workload with its worlds built, one per k.
+#[derive(Clone, Debug)]
+pub struct CpuWorkload {
+    /// The validated config.
+    pub cpu: Cpu,
+    /// The task set's name (or file).
+    pub task_set: String,
+    /// One world per k, in [`Cpu::ks`] order.
+    pub worlds: Vec<Arc<CpuWorld>>,
+    /// The agents' interfaces.
+    pub spec: Arc<EnvSpec>,
+}
+
+impl CpuWorkload {
+    /// Loads the task set (a file is read here) and builds the worlds.
+    pub fn load(cpu: Cpu) -> Result<Self, ExperimentError> {
+        let name = cpu.config.tasks.clone();
+        let tasks = match name.as_str() {
+            "builtin" => TaskSet::builtin(),
+            "hackers-delight" => TaskSet::hackers_delight(),
+            "sorts" => TaskSet::sorts(),
+            path => {
+                let resolved = crate::config::resolve_data_path(path);
+                TaskSet::load(&resolved).map_err(|e| ExperimentError::InvalidConfig {
+                    field: "workload.tasks".into(),
+                    reason: format!("{}: {e}", resolved.display()),
+                })?
+            }
+        };
+        if tasks.is_empty() {
+            return Err(ExperimentError::InvalidConfig {
+                field: "workload.tasks".into(),
+                reason: "the task set is empty".into(),
+            });
+        }
+        let spec = spec(cpu.config.discount).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+        let worlds = cpu.ks().iter().map(|&k| Arc::new(CpuWorld::new(&cpu, &tasks.tasks, k))).collect();
+        Ok(CpuWorkload { cpu, task_set: name, worlds, spec: Arc::new(spec) })
+    }
+
+    fn world(&self, k: u32) -> &Arc<CpuWorld> {
+        let i = self.cpu.ks().iter().position(|&x| x == k).unwrap_or(0);
+        &self.worlds[i]
+    }
+
+    /// An environment at tester sample size `k`.
+    pub fn env(&self, k: u32, order: Order) -> CpuEnv {
+        CpuEnv::new(self.world(k).clone(), self.spec.clone(), order)
+    }
+
+    /// Evaluation episodes per job: every task `eval_episodes_per_task` times.
+    pub fn eval_episodes(&self) -> u64 {
+        self.worlds[0].tasks.len() as u64 * u64::from(self.cpu.config.eval_episodes_per_task)
+    }
+}
+
+/// One (method, k, seed) job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpuJob {
+    /// Method.
+    pub method: Method,
+    /// Tester sample size.
+    pub k: u32,
+    /// Seed.
+    pub seed: u64,
+    /// Evaluation totals per task.
+    pub tasks: Vec<Tally>,
+    /// Training counters (zero for fixed strategies).
+    pub train: TrainStats,
+}
+
+/// Scores of a set of evaluation episodes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Scores {
+    /// Correct submissions per episode.
+    pub success_rate: f64,
+    /// Wrong submissions per episode (a wrong program let through).
+    pub wrong_submission_rate: f64,
+    /// Mean cycles over the reference's, over correct submissions (NaN, written null, without any).
+    pub mean_cycles_vs_reference: f64,
+    /// Mean call cost per episode.
+    pub mean_cost: f64,
+    /// Mean undiscounted return per episode: `1[correct] + speed bonus - cost`.
+    #[serde(rename = "return")]
+    pub mean_return: f64,
+    /// Mean handoffs per episode.
+    pub handoffs_per_episode: f64,
+}
+
+impl Scores {
+    /// The scores of a tally.
+    pub fn of(t: &Tally) -> Scores {
+        let n = t.episodes.max(1) as f64;
+        Scores {
+            success_rate: t.correct as f64 / n,
+            wrong_submission_rate: (t.submitted - t.correct) as f64 / n,
+            mean_cycles_vs_reference: if t.correct > 0 { t.cycles_ratio / t.correct as f64 } else { f64::NAN },
+            mean_cost: t.cost / n,
+            mean_return: t.ret / n,
+            handoffs_per_episode: t.handoffs as f64 / n,
+        }
+    }
+}
+
+/// One line of `metrics.jsonl`: one job.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CpuPoint {
+    /// Method.
+    pub method: Method,
+    /// Tester sample size.
+    pub k: u32,
+    /// Seed.
+    pub seed: u64,
+    /// Scores over every evaluation episode.
+    #[serde(flatten)]
+    pub scores: Scores,
+    /// Training episodes.
+    pub train_episodes: u64,
+}
+
+/// One row of a CPU `summary.json`: one method at the run's `tester_k`, means over seeds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CpuRow {
+    /// Method.
+    pub method: Method,
+    /// Success rate on the hidden exhaustive check.
+    pub success_rate: f64,
+    /// 95% confidence interval over seeds of the success rate.
+    pub success_rate_ci95: [f64; 2],
+    /// Cycles of correct submissions over the reference's.
+    pub mean_cycles_vs_reference: f64,
+    /// Call cost per episode.
+    pub mean_cost: f64,
+    /// Undiscounted return per episode.
+    #[serde(rename = "return")]
+    pub mean_return: f64,
+}
+
+/// One point of the k sweep: one method at one k, means over seeds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KRow {
+    /// Tester sample size.
+    pub k: u32,
+    /// Method.
+    pub method: Method,
+    /// Success rate on the hidden exhaustive check.
+    pub success_rate: f64,
+    /// Its 95% confidence interval over seeds.
+    pub success_rate_ci95: [f64; 2],
+    /// Wrong submissions per episode.
+    pub wrong_submission_rate: f64,
+    /// Undiscounted return per episode.
+    #[serde(rename = "return")]
+    pub mean_return: f64,
+    /// Its 95% confidence interval over seeds.
+    pub return_ci95: [f64; 2],
+}
+
+/// One task's success rate per method (at `tester_k`, means over seeds).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskRow {
+    /// Task name.
+    pub task: String,
+    /// Reference length (instructions): the difficulty axis.
+    pub reference_length: usize,
+    /// Success rate per method.
+    pub success_rate: BTreeMap<String, f64>,
+}
+
+/// IC-Q against another method at `tester_k`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The other method.
+    pub method: Method,
+    /// IC-Q's success rate minus the other's.
+    pub success_difference: f64,
+    /// 95% confidence interval over seeds of the paired difference (same seed, same tasks).
+    pub success_difference_ci95: [f64; 2],
+    /// IC-Q's return minus the other's.
+    pub return_difference: f64,
+    /// Its 95% confidence interval over seeds (paired).
+    pub return_difference_ci95: [f64; 2],
+    /// Oracle: within 3 points of success and 5% of return; others: IC-Q above, CI excluding 0.
+    pub holds: bool,
+}
+
+/// `summary.json` of a CPU run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CpuSummary {
+    /// Experiment name.
+    pub experiment: String,
+    /// Workload id.
+    pub workload: String,
+    /// The task set.
+    pub task_set: String,
+    /// Tasks.
+    pub tasks: usize,
+    /// The tester sample size of `rows`.
+    pub tester_k: u32,
+    /// Training episodes per learning job.
+    pub episodes: u64,
+    /// Evaluation episodes per job.
+    pub eval_episodes: u64,
+    /// Seeds.
+    pub seeds: u32,
+    /// One row per method at `tester_k`, methods in config order.
+    pub rows: Vec<CpuRow>,
+    /// IC-Q against every other method at `tester_k` (empty without IC-Q).
+    pub checks: Vec<Comparison>,
+    /// Per-task success rates at `tester_k`, in task order.
+    pub per_task: Vec<TaskRow>,
+    /// Every method at every k, k ascending (only `tester_k` without a sweep).
+    pub k_sweep: Vec<KRow>,
+}
+
+/// Everything a CPU run produced.
+#[derive(Debug)]
+pub struct CpuResults {
+    /// The summary.
+    pub summary: CpuSummary,
+    /// Every job, in (k, method, seed) order.
+    pub jobs: Vec<CpuJob>,
+}
+
+/// The jobs of a run, in order: k (as in [`Cpu::ks`]), then method, then seed.
+pub fn jobs(cpu: &CpuWorkload, methods: &[Method], seeds: &[u64]) -> Vec<(Method, u32, u64)> {
+    let mut out = Vec::new();
+    for k in cpu.cpu.ks() {
+        for &m in methods {
+            out.extend(seeds.iter().map(|&s| (m, k, s)));
+        }
+    }
+    out
+}
+
+/// Run `methods` over `seeds` at every k.
+pub fn run(
+    name: &str,
+    cpu: &CpuWorkload,
+    methods: &[Method],
+    seeds: &[u64],
+    learner: &LearnerParams,
+    progress: &dyn Progress,
+) -> Result<CpuResults, ExperimentError> {
+    let jobs = jobs(cpu, methods, seeds);
+    let results: Vec<CpuJob> = jobs
+        .par_iter()
+        .map(|&(method, k, seed)| run_job(cpu, learner, method, k, seed, progress))
+        .collect::<Result<_, _>>()?;
+    let summary = summarise(name, cpu, methods, seeds.len() as u32, &results);
+    Ok(CpuResults { summary, jobs: results })
+}
+
+/// One job: train (if the method learns), then score on every task in turn.
+pub fn run_job(
+    cpu: &CpuWorkload,
+    learner: &LearnerParams,
+    method: Method,
+    k: u32,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<CpuJob, ExperimentError> {
+    let episodes = cpu.cpu.config.episodes;
+    let n_eval = cpu.eval_episodes();
+    let mut eval = Scripted::new(cpu.env(k, Order::Sequential), seed);
+    let spec = &cpu.spec;
+    let agents = || -> Vec<IcqAgent<TabularQ>> {
+        spec.agents.iter().map(|a| IcqAgent::new(TabularQ::new(a, learner.step.clone()), spec.discount)).collect()
+    };
+    let chunked = |run: &mut dyn FnMut(u64)| {
+        for c in 1..=CHUNKS {
+            run(episodes * c / CHUNKS);
+            progress.advance(episodes * c / CHUNKS - episodes * (c - 1) / CHUNKS);
+        }
+    };
+    let diverged = |handoffs| ExperimentError::Diverged { method: method.name().into(), seed, handoffs };
+    let done = |n: u64| move |_: &CpuEnv, s: &TrainStats| s.episodes >= n;
+    macro_rules! decentralized {
+        ($loop:ident) => {{
+            let mut t = $loop::new(cpu.env(k, Order::Sample), agents(), learner.behaviour, seed);
+            chunked(&mut |n| t.run_until(done(n)));
+            if t.agents().iter().any(|a| a.q().has_non_finite()) {
+                return Err(diverged(t.stats().handoffs));
+            }
+            let a = t.agents();
+            eval.run_until(done(n_eval), |_, d, _| a[d.agent.index()].greedy(d.obs));
+            t.stats()
+        }};
+    }
+    let train = match method {
+        Method::IcQ => decentralized!(Decentralized),
+        Method::NoScalar => decentralized!(NoScalar),
+        Method::Oracle => {
+            let os = oracle_spec().map_err(|e| ExperimentError::Internal(e.to_string()))?;
+            let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);
+            let mut t = Centralized::new(cpu.env(k, Order::Sample), central, learner.behaviour, seed);
+            chunked(&mut |n| t.run_until(done(n)));
+            if t.learner().q().has_non_finite() {
+                return Err(diverged(t.stats().handoffs));
+            }
+            let c = t.learner();
+            eval.run_until(done(n_eval), |env, d, _| c.greedy(env.joint_state(d.artifact)));
+            t.stats()
+        }
+        Method::FixedPipeline => {
+            eval.run_until(done(n_eval), |env, d, _| strategy::fixed_pipeline(d.agent, env.artifact()));
+            TrainStats::default()
+        }
+        Method::Random => {
+            eval.run_until(done(n_eval), |env, d, rng| {
+                let legal = env.spec().agents[d.agent.index()].legal.of(d.obs);
+                legal[uniform_index(rng, legal.len())]
+            });
+            TrainStats::default()
+        }
+        m => {
+            return Err(ExperimentError::InvalidConfig {
+                field: "methods".into(),
+                reason: format!("`{m}` is not a cpu method"),
+            })
+        }
+    };
+    Ok(CpuJob { method, k, seed, tasks: eval.env().tallies().to_vec(), train })
+}
+
+impl CpuJob {
+    /// Totals over every task.
+    pub fn total(&self) -> Tally {
+        self.tasks.iter().fold(Tally::default(), |a, t| a.merged(t))
+    }
+
+    /// This job's metrics line.
+    pub fn point(&self) -> CpuPoint {
+        CpuPoint {
+            method: self.method,
+            k: self.k,
+            seed: self.seed,
+            scores: Scores::of(&self.total()),
+            train_episodes: self.train.episodes,
+        }
+    }
+}
+
+/// The metrics lines of every job.
+pub fn points(results: &CpuResults) -> Vec<CpuPoint> {
+    results.jobs.iter().map(CpuJob::point).collect()
+}
+
+/// Mean over the values that are not NaN (NaN if none).
+fn finite_mean(xs: &[f64]) -> f64 {
+    let v: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+fn summarise(name: &str, cpu: &CpuWorkload, methods: &[Method], seeds: u32, jobs: &[CpuJob]) -> CpuSummary {
+    let k0 = cpu.cpu.config.tester_k;
+    let group = |m: Method, k: u32| -> Vec<&CpuJob> { jobs.iter().filter(|j| j.method == m && j.k == k).collect() };
+    let scores = |m: Method, k: u32| -> Vec<Scores> { group(m, k).iter().map(|j| Scores::of(&j.total())).collect() };
+    let rows: Vec<CpuRow> = methods
+        .iter()
+        .map(|&m| {
+            let s = scores(m, k0);
+            let col = |f: &dyn Fn(&Scores) -> f64| s.iter().map(f).collect::<Vec<f64>>();
+            let (success_rate, success_rate_ci95) = mean_ci95(&col(&|x| x.success_rate));
+            CpuRow {
+                method: m,
+                success_rate,
+                success_rate_ci95,
+                mean_cycles_vs_reference: finite_mean(&col(&|x| x.mean_cycles_vs_reference)),
+                mean_cost: mean_ci95(&col(&|x| x.mean_cost)).0,
+                mean_return: mean_ci95(&col(&|x| x.mean_return)).0,
+            }
+        })
+        .collect();
+    let checks = if methods.contains(&Method::IcQ) {
+        let icq = scores(Method::IcQ, k0);
+        methods
+            .iter()
+            .filter(|&&m| m != Method::IcQ)
+            .map(|&m| {
+                let other = scores(m, k0);
+                let diff = |f: &dyn Fn(&Scores) -> f64| {
+                    mean_ci95(&icq.iter().zip(&other).map(|(a, b)| f(a) - f(b)).collect::<Vec<f64>>())
+                };
+                let (sd, sci) = diff(&|x| x.success_rate);
+                let (rd, rci) = diff(&|x| x.mean_return);
+                let oracle_return = finite_mean(&other.iter().map(|x| x.mean_return).collect::<Vec<_>>());
+                let holds = if m == Method::Oracle {
+                    sd >= -SUCCESS_TOLERANCE && rd >= -RETURN_TOLERANCE * oracle_return.abs()
+                } else {
+                    sci[0] > 0.0 && rci[0] > 0.0
+                };
+                Comparison {
+                    method: m,
+                    success_difference: sd,
+                    success_difference_ci95: sci,
+                    return_difference: rd,
+                    return_difference_ci95: rci,
+                    holds,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let world = cpu.world(k0);
+    let per_task = world
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(t, tw)| TaskRow {
+            task: tw.task.name.clone(),
+            reference_length: tw.task.reference.len(),
+            success_rate: methods
+                .iter()
+                .map(|&m| {
+                    let g = group(m, k0);
+                    let rates: Vec<f64> =
+                        g.iter().map(|j| j.tasks[t].correct as f64 / j.tasks[t].episodes.max(1) as f64).collect();
+                    (m.name().to_string(), finite_mean(&rates))
+                })
+                .collect(),
+        })
+        .collect();
+    let mut ks = cpu.cpu.ks();
+    ks.sort_unstable();
+    let mut k_sweep = Vec::new();
+    for &k in &ks {
+        for &m in methods {
+            let s = scores(m, k);
+            let col = |f: &dyn Fn(&Scores) -> f64| s.iter().map(f).collect::<Vec<f64>>();
+            let (success_rate, success_rate_ci95) = mean_ci95(&col(&|x| x.success_rate));
+            let (mean_return, return_ci95) = mean_ci95(&col(&|x| x.mean_return));
+            k_sweep.push(KRow {
+                k,
+                method: m,
+                success_rate,
+                success_rate_ci95,
+                wrong_submission_rate: mean_ci95(&col(&|x| x.wrong_submission_rate)).0,
+                mean_return,
+                return_ci95,
+            });
+        }
+    }
+    CpuSummary {
+        experiment: name.into(),
+        workload: baton_envs::cpu::env::ENV_ID.into(),
+        task_set: cpu.task_set.clone(),
+        tasks: world.tasks.len(),
+        tester_k: k0,
+        episodes: cpu.cpu.config.episodes,
+        eval_episodes: cpu.eval_episodes(),
+        seeds,
+        rows,
+        checks,
+        per_task,
+        k_sweep,
+    }
+}
