@@ -10,6 +10,7 @@ use baton::experiment::{self, runner::Progress, Experiment, Outcome, Summary};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod agent;
 mod cpu;
 
 /// baton: learn how agents should hand work to each other (IC-Q, one scalar per handoff).
@@ -72,6 +73,16 @@ enum Command {
         #[command(subcommand)]
         command: cpu::CpuCommand,
     },
+    /// One IC-Q agent as an HTTP service (docs/service.md): serve, status.
+    Agent {
+        #[command(subcommand)]
+        command: agent::AgentCommand,
+    },
+    /// Workflows through agent services: start.
+    Workflow {
+        #[command(subcommand)]
+        command: agent::WorkflowCommand,
+    },
 }
 
 struct Bar(ProgressBar);
@@ -103,6 +114,8 @@ fn real_main() -> Result<ExitCode> {
         Command::Bench { json, seconds, filter } => bench(json, seconds, &filter).map(|()| ExitCode::SUCCESS),
         Command::Report { dirs, out } => report(&dirs, out.as_deref()).map(|()| ExitCode::SUCCESS),
         Command::Cpu { command } => cpu::main(command),
+        Command::Agent { command } => agent::agent_main(command),
+        Command::Workflow { command } => agent::workflow_main(command),
     }
 }
 
@@ -333,7 +346,8 @@ fn bench(json: bool, seconds: f64, filter: &str) -> Result<()> {
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 600.0) {
         anyhow::bail!("--seconds {seconds}: must be in (0, 600]");
     }
-    let figures = experiment::bench::run_benches(Duration::from_secs_f64(seconds), filter)?;
+    let mut figures = experiment::bench::run_benches(Duration::from_secs_f64(seconds), filter)?;
+    figures.extend(agent::service_bench(seconds, filter)?);
     if figures.is_empty() {
         anyhow::bail!("--filter {filter:?} matches no benchmark");
     }
