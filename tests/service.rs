@@ -248,3 +248,13 @@ fn a_killed_agent_restarts_from_an_intact_checkpoint_and_learning_continues() {
         during.submitted, during.failed, on_disk.updates, later.updates
     );
 }
+
+#[test]
+fn the_example_configs_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/service");
+    for i in 0..3 {
+        let s = baton::service::AgentConfig::load(&dir.join(format!("agent-{i}.toml"))).unwrap();
+        assert_eq!(s.role.index(), i);
+        assert!(s.by_role.iter().enumerate().all(|(j, p)| p.is_some() == (j != i)));
+    }
+}
