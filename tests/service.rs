@@ -145,8 +145,9 @@ fn checkpoints(dir: &Path) -> Vec<Checkpoint> {
     (0..3).map(|i| Checkpoint::load(&dir.join(format!("agent-{i}"))).unwrap().unwrap()).collect()
 }
 
-/// Updates (completed options) every run is given.
-const BUDGET: u64 = 30_000;
+/// Updates (completed options) every run is given. At 60,000 the in-process run reaches gap 0 on every one of 40
+/// seeds (at 30,000 on 33 of 40, up to 0.18%), so the services must reach gap 0 too.
+const BUDGET: u64 = 60_000;
 
 #[test]
 fn three_agent_processes_learn_as_well_as_the_in_process_run() {
@@ -186,8 +187,8 @@ fn three_agent_processes_learn_as_well_as_the_in_process_run() {
     assert_eq!(ck.iter().map(|c| c.updates).sum::<u64>(), made, "the final checkpoints hold every update");
     let service_gap = gap_of(&model, optimal, |h, o, a| ck[h].q[o as usize * ck[h].n_actions + a as usize]);
     eprintln!(
-        "budget {BUDGET}: in-process gap mean {mean:.5} (95% CI [{:.5}, {:.5}], seeds 1-10); three processes \
-         {service_gap:.5} after {made} updates in {secs:.1} s ({:.0} updates/s)",
+        "budget {BUDGET}: in-process gap mean {mean:.2e} (95% CI [{:.2e}, {:.2e}], seeds 1-10); three processes \
+         {service_gap:.2e} after {made} updates in {secs:.1} s ({:.0} updates/s)",
         ci[0],
         ci[1],
         made as f64 / secs

@@ -307,9 +307,15 @@ async fn handle_rpc(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bod
     if let Some(size) = announced.filter(|&n| n > limit) {
         return sh.reject(&Value::Null, &ServiceError::TooLarge { size, limit });
     }
-    let bytes = match axum::body::to_bytes(body, limit as usize).await {
-        Ok(b) => b,
-        Err(_) => return sh.reject(&Value::Null, &ServiceError::TooLarge { size: limit + 1, limit }),
+    // A deadline on reading the body too, so a peer that sends slowly cannot hold a connection open.
+    let read_deadline = Duration::from_secs_f64(sh.s.config.limits.call_timeout_secs);
+    let bytes = match tokio::time::timeout(read_deadline, axum::body::to_bytes(body, limit as usize)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return sh.reject(&Value::Null, &ServiceError::TooLarge { size: limit + 1, limit }),
+        Err(_) => {
+            let reason = format!("request body not received within limits.call_timeout_secs = {read_deadline:?}");
+            return sh.reject(&Value::Null, &ServiceError::InvalidRequest(reason));
+        }
     };
     let incoming = match wire::parse_request(&bytes) {
         Ok(i) => i,
