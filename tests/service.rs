@@ -50,6 +50,8 @@ impl Pipeline {
         .enumerate()
         {
             c.checkpoint_interval_secs = checkpoint_secs;
+            // A workflow lost with a killed agent fails at its entry agent after this deadline.
+            c.limits.workflow_timeout_secs = 10.0;
             let path = dir.path().join(format!("agent-{i}.toml"));
             std::fs::write(&path, toml::to_string(&c).unwrap()).unwrap();
             configs.push(path);

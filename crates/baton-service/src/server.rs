@@ -554,7 +554,13 @@ impl Shared {
                     Ok(Err(_)) => failed(0, "the entry agent is shutting down".into()),
                     Err(_) => {
                         lock(&self.waiters).remove(&workflow);
-                        failed(0, format!("no result within limits.workflow_timeout_secs = {}", deadline.as_secs_f64()))
+                        failed(
+                            0,
+                            format!(
+                                "deadline passed: no result within limits.workflow_timeout_secs = {}",
+                                deadline.as_secs_f64()
+                            ),
+                        )
                     }
                 };
                 drop(wait_guard);
