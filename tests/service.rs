@@ -261,3 +261,28 @@ fn the_example_configs_are_valid() {
         assert!(s.by_role.iter().enumerate().all(|(j, p)| p.is_some() == (j != i)));
     }
 }
+
+#[test]
+fn a_bad_config_or_a_corrupt_checkpoint_stops_the_agent_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |config: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_baton")).args(["agent", "serve", "--config"]).arg(config).output().unwrap()
+    };
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "id = \"a\"\nrole = 5\nseed = 1\nstate_dir = \"s\"\n").unwrap();
+    let out = serve(&bad);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.toml") && err.contains("`role`") && err.contains("0..3"), "{err}");
+
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "id = \"a\"\nrole = 0\nlisten = \"127.0.0.1:0\"\nseed = 1\nstate_dir = \"s\"\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("s")).unwrap();
+    std::fs::write(dir.path().join("s/learner.safetensors"), b"not a checkpoint").unwrap();
+    let out = serve(&good);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("learner.safetensors") && err.contains("not safetensors"), "{err}");
+    // The corrupt file is left as it was, for inspection.
+    assert_eq!(std::fs::read(dir.path().join("s/learner.safetensors")).unwrap(), b"not a checkpoint");
+}
