@@ -55,6 +55,11 @@
 //!
 //! Identical outcomes (same next state, duration and reward) are merged by summing their probabilities.
 //!
+//! An agent that runs as its own process holds only the artifact and its own private state. It samples the same
+//! kernel through [`Synthetic::run_option`], [`Synthetic::draw_private`] and [`Synthetic::agent_observation`]
+//! (tested against the joint model's outcome probabilities). These need `aliasing = 0`, because the hidden bit
+//! belongs to no agent.
+//!
 //! ## Numbering
 //!
 //! - Artifact index `xi = sum_c x_c * K^c` (component 0 least significant).
