@@ -10,7 +10,8 @@
 //! - [`solve`], the exact solver for finite models;
 //! - [`envs`], workloads;
 //! - [`experiment`], configs, the runner, run directories;
-//! - [`tinycpu`], the 8-bit machine and task set of the CPU-programming workload.
+//! - [`tinycpu`], the 8-bit machine and task set of the CPU-programming workload;
+//! - [`service`], agents as HTTP services across trust boundaries (SPEC 7).
 //!
 //! ```
 //! use baton::envs::SyntheticConfig;
@@ -26,6 +27,7 @@ pub use baton_core as core;
 pub use baton_envs as envs;
 pub use baton_experiment as experiment;
 pub use baton_learn as learn;
+pub use baton_service as service;
 pub use baton_solve as solve;
 pub use baton_tinycpu as tinycpu;
 

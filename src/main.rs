@@ -10,6 +10,7 @@ use baton::experiment::{self, runner::Progress, Experiment, Outcome, Summary};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod agent;
 mod cpu;
 mod math;
 
@@ -78,6 +79,16 @@ enum Command {
         #[command(subcommand)]
         command: math::MathCommand,
     },
+    /// One IC-Q agent as an HTTP service (docs/service.md): serve, status.
+    Agent {
+        #[command(subcommand)]
+        command: agent::AgentCommand,
+    },
+    /// Workflows through agent services: start.
+    Workflow {
+        #[command(subcommand)]
+        command: agent::WorkflowCommand,
+    },
 }
 
 struct Bar(ProgressBar);
@@ -110,6 +121,8 @@ fn real_main() -> Result<ExitCode> {
         Command::Report { dirs, out } => report(&dirs, out.as_deref()).map(|()| ExitCode::SUCCESS),
         Command::Cpu { command } => cpu::main(command),
         Command::Math { command } => math::main(command),
+        Command::Agent { command } => agent::agent_main(command),
+        Command::Workflow { command } => agent::workflow_main(command),
     }
 }
 
@@ -342,7 +355,8 @@ fn bench(json: bool, seconds: f64, filter: &str) -> Result<()> {
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 600.0) {
         anyhow::bail!("--seconds {seconds}: must be in (0, 600]");
     }
-    let figures = experiment::bench::run_benches(Duration::from_secs_f64(seconds), filter)?;
+    let mut figures = experiment::bench::run_benches(Duration::from_secs_f64(seconds), filter)?;
+    figures.extend(agent::service_bench(seconds, filter)?);
     if figures.is_empty() {
         anyhow::bail!("--filter {filter:?} matches no benchmark");
     }

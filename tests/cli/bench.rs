@@ -12,6 +12,10 @@ fn bench_json_prints_named_figures() {
         .unwrap_or_else(|e| panic!("stdout should be one JSON object: {e}\n{outcome:?}"));
     let figures = figures.as_object().unwrap_or_else(|| panic!("stdout should be a JSON object:\n{outcome:?}"));
     assert!(figures.contains_key("synthetic/ic-q/handoffs_per_sec"), "missing the IC-Q figure in {figures:?}");
+    assert!(
+        figures.contains_key("service/loopback/handoffs_per_sec"),
+        "missing the figure of handoffs through services in {figures:?}"
+    );
     for (name, value) in figures {
         let v = value.as_f64().unwrap_or_else(|| panic!("{name}: {value} is not a number"));
         assert!(v.is_finite() && v > 0.0, "{name}: {v} should be a positive number");

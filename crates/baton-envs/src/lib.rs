@@ -21,4 +21,4 @@ pub mod routing;
 pub mod synthetic;
 
 pub use error::EnvError;
-pub use synthetic::{Synthetic, SyntheticConfig};
+pub use synthetic::{OptionStep, Synthetic, SyntheticConfig};

@@ -55,6 +55,11 @@
 //!
 //! Identical outcomes (same next state, duration and reward) are merged by summing their probabilities.
 //!
+//! An agent that runs as its own process holds only the artifact and its own private state. It samples the same
+//! kernel through [`Synthetic::run_option`], [`Synthetic::draw_private`] and [`Synthetic::agent_observation`]
+//! (tested against the joint model's outcome probabilities). These need `aliasing = 0`, because the hidden bit
+//! belongs to no agent.
+//!
 //! ## Numbering
 //!
 //! - Artifact index `xi = sum_c x_c * K^c` (component 0 least significant).
@@ -72,7 +77,11 @@
 
 use std::fmt::Write as _;
 
-use baton_core::{ActionId, AgentId, AgentSpec, EnvSpec, FiniteModel, Legal, ModelBuilder, ObsId, Outcome, TERMINAL};
+use baton_core::rng::uniform_index;
+use baton_core::{
+    ActionId, AgentId, AgentSpec, EnvSpec, FiniteModel, Legal, ModelBuilder, ObsId, Outcome, Rng, TERMINAL,
+};
+use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EnvError;
@@ -776,6 +785,140 @@ impl Synthetic {
     }
 }
 
+/// What one agent's own option did to the artifact it holds ([`Synthetic::run_option`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptionStep {
+    /// The option's duration `tau >= 1`.
+    pub duration: u32,
+    /// The option's discounted reward `R = sum_{u<tau} gamma^u r_u`, as the acting agent sees it.
+    pub reward: f64,
+    /// The receiver of the handoff, or `None` if the agent submitted (the episode ended).
+    pub next: Option<AgentId>,
+}
+
+/// The per-agent view of the kernel, for an agent that runs as its own process and holds only the artifact
+/// `x` (the component levels) and its own private state. Sampling from these functions gives the same
+/// distribution as the joint model's kernel ([`Synthetic::build_model`]): the receiver's private state is drawn
+/// fresh by the receiver itself ([`Synthetic::draw_private`]) when it receives control.
+impl Synthetic {
+    /// Number of artifact components `L`.
+    pub fn n_components(&self) -> usize {
+        self.l
+    }
+
+    /// Number of quality levels `K` per component.
+    pub fn n_levels(&self) -> u32 {
+        self.k as u32
+    }
+
+    /// Number of agents `n`.
+    pub fn n_agents(&self) -> usize {
+        self.n
+    }
+
+    /// A fresh private state, uniform over `0..P`: what an agent draws for itself when it receives control.
+    pub fn draw_private(&self, rng: &mut Rng) -> u32 {
+        uniform_index(rng, self.p) as u32
+    }
+
+    /// Check that `levels` is an artifact of this model: `L` components, each in `0..K`.
+    pub fn check_artifact(&self, levels: &[u32]) -> Result<(), EnvError> {
+        if levels.len() != self.l {
+            return Err(EnvError::invalid(
+                "artifact.levels",
+                format!("expected {} components, got {}", self.l, levels.len()),
+            ));
+        }
+        if let Some((c, &x)) = levels.iter().enumerate().find(|(_, &x)| x as usize >= self.k) {
+            return Err(EnvError::invalid(
+                "artifact.levels",
+                format!("component {c} has level {x}, outside 0..{}", self.k),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_agent_view(&self, agent: AgentId, levels: &[u32], private: u32) -> Result<(), EnvError> {
+        if self.has_hidden_bit() {
+            return Err(EnvError::invalid(
+                "aliasing",
+                "the per-agent kernel needs aliasing = 0 (the hidden bit belongs to no agent)",
+            ));
+        }
+        if agent.index() >= self.n {
+            return Err(EnvError::invalid("agent", format!("agent {} is not in 0..{}", agent.0, self.n)));
+        }
+        if private as usize >= self.p {
+            return Err(EnvError::invalid("private", format!("private state {private} is not in 0..{}", self.p)));
+        }
+        self.check_artifact(levels)
+    }
+
+    /// Agent `agent`'s observation of the artifact `levels` with its own private state `private`: the
+    /// components it does not own and `private` (the same numbering as the joint model).
+    pub fn agent_observation(&self, agent: AgentId, levels: &[u32], private: u32) -> Result<ObsId, EnvError> {
+        self.check_agent_view(agent, levels, private)?;
+        Ok(self.obs_of(agent.index(), levels, private as usize))
+    }
+
+    /// Run agent `agent`'s option `action` on the artifact `levels` (rewritten in place) with its own private
+    /// state `private`, drawing success and duration from `rng`: the kernel of the joint model, seen from the
+    /// acting agent. SUBMIT finalises the owned components and ends the episode (`next = None`).
+    pub fn run_option(
+        &self,
+        agent: AgentId,
+        levels: &mut [u32],
+        private: u32,
+        action: ActionId,
+        rng: &mut Rng,
+    ) -> Result<OptionStep, EnvError> {
+        self.check_agent_view(agent, levels, private)?;
+        let i = agent.index();
+        let decoded = self.decode_action(agent, action).ok_or_else(|| {
+            EnvError::invalid("action", format!("action {} is not in 0..{}", action.0, self.n_actions()))
+        })?;
+        let m = self.seen_max(i, levels);
+        let top = (self.k - 1) as u32;
+        match decoded {
+            SyntheticAction::Submit => {
+                for &c in &self.own[i] {
+                    levels[c] = m;
+                }
+                let total: u32 = levels.iter().sum();
+                let quality = f64::from(total) / self.l as f64 / f64::from(top);
+                let cfg = &self.config;
+                Ok(OptionStep {
+                    duration: 1,
+                    reward: -cfg.step_cost + cfg.submit_reward * quality * quality,
+                    next: None,
+                })
+            }
+            SyntheticAction::Work { effort, target } => {
+                let (succ, pmf) = match effort {
+                    Effort::Low => (self.config.success.low, &self.work[0]),
+                    Effort::High => (self.high_success[private as usize], &self.work[1]),
+                };
+                let u: f64 = rng.random();
+                let v = if u < succ { (m + effort.gain()).min(top) } else { m };
+                for &c in &self.own[i] {
+                    levels[c] = v;
+                }
+                let w: f64 = rng.random();
+                let mut acc = 0.0;
+                let mut chosen = pmf[pmf.len() - 1];
+                for &entry in pmf.iter() {
+                    acc += entry.1;
+                    if w < acc {
+                        chosen = entry;
+                        break;
+                    }
+                }
+                Ok(OptionStep { duration: chosen.0, reward: chosen.2, next: Some(target) })
+            }
+        }
+    }
+}
+
 /// Add `o` to `outs`, summing its probability into an identical outcome (same next, duration and reward).
 fn push_merged(outs: &mut Vec<Outcome>, o: Outcome) {
     if let Some(e) = outs
@@ -796,6 +939,66 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The per-agent kernel (an agent holding the artifact and its own private state, the receiver drawing
+    /// its own private state) samples the joint model's outcome distribution, pair by pair.
+    #[test]
+    fn per_agent_option_samples_the_joint_kernel() {
+        let (syn, model) = default_model();
+        let mut rng = baton_core::rng::stream(7, baton_core::rng::Stream::Other(0));
+        let draws = 40_000;
+        // A spread of states (every holder, both private states, several artifacts), every action.
+        for s in (0..model.n_states() as u32).step_by(37) {
+            let state = syn.decode_state(s);
+            for p in model.pairs(s) {
+                let action = model.pair_action(p);
+                let mut counts: HashMap<(u32, u32), u32> = HashMap::new();
+                for _ in 0..draws {
+                    let mut levels = state.levels.clone();
+                    let step = syn.run_option(state.holder, &mut levels, state.private, action, &mut rng).unwrap();
+                    let next = match step.next {
+                        None => TERMINAL,
+                        Some(j) => {
+                            let private = syn.draw_private(&mut rng);
+                            let next_state = SyntheticState { levels, holder: j, private, bit: None };
+                            assert_eq!(
+                                syn.agent_observation(j, &next_state.levels, private).unwrap(),
+                                syn.observation(&next_state)
+                            );
+                            syn.state_index(&next_state).unwrap()
+                        }
+                    };
+                    let expected_reward = model
+                        .outcomes(p)
+                        .iter()
+                        .find(|o| o.next == next && o.duration == step.duration)
+                        .map(|o| o.reward)
+                        .unwrap_or_else(|| panic!("state {s} action {}: outcome not in the model", action.0));
+                    assert!((expected_reward - step.reward).abs() < 1e-12);
+                    *counts.entry((next, step.duration)).or_insert(0) += 1;
+                }
+                for o in model.outcomes(p) {
+                    let freq = f64::from(counts.get(&(o.next, o.duration)).copied().unwrap_or(0)) / draws as f64;
+                    // 5 standard errors of a binomial frequency at 40,000 draws is at most 0.0125.
+                    assert!((freq - o.prob).abs() < 0.0125, "state {s} action {}: {freq} vs {}", action.0, o.prob);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn per_agent_api_rejects_bad_artifacts_and_the_hidden_bit() {
+        let (syn, _) = default_model();
+        let mut rng = baton_core::rng::stream(1, baton_core::rng::Stream::Other(0));
+        let err = syn.run_option(AgentId(0), &mut [0, 9, 0], 0, ActionId(0), &mut rng).unwrap_err();
+        assert!(err.to_string().contains("component 1 has level 9"), "{err}");
+        let err = syn.agent_observation(AgentId(0), &[0, 0], 0).unwrap_err();
+        assert!(err.to_string().contains("expected 3 components"), "{err}");
+        assert!(syn.run_option(AgentId(3), &mut [0, 0, 0], 0, ActionId(0), &mut rng).is_err());
+        assert!(syn.run_option(AgentId(0), &mut [0, 0, 0], 0, ActionId(5), &mut rng).is_err());
+        let aliased = SyntheticConfig { aliasing: 1.0, ..SyntheticConfig::default() }.validate().unwrap();
+        assert!(aliased.agent_observation(AgentId(0), &[0, 0, 0], 0).is_err());
+    }
 
     fn default_model() -> (Synthetic, FiniteModel) {
         let syn = SyntheticConfig::default().validate().expect("default config is valid");

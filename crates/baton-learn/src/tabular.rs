@@ -42,6 +42,24 @@ impl TabularQ {
         })
     }
 
+    /// A table restored from a checkpoint: values and visit counts (row-major, `n_obs * n_actions` each);
+    /// `None` if either length does not match the spec.
+    pub fn from_parts(spec: &AgentSpec, step: StepSize, values: Vec<f64>, visits: Vec<u32>) -> Option<Self> {
+        let n = spec.n_obs as usize * spec.n_actions as usize;
+        (values.len() == n && visits.len() == n).then(|| TabularQ {
+            n_actions: spec.n_actions as usize,
+            q: values,
+            visits,
+            legal: spec.legal.clone(),
+            step,
+        })
+    }
+
+    /// The raw visit counts, row-major (`obs * n_actions + action`).
+    pub fn visits_slice(&self) -> &[u32] {
+        &self.visits
+    }
+
     /// Visit count `n(o, a)`.
     pub fn visits(&self, obs: ObsId, action: ActionId) -> u32 {
         self.visits[self.index(obs, action)]
@@ -127,5 +145,34 @@ impl QFunction for TabularQ {
         let i = self.index(obs, action);
         let step = &self.step;
         tabular_step(&mut self.q[i], &mut self.visits[i], |n| step.alpha(n), target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> AgentSpec {
+        AgentSpec {
+            name: "a".into(),
+            n_obs: 2,
+            n_actions: 3,
+            legal: Legal::all(3),
+            action_names: vec!["x".into(), "y".into(), "z".into()],
+        }
+    }
+
+    #[test]
+    fn a_table_restored_from_its_parts_continues_where_it_stopped() {
+        let step = StepSize::polynomial(0.8);
+        let mut q = TabularQ::new(&spec(), step.clone());
+        q.update_towards(ObsId(1), ActionId(2), 4.0);
+        q.update_towards(ObsId(1), ActionId(2), 4.0);
+        let mut restored =
+            TabularQ::from_parts(&spec(), step.clone(), q.as_slice().to_vec(), q.visits_slice().to_vec()).unwrap();
+        assert_eq!(restored.visits(ObsId(1), ActionId(2)), 2);
+        assert_eq!(restored.update_towards(ObsId(1), ActionId(2), 1.0), q.update_towards(ObsId(1), ActionId(2), 1.0));
+        assert_eq!(restored.as_slice(), q.as_slice());
+        assert!(TabularQ::from_parts(&spec(), step, vec![0.0; 6], vec![0; 5]).is_none());
     }
 }

@@ -1,0 +1,302 @@
+//! One agent's configuration (`agent.toml`), validated into [`AgentSettings`] before the agent starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use baton_core::AgentId;
+use baton_envs::{Synthetic, SyntheticConfig};
+use baton_learn::{LearnerConfig, LearnerParams};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ServiceError;
+
+/// One agent running as a service. Unknown fields are rejected.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// This agent's name on the wire (the `from` of its messages and the id its peers know it by): 1-64
+    /// characters from `A-Z a-z 0-9 - _ .`.
+    pub id: String,
+    /// The workload agent this service plays: an agent index `0..agents` of the `[workload]` model.
+    pub role: u16,
+    /// Address to listen on. Default `127.0.0.1:7400` (loopback: expose it only behind TLS, see docs/service.md).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Seed of this agent's own random stream (its private state and behaviour draws, and its option's noise).
+    pub seed: u64,
+    /// Directory of this agent's own files (checkpoint, wire log); created if missing. Relative paths are
+    /// relative to the config file's directory. Nothing is ever written outside it.
+    pub state_dir: PathBuf,
+    /// Seconds between checkpoints of the learner (also written on shutdown), positive.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval_secs: f64,
+    /// Append every message this agent sends or receives to `state_dir/wire.jsonl` (for audits and tests).
+    #[serde(default)]
+    pub wire_log: bool,
+    /// The workload (`synthetic-v0`, SPEC 6.1): the same table in every agent of a pipeline. Each agent uses it
+    /// only to run its own option and to read its own interface of the artifact.
+    #[serde(default)]
+    pub workload: SyntheticConfig,
+    /// This agent's learner (tabular IC-Q; `[learner.network]` is not supported by services).
+    #[serde(default)]
+    pub learner: LearnerConfig,
+    /// Request limits and deadlines.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// The agents and clients this agent talks to, each with its own bearer token.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+/// A peer: another agent (with a `role` and a `url`) or a client (neither) allowed to submit workflows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The peer's id (its messages' `from`).
+    pub id: String,
+    /// The workload agent index the peer plays; required for agents this agent hands work to.
+    #[serde(default)]
+    pub role: Option<u16>,
+    /// The peer's base URL (`http://127.0.0.1:7401`); required for agents this agent hands work to.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The bearer token shared by this pair of parties, used in both directions; at least 16 characters.
+    pub token: String,
+}
+
+/// Limits on what a peer can make this agent do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest request body accepted, in bytes (larger: HTTP 413), in `256..=16 MiB`. Default 65536.
+    pub max_body_bytes: u64,
+    /// Deadline of every call to a peer, in seconds, positive. Default 5.
+    pub call_timeout_secs: f64,
+    /// Deadline of a whole workflow as seen by its entry agent, in seconds, positive. Default 60.
+    pub workflow_timeout_secs: f64,
+    /// Largest `|v|` accepted in a peer's reply (larger or non-finite: rejected, no update), positive. Default 1e6.
+    pub max_abs_scalar: f64,
+    /// Largest number of workflows this agent holds or waits for at once (more: HTTP 503), positive. Default 4096.
+    pub max_in_flight: u32,
+    /// Largest number of handoffs of one workflow (more: the workflow fails), positive. Default 10000.
+    pub max_hops: u32,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7400))
+}
+fn default_checkpoint_interval() -> f64 {
+    30.0
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: 65536,
+            call_timeout_secs: 5.0,
+            workflow_timeout_secs: 60.0,
+            max_abs_scalar: 1e6,
+            max_in_flight: 4096,
+            max_hops: 10_000,
+        }
+    }
+}
+
+/// A peer agent this agent can hand work to.
+#[derive(Clone, Debug)]
+pub struct PeerAgent {
+    /// Its id.
+    pub id: String,
+    /// Its base URL, without a trailing slash.
+    pub url: String,
+    /// The pair's bearer token.
+    pub token: String,
+}
+
+/// A validated [`AgentConfig`].
+#[derive(Clone, Debug)]
+pub struct AgentSettings {
+    /// The config as written (resolved paths).
+    pub config: AgentConfig,
+    /// The workload model.
+    pub workload: Synthetic,
+    /// The agent index this service plays.
+    pub role: AgentId,
+    /// The learner's step size and behaviour.
+    pub learner: LearnerParams,
+    /// The state directory (absolute or relative to the working directory).
+    pub state_dir: PathBuf,
+    /// Peer agents by role: `by_role[j]` hands work to agent `j` (`None` for this agent's own role).
+    pub by_role: Vec<Option<PeerAgent>>,
+    /// `(id, token)` of every peer allowed to call this agent.
+    pub inbound: Vec<(String, String)>,
+}
+
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl AgentConfig {
+    /// Read and validate `path`; relative `state_dir` resolves against the file's directory.
+    pub fn load(path: &Path) -> Result<AgentSettings, ServiceError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ServiceError::io(path, e))?;
+        let mut config: AgentConfig = toml::from_str(&text).map_err(|e| ServiceError::Config {
+            file: path.display().to_string(),
+            field: "(parse)".into(),
+            reason: e.to_string(),
+        })?;
+        if config.state_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.state_dir = base.join(&config.state_dir);
+        }
+        config.validate(&path.display().to_string())
+    }
+
+    /// Check every field; `file` names the source in errors.
+    pub fn validate(&self, file: &str) -> Result<AgentSettings, ServiceError> {
+        let bad = |field: &str, reason: String| ServiceError::config(file, field, reason);
+        if !valid_id(&self.id) {
+            return Err(bad("id", format!("must be 1-64 characters of A-Z a-z 0-9 - _ ., got {:?}", self.id)));
+        }
+        let workload = self.workload.validate().map_err(|e| match e.field() {
+            Some(f) => bad(&format!("workload.{f}"), e.to_string()),
+            None => bad("workload", e.to_string()),
+        })?;
+        if workload.has_hidden_bit() {
+            return Err(bad(
+                "workload.aliasing",
+                "services need aliasing = 0 (the hidden bit belongs to no agent)".into(),
+            ));
+        }
+        let n = workload.n_agents();
+        if usize::from(self.role) >= n {
+            return Err(bad("role", format!("must be an agent index in 0..{n}, got {}", self.role)));
+        }
+        let learner = self.learner.validate().map_err(|e| bad("learner", e.to_string()))?;
+        if learner.network.is_some() {
+            return Err(bad("learner.network", "services run tabular IC-Q only".into()));
+        }
+        if !(self.checkpoint_interval_secs.is_finite() && self.checkpoint_interval_secs > 0.0) {
+            return Err(bad(
+                "checkpoint_interval_secs",
+                format!("must be positive, got {}", self.checkpoint_interval_secs),
+            ));
+        }
+        let l = &self.limits;
+        if !(256..=16 << 20).contains(&l.max_body_bytes) {
+            return Err(bad("limits.max_body_bytes", format!("must be in 256..=16777216, got {}", l.max_body_bytes)));
+        }
+        for (field, v) in [
+            ("limits.call_timeout_secs", l.call_timeout_secs),
+            ("limits.workflow_timeout_secs", l.workflow_timeout_secs),
+            ("limits.max_abs_scalar", l.max_abs_scalar),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(bad(field, format!("must be positive and finite, got {v}")));
+            }
+        }
+        if l.max_in_flight == 0 || l.max_hops == 0 {
+            return Err(bad("limits", "max_in_flight and max_hops must be positive".into()));
+        }
+        let mut by_role: Vec<Option<PeerAgent>> = vec![None; n];
+        let mut inbound = Vec::new();
+        for (k, p) in self.peers.iter().enumerate() {
+            let field = |name: &str| format!("peers[{k}].{name}");
+            if !valid_id(&p.id) || p.id == self.id {
+                return Err(bad(&field("id"), format!("must be a valid id other than this agent's, got {:?}", p.id)));
+            }
+            if p.token.len() < 16 || p.token.chars().any(|c| !c.is_ascii_graphic()) {
+                return Err(bad(&field("token"), "must be at least 16 printable ASCII characters".into()));
+            }
+            if inbound.iter().any(|(id, tok): &(String, String)| *id == p.id || *tok == p.token) {
+                return Err(bad(&field("id"), format!("peer {:?} or its token appears twice", p.id)));
+            }
+            inbound.push((p.id.clone(), p.token.clone()));
+            match (p.role, &p.url) {
+                (None, None) => {}
+                (Some(r), Some(url)) => {
+                    if usize::from(r) >= n || r == self.role {
+                        return Err(bad(&field("role"), format!("must be another agent index in 0..{n}, got {r}")));
+                    }
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(bad(&field("url"), format!("must start with http:// or https://, got {url:?}")));
+                    }
+                    if by_role[usize::from(r)].is_some() {
+                        return Err(bad(&field("role"), format!("two peers play role {r}")));
+                    }
+                    by_role[usize::from(r)] = Some(PeerAgent {
+                        id: p.id.clone(),
+                        url: url.trim_end_matches('/').to_string(),
+                        token: p.token.clone(),
+                    });
+                }
+                _ => {
+                    return Err(bad(
+                        &field("url"),
+                        "an agent peer needs both `role` and `url`; a client neither".into(),
+                    ))
+                }
+            }
+        }
+        Ok(AgentSettings {
+            config: self.clone(),
+            role: AgentId(self.role),
+            workload,
+            learner,
+            state_dir: self.state_dir.clone(),
+            by_role,
+            inbound,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> AgentConfig {
+        toml::from_str(
+            r#"
+            id = "a0"
+            role = 0
+            seed = 1
+            state_dir = "s"
+            [[peers]]
+            id = "a1"
+            role = 1
+            url = "http://127.0.0.1:1"
+            token = "0123456789abcdef-1"
+            [[peers]]
+            id = "client"
+            token = "0123456789abcdef-c"
+            "#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_valid_config_maps_peers_by_role() {
+        let s = base().validate("t.toml").unwrap();
+        assert_eq!(s.by_role[1].as_ref().unwrap().id, "a1");
+        assert!(s.by_role[0].is_none() && s.by_role[2].is_none());
+        assert_eq!(s.inbound.len(), 2);
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let mut c = base();
+        c.role = 3;
+        assert!(c.validate("t.toml").unwrap_err().to_string().contains("`role`"));
+        let mut c = base();
+        c.peers[0].token = "short".into();
+        assert!(c.validate("t.toml").unwrap_err().to_string().contains("peers[0].token"));
+        let mut c = base();
+        c.peers[1].url = Some("http://x".into());
+        assert!(c.validate("t.toml").unwrap_err().to_string().contains("peers[1].url"));
+        let mut c = base();
+        c.workload.aliasing = 1.0;
+        assert!(c.validate("t.toml").unwrap_err().to_string().contains("workload.aliasing"));
+        let err = toml::from_str::<AgentConfig>("id = \"a\"\nrole = 0\nseed = 1\nstate_dir = \"s\"\ncolour = 1\n");
+        assert!(err.unwrap_err().to_string().contains("colour"));
+    }
+}

@@ -1,0 +1,718 @@
+//! The agent service: one IC-Q agent behind an HTTP endpoint.
+//!
+//! On a `handoff` the receiver draws its own private state, computes its observation `o'` of the artifact and
+//! answers the sender with ONE number, `v = max_a' Q_j(o', a')` ([`baton_learn::icq::reply`] via
+//! [`IcqAgent::reply`]). It then holds control: it picks its action with its own behaviour policy, runs its own
+//! option on the artifact ([`Synthetic::run_option`]) and hands the artifact on; when the next receiver's
+//! number arrives it applies [`IcqAgent::learn`] (SPEC 2 step 4) to its own table. On SUBMIT it learns from
+//! `v = 0` and reports the end of the workflow to the entry agent. The table, the visit counts, the private
+//! state and the transition never leave this module.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use baton_core::rng::{stream, Stream};
+use baton_core::{ObsId, Rng};
+use baton_envs::synthetic::ENV_ID;
+use baton_learn::{IcqAgent, Scalar, TabularQ, Transition};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::checkpoint::Checkpoint;
+use crate::config::{AgentSettings, PeerAgent};
+use crate::error::ServiceError;
+use crate::wire::{self, Artifact, Envelope, WorkflowOutcome, WorkflowStatus, HANDOFF_EXT, SCALAR_EXT};
+
+/// What `baton agent status` shows: counts and health, nothing of the learner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// The agent's id.
+    pub id: String,
+    /// The workload agent index it plays.
+    pub role: u16,
+    /// Serving requests.
+    pub healthy: bool,
+    /// Seconds since the process started.
+    pub uptime_secs: f64,
+    /// Handoffs received from peers (each answered with one scalar).
+    pub handoffs_received: u64,
+    /// Handoffs sent to peers.
+    pub handoffs_sent: u64,
+    /// Scalars received back (one per successful handoff sent).
+    pub scalars_received: u64,
+    /// IC-Q updates applied to this agent's own table since its first start (checkpointed).
+    pub updates: u64,
+    /// Workflows started here (entry agent).
+    pub workflows_started: u64,
+    /// Workflows this agent submitted.
+    pub workflows_submitted: u64,
+    /// Workflows that failed while this agent held them (a call failed or a limit was hit).
+    pub workflows_failed: u64,
+    /// Requests rejected (authentication, size, malformed, out of range, busy).
+    pub rejected_requests: u64,
+    /// Workflows held or waited for now.
+    pub in_flight: u32,
+    /// Checkpoints written by this process.
+    pub checkpoints_written: u64,
+    /// Updates restored from the checkpoint at start.
+    pub restored_updates: u64,
+}
+
+#[derive(Default)]
+struct Counts {
+    handoffs_received: AtomicU64,
+    handoffs_sent: AtomicU64,
+    scalars_received: AtomicU64,
+    workflows_started: AtomicU64,
+    workflows_submitted: AtomicU64,
+    workflows_failed: AtomicU64,
+    rejected: AtomicU64,
+    checkpoints: AtomicU64,
+}
+
+/// The learner and the agent's own random stream; locked only for short, allocation-light sections and
+/// never across an `await`.
+struct Core {
+    learner: IcqAgent<TabularQ>,
+    rng: Rng,
+    updates: u64,
+}
+
+struct Shared {
+    s: AgentSettings,
+    core: Mutex<Core>,
+    counts: Counts,
+    in_flight: AtomicU32,
+    http: reqwest::Client,
+    waiters: Mutex<HashMap<String, oneshot::Sender<WorkflowOutcome>>>,
+    wire_log: Option<Mutex<std::fs::File>>,
+    started: Instant,
+    boot_tag: String,
+    next_workflow: AtomicU64,
+    restored_updates: u64,
+}
+
+/// One agent, ready to serve.
+#[derive(Clone)]
+pub struct Agent {
+    shared: Arc<Shared>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the table half-updated (each update is one store), so a
+    // poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Decrements the in-flight count when a workflow leaves this agent.
+struct InFlight(Arc<Shared>);
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Agent {
+    /// Create the state directory and restore the learner from its checkpoint, if any.
+    pub fn new(s: AgentSettings) -> Result<Agent, ServiceError> {
+        std::fs::create_dir_all(&s.state_dir).map_err(|e| ServiceError::io(&s.state_dir, e))?;
+        let spec = s.workload.spec();
+        let agent_spec = &spec.agents[s.role.index()];
+        let (q, restored_updates) = match Checkpoint::load(&s.state_dir)? {
+            None => (TabularQ::new(agent_spec, s.learner.step.clone()), 0),
+            Some(c) => {
+                let path = crate::checkpoint::path_in(&s.state_dir);
+                let bad = |reason: String| ServiceError::Checkpoint { path: path.clone(), reason };
+                if c.agent != s.config.id || c.role != s.role.0 || c.env != ENV_ID {
+                    return Err(bad(format!(
+                        "belongs to agent {:?} (role {}, {}), not {:?} (role {}, {ENV_ID})",
+                        c.agent, c.role, c.env, s.config.id, s.role.0
+                    )));
+                }
+                let updates = c.updates;
+                let shape = (c.n_obs, c.n_actions);
+                let q = TabularQ::from_parts(agent_spec, s.learner.step.clone(), c.q, c.visits).ok_or_else(|| {
+                    bad(format!(
+                        "table shape {shape:?} does not match the workload's ({}, {})",
+                        agent_spec.n_obs, agent_spec.n_actions
+                    ))
+                })?;
+                tracing::info!(agent = %s.config.id, updates, "restored the learner from its checkpoint");
+                (q, updates)
+            }
+        };
+        // A restarted agent continues on a fresh part of its stream (the restored update count picks it),
+        // so it does not replay the draws it made before the restart.
+        let rng = stream(s.config.seed ^ restored_updates.wrapping_mul(0x9E37_79B9_7F4A_7C15), Stream::Agent(s.role.0));
+        let wire_log = if s.config.wire_log {
+            let path = s.state_dir.join("wire.jsonl");
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| ServiceError::io(&path, e))?;
+            Some(Mutex::new(f))
+        } else {
+            None
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs_f64(s.config.limits.call_timeout_secs))
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
+        let boot = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        Ok(Agent {
+            shared: Arc::new(Shared {
+                core: Mutex::new(Core {
+                    learner: IcqAgent::new(q, s.workload.config().discount),
+                    rng,
+                    updates: restored_updates,
+                }),
+                counts: Counts::default(),
+                in_flight: AtomicU32::new(0),
+                http,
+                waiters: Mutex::new(HashMap::new()),
+                wire_log,
+                started: Instant::now(),
+                boot_tag: format!("{}-{:x}", s.config.id, boot),
+                next_workflow: AtomicU64::new(0),
+                restored_updates,
+                s,
+            }),
+        })
+    }
+
+    /// Counts and health.
+    pub fn status(&self) -> Status {
+        self.shared.status()
+    }
+
+    /// Write a checkpoint now (atomically).
+    pub fn checkpoint(&self) -> Result<(), ServiceError> {
+        self.shared.checkpoint()
+    }
+
+    /// Serve on `listener` until `shutdown` resolves, checkpointing every `checkpoint_interval_secs` and once
+    /// more at the end. Workflows waiting at this agent fail with "agent shutting down".
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServiceError> {
+        let sh = self.shared.clone();
+        let interval = Duration::from_secs_f64(sh.s.config.checkpoint_interval_secs);
+        let ticker = {
+            let sh = sh.clone();
+            tokio::spawn(async move {
+                let mut t = tokio::time::interval(interval);
+                t.tick().await;
+                loop {
+                    t.tick().await;
+                    let sh = sh.clone();
+                    match tokio::task::spawn_blocking(move || sh.checkpoint()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::error!("periodic checkpoint failed: {e}"),
+                        Err(e) => tracing::error!("periodic checkpoint task failed: {e}"),
+                    }
+                }
+            })
+        };
+        let app = router(sh.clone());
+        let stop = {
+            let sh = sh.clone();
+            async move {
+                shutdown.await;
+                tracing::info!(agent = %sh.s.config.id, "shutting down");
+                lock(&sh.waiters).clear();
+            }
+        };
+        let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+        ticker.abort();
+        let result = tokio::task::spawn_blocking(move || sh.checkpoint())
+            .await
+            .map_err(|e| ServiceError::Internal(format!("final checkpoint task: {e}")))?;
+        served.map_err(|e| ServiceError::Internal(format!("server: {e}")))?;
+        result
+    }
+}
+
+/// Resolves on ctrl-c or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn router(sh: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", post(handle_rpc))
+        .route("/.well-known/agent-card.json", get(agent_card))
+        .route("/status", get(handle_status))
+        .with_state(sh)
+}
+
+async fn agent_card(State(sh): State<Arc<Shared>>) -> Json<Value> {
+    Json(sh.card())
+}
+
+async fn handle_status(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match sh.authenticate(&headers) {
+        Ok(_) => Json(sh.status()).into_response(),
+        Err(e) => sh.reject(&Value::Null, &e),
+    }
+}
+
+async fn handle_rpc(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+    let peer = match sh.authenticate(&headers) {
+        Ok(p) => p,
+        Err(e) => return sh.reject(&Value::Null, &e),
+    };
+    let limit = sh.s.config.limits.max_body_bytes;
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(size) = announced.filter(|&n| n > limit) {
+        return sh.reject(&Value::Null, &ServiceError::TooLarge { size, limit });
+    }
+    // A deadline on reading the body too, so a peer that sends slowly cannot hold a connection open.
+    let read_deadline = Duration::from_secs_f64(sh.s.config.limits.call_timeout_secs);
+    let bytes = match tokio::time::timeout(read_deadline, axum::body::to_bytes(body, limit as usize)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return sh.reject(&Value::Null, &ServiceError::TooLarge { size: limit + 1, limit }),
+        Err(_) => {
+            let reason = format!("request body not received within limits.call_timeout_secs = {read_deadline:?}");
+            return sh.reject(&Value::Null, &ServiceError::InvalidRequest(reason));
+        }
+    };
+    let incoming = match wire::parse_request(&bytes) {
+        Ok(i) => i,
+        Err(e) => return sh.reject(&Value::Null, &e),
+    };
+    sh.log("in", &peer, &bytes);
+    let id = incoming.id.clone();
+    match sh.clone().dispatch(&peer, incoming).await {
+        Ok(v) => {
+            if let Some(w) = &sh.wire_log {
+                let _ = log_line(w, "out-reply", &peer, &v);
+            }
+            Json(v).into_response()
+        }
+        Err(e) => sh.reject(&id, &e),
+    }
+}
+
+fn log_line(w: &Mutex<std::fs::File>, dir: &str, peer: &str, body: &Value) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let line = json!({ "dir": dir, "peer": peer, "body": body });
+    let mut f = lock(w);
+    writeln!(f, "{line}")
+}
+
+impl Shared {
+    fn card(&self) -> Value {
+        let c = &self.s.config;
+        json!({
+            "protocolVersion": "0.3.0",
+            "name": c.id,
+            "description": format!(
+                "baton IC-Q agent playing role {} of {ENV_ID}; it answers a handoff with one scalar", c.role
+            ),
+            "url": format!("http://{}/", c.listen),
+            "preferredTransport": "JSONRPC",
+            "version": env!("CARGO_PKG_VERSION"),
+            "capabilities": {
+                "streaming": false,
+                "pushNotifications": false,
+                "extensions": [
+                    { "uri": HANDOFF_EXT, "required": true,
+                      "description": "baton handoff metadata: message type (start, handoff, result), sender, workflow, hop" },
+                    { "uri": SCALAR_EXT, "required": true,
+                      "description": "the one number v = max_a' Q_j(o', a') a receiver sends back for a handoff" }
+                ]
+            },
+            "defaultInputModes": ["application/json"],
+            "defaultOutputModes": ["application/json"],
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "security": [ { "bearer": [] } ],
+            "skills": [ {
+                "id": format!("{ENV_ID}-role-{}", c.role),
+                "name": format!("{ENV_ID} agent {}", c.role),
+                "description": "runs its own option on the artifact and hands it on",
+                "tags": ["ic-q", "handoff"]
+            } ]
+        })
+    }
+
+    fn status(&self) -> Status {
+        let c = &self.counts;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Status {
+            id: self.s.config.id.clone(),
+            role: self.s.role.0,
+            healthy: true,
+            uptime_secs: self.started.elapsed().as_secs_f64(),
+            handoffs_received: get(&c.handoffs_received),
+            handoffs_sent: get(&c.handoffs_sent),
+            scalars_received: get(&c.scalars_received),
+            updates: lock(&self.core).updates,
+            workflows_started: get(&c.workflows_started),
+            workflows_submitted: get(&c.workflows_submitted),
+            workflows_failed: get(&c.workflows_failed),
+            rejected_requests: get(&c.rejected),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+            checkpoints_written: get(&c.checkpoints),
+            restored_updates: self.restored_updates,
+        }
+    }
+
+    fn checkpoint(&self) -> Result<(), ServiceError> {
+        let snapshot = {
+            let core = lock(&self.core);
+            let q = core.learner.q();
+            Checkpoint {
+                agent: self.s.config.id.clone(),
+                role: self.s.role.0,
+                env: ENV_ID.to_string(),
+                n_obs: q.n_obs(),
+                n_actions: q.n_actions(),
+                q: q.as_slice().to_vec(),
+                visits: q.visits_slice().to_vec(),
+                updates: core.updates,
+            }
+        };
+        snapshot.save(&self.s.state_dir)?;
+        self.counts.checkpoints.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn reject(&self, id: &Value, e: &ServiceError) -> Response {
+        self.counts.rejected.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(agent = %self.s.config.id, "rejected a request: {e}");
+        let (status, _) = e.codes();
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(wire::error_reply(id, e))).into_response()
+    }
+
+    fn log(&self, dir: &str, peer: &str, bytes: &[u8]) {
+        if let Some(w) = &self.wire_log {
+            let body = serde_json::from_slice::<Value>(bytes).unwrap_or(Value::Null);
+            if let Err(e) = log_line(w, dir, peer, &body) {
+                tracing::error!("wire log: {e}");
+            }
+        }
+    }
+
+    /// The id of the peer whose token the request carries.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<String, ServiceError> {
+        let value = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ServiceError::Unauthorized("missing `Authorization: Bearer <token>`".into()))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| ServiceError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+        let mut found = None;
+        for (id, t) in &self.s.inbound {
+            if constant_time_eq(t.as_bytes(), token.as_bytes()) {
+                found = Some(id.clone());
+            }
+        }
+        found.ok_or_else(|| ServiceError::Unauthorized("the bearer token belongs to no peer of this agent".into()))
+    }
+
+    fn enter(self: &Arc<Self>) -> Result<InFlight, ServiceError> {
+        let max = self.s.config.limits.max_in_flight;
+        let n = self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let guard = InFlight(self.clone());
+        if n >= max {
+            return Err(ServiceError::Busy(format!("{max} workflows in flight (limits.max_in_flight)")));
+        }
+        Ok(guard)
+    }
+
+    fn peer_agent_by_id(&self, id: &str) -> Option<&PeerAgent> {
+        self.s.by_role.iter().flatten().find(|p| p.id == id)
+    }
+
+    async fn dispatch(self: Arc<Self>, peer: &str, inc: wire::Incoming) -> Result<Value, ServiceError> {
+        if inc.envelope.from() != peer {
+            return Err(ServiceError::UnknownAgent(format!(
+                "message claims to come from {:?} but carries the token of {peer:?}",
+                inc.envelope.from()
+            )));
+        }
+        match inc.envelope {
+            Envelope::Handoff { workflow, origin, hop, .. } => {
+                if self.peer_agent_by_id(peer).is_none() {
+                    return Err(ServiceError::UnknownAgent(format!("{peer:?} is a client, not an agent peer")));
+                }
+                if self.peer_agent_by_id(&origin).is_none() && origin != self.s.config.id {
+                    return Err(ServiceError::UnknownAgent(format!("origin {origin:?} is not a known agent")));
+                }
+                if hop > self.s.config.limits.max_hops {
+                    return Err(ServiceError::InvalidParams(format!(
+                        "hop {hop} exceeds limits.max_hops = {}",
+                        self.s.config.limits.max_hops
+                    )));
+                }
+                let artifact =
+                    inc.artifact.ok_or_else(|| ServiceError::InvalidParams("a handoff needs the artifact".into()))?;
+                self.s
+                    .workload
+                    .check_artifact(&artifact.levels)
+                    .map_err(|e| ServiceError::InvalidParams(e.to_string()))?;
+                let guard = self.enter()?;
+                self.counts.handoffs_received.fetch_add(1, Ordering::Relaxed);
+                // SPEC 2 step 3: draw this agent's own private state, observe, reply with ONE scalar.
+                let (private, obs, v) = {
+                    let mut core = lock(&self.core);
+                    let private = self.s.workload.draw_private(&mut core.rng);
+                    let obs = self
+                        .s
+                        .workload
+                        .agent_observation(self.s.role, &artifact.levels, private)
+                        .map_err(|e| ServiceError::InvalidParams(e.to_string()))?;
+                    (private, obs, core.learner.reply(obs).value())
+                };
+                let sh = self.clone();
+                tokio::spawn(async move {
+                    sh.hold(Hold { workflow, origin, hop, levels: artifact.levels, private, obs }, guard).await;
+                });
+                Ok(wire::scalar_reply(&inc.id, &inc.message_id, v))
+            }
+            Envelope::Start { .. } => {
+                let start = self.s.workload.config().start_agent;
+                if u32::from(self.s.role.0) != start {
+                    return Err(ServiceError::InvalidParams(format!(
+                        "this agent plays role {}, workflows start at role {start}",
+                        self.s.role.0
+                    )));
+                }
+                if inc.artifact.is_some() {
+                    return Err(ServiceError::InvalidParams("a start carries no artifact (it starts at nu_0)".into()));
+                }
+                let wait_guard = self.enter()?;
+                let hold_guard = self.enter()?;
+                let n = self.next_workflow.fetch_add(1, Ordering::Relaxed);
+                let workflow = format!("{}-{n}", self.boot_tag);
+                let (tx, rx) = oneshot::channel();
+                lock(&self.waiters).insert(workflow.clone(), tx);
+                self.counts.workflows_started.fetch_add(1, Ordering::Relaxed);
+                let levels = vec![0; self.s.workload.n_components()];
+                let (private, obs) = {
+                    let mut core = lock(&self.core);
+                    let private = self.s.workload.draw_private(&mut core.rng);
+                    let obs = self
+                        .s
+                        .workload
+                        .agent_observation(self.s.role, &levels, private)
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                    (private, obs)
+                };
+                let sh = self.clone();
+                let origin = self.s.config.id.clone();
+                let wf = workflow.clone();
+                tokio::spawn(async move {
+                    sh.hold(Hold { workflow: wf, origin, hop: 0, levels, private, obs }, hold_guard).await;
+                });
+                let deadline = Duration::from_secs_f64(self.s.config.limits.workflow_timeout_secs);
+                let outcome = match tokio::time::timeout(deadline, rx).await {
+                    Ok(Ok(o)) => o,
+                    Ok(Err(_)) => failed(0, "the entry agent is shutting down".into()),
+                    Err(_) => {
+                        lock(&self.waiters).remove(&workflow);
+                        failed(
+                            0,
+                            format!(
+                                "deadline passed: no result within limits.workflow_timeout_secs = {}",
+                                deadline.as_secs_f64()
+                            ),
+                        )
+                    }
+                };
+                drop(wait_guard);
+                let mut meta = Map::new();
+                let env = Envelope::Result { from: self.s.config.id.clone(), workflow, outcome };
+                meta.insert(HANDOFF_EXT.into(), serde_json::to_value(&env).unwrap_or(Value::Null));
+                Ok(wire::reply(&inc.id, &inc.message_id, meta))
+            }
+            Envelope::Result { workflow, outcome, .. } => {
+                if self.peer_agent_by_id(peer).is_none() {
+                    return Err(ServiceError::UnknownAgent(format!("{peer:?} is a client, not an agent peer")));
+                }
+                let tx = lock(&self.waiters).remove(&workflow).ok_or_else(|| {
+                    ServiceError::InvalidParams(format!(
+                        "unknown workflow {workflow:?} (ended, timed out, or not ours)"
+                    ))
+                })?;
+                let _ = tx.send(outcome);
+                Ok(wire::reply(&inc.id, &inc.message_id, Map::new()))
+            }
+        }
+    }
+
+    /// Hold control of an artifact: act, run the option, hand on (or submit), learn from the reply.
+    async fn hold(self: Arc<Self>, h: Hold, guard: InFlight) {
+        let Hold { workflow, origin, hop, mut levels, private, obs } = h;
+        let role = self.s.role;
+        // SPEC 2 steps 1-2: this agent's own action and option.
+        let ran = {
+            let mut core = lock(&self.core);
+            let Core { learner, rng, .. } = &mut *core;
+            let action = self.s.learner.behaviour.act(learner.q(), obs, None, rng);
+            self.s.workload.run_option(role, &mut levels, private, action, rng).map(|step| (action, step))
+        };
+        let (action, step) = match ran {
+            Ok(x) => x,
+            Err(e) => return self.finish(&workflow, &origin, failed(hop, format!("option failed: {e}"))).await,
+        };
+        let t = Transition { obs, action, reward: step.reward, duration: step.duration };
+        let Some(next) = step.next else {
+            self.learn(&t, Scalar::TERMINAL);
+            self.counts.workflows_submitted.fetch_add(1, Ordering::Relaxed);
+            let outcome =
+                WorkflowOutcome { status: WorkflowStatus::Submitted, hops: hop, levels: Some(levels), reason: None };
+            drop(guard);
+            return self.finish(&workflow, &origin, outcome).await;
+        };
+        if hop >= self.s.config.limits.max_hops {
+            let reason = format!("limits.max_hops = {} reached", self.s.config.limits.max_hops);
+            return self.finish(&workflow, &origin, failed(hop, reason)).await;
+        }
+        let Some(peer) = self.s.by_role.get(next.index()).cloned().flatten() else {
+            let reason = format!("no peer plays role {} (add it to `peers`)", next.0);
+            return self.finish(&workflow, &origin, failed(hop, reason)).await;
+        };
+        let env = Envelope::Handoff {
+            from: self.s.config.id.clone(),
+            workflow: workflow.clone(),
+            origin: origin.clone(),
+            hop: hop + 1,
+        };
+        let message_id = format!("{workflow}-h{}", hop + 1);
+        let body = wire::request(&message_id, &message_id, &env, Some(&Artifact { levels }));
+        self.counts.handoffs_sent.fetch_add(1, Ordering::Relaxed);
+        let reply = self.call(&peer, &body).await;
+        match reply.and_then(|bytes| {
+            wire::parse_scalar_reply(&bytes, self.s.config.limits.max_abs_scalar)
+                .map_err(|reason| ServiceError::Peer { peer: peer.id.clone(), reason })
+        }) {
+            Ok(v) => {
+                self.counts.scalars_received.fetch_add(1, Ordering::Relaxed);
+                // SPEC 2 step 4, with the receiver's one number.
+                self.learn(&t, Scalar::from_wire(v));
+            }
+            Err(e) => {
+                tracing::warn!(agent = %self.s.config.id, "handoff of {workflow} failed: {e}");
+                self.finish(&workflow, &origin, failed(hop, e.to_string())).await;
+            }
+        }
+        drop(guard);
+    }
+
+    fn learn(&self, t: &Transition, v: Scalar) {
+        let mut core = lock(&self.core);
+        core.learner.learn(t, v);
+        core.updates += 1;
+    }
+
+    /// POST `body` to `peer`, retrying only when the connection could not be made (the request never reached
+    /// the peer, so a retry cannot duplicate it), until `limits.call_timeout_secs` has passed.
+    async fn call(&self, peer: &PeerAgent, body: &Value) -> Result<axum::body::Bytes, ServiceError> {
+        let budget = Duration::from_secs_f64(self.s.config.limits.call_timeout_secs);
+        let start = Instant::now();
+        let mut backoff = Duration::from_millis(20);
+        if let Some(w) = &self.wire_log {
+            let _ = log_line(w, "out", &peer.id, body);
+        }
+        loop {
+            let sent = self.http.post(format!("{}/", peer.url)).bearer_auth(&peer.token).json(body).send().await;
+            match sent {
+                Ok(resp) => {
+                    let bytes = resp.bytes().await.map_err(|e| ServiceError::Peer {
+                        peer: peer.id.clone(),
+                        reason: format!("reading the reply: {e}"),
+                    })?;
+                    self.log("in-reply", &peer.id, &bytes);
+                    return Ok(bytes);
+                }
+                Err(e) if e.is_connect() && start.elapsed() + backoff < budget => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => {
+                    return Err(ServiceError::Peer { peer: peer.id.clone(), reason: e.to_string() });
+                }
+            }
+        }
+    }
+
+    /// Report the end of a workflow to its entry agent (here, or a peer).
+    async fn finish(&self, workflow: &str, origin: &str, outcome: WorkflowOutcome) {
+        if outcome.status == WorkflowStatus::Failed {
+            self.counts.workflows_failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if origin == self.s.config.id {
+            if let Some(tx) = lock(&self.waiters).remove(workflow) {
+                let _ = tx.send(outcome);
+            }
+            return;
+        }
+        let Some(peer) = self.peer_agent_by_id(origin).cloned() else {
+            tracing::warn!("workflow {workflow}: origin {origin:?} is not a peer");
+            return;
+        };
+        let env = Envelope::Result { from: self.s.config.id.clone(), workflow: workflow.to_string(), outcome };
+        let message_id = format!("{workflow}-result");
+        let body = wire::request(&message_id, &message_id, &env, None);
+        if let Err(e) = self.call(&peer, &body).await {
+            tracing::warn!("workflow {workflow}: reporting the result to {origin} failed: {e}");
+        }
+    }
+}
+
+struct Hold {
+    workflow: String,
+    origin: String,
+    hop: u32,
+    levels: Vec<u32>,
+    private: u32,
+    obs: ObsId,
+}
+
+fn failed(hops: u32, reason: String) -> WorkflowOutcome {
+    WorkflowOutcome { status: WorkflowStatus::Failed, hops, levels: None, reason: Some(reason) }
+}

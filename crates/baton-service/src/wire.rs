@@ -1,0 +1,324 @@
+//! The wire format: A2A-style JSON-RPC 2.0 `SendMessage` with the artifact in a data part and baton's
+//! metadata under two extension URIs. See docs/service.md for an example exchange and what is and is not
+//! A2A-conformant.
+//!
+//! Three kinds of message travel under [`HANDOFF_EXT`]:
+//! - `start` (a client to the entry agent): begin a workflow; the reply comes when it ends;
+//! - `handoff` (agent to agent): the artifact passes to the receiver; the reply carries exactly one number,
+//!   the receiver's `v = max_a' Q_j(o', a')`, under [`SCALAR_EXT`], and nothing else;
+//! - `result` (the submitting agent to the entry agent): the workflow ended (submitted or failed).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::error::ServiceError;
+
+/// The extension URI of baton's handoff metadata (message type, sender, workflow, hop).
+pub const HANDOFF_EXT: &str = "urn:baton:ext:icq-handoff:v1";
+/// The extension URI of the one scalar a receiver sends back.
+pub const SCALAR_EXT: &str = "urn:baton:ext:icq-scalar:v1";
+/// The JSON-RPC method (A2A 1.0 name); the A2A 0.3 name `message/send` is accepted too.
+pub const METHOD: &str = "SendMessage";
+/// A2A 0.3's name of the same method.
+pub const METHOD_V03: &str = "message/send";
+
+/// The artifact of the synthetic workload: the level of every component.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    /// `x_c` per component.
+    pub levels: Vec<u32>,
+}
+
+/// baton's metadata of a message, under [`HANDOFF_EXT`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Envelope {
+    /// A client asks the entry agent to run one workflow.
+    Start {
+        /// The client's id.
+        from: String,
+    },
+    /// Control of `workflow`'s artifact passes from `from` to the receiver.
+    Handoff {
+        /// The sending agent's id.
+        from: String,
+        /// The workflow id (also the message's `contextId`).
+        workflow: String,
+        /// The entry agent's id, to which the result goes.
+        origin: String,
+        /// Handoffs so far in this workflow, this one included.
+        hop: u32,
+    },
+    /// The workflow ended.
+    Result {
+        /// The reporting agent's id.
+        from: String,
+        /// The workflow id.
+        workflow: String,
+        /// How it ended.
+        outcome: WorkflowOutcome,
+    },
+}
+
+impl Envelope {
+    /// The sender's id.
+    pub fn from(&self) -> &str {
+        match self {
+            Envelope::Start { from } | Envelope::Handoff { from, .. } | Envelope::Result { from, .. } => from,
+        }
+    }
+}
+
+/// How a workflow ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowOutcome {
+    /// `submitted` or `failed`.
+    pub status: WorkflowStatus,
+    /// Handoffs between agents before the end.
+    pub hops: u32,
+    /// The final artifact, when submitted.
+    #[serde(default)]
+    pub levels: Option<Vec<u32>>,
+    /// Why it failed.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The end of a workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkflowStatus {
+    /// An agent submitted the artifact.
+    Submitted,
+    /// A call failed, a deadline passed or the hop limit was reached.
+    Failed,
+}
+
+/// A parsed incoming `SendMessage`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incoming {
+    /// The JSON-RPC id, echoed in the reply.
+    pub id: Value,
+    /// The A2A `messageId`.
+    pub message_id: String,
+    /// baton's metadata.
+    pub envelope: Envelope,
+    /// The artifact, if the message has a data part.
+    pub artifact: Option<Artifact>,
+}
+
+/// A JSON-RPC `SendMessage` request carrying `envelope` and, if any, the artifact.
+pub fn request(rpc_id: &str, message_id: &str, envelope: &Envelope, artifact: Option<&Artifact>) -> Value {
+    let context = match envelope {
+        Envelope::Handoff { workflow, .. } | Envelope::Result { workflow, .. } => Some(workflow.clone()),
+        Envelope::Start { .. } => None,
+    };
+    let parts: Vec<Value> = artifact.map(|a| json!({ "kind": "data", "data": a })).into_iter().collect();
+    let mut message = json!({
+        "kind": "message",
+        "role": "user",
+        "messageId": message_id,
+        "parts": parts,
+        "extensions": [HANDOFF_EXT],
+        "metadata": { HANDOFF_EXT: envelope },
+    });
+    if let (Some(c), Some(m)) = (context, message.as_object_mut()) {
+        m.insert("contextId".into(), Value::String(c));
+    }
+    json!({ "jsonrpc": "2.0", "id": rpc_id, "method": METHOD, "params": { "message": message } })
+}
+
+/// A JSON-RPC success reply: an agent message with the given metadata and no parts.
+pub fn reply(rpc_id: &Value, message_id: &str, metadata: Map<String, Value>) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "id": rpc_id,
+        "result": {
+            "kind": "message",
+            "role": "agent",
+            "messageId": format!("{message_id}-reply"),
+            "parts": [],
+            "metadata": metadata,
+        }
+    })
+}
+
+/// The reply to a handoff: exactly one number, `v`, under [`SCALAR_EXT`].
+pub fn scalar_reply(rpc_id: &Value, message_id: &str, v: f64) -> Value {
+    let mut meta = Map::new();
+    meta.insert(SCALAR_EXT.into(), json!({ "v": v }));
+    reply(rpc_id, message_id, meta)
+}
+
+/// A JSON-RPC error reply.
+pub fn error_reply(rpc_id: &Value, err: &ServiceError) -> Value {
+    let (_, code) = err.codes();
+    json!({ "jsonrpc": "2.0", "id": rpc_id, "error": { "code": code, "message": err.to_string() } })
+}
+
+/// Parse an incoming request body. Errors say what is wrong (and map to JSON-RPC codes).
+pub fn parse_request(body: &[u8]) -> Result<Incoming, ServiceError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| ServiceError::Parse(format!("body is not JSON: {e}")))?;
+    let obj = v.as_object().ok_or_else(|| ServiceError::InvalidRequest("not a JSON object".into()))?;
+    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err(ServiceError::InvalidRequest("`jsonrpc` must be \"2.0\"".into()));
+    }
+    let id = obj.get("id").cloned().ok_or_else(|| ServiceError::InvalidRequest("missing `id`".into()))?;
+    if !(id.is_string() || id.is_number()) {
+        return Err(ServiceError::InvalidRequest("`id` must be a string or a number".into()));
+    }
+    let method = obj
+        .get("method")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ServiceError::InvalidRequest("missing `method`".into()))?;
+    if method != METHOD && method != METHOD_V03 {
+        return Err(ServiceError::MethodNotFound(format!("{method:?} (this agent serves {METHOD:?} only)")));
+    }
+    let message = obj
+        .get("params")
+        .and_then(|p| p.get("message"))
+        .and_then(Value::as_object)
+        .ok_or_else(|| ServiceError::InvalidParams("missing `params.message`".into()))?;
+    let message_id = message
+        .get("messageId")
+        .and_then(Value::as_str)
+        .filter(|s| (1..=200).contains(&s.len()))
+        .ok_or_else(|| {
+            ServiceError::InvalidParams("`params.message.messageId` must be a string of 1-200 bytes".into())
+        })?
+        .to_string();
+    let meta = message
+        .get("metadata")
+        .and_then(|m| m.get(HANDOFF_EXT))
+        .ok_or_else(|| ServiceError::InvalidParams(format!("missing `params.message.metadata[{HANDOFF_EXT:?}]`")))?;
+    let envelope: Envelope = serde_json::from_value(meta.clone())
+        .map_err(|e| ServiceError::InvalidParams(format!("metadata[{HANDOFF_EXT:?}]: {e}")))?;
+    let parts = message.get("parts").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let artifact = match parts {
+        [] => None,
+        [part] => {
+            if part.get("kind").and_then(Value::as_str) != Some("data") {
+                return Err(ServiceError::InvalidParams("the artifact must be one part of kind \"data\"".into()));
+            }
+            let data = part.get("data").cloned().unwrap_or(Value::Null);
+            Some(
+                serde_json::from_value::<Artifact>(data)
+                    .map_err(|e| ServiceError::InvalidParams(format!("artifact: {e}")))?,
+            )
+        }
+        _ => return Err(ServiceError::InvalidParams(format!("expected at most one part, got {}", parts.len()))),
+    };
+    Ok(Incoming { id, message_id, envelope, artifact })
+}
+
+/// The `result` of a JSON-RPC reply, or the peer's error as a message.
+fn result_of(body: &[u8]) -> Result<Map<String, Value>, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("reply is not JSON: {e}"))?;
+    if let Some(err) = v.get("error") {
+        let msg = err.get("message").and_then(Value::as_str).unwrap_or("(no message)");
+        return Err(format!("peer answered with an error: {msg}"));
+    }
+    v.get("result").and_then(Value::as_object).cloned().ok_or_else(|| "reply has no `result` object".to_string())
+}
+
+/// Read the one scalar of a handoff's reply. The reply must be a message with no parts whose metadata holds
+/// exactly one entry, [`SCALAR_EXT`], holding exactly one field `v`: a finite number with `|v| <= max_abs`.
+/// Anything else is rejected (and no update happens).
+pub fn parse_scalar_reply(body: &[u8], max_abs: f64) -> Result<f64, String> {
+    let result = result_of(body)?;
+    if result.get("parts").and_then(Value::as_array).is_some_and(|p| !p.is_empty()) {
+        return Err("a handoff's reply must carry no parts".into());
+    }
+    let meta = result.get("metadata").and_then(Value::as_object).ok_or("reply has no metadata")?;
+    if meta.len() != 1 {
+        return Err(format!("reply metadata must hold exactly one entry ({SCALAR_EXT}), got {}", meta.len()));
+    }
+    let scalar = meta.get(SCALAR_EXT).and_then(Value::as_object).ok_or(format!("reply metadata lacks {SCALAR_EXT}"))?;
+    if scalar.len() != 1 {
+        return Err(format!("{SCALAR_EXT} must hold exactly one field `v`, got {}", scalar.len()));
+    }
+    let v = scalar.get("v").ok_or(format!("{SCALAR_EXT} lacks `v`"))?;
+    let v = v.as_f64().ok_or_else(|| format!("scalar `v` is not a number: {v}"))?;
+    if !v.is_finite() {
+        return Err(format!("scalar `v` is not finite: {v}"));
+    }
+    if v.abs() > max_abs {
+        return Err(format!("scalar `v` = {v} is out of range (|v| <= {max_abs})"));
+    }
+    Ok(v)
+}
+
+/// Read a workflow's outcome from the reply to a `start`.
+pub fn parse_outcome_reply(body: &[u8]) -> Result<WorkflowOutcome, String> {
+    let result = result_of(body)?;
+    let meta = result
+        .get("metadata")
+        .and_then(|m| m.get(HANDOFF_EXT))
+        .ok_or_else(|| format!("reply metadata lacks {HANDOFF_EXT}"))?;
+    match serde_json::from_value::<Envelope>(meta.clone()) {
+        Ok(Envelope::Result { outcome, .. }) => Ok(outcome),
+        Ok(other) => Err(format!("expected a result, got {other:?}")),
+        Err(e) => Err(format!("bad result metadata: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handoff() -> Envelope {
+        Envelope::Handoff { from: "a0".into(), workflow: "w1".into(), origin: "a0".into(), hop: 1 }
+    }
+
+    #[test]
+    fn a_request_round_trips() {
+        let art = Artifact { levels: vec![1, 2, 3] };
+        let body = serde_json::to_vec(&request("1", "m1", &handoff(), Some(&art))).unwrap();
+        let inc = parse_request(&body).unwrap();
+        assert_eq!(inc.envelope, handoff());
+        assert_eq!(inc.artifact, Some(art));
+        assert_eq!(inc.message_id, "m1");
+    }
+
+    #[test]
+    fn a_scalar_reply_carries_exactly_one_number() {
+        let body = serde_json::to_vec(&scalar_reply(&json!("1"), "m1", -2.5)).unwrap();
+        assert_eq!(parse_scalar_reply(&body, 1e6), Ok(-2.5));
+    }
+
+    #[test]
+    fn non_finite_or_extra_scalars_are_rejected() {
+        let with = |meta: Value| {
+            serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": "1", "result": {"kind": "message", "role": "agent",
+                "messageId": "x", "parts": [], "metadata": meta}}))
+            .unwrap()
+        };
+        let e = parse_scalar_reply(&with(json!({SCALAR_EXT: {"v": "NaN"}})), 1e6).unwrap_err();
+        assert!(e.contains("not a number"), "{e}");
+        // JSON has no infinity: 1e999 does not even parse as a reply.
+        let body = format!(r#"{{"jsonrpc":"2.0","id":"1","result":{{"metadata":{{"{SCALAR_EXT}":{{"v":1e999}}}}}}}}"#);
+        assert!(parse_scalar_reply(body.as_bytes(), 1e6).is_err());
+        let e = parse_scalar_reply(&with(json!({SCALAR_EXT: {"v": 1e7}})), 1e6).unwrap_err();
+        assert!(e.contains("out of range"), "{e}");
+        let e = parse_scalar_reply(&with(json!({SCALAR_EXT: {"v": 1.0, "q": [1.0]}})), 1e6).unwrap_err();
+        assert!(e.contains("exactly one field"), "{e}");
+        let e = parse_scalar_reply(&with(json!({SCALAR_EXT: {"v": 1.0}, "table": [0.0]})), 1e6).unwrap_err();
+        assert!(e.contains("exactly one entry"), "{e}");
+    }
+
+    #[test]
+    fn malformed_requests_say_what_is_wrong() {
+        let e = parse_request(b"{not json").unwrap_err();
+        assert!(matches!(e, ServiceError::Parse(_)), "{e}");
+        let e = parse_request(br#"{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{}}"#).unwrap_err();
+        assert!(matches!(e, ServiceError::MethodNotFound(_)), "{e}");
+        let e = parse_request(br#"{"jsonrpc":"1.0","id":1,"method":"SendMessage"}"#).unwrap_err();
+        assert!(matches!(e, ServiceError::InvalidRequest(_)), "{e}");
+        let mut req = request("1", "m1", &handoff(), Some(&Artifact { levels: vec![1] }));
+        req["params"]["message"]["parts"][0]["data"]["q_table"] = json!([1.0]);
+        let e = parse_request(&serde_json::to_vec(&req).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("q_table"), "{e}");
+    }
+}

@@ -1,0 +1,13 @@
+//! In-process tests of agent services: real HTTP servers on 127.0.0.1 with ephemeral ports, one process.
+//!
+//! - [`pipeline`]: workflows run end to end, many at once; one scalar per handoff on the wire; checkpoints
+//!   round-trip through a restart;
+//! - [`reject`]: every malformed or out-of-range request gets a clear error and changes nothing.
+//!
+//! The multi-process tests (quality against the in-process run, kill -9 and restart) are in the root
+//! package's `tests/service.rs`, since they run the `baton` binary.
+
+#![allow(clippy::unwrap_used)]
+
+mod pipeline;
+mod reject;
