@@ -234,3 +234,27 @@ fn replay_and_simulated_backends_answer_questions_of_the_data_set_offline() {
     assert_eq!(o.code, Some(2));
     assert!(o.stderr.contains("1319"), "{o:?}");
 }
+
+#[test]
+fn a_damaged_policy_file_is_refused_naming_the_file() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let copy = tmp.path().join("run");
+    std::fs::create_dir_all(copy.join("policy/lambda-0")).expect("mkdir");
+    for name in ["config.toml", "policy/policy.json"] {
+        std::fs::copy(run_dir().join(name), copy.join(name)).expect("copy");
+    }
+    for i in 0..5 {
+        let name = format!("policy/lambda-0/agent-{i}.json");
+        let mut t = read_json(&run_dir().join(&name));
+        if i == 2 {
+            t["q"].as_array_mut().expect("q").pop();
+        }
+        std::fs::write(copy.join(&name), t.to_string()).expect("write");
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_baton"));
+    cmd.args(["math", "ask", "--run", copy.to_str().expect("utf-8"), "--lambda", "0", "--backend", "replay"]);
+    let out = cmd.args(["--index", "0"]).env("BATON_DATA_DIR", data_dir()).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("agent-2.json") && stderr.contains("5599 entries, expected 5600"), "{stderr}");
+}
