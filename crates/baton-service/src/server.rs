@@ -525,7 +525,9 @@ impl Shared {
                     return Err(ServiceError::InvalidParams("a start carries no artifact (it starts at nu_0)".into()));
                 }
                 let wait_guard = self.enter()?;
-                let hold_guard = self.enter()?;
+                // Holding the new workflow is part of the one admitted above: no second check.
+                self.in_flight.fetch_add(1, Ordering::Relaxed);
+                let hold_guard = InFlight(self.clone());
                 let n = self.next_workflow.fetch_add(1, Ordering::Relaxed);
                 let workflow = format!("{}-{n}", self.boot_tag);
                 let (tx, rx) = oneshot::channel();
