@@ -77,10 +77,11 @@ pub fn agent_main(command: AgentCommand) -> Result<ExitCode> {
             let listen = settings.config.listen;
             let agent = Agent::new(settings)?;
             runtime()?.block_on(async move {
+                let shutdown = baton::service::shutdown_signal();
                 let listener =
                     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
                 eprintln!("agent {} listening on http://{listen}", agent.status().id);
-                agent.run(listener, baton::service::shutdown_signal()).await?;
+                agent.run(listener, shutdown).await?;
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)

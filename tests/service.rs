@@ -111,13 +111,12 @@ impl Pipeline {
 
     /// SIGTERM every agent and wait: each writes its final checkpoint and exits 0.
     fn stop(&mut self) {
-        for (i, c) in self.children.iter_mut().enumerate() {
-            let Some(child) = c.as_mut() else { continue };
+        for i in 0..self.children.len() {
+            let Some(mut child) = self.children[i].take() else { continue };
             let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
             assert!(ok.success());
             let status = child.wait().unwrap();
-            assert!(status.success(), "agent {i} exited with {status}");
-            *c = None;
+            assert!(status.success(), "agent {i} exited with {status}:\n{}", self.log(i));
         }
     }
 }

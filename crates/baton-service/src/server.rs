@@ -96,6 +96,8 @@ struct Shared {
     in_flight: AtomicU32,
     http: reqwest::Client,
     waiters: Mutex<HashMap<String, oneshot::Sender<WorkflowOutcome>>>,
+    /// Held while a checkpoint is written: the periodic and the final checkpoint share one temp file.
+    checkpointing: Mutex<()>,
     wire_log: Option<Mutex<std::fs::File>>,
     started: Instant,
     boot_tag: String,
@@ -187,6 +189,7 @@ impl Agent {
                 in_flight: AtomicU32::new(0),
                 http,
                 waiters: Mutex::new(HashMap::new()),
+                checkpointing: Mutex::new(()),
                 wire_log,
                 started: Instant::now(),
                 boot_tag: format!("{}-{:x}", s.config.id, boot),
@@ -251,27 +254,33 @@ impl Agent {
     }
 }
 
-/// Resolves on ctrl-c or (on Unix) SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that resolves on ctrl-c or (on Unix) SIGTERM. The SIGTERM handler is installed when this is called
+/// (inside a tokio runtime), not when the future is first polled, so a SIGTERM that arrives while the server
+/// starts still leads to a clean shutdown with a checkpoint.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }
 
@@ -399,6 +408,7 @@ impl Shared {
     }
 
     fn checkpoint(&self) -> Result<(), ServiceError> {
+        let _writing = lock(&self.checkpointing);
         let snapshot = {
             let core = lock(&self.core);
             let q = core.learner.q();
@@ -525,7 +535,9 @@ impl Shared {
                     return Err(ServiceError::InvalidParams("a start carries no artifact (it starts at nu_0)".into()));
                 }
                 let wait_guard = self.enter()?;
-                let hold_guard = self.enter()?;
+                // Holding the new workflow is part of the one admitted above: no second check.
+                self.in_flight.fetch_add(1, Ordering::Relaxed);
+                let hold_guard = InFlight(self.clone());
                 let n = self.next_workflow.fetch_add(1, Ordering::Relaxed);
                 let workflow = format!("{}-{n}", self.boot_tag);
                 let (tx, rx) = oneshot::channel();

@@ -129,3 +129,27 @@ async fn a_non_finite_scalar_fails_the_workflow_and_updates_nothing() {
     assert_eq!(st.scalars_received, 0);
     p.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_at_its_in_flight_limit_answers_busy_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 4, dir.path(), |c| {
+        if c.role == 0 {
+            // One workflow waited for, plus its handoffs at agent-0 (a hold still waiting for its scalar can
+            // overlap the workflow's next visit).
+            c.limits.max_in_flight = 4;
+        }
+    })
+    .await
+    .unwrap();
+    let client = p.client(0, Duration::from_secs(30)).unwrap();
+    let r = client.run(40, 8).await;
+    assert_eq!(r.submitted + r.failed, 40);
+    assert!(r.failed > 0, "8 clients at a limit of 4 must be turned away: {r:?}");
+    assert!(r.failures.iter().all(|f| f.contains("busy")), "{:?}", r.failures);
+    p.quiesce().await.unwrap();
+    // One at a time, everything goes through.
+    let r = client.run(20, 1).await;
+    assert_eq!((r.submitted, r.failed), (20, 0), "{r:?}");
+    p.stop().await.unwrap();
+}
