@@ -96,6 +96,8 @@ pub fn render(runs: &[RunDir], base: &Path) -> String {
             routing_section(&mut out, sm);
         } else if sm.get("front_checks").is_some() {
             math_section(&mut out, sm);
+        } else if sm.get("k_sweep").is_some() {
+            cpu_section(&mut out, sm);
         } else {
             synthetic_section(&mut out, sm);
         }
@@ -170,6 +172,43 @@ fn math_section(out: &mut String, sm: &Value) {
             if holds { "is" } else { "is not" },
             num(f(c, "ic_q")),
             num(f(c, "oracle"))
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn cpu_section(out: &mut String, sm: &Value) {
+    let _ = writeln!(
+        out,
+        "Tester sample size k = {}.\n\n| method | success | 95% CI | cycles / reference | cost | return |\n|---|---|---|---|---|---|",
+        sm.get("tester_k").and_then(Value::as_u64).unwrap_or(0)
+    );
+    for r in rows(sm) {
+        let ci = r.get("success_rate_ci95").and_then(Value::as_array).cloned().unwrap_or_default();
+        let ci = ci.iter().filter_map(Value::as_f64).map(num).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(
+            out,
+            "| {} | {} | [{}] | {} | {} | {} |",
+            s(r, "method"),
+            num(f(r, "success_rate")),
+            ci,
+            num(f(r, "mean_cycles_vs_reference")),
+            num(f(r, "mean_cost")),
+            num(f(r, "return"))
+        );
+    }
+    let _ = writeln!(out);
+    for c in sm.get("checks").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
+        let holds = c.get("holds").and_then(Value::as_bool).unwrap_or(false);
+        let oracle = s(c, "method") == "oracle";
+        let _ = writeln!(
+            out,
+            "- IC-Q against {}: success {:+.4}, return {:+.4}; {} {}.",
+            s(c, "method"),
+            f(c, "success_difference"),
+            f(c, "return_difference"),
+            if oracle { "within 3 points and 5% of the oracle:" } else { "clearly above (95% CI above 0):" },
+            if holds { "yes" } else { "no" }
         );
     }
     let _ = writeln!(out);
