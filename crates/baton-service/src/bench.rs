@@ -54,7 +54,8 @@ pub fn pipeline_configs(
             peers.push(PeerConfig { id: CLIENT_ID.into(), role: None, url: None, token: client_token(i) });
             AgentConfig {
                 id: format!("agent-{i}"),
-                role: i as u16,
+                role: Some(i as u16),
+                option: None,
                 listen: addrs[i],
                 seed: seed.wrapping_add(i as u64),
                 state_dir: state_root.join(format!("agent-{i}")),

@@ -3,10 +3,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use baton_core::AgentId;
+use baton_core::{AgentId, AgentSpec, Legal};
 use baton_envs::{Synthetic, SyntheticConfig};
 use baton_learn::{LearnerConfig, LearnerParams};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::ServiceError;
 
@@ -17,8 +18,10 @@ pub struct AgentConfig {
     /// This agent's name on the wire (the `from` of its messages and the id its peers know it by): 1-64
     /// characters from `A-Z a-z 0-9 - _ .`.
     pub id: String,
-    /// The workload agent this service plays: an agent index `0..agents` of the `[workload]` model.
-    pub role: u16,
+    /// The workload agent this service plays: an agent index `0..agents` of the `[workload]` model. Required
+    /// unless `[option]` makes the option a user hook (then it must be absent).
+    #[serde(default)]
+    pub role: Option<u16>,
     /// Address to listen on. Default `127.0.0.1:7400` (loopback: expose it only behind TLS, see docs/service.md).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
@@ -37,6 +40,10 @@ pub struct AgentConfig {
     /// only to run its own option and to read its own interface of the artifact.
     #[serde(default)]
     pub workload: SyntheticConfig,
+    /// A user-defined option (an HTTP hook) instead of a role of the synthetic workload; `[workload]` and
+    /// `role` are then unused. See docs/service.md, "User-defined options".
+    #[serde(default)]
+    pub option: Option<HookConfig>,
     /// This agent's learner (tabular IC-Q; `[learner.network]` is not supported by services).
     #[serde(default)]
     pub learner: LearnerConfig,
@@ -62,6 +69,119 @@ pub struct PeerConfig {
     pub url: Option<String>,
     /// The bearer token shared by this pair of parties, used in both directions; at least 16 characters.
     pub token: String,
+}
+
+/// A user-defined option: the agent asks a hook to observe each artifact it receives and to run the option
+/// it picks. Its interface (observations and actions) is declared here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookConfig {
+    /// How the hook is called: `http` (a JSON POST to `url` per call).
+    pub kind: HookKind,
+    /// The hook's URL (`http://` or `https://`).
+    pub url: String,
+    /// Number of observations: the hook's `observation` must be in `0..n_obs`; positive.
+    pub n_obs: u32,
+    /// The actions, in order (index = position): each hands the artifact to a peer agent (`to`) or submits it
+    /// (`submit = true`). At least one, at most 65535.
+    pub actions: Vec<HookActionConfig>,
+    /// Deadline of one hook call in seconds, positive; keep it below the senders' `limits.call_timeout_secs`,
+    /// since a receiver observes while its sender waits. Default 2.
+    #[serde(default = "default_hook_timeout")]
+    pub timeout_secs: f64,
+    /// Discount gamma per unit of the hook's `duration`, in `(0, 1]`: the same in every agent of a pipeline.
+    pub discount: f64,
+    /// The artifact a workflow starts with (any TOML value, sent to the hook as JSON). Set only at the entry
+    /// agent: an agent accepts clients' `start` messages only if it has one.
+    #[serde(default)]
+    pub start_artifact: Option<Value>,
+}
+
+/// How a hook is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookKind {
+    /// One HTTP POST of a JSON body per call; the reply body is JSON.
+    Http,
+}
+
+/// One action of a user-defined option.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookActionConfig {
+    /// The action's name, sent to the hook in `run` (1-64 characters, unique).
+    pub name: String,
+    /// The peer agent (an `id` in `peers`, with a `url`) that receives the artifact after this action.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// This action submits the artifact (ends the workflow); exclusive with `to`.
+    #[serde(default)]
+    pub submit: bool,
+}
+
+fn default_hook_timeout() -> f64 {
+    2.0
+}
+
+/// Where the artifact goes after an action of a user-defined option.
+#[derive(Clone, Debug)]
+pub enum HookTarget {
+    /// The workflow ends here.
+    Submit,
+    /// Hand off to this peer.
+    Peer(PeerAgent),
+}
+
+/// A validated [`HookConfig`].
+#[derive(Clone, Debug)]
+pub struct Hook {
+    /// The hook's URL.
+    pub url: String,
+    /// Number of observations.
+    pub n_obs: u32,
+    /// Action names, by index.
+    pub action_names: Vec<String>,
+    /// Action targets, by index.
+    pub targets: Vec<HookTarget>,
+    /// Deadline of one call.
+    pub timeout: std::time::Duration,
+    /// Discount per unit of duration.
+    pub discount: f64,
+    /// The start artifact, if workflows start here.
+    pub start_artifact: Option<Value>,
+}
+
+/// The `env` a hook agent's checkpoint records (instead of the synthetic workload's id).
+pub const HOOK_ENV_ID: &str = "user-hook-v1";
+
+impl AgentSettings {
+    /// This agent's interface: the synthetic role's, or the one its hook config declares.
+    pub fn agent_spec(&self) -> AgentSpec {
+        match &self.hook {
+            None => self.workload.spec().agents[self.role.index()].clone(),
+            Some(h) => AgentSpec {
+                name: self.config.id.clone(),
+                n_obs: h.n_obs,
+                n_actions: h.action_names.len() as u16,
+                legal: Legal::all(h.action_names.len() as u16),
+                action_names: h.action_names.clone(),
+            },
+        }
+    }
+
+    /// The environment id recorded in checkpoints.
+    pub fn env_id(&self) -> &'static str {
+        if self.hook.is_some() {
+            HOOK_ENV_ID
+        } else {
+            baton_envs::synthetic::ENV_ID
+        }
+    }
+
+    /// The discount per primitive step.
+    pub fn discount(&self) -> f64 {
+        self.hook.as_ref().map_or(self.workload.config().discount, |h| h.discount)
+    }
 }
 
 /// Limits on what a peer can make this agent do.
@@ -126,8 +246,13 @@ pub struct AgentSettings {
     pub learner: LearnerParams,
     /// The state directory (absolute or relative to the working directory).
     pub state_dir: PathBuf,
-    /// Peer agents by role: `by_role[j]` hands work to agent `j` (`None` for this agent's own role).
+    /// Peer agents by role: `by_role[j]` hands work to agent `j` (`None` for this agent's own role; all
+    /// `None` for a hook agent).
     pub by_role: Vec<Option<PeerAgent>>,
+    /// Every agent peer (with a `url`).
+    pub agents: Vec<PeerAgent>,
+    /// The user-defined option, if `[option]` is set.
+    pub hook: Option<Hook>,
     /// `(id, token)` of every peer allowed to call this agent.
     pub inbound: Vec<(String, String)>,
 }
@@ -169,9 +294,13 @@ impl AgentConfig {
             ));
         }
         let n = workload.n_agents();
-        if usize::from(self.role) >= n {
-            return Err(bad("role", format!("must be an agent index in 0..{n}, got {}", self.role)));
-        }
+        let role = match (self.role, &self.option) {
+            (Some(r), None) if usize::from(r) < n => r,
+            (Some(r), None) => return Err(bad("role", format!("must be an agent index in 0..{n}, got {r}"))),
+            (None, None) => return Err(bad("role", "missing (required unless `[option]` is a user hook)".into())),
+            (Some(_), Some(_)) => return Err(bad("role", "must be absent when `[option]` is a user hook".into())),
+            (None, Some(_)) => 0,
+        };
         let learner = self.learner.validate().map_err(|e| bad("learner", e.to_string()))?;
         if learner.network.is_some() {
             return Err(bad("learner.network", "services run tabular IC-Q only".into()));
@@ -200,6 +329,7 @@ impl AgentConfig {
         }
         let mut by_role: Vec<Option<PeerAgent>> = vec![None; n];
         let mut inbound = Vec::new();
+        let mut agents: Vec<PeerAgent> = Vec::new();
         for (k, p) in self.peers.iter().enumerate() {
             let field = |name: &str| format!("peers[{k}].{name}");
             if !valid_id(&p.id) || p.id == self.id {
@@ -214,8 +344,21 @@ impl AgentConfig {
             inbound.push((p.id.clone(), p.token.clone()));
             match (p.role, &p.url) {
                 (None, None) => {}
+                (None, Some(url)) if self.option.is_some() => {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(bad(&field("url"), format!("must start with http:// or https://, got {url:?}")));
+                    }
+                    agents.push(PeerAgent {
+                        id: p.id.clone(),
+                        url: url.trim_end_matches('/').to_string(),
+                        token: p.token.clone(),
+                    });
+                }
+                (Some(_), _) if self.option.is_some() => {
+                    return Err(bad(&field("role"), "peers of a hook agent have no role (give `url` only)".into()))
+                }
                 (Some(r), Some(url)) => {
-                    if usize::from(r) >= n || r == self.role {
+                    if usize::from(r) >= n || r == role {
                         return Err(bad(&field("role"), format!("must be another agent index in 0..{n}, got {r}")));
                     }
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -224,11 +367,13 @@ impl AgentConfig {
                     if by_role[usize::from(r)].is_some() {
                         return Err(bad(&field("role"), format!("two peers play role {r}")));
                     }
-                    by_role[usize::from(r)] = Some(PeerAgent {
+                    let peer = PeerAgent {
                         id: p.id.clone(),
                         url: url.trim_end_matches('/').to_string(),
                         token: p.token.clone(),
-                    });
+                    };
+                    agents.push(peer.clone());
+                    by_role[usize::from(r)] = Some(peer);
                 }
                 _ => {
                     return Err(bad(
@@ -238,16 +383,76 @@ impl AgentConfig {
                 }
             }
         }
+        let hook = match &self.option {
+            None => None,
+            Some(h) => {
+                Some(validate_hook(h, &agents, l.max_body_bytes).map_err(|(f, r)| bad(&format!("option.{f}"), r))?)
+            }
+        };
         Ok(AgentSettings {
             config: self.clone(),
-            role: AgentId(self.role),
+            role: AgentId(role),
             workload,
             learner,
             state_dir: self.state_dir.clone(),
             by_role,
+            agents,
+            hook,
             inbound,
         })
     }
+}
+
+/// Check a hook config against the agent peers; errors are `(field, reason)`.
+fn validate_hook(h: &HookConfig, agents: &[PeerAgent], max_body: u64) -> Result<Hook, (String, String)> {
+    let err = |f: &str, r: String| (f.to_string(), r);
+    if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
+        return Err(err("url", format!("must start with http:// or https://, got {:?}", h.url)));
+    }
+    if h.n_obs == 0 {
+        return Err(err("n_obs", "must be positive".into()));
+    }
+    if h.actions.is_empty() || h.actions.len() > usize::from(u16::MAX) {
+        return Err(err("actions", format!("must list 1..=65535 actions, got {}", h.actions.len())));
+    }
+    if !(h.timeout_secs.is_finite() && h.timeout_secs > 0.0) {
+        return Err(err("timeout_secs", format!("must be positive and finite, got {}", h.timeout_secs)));
+    }
+    if !(h.discount > 0.0 && h.discount <= 1.0) {
+        return Err(err("discount", format!("must be in (0, 1], got {}", h.discount)));
+    }
+    if let Some(a) = &h.start_artifact {
+        let size = serde_json::to_vec(a).map_or(u64::MAX, |v| v.len() as u64);
+        if size > max_body / 2 {
+            return Err(err("start_artifact", format!("{size} bytes as JSON, more than limits.max_body_bytes / 2")));
+        }
+    }
+    let mut names = Vec::with_capacity(h.actions.len());
+    let mut targets = Vec::with_capacity(h.actions.len());
+    for (k, a) in h.actions.iter().enumerate() {
+        let f = |name: &str| format!("actions[{k}].{name}");
+        if !(1..=64).contains(&a.name.len()) || names.contains(&a.name) {
+            return Err(err(&f("name"), format!("must be 1-64 characters and unique, got {:?}", a.name)));
+        }
+        names.push(a.name.clone());
+        targets.push(match (&a.to, a.submit) {
+            (None, true) => HookTarget::Submit,
+            (Some(to), false) => match agents.iter().find(|p| p.id == *to) {
+                Some(p) => HookTarget::Peer(p.clone()),
+                None => return Err(err(&f("to"), format!("{to:?} is not a peer agent with a `url`"))),
+            },
+            _ => return Err(err(&f("to"), "give exactly one of `to = \"<peer id>\"` and `submit = true`".into())),
+        });
+    }
+    Ok(Hook {
+        url: h.url.clone(),
+        n_obs: h.n_obs,
+        action_names: names,
+        targets,
+        timeout: std::time::Duration::from_secs_f64(h.timeout_secs),
+        discount: h.discount,
+        start_artifact: h.start_artifact.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -285,7 +490,7 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         let mut c = base();
-        c.role = 3;
+        c.role = Some(3);
         assert!(c.validate("t.toml").unwrap_err().to_string().contains("`role`"));
         let mut c = base();
         c.peers[0].token = "short".into();

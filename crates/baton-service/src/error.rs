@@ -70,6 +70,14 @@ pub enum ServiceError {
         /// What went wrong.
         reason: String,
     },
+    /// A user-defined option's hook failed: unreachable, late, or a reply that breaks the hook contract.
+    #[error("option hook {url} failed: {reason}")]
+    Hook {
+        /// The hook's URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A workload or learner rejected something (a bug if it happens after validation).
     #[error("{0}")]
     Internal(String),
@@ -98,6 +106,7 @@ impl ServiceError {
             ServiceError::InvalidParams(_) => (400, -32602),
             ServiceError::Busy(_) => (503, -32004),
             ServiceError::Peer { .. } => (502, -32005),
+            ServiceError::Hook { .. } => (502, -32006),
             ServiceError::Config { .. }
             | ServiceError::Io { .. }
             | ServiceError::Checkpoint { .. }

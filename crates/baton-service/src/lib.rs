@@ -15,11 +15,12 @@ pub mod checkpoint;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod hook;
 pub mod server;
 pub mod wire;
 
 pub use checkpoint::Checkpoint;
 pub use client::{Client, RunReport};
-pub use config::{AgentConfig, AgentSettings, LimitsConfig, PeerConfig};
+pub use config::{AgentConfig, AgentSettings, HookActionConfig, HookConfig, HookKind, LimitsConfig, PeerConfig};
 pub use error::ServiceError;
 pub use server::{shutdown_signal, Agent, Status};

@@ -22,7 +22,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use baton_core::rng::{stream, Stream};
 use baton_core::{ObsId, Rng};
-use baton_envs::synthetic::ENV_ID;
 use baton_learn::{IcqAgent, Scalar, TabularQ, Transition};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -30,8 +29,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::checkpoint::Checkpoint;
-use crate::config::{AgentSettings, PeerAgent};
+use crate::config::{AgentSettings, Hook, HookTarget, PeerAgent};
 use crate::error::ServiceError;
+use crate::hook::{self, Restricted};
 use crate::wire::{self, Artifact, Envelope, WorkflowOutcome, WorkflowStatus, HANDOFF_EXT, SCALAR_EXT};
 
 /// What `baton agent status` shows: counts and health, nothing of the learner.
@@ -133,16 +133,16 @@ impl Agent {
     /// Create the state directory and restore the learner from its checkpoint, if any.
     pub fn new(s: AgentSettings) -> Result<Agent, ServiceError> {
         std::fs::create_dir_all(&s.state_dir).map_err(|e| ServiceError::io(&s.state_dir, e))?;
-        let spec = s.workload.spec();
-        let agent_spec = &spec.agents[s.role.index()];
+        let agent_spec = &s.agent_spec();
+        let env_id = s.env_id();
         let (q, restored_updates) = match Checkpoint::load(&s.state_dir)? {
             None => (TabularQ::new(agent_spec, s.learner.step.clone()), 0),
             Some(c) => {
                 let path = crate::checkpoint::path_in(&s.state_dir);
                 let bad = |reason: String| ServiceError::Checkpoint { path: path.clone(), reason };
-                if c.agent != s.config.id || c.role != s.role.0 || c.env != ENV_ID {
+                if c.agent != s.config.id || c.role != s.role.0 || c.env != env_id {
                     return Err(bad(format!(
-                        "belongs to agent {:?} (role {}, {}), not {:?} (role {}, {ENV_ID})",
+                        "belongs to agent {:?} (role {}, {}), not {:?} (role {}, {env_id})",
                         c.agent, c.role, c.env, s.config.id, s.role.0
                     )));
                 }
@@ -150,7 +150,7 @@ impl Agent {
                 let shape = (c.n_obs, c.n_actions);
                 let q = TabularQ::from_parts(agent_spec, s.learner.step.clone(), c.q, c.visits).ok_or_else(|| {
                     bad(format!(
-                        "table shape {shape:?} does not match the workload's ({}, {})",
+                        "table shape {shape:?} does not match the interface's ({}, {})",
                         agent_spec.n_obs, agent_spec.n_actions
                     ))
                 })?;
@@ -180,11 +180,7 @@ impl Agent {
         let boot = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         Ok(Agent {
             shared: Arc::new(Shared {
-                core: Mutex::new(Core {
-                    learner: IcqAgent::new(q, s.workload.config().discount),
-                    rng,
-                    updates: restored_updates,
-                }),
+                core: Mutex::new(Core { learner: IcqAgent::new(q, s.discount()), rng, updates: restored_updates }),
                 counts: Counts::default(),
                 in_flight: AtomicU32::new(0),
                 http,
@@ -357,7 +353,9 @@ impl Shared {
             "protocolVersion": "0.3.0",
             "name": c.id,
             "description": format!(
-                "baton IC-Q agent playing role {} of {ENV_ID}; it answers a handoff with one scalar", c.role
+                "baton IC-Q agent playing role {} of {}; it answers a handoff with one scalar",
+                self.s.role.0,
+                self.s.env_id()
             ),
             "url": format!("http://{}/", c.listen),
             "preferredTransport": "JSONRPC",
@@ -377,8 +375,8 @@ impl Shared {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
             "security": [ { "bearer": [] } ],
             "skills": [ {
-                "id": format!("{ENV_ID}-role-{}", c.role),
-                "name": format!("{ENV_ID} agent {}", c.role),
+                "id": format!("{}-role-{}", self.s.env_id(), self.s.role.0),
+                "name": format!("{} agent {}", self.s.env_id(), self.s.role.0),
                 "description": "runs its own option on the artifact and hands it on",
                 "tags": ["ic-q", "handoff"]
             } ]
@@ -415,7 +413,7 @@ impl Shared {
             Checkpoint {
                 agent: self.s.config.id.clone(),
                 role: self.s.role.0,
-                env: ENV_ID.to_string(),
+                env: self.s.env_id().to_string(),
                 n_obs: q.n_obs(),
                 n_actions: q.n_actions(),
                 q: q.as_slice().to_vec(),
@@ -474,7 +472,7 @@ impl Shared {
     }
 
     fn peer_agent_by_id(&self, id: &str) -> Option<&PeerAgent> {
-        self.s.by_role.iter().flatten().find(|p| p.id == id)
+        self.s.agents.iter().find(|p| p.id == id)
     }
 
     async fn dispatch(self: Arc<Self>, peer: &str, inc: wire::Incoming) -> Result<Value, ServiceError> {
@@ -498,39 +496,55 @@ impl Shared {
                         self.s.config.limits.max_hops
                     )));
                 }
-                let artifact =
+                let data =
                     inc.artifact.ok_or_else(|| ServiceError::InvalidParams("a handoff needs the artifact".into()))?;
-                self.s
-                    .workload
-                    .check_artifact(&artifact.levels)
-                    .map_err(|e| ServiceError::InvalidParams(e.to_string()))?;
+                let levels = match &self.s.hook {
+                    None => {
+                        let artifact = Artifact::from_data(&data)?;
+                        self.s
+                            .workload
+                            .check_artifact(&artifact.levels)
+                            .map_err(|e| ServiceError::InvalidParams(e.to_string()))?;
+                        Some(artifact.levels)
+                    }
+                    Some(_) => None,
+                };
                 let guard = self.enter()?;
                 self.counts.handoffs_received.fetch_add(1, Ordering::Relaxed);
-                // SPEC 2 step 3: draw this agent's own private state, observe, reply with ONE scalar.
-                let (private, obs, v) = {
-                    let mut core = lock(&self.core);
-                    let private = self.s.workload.draw_private(&mut core.rng);
-                    let obs = self
-                        .s
-                        .workload
-                        .agent_observation(self.s.role, &artifact.levels, private)
-                        .map_err(|e| ServiceError::InvalidParams(e.to_string()))?;
-                    (private, obs, core.learner.reply(obs).value())
+                // SPEC 2 step 3: observe (a synthetic role draws its own private state first), reply with ONE
+                // scalar.
+                let (obs, held) = self.observe(levels, data).await?;
+                let v = {
+                    let core = lock(&self.core);
+                    match &held {
+                        Held::Hook { legal: Some(legal), .. } => {
+                            baton_learn::icq::reply(&Restricted { q: core.learner.q(), legal }, obs).value()
+                        }
+                        _ => core.learner.reply(obs).value(),
+                    }
                 };
                 let sh = self.clone();
                 tokio::spawn(async move {
-                    sh.hold(Hold { workflow, origin, hop, levels: artifact.levels, private, obs }, guard).await;
+                    sh.hold(Hold { workflow, origin, hop, obs, held }, guard).await;
                 });
                 Ok(wire::scalar_reply(&inc.id, &inc.message_id, v))
             }
             Envelope::Start { .. } => {
-                let start = self.s.workload.config().start_agent;
-                if u32::from(self.s.role.0) != start {
-                    return Err(ServiceError::InvalidParams(format!(
-                        "this agent plays role {}, workflows start at role {start}",
-                        self.s.role.0
-                    )));
-                }
+                let start_data = match &self.s.hook {
+                    None => {
+                        let start = self.s.workload.config().start_agent;
+                        if u32::from(self.s.role.0) != start {
+                            return Err(ServiceError::InvalidParams(format!(
+                                "this agent plays role {}, workflows start at role {start}",
+                                self.s.role.0
+                            )));
+                        }
+                        Value::Null
+                    }
+                    Some(h) => h.start_artifact.clone().ok_or_else(|| {
+                        ServiceError::InvalidParams("workflows do not start here (no option.start_artifact)".into())
+                    })?,
+                };
                 if inc.artifact.is_some() {
                     return Err(ServiceError::InvalidParams("a start carries no artifact (it starts at nu_0)".into()));
                 }
@@ -538,27 +552,18 @@ impl Shared {
                 // Holding the new workflow is part of the one admitted above: no second check.
                 self.in_flight.fetch_add(1, Ordering::Relaxed);
                 let hold_guard = InFlight(self.clone());
+                let levels = self.s.hook.is_none().then(|| vec![0; self.s.workload.n_components()]);
+                let (obs, held) = self.observe(levels, start_data).await?;
                 let n = self.next_workflow.fetch_add(1, Ordering::Relaxed);
                 let workflow = format!("{}-{n}", self.boot_tag);
                 let (tx, rx) = oneshot::channel();
                 lock(&self.waiters).insert(workflow.clone(), tx);
                 self.counts.workflows_started.fetch_add(1, Ordering::Relaxed);
-                let levels = vec![0; self.s.workload.n_components()];
-                let (private, obs) = {
-                    let mut core = lock(&self.core);
-                    let private = self.s.workload.draw_private(&mut core.rng);
-                    let obs = self
-                        .s
-                        .workload
-                        .agent_observation(self.s.role, &levels, private)
-                        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                    (private, obs)
-                };
                 let sh = self.clone();
                 let origin = self.s.config.id.clone();
                 let wf = workflow.clone();
                 tokio::spawn(async move {
-                    sh.hold(Hold { workflow: wf, origin, hop: 0, levels, private, obs }, hold_guard).await;
+                    sh.hold(Hold { workflow: wf, origin, hop: 0, obs, held }, hold_guard).await;
                 });
                 let deadline = Duration::from_secs_f64(self.s.config.limits.workflow_timeout_secs);
                 let outcome = match tokio::time::timeout(deadline, rx).await {
@@ -598,35 +603,38 @@ impl Shared {
 
     /// Hold control of an artifact: act, run the option, hand on (or submit), learn from the reply.
     async fn hold(self: Arc<Self>, h: Hold, guard: InFlight) {
-        let Hold { workflow, origin, hop, mut levels, private, obs } = h;
-        let role = self.s.role;
+        let Hold { workflow, origin, hop, obs, held } = h;
         // SPEC 2 steps 1-2: this agent's own action and option.
-        let ran = {
-            let mut core = lock(&self.core);
-            let Core { learner, rng, .. } = &mut *core;
-            let action = self.s.learner.behaviour.act(learner.q(), obs, None, rng);
-            self.s.workload.run_option(role, &mut levels, private, action, rng).map(|step| (action, step))
+        let stepped = match held {
+            Held::Synthetic { levels, private } => self.run_synthetic(obs, levels, private),
+            Held::Hook { artifact, legal } => match &self.s.hook {
+                Some(hook) => self.run_hook(hook, obs, &artifact, legal.as_deref()).await,
+                None => Err("a hook artifact at an agent without a hook".into()),
+            },
         };
-        let (action, step) = match ran {
+        let Stepped { t, next, payload } = match stepped {
             Ok(x) => x,
             Err(e) => return self.finish(&workflow, &origin, failed(hop, format!("option failed: {e}"))).await,
         };
-        let t = Transition { obs, action, reward: step.reward, duration: step.duration };
-        let Some(next) = step.next else {
-            self.learn(&t, Scalar::TERMINAL);
-            self.counts.workflows_submitted.fetch_add(1, Ordering::Relaxed);
-            let outcome =
-                WorkflowOutcome { status: WorkflowStatus::Submitted, hops: hop, levels: Some(levels), reason: None };
-            drop(guard);
-            return self.finish(&workflow, &origin, outcome).await;
-        };
-        if hop >= self.s.config.limits.max_hops {
-            let reason = format!("limits.max_hops = {} reached", self.s.config.limits.max_hops);
-            return self.finish(&workflow, &origin, failed(hop, reason)).await;
-        }
-        let Some(peer) = self.s.by_role.get(next.index()).cloned().flatten() else {
-            let reason = format!("no peer plays role {} (add it to `peers`)", next.0);
-            return self.finish(&workflow, &origin, failed(hop, reason)).await;
+        let peer = match next {
+            Next::Submit => {
+                self.learn(&t, Scalar::TERMINAL);
+                self.counts.workflows_submitted.fetch_add(1, Ordering::Relaxed);
+                let (levels, artifact) = match payload {
+                    Payload::Levels(l) => (Some(l), None),
+                    Payload::Json(a) => (None, Some(a)),
+                };
+                let outcome =
+                    WorkflowOutcome { status: WorkflowStatus::Submitted, hops: hop, levels, reason: None, artifact };
+                drop(guard);
+                return self.finish(&workflow, &origin, outcome).await;
+            }
+            _ if hop >= self.s.config.limits.max_hops => {
+                let reason = format!("limits.max_hops = {} reached", self.s.config.limits.max_hops);
+                return self.finish(&workflow, &origin, failed(hop, reason)).await;
+            }
+            Next::Missing(reason) => return self.finish(&workflow, &origin, failed(hop, reason)).await,
+            Next::Peer(p) => p,
         };
         let env = Envelope::Handoff {
             from: self.s.config.id.clone(),
@@ -635,7 +643,10 @@ impl Shared {
             hop: hop + 1,
         };
         let message_id = format!("{workflow}-h{}", hop + 1);
-        let body = wire::request(&message_id, &message_id, &env, Some(&Artifact { levels }));
+        let body = match payload {
+            Payload::Levels(levels) => wire::request(&message_id, &message_id, &env, Some(&Artifact { levels })),
+            Payload::Json(a) => wire::request_with_data(&message_id, &message_id, &env, Some(&a)),
+        };
         self.counts.handoffs_sent.fetch_add(1, Ordering::Relaxed);
         let reply = self.call(&peer, &body).await;
         match reply.and_then(|bytes| {
@@ -653,6 +664,81 @@ impl Shared {
             }
         }
         drop(guard);
+    }
+
+    /// SPEC 2 step 3's observation: a synthetic role draws its own private state and reads its interface of
+    /// `levels`; a hook agent asks its hook to observe `data`.
+    async fn observe(&self, levels: Option<Vec<u32>>, data: Value) -> Result<(ObsId, Held), ServiceError> {
+        match (&self.s.hook, levels) {
+            (Some(hook), _) => {
+                let max = self.s.config.limits.max_body_bytes;
+                let bytes = hook::call(&self.http, hook, &hook::observe_request(&data), max).await?;
+                let n_actions = hook.action_names.len() as u16;
+                let o = hook::parse_observe(&bytes, hook.n_obs, n_actions)
+                    .map_err(|reason| ServiceError::Hook { url: hook.url.clone(), reason })?;
+                Ok((o.obs, Held::Hook { artifact: data, legal: o.legal }))
+            }
+            (None, Some(levels)) => {
+                let mut core = lock(&self.core);
+                let private = self.s.workload.draw_private(&mut core.rng);
+                let obs = self
+                    .s
+                    .workload
+                    .agent_observation(self.s.role, &levels, private)
+                    .map_err(|e| ServiceError::InvalidParams(e.to_string()))?;
+                Ok((obs, Held::Synthetic { levels, private }))
+            }
+            (None, None) => Err(ServiceError::Internal("a synthetic role without an artifact".into())),
+        }
+    }
+
+    /// Act and run the synthetic workload's option (one locked section).
+    fn run_synthetic(&self, obs: ObsId, mut levels: Vec<u32>, private: u32) -> Result<Stepped, String> {
+        let mut core = lock(&self.core);
+        let Core { learner, rng, .. } = &mut *core;
+        let action = self.s.learner.behaviour.act(learner.q(), obs, None, rng);
+        let step =
+            self.s.workload.run_option(self.s.role, &mut levels, private, action, rng).map_err(|e| e.to_string())?;
+        let t = Transition { obs, action, reward: step.reward, duration: step.duration };
+        let next = match step.next {
+            None => Next::Submit,
+            Some(j) => match self.s.by_role.get(j.index()).cloned().flatten() {
+                Some(p) => Next::Peer(p),
+                None => Next::Missing(format!("no peer plays role {} (add it to `peers`)", j.0)),
+            },
+        };
+        Ok(Stepped { t, next, payload: Payload::Levels(levels) })
+    }
+
+    /// Act (under the lock), then ask the hook to run the action (outside it) and check its reply.
+    async fn run_hook(
+        &self,
+        hook: &Hook,
+        obs: ObsId,
+        artifact: &Value,
+        legal: Option<&[baton_core::ActionId]>,
+    ) -> Result<Stepped, String> {
+        let action = {
+            let mut core = lock(&self.core);
+            let Core { learner, rng, .. } = &mut *core;
+            match legal {
+                Some(legal) => self.s.learner.behaviour.act(&Restricted { q: learner.q(), legal }, obs, None, rng),
+                None => self.s.learner.behaviour.act(learner.q(), obs, None, rng),
+            }
+        };
+        let name = &hook.action_names[action.index()];
+        let max = self.s.config.limits.max_body_bytes;
+        let bytes =
+            hook::call(&self.http, hook, &hook::run_request(artifact, name), max).await.map_err(|e| e.to_string())?;
+        // The artifact must fit in a handoff with room for the envelope.
+        let ran =
+            hook::parse_run(&bytes, max / 2).map_err(|reason| format!("option hook {} failed: {reason}", hook.url))?;
+        let t = Transition { obs, action, reward: ran.reward, duration: ran.duration };
+        let next = match &hook.targets[action.index()] {
+            HookTarget::Submit => Next::Submit,
+            HookTarget::Peer(p) => Next::Peer(p.clone()),
+        };
+        Ok(Stepped { t, next, payload: Payload::Json(ran.artifact) })
     }
 
     fn learn(&self, t: &Transition, v: Scalar) {
@@ -720,11 +806,37 @@ struct Hold {
     workflow: String,
     origin: String,
     hop: u32,
-    levels: Vec<u32>,
-    private: u32,
     obs: ObsId,
+    held: Held,
+}
+
+/// What an agent holds besides its observation: the synthetic artifact and its own private state, or a hook's
+/// opaque artifact and the legal actions its hook reported.
+enum Held {
+    Synthetic { levels: Vec<u32>, private: u32 },
+    Hook { artifact: Value, legal: Option<Vec<baton_core::ActionId>> },
+}
+
+/// Where the artifact goes next.
+enum Next {
+    Submit,
+    Peer(PeerAgent),
+    Missing(String),
+}
+
+/// The artifact to hand on.
+enum Payload {
+    Levels(Vec<u32>),
+    Json(Value),
+}
+
+/// One decision: the sender's own transition, where the artifact goes, and the artifact.
+struct Stepped {
+    t: Transition,
+    next: Next,
+    payload: Payload,
 }
 
 fn failed(hops: u32, reason: String) -> WorkflowOutcome {
-    WorkflowOutcome { status: WorkflowStatus::Failed, hops, levels: None, reason: Some(reason) }
+    WorkflowOutcome { status: WorkflowStatus::Failed, hops, levels: None, reason: Some(reason), artifact: None }
 }

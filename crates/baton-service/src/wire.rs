@@ -30,6 +30,13 @@ pub struct Artifact {
     pub levels: Vec<u32>,
 }
 
+impl Artifact {
+    /// Read the synthetic workload's artifact from a message's data part (unknown fields are rejected).
+    pub fn from_data(data: &Value) -> Result<Artifact, ServiceError> {
+        Artifact::deserialize(data).map_err(|e| ServiceError::InvalidParams(format!("artifact: {e}")))
+    }
+}
+
 /// baton's metadata of a message, under [`HANDOFF_EXT`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
@@ -84,6 +91,9 @@ pub struct WorkflowOutcome {
     /// Why it failed.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The final artifact of a user-defined option (opaque JSON), when submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Value>,
 }
 
 /// The end of a workflow.
@@ -105,12 +115,18 @@ pub struct Incoming {
     pub message_id: String,
     /// baton's metadata.
     pub envelope: Envelope,
-    /// The artifact, if the message has a data part.
-    pub artifact: Option<Artifact>,
+    /// The artifact (the data part's `data`, opaque JSON here), if the message has a data part.
+    pub artifact: Option<Value>,
 }
 
 /// A JSON-RPC `SendMessage` request carrying `envelope` and, if any, the artifact.
 pub fn request(rpc_id: &str, message_id: &str, envelope: &Envelope, artifact: Option<&Artifact>) -> Value {
+    let data = artifact.map(|a| json!(a));
+    request_with_data(rpc_id, message_id, envelope, data.as_ref())
+}
+
+/// A JSON-RPC `SendMessage` request carrying `envelope` and, if any, an opaque JSON artifact.
+pub fn request_with_data(rpc_id: &str, message_id: &str, envelope: &Envelope, artifact: Option<&Value>) -> Value {
     let context = match envelope {
         Envelope::Handoff { workflow, .. } | Envelope::Result { workflow, .. } => Some(workflow.clone()),
         Envelope::Start { .. } => None,
@@ -202,11 +218,7 @@ pub fn parse_request(body: &[u8]) -> Result<Incoming, ServiceError> {
             if part.get("kind").and_then(Value::as_str) != Some("data") {
                 return Err(ServiceError::InvalidParams("the artifact must be one part of kind \"data\"".into()));
             }
-            let data = part.get("data").cloned().unwrap_or(Value::Null);
-            Some(
-                serde_json::from_value::<Artifact>(data)
-                    .map_err(|e| ServiceError::InvalidParams(format!("artifact: {e}")))?,
-            )
+            Some(part.get("data").cloned().unwrap_or(Value::Null))
         }
         _ => return Err(ServiceError::InvalidParams(format!("expected at most one part, got {}", parts.len()))),
     };
@@ -278,7 +290,7 @@ mod tests {
         let body = serde_json::to_vec(&request("1", "m1", &handoff(), Some(&art))).unwrap();
         let inc = parse_request(&body).unwrap();
         assert_eq!(inc.envelope, handoff());
-        assert_eq!(inc.artifact, Some(art));
+        assert_eq!(Artifact::from_data(&inc.artifact.unwrap()).unwrap(), art);
         assert_eq!(inc.message_id, "m1");
     }
 
@@ -318,7 +330,8 @@ mod tests {
         assert!(matches!(e, ServiceError::InvalidRequest(_)), "{e}");
         let mut req = request("1", "m1", &handoff(), Some(&Artifact { levels: vec![1] }));
         req["params"]["message"]["parts"][0]["data"]["q_table"] = json!([1.0]);
-        let e = parse_request(&serde_json::to_vec(&req).unwrap()).unwrap_err();
+        let inc = parse_request(&serde_json::to_vec(&req).unwrap()).unwrap();
+        let e = Artifact::from_data(&inc.artifact.unwrap()).unwrap_err();
         assert!(e.to_string().contains("q_table"), "{e}");
     }
 }

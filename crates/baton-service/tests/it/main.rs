@@ -9,5 +9,6 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod hooks;
 mod pipeline;
 mod reject;

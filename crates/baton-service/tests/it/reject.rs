@@ -134,7 +134,7 @@ async fn a_non_finite_scalar_fails_the_workflow_and_updates_nothing() {
 async fn an_agent_at_its_in_flight_limit_answers_busy_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 4, dir.path(), |c| {
-        if c.role == 0 {
+        if c.role == Some(0) {
             // One workflow waited for, plus its handoffs at agent-0 (a hold still waiting for its scalar can
             // overlap the workflow's next visit).
             c.limits.max_in_flight = 4;
