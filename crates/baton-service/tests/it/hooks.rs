@@ -328,3 +328,12 @@ fn hook_configs_name_the_bad_field() {
     let bad = toml::from_str::<AgentConfig>(&base("n_obs = 1\nactions = []\ncolour = 1"));
     assert!(bad.unwrap_err().to_string().contains("colour"));
 }
+
+#[test]
+fn the_example_hook_config_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/service/hook-worker.toml");
+    let s = AgentConfig::load(&path).unwrap();
+    let hook = s.hook.unwrap();
+    assert_eq!((hook.n_obs, hook.action_names.len()), (2, 2));
+    assert!(hook.start_artifact.is_none());
+}
