@@ -76,10 +76,19 @@ pub struct PeerConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HookConfig {
-    /// How the hook is called: `http` (a JSON POST to `url` per call).
+    /// How the hook is called: `http` (a JSON POST to `url` per call) or `command` (one process of `program`
+    /// per call, the request on its stdin, the reply on its stdout).
     pub kind: HookKind,
-    /// The hook's URL (`http://` or `https://`).
-    pub url: String,
+    /// The hook's URL (`http://` or `https://`); `http` only.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The program to run (a path, or a name looked up in `PATH`); `command` only. It runs in the agent's
+    /// working directory with the agent's environment.
+    #[serde(default)]
+    pub program: Option<String>,
+    /// The program's arguments; `command` only.
+    #[serde(default)]
+    pub args: Vec<String>,
     /// Number of observations: the hook's `observation` must be in `0..n_obs`; positive.
     pub n_obs: u32,
     /// The actions, in order (index = position): each hands the artifact to a peer agent (`to`) or submits it
@@ -103,6 +112,8 @@ pub struct HookConfig {
 pub enum HookKind {
     /// One HTTP POST of a JSON body per call; the reply body is JSON.
     Http,
+    /// One process per call: the JSON request on stdin (then closed), the JSON reply on stdout, exit status 0.
+    Command,
 }
 
 /// One action of a user-defined option.
@@ -132,11 +143,27 @@ pub enum HookTarget {
     Peer(PeerAgent),
 }
 
+/// How a validated hook is called.
+#[derive(Clone, Debug)]
+pub enum HookCall {
+    /// POST to this URL.
+    Http(String),
+    /// Run this program with these arguments.
+    Command {
+        /// The program.
+        program: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+}
+
 /// A validated [`HookConfig`].
 #[derive(Clone, Debug)]
 pub struct Hook {
-    /// The hook's URL.
-    pub url: String,
+    /// How it is called.
+    pub call: HookCall,
+    /// The hook as errors name it: its URL, or `command <program>`.
+    pub label: String,
     /// Number of observations.
     pub n_obs: u32,
     /// Action names, by index.
@@ -406,9 +433,24 @@ impl AgentConfig {
 /// Check a hook config against the agent peers; errors are `(field, reason)`.
 fn validate_hook(h: &HookConfig, agents: &[PeerAgent], max_body: u64) -> Result<Hook, (String, String)> {
     let err = |f: &str, r: String| (f.to_string(), r);
-    if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
-        return Err(err("url", format!("must start with http:// or https://, got {:?}", h.url)));
-    }
+    let (call, label) = match (h.kind, &h.url, &h.program) {
+        (HookKind::Http, Some(url), None) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(err("url", format!("must start with http:// or https://, got {url:?}")));
+            }
+            if !h.args.is_empty() {
+                return Err(err("args", "only for kind = \"command\"".into()));
+            }
+            (HookCall::Http(url.clone()), url.clone())
+        }
+        (HookKind::Command, None, Some(program)) if !program.is_empty() => {
+            (HookCall::Command { program: program.clone(), args: h.args.clone() }, format!("command {program}"))
+        }
+        (HookKind::Http, _, _) => return Err(err("url", "kind = \"http\" needs `url` and no `program`".into())),
+        (HookKind::Command, _, _) => {
+            return Err(err("program", "kind = \"command\" needs a non-empty `program` and no `url`".into()))
+        }
+    };
     if h.n_obs == 0 {
         return Err(err("n_obs", "must be positive".into()));
     }
@@ -445,7 +487,8 @@ fn validate_hook(h: &HookConfig, agents: &[PeerAgent], max_body: u64) -> Result<
         });
     }
     Ok(Hook {
-        url: h.url.clone(),
+        call,
+        label,
         n_obs: h.n_obs,
         action_names: names,
         targets,

@@ -71,10 +71,10 @@ pub enum ServiceError {
         reason: String,
     },
     /// A user-defined option's hook failed: unreachable, late, or a reply that breaks the hook contract.
-    #[error("option hook {url} failed: {reason}")]
+    #[error("option hook {hook} failed: {reason}")]
     Hook {
-        /// The hook's URL.
-        url: String,
+        /// The hook: its URL, or `command <program>`.
+        hook: String,
         /// What went wrong.
         reason: String,
     },

@@ -7,7 +7,7 @@ use baton_learn::{QFunction, TabularQ};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::config::Hook;
+use crate::config::{Hook, HookCall};
 use crate::error::ServiceError;
 
 /// A checked reply to `observe`.
@@ -97,30 +97,74 @@ pub fn parse_run(body: &[u8], max_artifact_bytes: u64) -> Result<Ran, String> {
     Ok(Ran { artifact: r.artifact, reward: r.reward, duration: r.duration as u32 })
 }
 
-/// POST `body` to the hook with its deadline; the reply must be a success status and at most `max_bytes`.
+/// Call the hook with `body` within its deadline: POST it (a success status is required) or run the program
+/// (request on stdin, reply on stdout, exit status 0; killed at the deadline). The reply is at most `max_bytes`.
 pub async fn call(http: &reqwest::Client, hook: &Hook, body: &Value, max_bytes: u64) -> Result<Vec<u8>, ServiceError> {
-    let err = |reason: String| ServiceError::Hook { url: hook.url.clone(), reason };
+    let err = |reason: String| ServiceError::Hook { hook: hook.label.clone(), reason };
     let deadline = hook.timeout;
     let exchange = async {
-        let resp = http.post(&hook.url).json(body).send().await.map_err(|e| err(e.to_string()))?;
-        let status = resp.status();
-        if resp.content_length().is_some_and(|n| n > max_bytes) {
-            return Err(err(format!("reply larger than {max_bytes} bytes")));
+        match &hook.call {
+            HookCall::Http(url) => post(http, url, body, max_bytes).await,
+            HookCall::Command { program, args } => run_program(program, args, body, max_bytes).await,
         }
-        let bytes = resp.bytes().await.map_err(|e| err(format!("reading the reply: {e}")))?;
-        if !status.is_success() {
-            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-            return Err(err(format!("HTTP {status}: {text}")));
-        }
-        if bytes.len() as u64 > max_bytes {
-            return Err(err(format!("reply larger than {max_bytes} bytes")));
-        }
-        Ok(bytes.to_vec())
     };
     match tokio::time::timeout(deadline, exchange).await {
-        Ok(r) => r,
+        Ok(r) => r.map_err(err),
         Err(_) => Err(err(format!("no reply within option.timeout_secs = {}", deadline.as_secs_f64()))),
     }
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: &Value, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let resp = http.post(url).json(body).send().await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    if resp.content_length().is_some_and(|n| n > max_bytes) {
+        return Err(format!("reply larger than {max_bytes} bytes"));
+    }
+    let bytes = resp.bytes().await.map_err(|e| format!("reading the reply: {e}"))?;
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+        return Err(format!("HTTP {status}: {text}"));
+    }
+    if bytes.len() as u64 > max_bytes {
+        return Err(format!("reply larger than {max_bytes} bytes"));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// One process per call. `kill_on_drop`: a process still running at the deadline is killed when the
+/// timed-out future is dropped.
+async fn run_program(program: &str, args: &[String], body: &Value, max_bytes: u64) -> Result<Vec<u8>, String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let input = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start {program:?}: {e}"))?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err("no stdin or stdout pipe".into());
+    };
+    let write = async move {
+        // A program that exits without reading its input is not an error here; its reply decides.
+        let _ = stdin.write_all(&input).await;
+        drop(stdin);
+    };
+    let mut out = Vec::new();
+    let mut limited = stdout.take(max_bytes + 1);
+    let read = limited.read_to_end(&mut out);
+    let ((), read) = tokio::join!(write, read);
+    read.map_err(|e| format!("reading stdout: {e}"))?;
+    if out.len() as u64 > max_bytes {
+        return Err(format!("reply larger than {max_bytes} bytes"));
+    }
+    let status = child.wait().await.map_err(|e| format!("waiting for the process: {e}"))?;
+    if !status.success() {
+        return Err(format!("the process exited with {status}"));
+    }
+    Ok(out)
 }
 
 /// A read-only view of a table whose legal actions at one observation are the hook's `legal`. Only

@@ -675,7 +675,7 @@ impl Shared {
                 let bytes = hook::call(&self.http, hook, &hook::observe_request(&data), max).await?;
                 let n_actions = hook.action_names.len() as u16;
                 let o = hook::parse_observe(&bytes, hook.n_obs, n_actions)
-                    .map_err(|reason| ServiceError::Hook { url: hook.url.clone(), reason })?;
+                    .map_err(|reason| ServiceError::Hook { hook: hook.label.clone(), reason })?;
                 Ok((o.obs, Held::Hook { artifact: data, legal: o.legal }))
             }
             (None, Some(levels)) => {
@@ -731,8 +731,8 @@ impl Shared {
         let bytes =
             hook::call(&self.http, hook, &hook::run_request(artifact, name), max).await.map_err(|e| e.to_string())?;
         // The artifact must fit in a handoff with room for the envelope.
-        let ran =
-            hook::parse_run(&bytes, max / 2).map_err(|reason| format!("option hook {} failed: {reason}", hook.url))?;
+        let ran = hook::parse_run(&bytes, max / 2)
+            .map_err(|reason| format!("option hook {} failed: {reason}", hook.label))?;
         let t = Transition { obs, action, reward: ran.reward, duration: ran.duration };
         let next = match &hook.targets[action.index()] {
             HookTarget::Submit => Next::Submit,

@@ -320,6 +320,10 @@ fn hook_configs_name_the_bad_field() {
     check("n_obs = 1\nactions = [{ name = \"x\" }]", "option.actions[0].to");
     check("n_obs = 1\nactions = [{ name = \"x\", submit = true }, { name = \"x\", to = \"b\" }]", "actions[1].name");
     check("n_obs = 1\nactions = []", "option.actions");
+    check("program = \"sh\"\nn_obs = 1\nactions = [{ name = \"x\", submit = true }]", "option.url");
+    let command = base("n_obs = 1\nactions = [{ name = \"x\", submit = true }]").replace("\"http\"", "\"command\"");
+    let c: AgentConfig = toml::from_str(&command).unwrap();
+    assert!(c.validate("a.toml").unwrap_err().to_string().contains("option.program"));
     let ok: AgentConfig = toml::from_str(&base("n_obs = 1\nactions = [{ name = \"x\", to = \"b\" }]")).unwrap();
     assert!(ok.validate("a.toml").is_ok());
     let mut with_role = ok.clone();
@@ -336,4 +340,75 @@ fn the_example_hook_config_is_valid() {
     let hook = s.hook.unwrap();
     assert_eq!((hook.n_obs, hook.action_names.len()), (2, 2));
     assert!(hook.start_artifact.is_none());
+}
+
+/// One entry agent whose option is a `sh` script (`kind = "command"`); its one action submits.
+#[cfg(unix)]
+async fn solo(dir: &std::path::Path, script: &str) -> Running {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let config = format!(
+        r#"id = "solo"
+listen = "{addr}"
+seed = 7
+state_dir = "{dir}"
+[option]
+kind = "command"
+program = "sh"
+args = ["-c", {script:?}]
+n_obs = 1
+discount = 0.9
+timeout_secs = 0.5
+start_artifact = {{ n = 0 }}
+actions = [{{ name = "done", submit = true }}]
+[[peers]]
+id = "client"
+token = "hook-test-client-token"
+"#,
+        dir = dir.display()
+    );
+    let c: AgentConfig = toml::from_str(&config).unwrap();
+    let agent = Agent::new(c.validate("<test>").unwrap()).unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let client = Client::new(&format!("http://{addr}"), "hook-test-client-token", "client", Duration::from_secs(20));
+    let task = tokio::spawn(agent.clone().run(l, async move {
+        let _ = rx.await;
+    }));
+    Running { agents: vec![agent], client: client.unwrap(), stops: vec![tx], tasks: vec![task] }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_hook_runs_one_process_per_call_and_bad_ones_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = |run: &str| {
+        format!(
+            r#"IFS= read -r line; case "$line" in *'"op":"observe"'*) echo '{{"observation": 0}}';; *) {run};; esac"#
+        )
+    };
+    let good = answer(r#"echo '{"artifact": {"n": 1}, "reward": 1.0, "duration": 1}'"#);
+    let r = solo(&dir.path().join("good"), &good).await;
+    let report = r.client.run(5, 2).await;
+    assert_eq!(report.submitted, 5, "{report:?}");
+    r.quiesce().await;
+    assert_eq!(r.agents[0].status().updates, 5);
+    r.stop().await;
+    let c = Checkpoint::load(&dir.path().join("good")).unwrap().unwrap();
+    assert!(c.q[0] > 0.5 && c.q[0] <= 1.0, "{:?}", c.q);
+    assert_eq!(c.env, "user-hook-v1");
+
+    for (name, run, expect) in [
+        ("late", "sleep 5".to_string(), "no reply within option.timeout_secs = 0.5"),
+        ("garbage", "echo not-json".to_string(), "bad run reply"),
+        ("exit", "exit 3".to_string(), "exited with"),
+    ] {
+        let r = solo(&dir.path().join(name), &answer(&run)).await;
+        let report = r.client.run(1, 1).await;
+        assert_eq!(report.failed, 1, "{name}: {report:?}");
+        assert!(report.failures[0].contains(expect) && report.failures[0].contains("command sh"), "{report:?}");
+        r.quiesce().await;
+        assert_eq!(r.agents[0].status().updates, 0, "{name}: nothing learned from a failed run");
+        assert!(r.client.status().await.unwrap().healthy, "{name}: the agent keeps serving");
+        r.stop().await;
+    }
 }
