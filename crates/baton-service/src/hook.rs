@@ -80,15 +80,21 @@ pub fn parse_observe(body: &[u8], n_obs: u32, n_actions: u16) -> Result<Observed
     Ok(Observed { obs: ObsId(r.observation as u32), legal })
 }
 
-/// Check a reply to `run`: a finite `reward`, an integer `duration >= 1`, and an `artifact` of at most
-/// `max_artifact_bytes` as JSON.
-pub fn parse_run(body: &[u8], max_artifact_bytes: u64) -> Result<Ran, String> {
+/// The largest `duration` a hook may report (`gamma^duration` is computed with an `i32` exponent).
+pub const MAX_DURATION: u64 = i32::MAX as u64;
+
+/// Check a reply to `run`: a finite `reward` with `|reward| <= max_abs_reward`, an integer `duration` in
+/// `1..=MAX_DURATION`, and an `artifact` of at most `max_artifact_bytes` as JSON.
+pub fn parse_run(body: &[u8], max_artifact_bytes: u64, max_abs_reward: f64) -> Result<Ran, String> {
     let r: RunReply = serde_json::from_slice(body).map_err(|e| format!("bad run reply: {e}"))?;
-    if !r.reward.is_finite() {
-        return Err(format!("reward {} is not finite", r.reward));
+    if !(r.reward.is_finite() && r.reward.abs() <= max_abs_reward) {
+        return Err(format!(
+            "reward {} is out of range (|reward| <= {max_abs_reward}, limits.max_abs_scalar)",
+            r.reward
+        ));
     }
-    if r.duration == 0 || r.duration > u64::from(u32::MAX) {
-        return Err(format!("duration {} is out of range 1..=4294967295", r.duration));
+    if r.duration == 0 || r.duration > MAX_DURATION {
+        return Err(format!("duration {} is out of range 1..={MAX_DURATION}", r.duration));
     }
     let size = serde_json::to_vec(&r.artifact).map_or(u64::MAX, |v| v.len() as u64);
     if size > max_artifact_bytes {
@@ -226,17 +232,21 @@ mod tests {
 
     #[test]
     fn run_replies_are_checked() {
-        let r = parse_run(br#"{"artifact": {"n": 1}, "reward": -0.5, "duration": 2}"#, 100).unwrap();
+        let r = parse_run(br#"{"artifact": {"n": 1}, "reward": -0.5, "duration": 2}"#, 100, 1e6).unwrap();
         assert_eq!(r, Ran { artifact: json!({"n": 1}), reward: -0.5, duration: 2 });
-        let e = parse_run(br#"{"artifact": 1, "reward": "NaN", "duration": 1}"#, 100).unwrap_err();
+        let e = parse_run(br#"{"artifact": 1, "reward": "NaN", "duration": 1}"#, 100, 1e6).unwrap_err();
         assert!(e.contains("bad run reply"), "{e}");
-        let e = parse_run(br#"{"artifact": 1, "reward": 1e999, "duration": 1}"#, 100).unwrap_err();
+        let e = parse_run(br#"{"artifact": 1, "reward": 1e999, "duration": 1}"#, 100, 1e6).unwrap_err();
         assert!(e.contains("bad run reply"), "{e}");
-        let e = parse_run(br#"{"artifact": 1, "reward": 0, "duration": 0}"#, 100).unwrap_err();
+        let e = parse_run(br#"{"artifact": 1, "reward": 0, "duration": 0}"#, 100, 1e6).unwrap_err();
         assert!(e.contains("duration 0"), "{e}");
-        let e = parse_run(br#"{"artifact": 1, "reward": 0, "duration": 1.5}"#, 100).unwrap_err();
+        let e = parse_run(br#"{"artifact": 1, "reward": 0, "duration": 1.5}"#, 100, 1e6).unwrap_err();
         assert!(e.contains("bad run reply"), "{e}");
-        let e = parse_run(br#"{"artifact": "0123456789", "reward": 0, "duration": 1}"#, 8).unwrap_err();
+        let e = parse_run(br#"{"artifact": "0123456789", "reward": 0, "duration": 1}"#, 8, 1e6).unwrap_err();
         assert!(e.contains("more than the 8"), "{e}");
+        let e = parse_run(br#"{"artifact": 1, "reward": 2e6, "duration": 1}"#, 100, 1e6).unwrap_err();
+        assert!(e.contains("reward 2000000 is out of range"), "{e}");
+        let e = parse_run(br#"{"artifact": 1, "reward": 0, "duration": 3000000000}"#, 100, 1e6).unwrap_err();
+        assert!(e.contains("duration 3000000000 is out of range"), "{e}");
     }
 }

@@ -510,10 +510,10 @@ impl Shared {
                     Some(_) => None,
                 };
                 let guard = self.enter()?;
-                self.counts.handoffs_received.fetch_add(1, Ordering::Relaxed);
                 // SPEC 2 step 3: observe (a synthetic role draws its own private state first), reply with ONE
-                // scalar.
+                // scalar. A failed observation (a hook's) answers the sender with an error instead.
                 let (obs, held) = self.observe(levels, data).await?;
+                self.counts.handoffs_received.fetch_add(1, Ordering::Relaxed);
                 let v = {
                     let core = lock(&self.core);
                     match &held {
@@ -731,7 +731,7 @@ impl Shared {
         let bytes =
             hook::call(&self.http, hook, &hook::run_request(artifact, name), max).await.map_err(|e| e.to_string())?;
         // The artifact must fit in a handoff with room for the envelope.
-        let ran = hook::parse_run(&bytes, max / 2)
+        let ran = hook::parse_run(&bytes, max / 2, self.s.config.limits.max_abs_scalar)
             .map_err(|reason| format!("option hook {} failed: {reason}", hook.label))?;
         let t = Transition { obs, action, reward: ran.reward, duration: ran.duration };
         let next = match &hook.targets[action.index()] {
