@@ -17,16 +17,14 @@
 //! behaviour and discount 1 (every routing experiment's IC-Q arm); [`FusedQRouting::supports`] says
 //! whether a run qualifies, and other runs take the reference path.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use baton_core::rng::{stream, uniform_index, Stream};
 use baton_core::{ActionId, ObsId, Rng};
+use baton_envs::routing::events::{sample_exp, EventQueue};
 use baton_envs::routing::network::{Interface, SourceCost, Task};
 use baton_envs::routing::{NetStats, NetworkParams, Tally, Topology};
 use baton_learn::{icq, Behaviour, QFunction, Scalar, StepSize, Transition};
-use rand::Rng as _;
 
 use crate::train::TrainStats;
 
@@ -34,6 +32,8 @@ use crate::train::TrainStats;
 const NONE: u32 = u32::MAX;
 /// Event payload tag of a `Serve` (the router in the low bits); otherwise the payload is an `Arrive` slot.
 const SERVE: u32 = 1 << 31;
+/// Event payload of the next injection (checked before `SERVE`).
+const INJECT: u32 = u32::MAX;
 
 /// One router's own table: rows of `degree` entries, one row per observation. What an update may touch.
 pub struct RouterQ<'a> {
@@ -156,31 +156,6 @@ struct Router {
     neighbours: u32,
 }
 
-/// A scheduled event, ordered by `key = (time bits << 64) | seq` as in the reference simulator.
-#[derive(Clone, Copy, Debug)]
-struct Timed {
-    key: u128,
-    what: u32,
-}
-
-impl PartialEq for Timed {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for Timed {}
-impl PartialOrd for Timed {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Timed {
-    /// Reversed, so `BinaryHeap` pops the earliest event.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key.cmp(&self.key)
-    }
-}
-
 /// Q-routing as IC-Q, simulator and learners fused. See the module documentation.
 pub struct FusedQRouting {
     topology: Arc<Topology>,
@@ -198,10 +173,9 @@ pub struct FusedQRouting {
     packets: Vec<Packet>,
     free: Vec<u32>,
     now: f64,
-    seq: u64,
-    events: BinaryHeap<Timed>,
-    sorted: VecDeque<Timed>,
-    next_inject: Timed,
+    /// The same event queue as the `Env`'s (`baton_envs::routing::events`); payload: a packet slot
+    /// (arrival), `SERVE | router`, or `INJECT`.
+    events: EventQueue<u32>,
     /// A decision owed right after the arrival just processed (the receiver was idle).
     then_decide: Option<u32>,
     stats: NetStats,
@@ -277,6 +251,8 @@ impl FusedQRouting {
         let mut env_rng = stream(seed, Stream::Env);
         // As `Network::reset`: the first injection is the first event scheduled (seq 1).
         let first = sample_exp(&mut env_rng, params.load);
+        let mut events = EventQueue::with_capacity(2 * cap + 16);
+        events.schedule_inject(first, INJECT);
         let packet =
             Packet { dest: 0, node: 0, to: 0, hops: 0, birth: 0.0, arrived: 0.0, obs: 0, action: 0, next: NONE };
         Ok(FusedQRouting {
@@ -294,10 +270,7 @@ impl FusedQRouting {
             packets: vec![packet; cap],
             free: (0..cap as u32).rev().collect(),
             now: 0.0,
-            seq: 1,
-            events: BinaryHeap::with_capacity(2 * cap + 16),
-            sorted: VecDeque::with_capacity(2 * cap + 16),
-            next_inject: Timed { key: key(first, 1), what: 0 },
+            events,
             then_decide: None,
             stats: NetStats::default(),
             train: TrainStats::default(),
@@ -338,32 +311,6 @@ impl FusedQRouting {
         self.q.iter().any(|v| !v.is_finite())
     }
 
-    #[inline(always)]
-    fn schedule(&mut self, time: f64, what: u32) {
-        self.seq += 1;
-        let ev = Timed { key: key(time, self.seq), what };
-        if self.sorted.back().is_none_or(|last| last.key <= ev.key) {
-            self.sorted.push_back(ev);
-        } else {
-            self.events.push(ev);
-        }
-    }
-
-    /// The earliest event, or `None` for the next injection.
-    #[inline(always)]
-    fn pop_event(&mut self) -> Option<Timed> {
-        let a = self.sorted.front().map_or(u128::MAX, |e| e.key);
-        let b = self.events.peek().map_or(u128::MAX, |e| e.key);
-        let c = self.next_inject.key;
-        if a <= b && a <= c {
-            self.sorted.pop_front()
-        } else if b <= c {
-            self.events.pop()
-        } else {
-            None
-        }
-    }
-
     /// Run until the simulated time reaches `until` (checked where the reference runner checks it: before
     /// every injection, service, arrival and owed decision).
     pub fn run_until(&mut self, until: f64) {
@@ -379,17 +326,19 @@ impl FusedQRouting {
                 // Fetch what the event `LOOKAHEAD` places ahead will read, so its cache misses overlap
                 // with this event's work (large networks: the tables do not fit in cache).
                 if self.prefetch {
-                    if let Some(ahead) = self.sorted.get(LOOKAHEAD) {
+                    if let Some(ahead) = self.events.fifo_ahead(LOOKAHEAD) {
                         self.prefetch(ahead.what);
                     }
                 }
-                let Some(ev) = self.pop_event() else {
+                // The injection stream always has a next event, so the queue is never empty.
+                let Some(ev) = self.events.pop() else { return };
+                self.now = ev.time();
+                if ev.what == INJECT {
                     if self.inject() {
                         continue 'events;
                     }
                     continue;
-                };
-                self.now = f64::from_bits((ev.key >> 64) as u64);
+                }
                 if ev.what & SERVE != 0 {
                     let x = (ev.what & !SERVE) as usize;
                     let r = &mut self.routers[x];
@@ -444,13 +393,12 @@ impl FusedQRouting {
         }
     }
 
-    /// The next injection; returns whether a packet entered (and was routed) or was dropped.
+    /// The injection due now (schedules its successor); returns whether a packet entered (and was routed) or
+    /// was dropped.
     #[inline(always)]
     fn inject(&mut self) -> bool {
-        self.now = f64::from_bits((self.next_inject.key >> 64) as u64);
         let next = self.now + sample_exp(&mut self.env_rng, self.params.load);
-        self.seq += 1;
-        self.next_inject = Timed { key: key(next, self.seq), what: 0 };
+        self.events.schedule_inject(next, INJECT);
         let n = self.routers.len();
         let src = uniform_index(&mut self.env_rng, n);
         let mut dest = uniform_index(&mut self.env_rng, n - 1);
@@ -523,10 +471,10 @@ impl FusedQRouting {
         pk.hops += 1;
         self.stats.hops += 1;
         let t = self.now + 1.0;
-        self.schedule(t, slot);
+        self.events.schedule(t, slot);
         if queued {
             let t = busy_until.max(self.now);
-            self.schedule(t, SERVE | x);
+            self.events.schedule(t, SERVE | x);
         }
     }
 
@@ -590,7 +538,7 @@ impl FusedQRouting {
         if !r.serving {
             r.serving = true;
             let t = r.busy_until;
-            self.schedule(t, SERVE | y);
+            self.events.schedule(t, SERVE | y);
         }
     }
 
@@ -668,17 +616,4 @@ fn prefetch_range<T>(data: &[T]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = data;
-}
-
-#[inline(always)]
-fn key(time: f64, seq: u64) -> u128 {
-    debug_assert!(time >= 0.0, "event times are non-negative");
-    (u128::from(time.to_bits()) << 64) | u128::from(seq)
-}
-
-/// An exponential inter-arrival time with rate `rate` (the reference simulator's draw).
-#[inline]
-fn sample_exp(rng: &mut Rng, rate: f64) -> f64 {
-    let u: f64 = rng.random();
-    -(1.0 - u).ln() / rate
 }

@@ -8,6 +8,7 @@
 //! - [`config`]: the `[workload]` table of a routing experiment, validated into [`Routing`].
 
 pub mod config;
+pub mod events;
 pub mod network;
 pub mod shortest;
 pub mod topology;

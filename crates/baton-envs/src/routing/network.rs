@@ -19,12 +19,13 @@
 //! exposes the global state (queue lengths) only through [`Network::oracle_action`], the centralized
 //! baseline; learners never see it.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use baton_core::rng::{replace_on_tie, uniform_index};
 use baton_core::Rng;
+
+use super::events::{sample_exp, EventQueue};
 use baton_core::{
     ActionId, AgentId, AgentSpec, ArtifactId, Decision, Env, EnvSpec, Event, Handoff, Legal, Next, ObsId,
 };
@@ -277,40 +278,6 @@ enum Kind {
     Change,
 }
 
-/// A scheduled event. The heap orders by `key = (time bits << 64) | seq`: for non-negative times the IEEE
-/// bit pattern orders like the number, so one integer comparison gives "earliest first, then in scheduling
-/// order" (measured: `total_cmp` on the float plus a tie-break on `seq` made the heap's sift the largest
-/// single cost of a simulated hop).
-#[derive(Clone, Copy, Debug)]
-struct Timed {
-    key: u128,
-    kind: Kind,
-}
-
-impl Timed {
-    fn time(&self) -> f64 {
-        f64::from_bits((self.key >> 64) as u64)
-    }
-}
-
-impl PartialEq for Timed {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for Timed {}
-impl PartialOrd for Timed {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Timed {
-    /// Reversed, so `BinaryHeap` pops the earliest event.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key.cmp(&self.key)
-    }
-}
-
 /// The network simulator. See the module documentation.
 #[derive(Clone, Debug)]
 pub struct Network {
@@ -318,13 +285,8 @@ pub struct Network {
     params: NetworkParams,
     spec: EnvSpec,
     now: f64,
-    seq: u64,
-    /// The event queue, in three parts that together pop in exact `(time, seq)` order: the next injection;
-    /// a FIFO of events scheduled in non-decreasing order (most events: a hop ends one time unit after it
-    /// starts, and `now` never decreases), which costs O(1); and a heap for the rest.
-    events: BinaryHeap<Timed>,
-    sorted: VecDeque<Timed>,
-    next_inject: Option<Timed>,
+    /// The event queue ([`EventQueue`]: exact `(time, scheduling order)`, most events in O(1)).
+    events: EventQueue<Kind>,
     packets: Vec<Packet>,
     free: Vec<u32>,
     queues: Vec<VecDeque<u32>>,
@@ -386,10 +348,7 @@ impl Network {
         Network {
             spec,
             now: 0.0,
-            seq: 0,
-            events: BinaryHeap::with_capacity(2 * cap + 16),
-            sorted: VecDeque::with_capacity(2 * cap + 16),
-            next_inject: None,
+            events: EventQueue::with_capacity(2 * cap + 16),
             packets: vec![Packet { dest: 0, node: 0, to: 0, birth: 0.0, arrived: 0.0, hops: 0 }; cap],
             free: (0..cap as u32).rev().collect(),
             queues: vec![VecDeque::new(); n as usize],
@@ -446,29 +405,10 @@ impl Network {
     }
 
     fn schedule(&mut self, time: f64, kind: Kind) {
-        debug_assert!(time >= 0.0, "event times are non-negative");
-        self.seq += 1;
-        let ev = Timed { key: (u128::from(time.to_bits()) << 64) | u128::from(self.seq), kind };
         if kind == Kind::Inject {
-            self.next_inject = Some(ev);
-        } else if self.sorted.back().is_none_or(|last| last.key <= ev.key) {
-            self.sorted.push_back(ev);
+            self.events.schedule_inject(time, kind);
         } else {
-            self.events.push(ev);
-        }
-    }
-
-    /// The earliest scheduled event.
-    #[inline(always)]
-    fn pop_event(&mut self) -> Option<Timed> {
-        let key = |e: Option<&Timed>| e.map_or(u128::MAX, |e| e.key);
-        let (a, b, c) = (key(self.sorted.front()), key(self.events.peek()), key(self.next_inject.as_ref()));
-        if a <= b && a <= c {
-            self.sorted.pop_front()
-        } else if b <= c {
-            self.events.pop()
-        } else {
-            self.next_inject.take()
+            self.events.schedule(time, kind);
         }
     }
 
@@ -715,10 +655,7 @@ impl Env for Network {
         let n = self.topology.n_nodes() as usize;
         let cap = self.params.max_in_flight;
         self.now = 0.0;
-        self.seq = 0;
         self.events.clear();
-        self.sorted.clear();
-        self.next_inject = None;
         self.free = (0..cap).rev().collect();
         self.queues.iter_mut().for_each(VecDeque::clear);
         self.busy_until = vec![0.0; n];
@@ -742,12 +679,12 @@ impl Env for Network {
             return self.decide(slot);
         }
         loop {
-            let Some(ev) = self.pop_event() else {
+            let Some(ev) = self.events.pop() else {
                 // Cannot happen: the injection stream always has a next event.
                 unreachable!("the injection stream always schedules its successor");
             };
             self.now = ev.time();
-            match ev.kind {
+            match ev.what {
                 Kind::Inject => {
                     let next = self.now + sample_exp(rng, self.params.load);
                     self.schedule(next, Kind::Inject);
@@ -900,14 +837,6 @@ impl Env for Network {
             self.schedule(t, Kind::Serve(x));
         }
     }
-}
-
-/// An exponential inter-arrival time with rate `rate`.
-#[inline]
-fn sample_exp(rng: &mut Rng, rate: f64) -> f64 {
-    // 1 - u is in (0, 1], so the log is finite.
-    let u: f64 = rng.random();
-    -(1.0 - u).ln() / rate
 }
 
 /// Hop distances a router's prior needs, for either interface (see [`Network::hop_prior`]).
