@@ -143,6 +143,10 @@ pub enum Method {
     Optimal,
     /// Decentralized tabular IC-Q: each agent its own table, one scalar per handoff.
     IcQ,
+    /// Decentralized neural IC-Q (SPEC 3) beside the tabular one: each agent its own two-layer ReLU network from
+    /// `[learner.network]`, one scalar per handoff (routing and cpu runs; a synthetic run makes every learner
+    /// neural with `[learner.network]` instead).
+    IcQNeural,
     /// Centralized oracle: the same tabular learner on the joint state.
     Oracle,
     /// Ablation: each agent bootstraps on its own next decision; nothing crosses between agents.
@@ -172,6 +176,7 @@ impl Method {
         match self {
             Method::Optimal => "optimal",
             Method::IcQ => "ic-q",
+            Method::IcQNeural => "ic-q-neural",
             Method::Oracle => "oracle",
             Method::NoScalar => "no-scalar",
             Method::Random => "random",
@@ -187,7 +192,7 @@ impl Method {
 
     /// Whether the method learns (and so runs once per seed).
     pub fn learns(self) -> bool {
-        matches!(self, Method::IcQ | Method::Oracle | Method::NoScalar)
+        matches!(self, Method::IcQ | Method::IcQNeural | Method::Oracle | Method::NoScalar)
     }
 
     /// Whether the method exists only for the math workload.
@@ -266,6 +271,23 @@ impl ExperimentConfig {
         toml::to_string_pretty(self).map_err(|e| ExperimentError::Internal(format!("serialising config: {e}")))
     }
 
+    /// Routing and cpu runs: `[learner.network]` configures the `ic-q-neural` method and nothing else, so each
+    /// needs the other.
+    fn check_neural_method(&self) -> Result<(), ExperimentError> {
+        let listed = self.methods.contains(&Method::IcQNeural);
+        match (listed, self.learner.network.is_some()) {
+            (true, false) => Err(ExperimentError::InvalidConfig {
+                field: "learner.network".into(),
+                reason: "method `ic-q-neural` is listed but [learner.network] is missing (width, eta, ...)".into(),
+            }),
+            (false, true) => Err(ExperimentError::InvalidConfig {
+                field: "learner.network".into(),
+                reason: "is used only by the `ic-q-neural` method here, which `methods` does not list".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Check every field and build the checked types. Errors name the field and the reason. A routing
     /// topology file is read from disk here (see [`resolve_data_path`]).
     pub fn validate(self) -> Result<Experiment, ExperimentError> {
@@ -314,22 +336,27 @@ impl ExperimentConfig {
                 if let Some(m) = self.methods.iter().find(|m| **m == Method::FixedPipeline) {
                     return Err(bad("methods", &format!("`{m}` is a cpu method, not a synthetic one")));
                 }
+                if self.methods.contains(&Method::IcQNeural) {
+                    return Err(bad(
+                        "methods",
+                        "`ic-q-neural` is for routing and cpu runs; a synthetic run makes every learner neural \
+                         with [learner.network] (list `ic-q`)",
+                    ));
+                }
                 Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?)
             }
             WorkloadConfig::Routing(c) => {
                 if self.training.is_some() {
                     return Err(bad("training", "not used by routing: a run lasts workload.duration time units"));
                 }
-                if self.learner.network.is_some() {
-                    return Err(bad(
-                        "learner.network",
-                        "neural IC-Q is not available for routing runs yet (tabular only)",
-                    ));
-                }
+                self.check_neural_method()?;
                 if let Some(m) = self.methods.iter().find(|m| !crate::routing::METHODS.contains(m)) {
                     return Err(bad(
                         "methods",
-                        &format!("`{m}` is not a routing method (use ic-q, no-scalar, shortest-path, oracle, random)"),
+                        &format!(
+                            "`{m}` is not a routing method (use ic-q, ic-q-neural, no-scalar, shortest-path, oracle, \
+                             random)"
+                        ),
                     ));
                 }
                 let file = match &c.topology {
@@ -375,13 +402,14 @@ impl ExperimentConfig {
                 if self.training.is_some() {
                     return Err(bad("training", "not used by cpu runs: the budget is workload.episodes"));
                 }
-                if self.learner.network.is_some() {
-                    return Err(bad("learner.network", "neural IC-Q is not available for cpu runs yet (tabular only)"));
-                }
+                self.check_neural_method()?;
                 if let Some(m) = self.methods.iter().find(|m| !crate::cpu::METHODS.contains(m)) {
                     return Err(bad(
                         "methods",
-                        &format!("`{m}` is not a cpu method (use ic-q, oracle, no-scalar, fixed-pipeline, random)"),
+                        &format!(
+                            "`{m}` is not a cpu method (use ic-q, ic-q-neural, oracle, no-scalar, fixed-pipeline, \
+                             random)"
+                        ),
                     ));
                 }
                 let cpu = c.validate().map_err(ExperimentError::from_env)?;

@@ -340,6 +340,12 @@ impl Experiment {
                 let learner = IcqAgent::new(make(&model.oracle_spec(), n, 1), spec.discount);
                 Box::new(Centralized::new(FiniteEnv::new(model), learner, behaviour, seed))
             }
+            Method::IcQNeural => {
+                return Err(ExperimentError::InvalidConfig {
+                    field: "methods".into(),
+                    reason: "`ic-q-neural` is not a synthetic method (use [learner.network] with `ic-q`)".into(),
+                })
+            }
             Method::Optimal
             | Method::Random
             | Method::RoundRobin
@@ -532,4 +538,28 @@ impl<E: baton_core::Env + baton_core::JointState, Q: Reported> Trainer for Centr
     fn stats(&self) -> TrainStats {
         Centralized::stats(self)
     }
+}
+
+/// Neural IC-Q's agents for a workload with its own training loop (routing, cpu): agent `i`'s network is drawn
+/// from stream `Other(1000 + i)` of `seed` (as in the synthetic runner), and its Polyak tail average starts after
+/// `tail_start` of its own updates.
+pub(crate) fn neural_agents(
+    spec: &baton_core::EnvSpec,
+    learner: &baton_learn::LearnerParams,
+    tail_start: u64,
+    seed: u64,
+) -> Result<Vec<IcqAgent<NeuralQ>>, ExperimentError> {
+    let (params, _) = learner.network.ok_or_else(|| ExperimentError::InvalidConfig {
+        field: "learner.network".into(),
+        reason: "method `ic-q-neural` needs [learner.network]".into(),
+    })?;
+    Ok(spec
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut rng = stream(seed, Stream::Other(1000 + i as u32));
+            IcqAgent::new(NeuralQ::new(a, NeuralParams { tail_start, ..params }, &mut rng), spec.discount)
+        })
+        .collect())
 }
