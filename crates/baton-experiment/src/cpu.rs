@@ -14,8 +14,8 @@ use baton_tinycpu::TaskSet;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::Method;
-use crate::runner::Progress;
+use crate::method::Method;
+use crate::progress::Progress;
 use crate::stats::mean_ci95;
 use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;
@@ -54,7 +54,7 @@ impl CpuWorkload {
             "hackers-delight" => TaskSet::hackers_delight(),
             "sorts" => TaskSet::sorts(),
             path => {
-                let resolved = crate::config::resolve_data_path(path);
+                let resolved = crate::data::resolve_data_path(path);
                 TaskSet::load(&resolved).map_err(|e| ExperimentError::InvalidConfig {
                     field: "workload.tasks".into(),
                     reason: format!("{}: {e}", resolved.display()),
@@ -328,7 +328,7 @@ pub fn run_job(
             // Each network's tail average starts after `tail_fraction * episodes` of its own updates (every role
             // acts at least about once per episode) and is what the evaluation plays (SPEC 3's output).
             let tail = learner.network.map_or(0.0, |(_, f)| f);
-            let agents = crate::runner::neural_agents(spec, learner, (tail * episodes as f64) as u64, seed)?;
+            let agents = crate::train::neural_agents(spec, learner, (tail * episodes as f64) as u64, seed)?;
             let mut t = Decentralized::new(cpu.env(k, Order::Sample), agents, learner.behaviour, seed);
             chunked(&mut |n| t.run_until(done(n)));
             if t.agents().iter().any(|a| !a.q().distance_from_init().is_finite()) {

@@ -13,8 +13,8 @@ use baton_llm::{ReplayBackend, SimulatedBackend};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::Method;
-use crate::runner::Progress;
+use crate::method::Method;
+use crate::progress::Progress;
 use crate::stats::mean_ci95;
 use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;
@@ -59,7 +59,7 @@ impl MathWorkload {
     pub fn load(math: Math) -> Result<Self, ExperimentError> {
         let c = &math.config;
         let dir = match &c.data_dir {
-            Some(d) => crate::config::resolve_data_path(d),
+            Some(d) => crate::data::resolve_data_path(d),
             None => baton_llm::data::data_dir(),
         };
         let llm = |e: baton_llm::LlmError| ExperimentError::Workload(format!("math backend: {e}"));

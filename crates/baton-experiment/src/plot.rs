@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
-use crate::config::Method;
+use crate::method::Method;
 use crate::runner::{JobResult, Summary};
 use crate::stats::quantile;
 

@@ -12,9 +12,9 @@ use baton_learn::{IcqAgent, LearnerParams, TabularQ};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::Method;
+use crate::method::Method;
+use crate::progress::Progress;
 use crate::qrouting::FusedQRouting;
-use crate::runner::Progress;
 use crate::stats::quantile;
 use crate::train::{Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;
@@ -237,7 +237,7 @@ fn run_job(
         Method::IcQNeural => {
             // Routing scores the online delivery time, so the networks act with their current weights; the tail
             // average is never read.
-            let agents = crate::runner::neural_agents(network.spec(), learner, u64::MAX, seed)?;
+            let agents = crate::train::neural_agents(network.spec(), learner, u64::MAX, seed)?;
             let mut l = Decentralized::new(network, agents, learner.behaviour, seed);
             chunks(&mut |until| l.run_until(|env, _| env.now() >= until));
             if l.agents().iter().any(|a| !a.q().distance_from_init().is_finite()) {

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::config::{Experiment, Method, Workload};
 use crate::eval::{GroundTruth, Scores};
+pub use crate::progress::{NoProgress, Progress};
 use crate::stats::mean_ci95;
 use crate::train::{Centralized, Decentralized, NoScalar, TrainStats};
 use crate::ExperimentError;
@@ -130,16 +131,6 @@ pub struct RunResults {
     /// Every job's result, in (method, seed) order.
     pub jobs: Vec<JobResult>,
 }
-
-/// Something that wants to hear how far the run has got (a progress bar). Default: nothing.
-pub trait Progress: Sync {
-    /// `handoffs` more handoffs were simulated.
-    fn advance(&self, _handoffs: u64) {}
-}
-
-/// A [`Progress`] that ignores everything.
-pub struct NoProgress;
-impl Progress for NoProgress {}
 
 /// What a run produced, by workload.
 #[derive(Debug)]
@@ -538,28 +529,4 @@ impl<E: baton_core::Env + baton_core::JointState, Q: Reported> Trainer for Centr
     fn stats(&self) -> TrainStats {
         Centralized::stats(self)
     }
-}
-
-/// Neural IC-Q's agents for a workload with its own training loop (routing, cpu): agent `i`'s network is drawn
-/// from stream `Other(1000 + i)` of `seed` (as in the synthetic runner), and its Polyak tail average starts after
-/// `tail_start` of its own updates.
-pub(crate) fn neural_agents(
-    spec: &baton_core::EnvSpec,
-    learner: &baton_learn::LearnerParams,
-    tail_start: u64,
-    seed: u64,
-) -> Result<Vec<IcqAgent<NeuralQ>>, ExperimentError> {
-    let (params, _) = learner.network.ok_or_else(|| ExperimentError::InvalidConfig {
-        field: "learner.network".into(),
-        reason: "method `ic-q-neural` needs [learner.network]".into(),
-    })?;
-    Ok(spec
-        .agents
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let mut rng = stream(seed, Stream::Other(1000 + i as u32));
-            IcqAgent::new(NeuralQ::new(a, NeuralParams { tail_start, ..params }, &mut rng), spec.discount)
-        })
-        .collect())
 }
