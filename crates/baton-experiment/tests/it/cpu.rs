@@ -123,6 +123,9 @@ fn bad_cpu_configs_are_rejected_naming_the_field() {
     let (f, m) = invalid(&config(methods, "budget = 3"));
     assert_eq!(f, "<parse>");
     assert!(m.contains("budget"), "{m}");
+    let (f, m) = invalid(&config(methods, "interfaces = \"wide\""));
+    assert_eq!(f, "<parse>");
+    assert!(m.contains("wide") && m.contains("verdicts") && m.contains("spec"), "{m}");
     let synthetic = "name = \"s\"\nmethods = [\"fixed-pipeline\"]\n[workload]\nkind = \"synthetic\"\n";
     assert_eq!(invalid(synthetic).0, "methods");
 }
