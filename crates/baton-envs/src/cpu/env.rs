@@ -181,7 +181,8 @@ impl Artifact {
     }
 }
 
-/// The observation of `agent` (its interface to the artifact plus its own private state), SPEC 6.3:
+/// The observation of `agent` (its interface to the artifact plus its own private state). Under
+/// [`Interfaces::Spec`], SPEC 6.3's:
 ///
 /// | agent | observation | size |
 /// |---|---|---|
@@ -192,6 +193,13 @@ impl Artifact {
 /// | submit | difficulty; program state (none, untested, fails, passes after an edit, passes); optimized; deadline | 90 |
 ///
 /// Difficulty (reference length: <=3, <=7, more) stands for "length", which every role is told.
+///
+/// Under [`Interfaces::Verdicts`] every role sees the ticket (54 values): difficulty; the program state
+/// ([`Artifact::desk_state`]: none, untested and passing the visible examples, logged tests fail, pass after an
+/// edit, pass, untested and failing the visible examples); the deadline (handoffs left: 6+, 3-5, under 3). Then
+/// its own fields: writer drafts so far (x3, 162); tester failing fraction and retest (x6, 324); debugger
+/// logged tests still failing and calls (x6, 324); optimizer cycles vs the reference (x3, 162); desk
+/// optimized (x2, 108).
 pub fn observe(
     agent: AgentId,
     a: &Artifact,
