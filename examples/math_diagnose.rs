@@ -127,11 +127,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+        // The same greedy policies on the questions they were trained on: a learner whose held-out return is
+        // below another's while its train return is above has fitted its training questions, not the task.
+        let mut fit = [(0u32, 0.0f64); 2];
+        for &q in m.train.iter() {
+            let one: Arc<[u32]> = vec![q].into();
+            let a = play(&mut m.env(&one, Order::Sequential, lambda), |_, g, o| ia[g.index()].greedy(o));
+            let b = play(&mut m.env(&one, Order::Sequential, lambda), |e, _, _| {
+                oc.greedy(e.joint_state(baton::core::ArtifactId(0)))
+            });
+            for (t, p) in fit.iter_mut().zip([&a, &b]) {
+                t.0 += u32::from(p.correct);
+                t.1 += p.cost;
+            }
+        }
         let n = m.test.len() as f64;
+        let n_train = m.train.len() as f64;
         println!("\n=== lambda {lambda} ({} held-out, {episodes} episodes, seed {seed})", m.test.len());
         for (name, t) in ["ic-q", "oracle", "cascade"].iter().zip(tot) {
             let (acc, cost) = (f64::from(t.0) / n, t.1 / n);
             println!("{name:<8} accuracy {acc:.4}  $/1k {:.3}  return {:.4}", 1000.0 * cost, acc - lambda * cost);
+        }
+        for (name, t) in ["ic-q", "oracle"].iter().zip(fit) {
+            let (acc, cost) = (f64::from(t.0) / n_train, t.1 / n_train);
+            println!(
+                "{name:<8} on its {} train questions: accuracy {acc:.4}  $/1k {:.3}  return {:.4}",
+                m.train.len(),
+                1000.0 * cost,
+                acc - lambda * cost
+            );
         }
         let mut d: Vec<_> = diffs.into_iter().collect();
         d.sort_by_key(|x| std::cmp::Reverse(x.1 .0));

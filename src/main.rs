@@ -221,13 +221,18 @@ fn print_math(s: &experiment::math::MathSummary) {
     }
     for c in &s.oracle_checks {
         println!(
-            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {}); return {:+.4}",
+            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {}); return {:+.4}; \
+             ic-q's front at the oracle's ${:.3}/1k: {:.4} ({:+.4}, {})",
             c.lambda,
             c.ic_q,
             c.oracle,
             c.difference,
             if c.holds { "holds" } else { "does not hold" },
-            c.return_difference
+            c.return_difference,
+            c.oracle_cost_per_1k_usd,
+            c.front_accuracy.unwrap_or(f64::NAN),
+            c.front_difference.unwrap_or(f64::NAN),
+            if c.front_holds { "holds" } else { "does not hold" }
         );
     }
 }

@@ -2,12 +2,12 @@
 //! OpenAI-compatible server on 127.0.0.1 (offline), the replay and simulated backends, and fails clearly
 //! without a key or a reachable server.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
+use baton_llm::mock::{completion, Log, Seen};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -39,68 +39,19 @@ fn run_dir() -> &'static Path {
     .1
 }
 
-/// One request as the server saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    path: String,
-    authorization: Option<String>,
-    body: Value,
-}
-
 /// An OpenAI-compatible server on 127.0.0.1 that answers every solver request with `2 + 2 = 4 / #### 4`
 /// and every critic request with `VERDICT: CORRECT`, recording what it was sent.
-fn serve() -> (String, Arc<Mutex<Vec<Seen>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-    let url = format!("http://{}/v1", listener.local_addr().expect("local address"));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        while let Ok((stream, _)) = listener.accept() {
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            let (mut len, mut authorization) = (0, None);
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).expect("header");
-                let h = h.trim_end();
-                if h.is_empty() {
-                    break;
-                }
-                let (name, value) = h.split_once(':').unwrap_or((h, ""));
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => len = value.trim().parse().expect("length"),
-                    "authorization" => authorization = Some(value.trim().to_string()),
-                    _ => {}
-                }
-            }
-            let mut buf = vec![0; len];
-            reader.read_exact(&mut buf).expect("body");
-            let body: Value = serde_json::from_slice(&buf).unwrap_or(Value::Null);
-            let content = body["messages"][0]["content"].as_str().unwrap_or("").to_string();
-            let text = if content.contains("VERDICT") {
-                "Each step holds.\nVERDICT: CORRECT"
-            } else {
-                "Two apples and two more make 2 + 2 = 4 apples.\n#### 4"
-            };
-            log.lock().expect("log").push(Seen { path, authorization, body });
-            let reply = serde_json::json!({
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
-                "usage": {"prompt_tokens": 900, "completion_tokens": 20, "total_tokens": 920}
-            })
-            .to_string();
-            let msg = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
-            let mut stream = stream;
-            let _ = stream.write_all(msg.as_bytes());
-        }
-    });
-    (url, seen)
+fn serve() -> (String, Log) {
+    baton_llm::mock::serve(None, |req| {
+        let content = req.body["messages"][0]["content"].as_str().unwrap_or("");
+        let text = if content.contains("VERDICT") {
+            "Each step holds.\nVERDICT: CORRECT"
+        } else {
+            "Two apples and two more make 2 + 2 = 4 apples.\n#### 4"
+        };
+        (200, completion(text, Some((900, 20))))
+    })
+    .expect("bind a local port")
 }
 
 fn ask(args: &[&str], env: &[(&str, &str)]) -> Outcome {

@@ -18,8 +18,6 @@
 //! behaviour = { kind = "uniform" }
 //! ```
 
-use std::fmt;
-
 use baton_envs::cpu::CpuConfig;
 use baton_envs::math::MathConfig;
 use baton_envs::routing::config::TopologyConfig;
@@ -28,6 +26,8 @@ use baton_envs::synthetic::{Synthetic, SyntheticConfig};
 use baton_learn::{LearnerConfig, LearnerParams};
 use serde::{Deserialize, Serialize};
 
+pub use crate::data::{resolve_data_path, DATA_DIR_VAR, DEFAULT_DATA_DIR};
+pub use crate::method::Method;
 use crate::ExperimentError;
 
 /// A whole experiment: one workload, the methods to compare, how long to train, over how many seeds.
@@ -135,73 +135,6 @@ impl Default for TrainingConfig {
     }
 }
 
-/// A method a run can compare. Names are stable (they key `summary.json` rows).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// Exact optimum V* by SMDP value iteration (no learning).
-    Optimal,
-    /// Decentralized tabular IC-Q: each agent its own table, one scalar per handoff.
-    IcQ,
-    /// Centralized oracle: the same tabular learner on the joint state.
-    Oracle,
-    /// Ablation: each agent bootstraps on its own next decision; nothing crosses between agents.
-    NoScalar,
-    /// Uniformly random legal action at every decision (no learning).
-    Random,
-    /// The workload's hand-written fixed pipeline (synthetic: pass round-robin, submit when all seen
-    /// components are at the top level); no learning.
-    RoundRobin,
-    /// Routing: static hop-count shortest paths, a random shortest path per packet; no learning.
-    ShortestPath,
-    /// Math: the cheap solver answers, its answer is submitted.
-    CheapOnly,
-    /// Math: the strong solver answers, its answer is submitted.
-    StrongOnly,
-    /// Math: the cheap solver answers and the checker checks; escalate to the strong solver when flagged.
-    Cascade,
-    /// Math: both solvers answer; the shared answer when they agree, the strong model's on a tie.
-    BothTie,
-    /// CPU: write, test, debug, test, optimize, test, submit, whatever the tests say.
-    FixedPipeline,
-}
-
-impl Method {
-    /// The stable kebab-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Optimal => "optimal",
-            Method::IcQ => "ic-q",
-            Method::Oracle => "oracle",
-            Method::NoScalar => "no-scalar",
-            Method::Random => "random",
-            Method::RoundRobin => "round-robin",
-            Method::ShortestPath => "shortest-path",
-            Method::CheapOnly => "cheap-only",
-            Method::StrongOnly => "strong-only",
-            Method::Cascade => "cascade",
-            Method::BothTie => "both-tie",
-            Method::FixedPipeline => "fixed-pipeline",
-        }
-    }
-
-    /// Whether the method learns (and so runs once per seed).
-    pub fn learns(self) -> bool {
-        matches!(self, Method::IcQ | Method::Oracle | Method::NoScalar)
-    }
-
-    /// Whether the method exists only for the math workload.
-    pub fn math_only(self) -> bool {
-        matches!(self, Method::CheapOnly | Method::StrongOnly | Method::Cascade | Method::BothTie)
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// A validated workload.
 #[derive(Clone, Debug)]
 pub enum Workload {
@@ -266,6 +199,23 @@ impl ExperimentConfig {
         toml::to_string_pretty(self).map_err(|e| ExperimentError::Internal(format!("serialising config: {e}")))
     }
 
+    /// Routing and cpu runs: `[learner.network]` configures the `ic-q-neural` method and nothing else, so each
+    /// needs the other.
+    fn check_neural_method(&self) -> Result<(), ExperimentError> {
+        let listed = self.methods.contains(&Method::IcQNeural);
+        match (listed, self.learner.network.is_some()) {
+            (true, false) => Err(ExperimentError::InvalidConfig {
+                field: "learner.network".into(),
+                reason: "method `ic-q-neural` is listed but [learner.network] is missing (width, eta, ...)".into(),
+            }),
+            (false, true) => Err(ExperimentError::InvalidConfig {
+                field: "learner.network".into(),
+                reason: "is used only by the `ic-q-neural` method here, which `methods` does not list".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Check every field and build the checked types. Errors name the field and the reason. A routing
     /// topology file is read from disk here (see [`resolve_data_path`]).
     pub fn validate(self) -> Result<Experiment, ExperimentError> {
@@ -314,22 +264,27 @@ impl ExperimentConfig {
                 if let Some(m) = self.methods.iter().find(|m| **m == Method::FixedPipeline) {
                     return Err(bad("methods", &format!("`{m}` is a cpu method, not a synthetic one")));
                 }
+                if self.methods.contains(&Method::IcQNeural) {
+                    return Err(bad(
+                        "methods",
+                        "`ic-q-neural` is for routing and cpu runs; a synthetic run makes every learner neural \
+                         with [learner.network] (list `ic-q`)",
+                    ));
+                }
                 Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?)
             }
             WorkloadConfig::Routing(c) => {
                 if self.training.is_some() {
                     return Err(bad("training", "not used by routing: a run lasts workload.duration time units"));
                 }
-                if self.learner.network.is_some() {
-                    return Err(bad(
-                        "learner.network",
-                        "neural IC-Q is not available for routing runs yet (tabular only)",
-                    ));
-                }
+                self.check_neural_method()?;
                 if let Some(m) = self.methods.iter().find(|m| !crate::routing::METHODS.contains(m)) {
                     return Err(bad(
                         "methods",
-                        &format!("`{m}` is not a routing method (use ic-q, no-scalar, shortest-path, oracle, random)"),
+                        &format!(
+                            "`{m}` is not a routing method (use ic-q, ic-q-neural, no-scalar, shortest-path, oracle, \
+                             random)"
+                        ),
                     ));
                 }
                 let file = match &c.topology {
@@ -375,13 +330,14 @@ impl ExperimentConfig {
                 if self.training.is_some() {
                     return Err(bad("training", "not used by cpu runs: the budget is workload.episodes"));
                 }
-                if self.learner.network.is_some() {
-                    return Err(bad("learner.network", "neural IC-Q is not available for cpu runs yet (tabular only)"));
-                }
+                self.check_neural_method()?;
                 if let Some(m) = self.methods.iter().find(|m| !crate::cpu::METHODS.contains(m)) {
                     return Err(bad(
                         "methods",
-                        &format!("`{m}` is not a cpu method (use ic-q, oracle, no-scalar, fixed-pipeline, random)"),
+                        &format!(
+                            "`{m}` is not a cpu method (use ic-q, ic-q-neural, oracle, no-scalar, fixed-pipeline, \
+                             random)"
+                        ),
                     ));
                 }
                 let cpu = c.validate().map_err(ExperimentError::from_env)?;
@@ -399,23 +355,6 @@ impl ExperimentConfig {
         };
         Ok(Experiment { config: self, workload, learner, training, sweep })
     }
-}
-
-/// The environment variable naming the data directory (GSM8K, MathQA, routing topologies).
-pub const DATA_DIR_VAR: &str = "BATON_DATA_DIR";
-/// The data directory when the variable is unset, relative to the working directory (the project root).
-pub const DEFAULT_DATA_DIR: &str = "../shared/data";
-
-/// Where a data file named in a config lives: an absolute path as is; a relative path under
-/// `$BATON_DATA_DIR` (default `../shared/data`); a relative path that exists from the working directory
-/// (e.g. `tests/data/x.edges`) is taken as is first.
-pub fn resolve_data_path(path: &str) -> std::path::PathBuf {
-    let p = std::path::Path::new(path);
-    if p.is_absolute() || p.exists() {
-        return p.to_path_buf();
-    }
-    let base = std::env::var_os(DATA_DIR_VAR).map_or_else(|| std::path::PathBuf::from(DEFAULT_DATA_DIR), Into::into);
-    base.join(p)
 }
 
 impl Workload {

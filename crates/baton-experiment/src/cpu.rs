@@ -9,19 +9,20 @@ use baton_core::rng::uniform_index;
 use baton_core::{Env, EnvSpec, JointState};
 use baton_envs::cpu::env::{oracle_spec, spec};
 use baton_envs::cpu::{strategy, Cpu, CpuEnv, CpuWorld, Order, Tally};
-use baton_learn::{IcqAgent, LearnerParams, TabularQ};
+use baton_learn::{IcqAgent, LearnerParams, QFunction, TabularQ};
 use baton_tinycpu::TaskSet;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::Method;
-use crate::runner::Progress;
+use crate::method::Method;
+use crate::progress::Progress;
 use crate::stats::mean_ci95;
 use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;
 
 /// The methods a CPU experiment can run.
-pub const METHODS: [Method; 5] = [Method::IcQ, Method::Oracle, Method::NoScalar, Method::FixedPipeline, Method::Random];
+pub const METHODS: [Method; 6] =
+    [Method::IcQ, Method::IcQNeural, Method::Oracle, Method::NoScalar, Method::FixedPipeline, Method::Random];
 
 /// IC-Q's success rate may trail the oracle's by this much (3 points) ...
 pub const SUCCESS_TOLERANCE: f64 = 0.03;
@@ -53,7 +54,7 @@ impl CpuWorkload {
             "hackers-delight" => TaskSet::hackers_delight(),
             "sorts" => TaskSet::sorts(),
             path => {
-                let resolved = crate::config::resolve_data_path(path);
+                let resolved = crate::data::resolve_data_path(path);
                 TaskSet::load(&resolved).map_err(|e| ExperimentError::InvalidConfig {
                     field: "workload.tasks".into(),
                     reason: format!("{}: {e}", resolved.display()),
@@ -324,6 +325,20 @@ pub fn run_job(
     let train = match method {
         Method::IcQ => decentralized!(Decentralized),
         Method::NoScalar => decentralized!(NoScalar),
+        Method::IcQNeural => {
+            // Each network's tail average starts after `tail_fraction * episodes` of its own updates (every role
+            // acts at least about once per episode) and is what the evaluation plays (SPEC 3's output).
+            let tail = learner.network.map_or(0.0, |(_, f)| f);
+            let agents = crate::train::neural_agents(spec, learner, (tail * episodes as f64) as u64, seed)?;
+            let mut t = Decentralized::new(cpu.env(k, Order::Sample), agents, learner.behaviour, seed);
+            chunked(&mut |n| t.run_until(done(n)));
+            if t.agents().iter().any(|a| !a.q().distance_from_init().is_finite()) {
+                return Err(diverged(t.stats().handoffs));
+            }
+            let nets: Vec<_> = t.agents().iter().map(|a| a.q().averaged()).collect();
+            eval.run_until(done(n_eval), |_, d, _| nets[d.agent.index()].greedy(d.obs));
+            t.stats()
+        }
         Method::Oracle => {
             let os = oracle_spec().map_err(|e| ExperimentError::Internal(e.to_string()))?;
             let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);
@@ -414,7 +429,8 @@ fn summarise(name: &str, cpu: &CpuWorkload, methods: &[Method], seeds: u32, jobs
         let icq = scores(Method::IcQ, k0);
         methods
             .iter()
-            .filter(|&&m| m != Method::IcQ)
+            // `ic-q-neural` is IC-Q with another learner, not a baseline.
+            .filter(|&&m| m != Method::IcQ && m != Method::IcQNeural)
             .map(|&m| {
                 let other = scores(m, k0);
                 let diff = |f: &dyn Fn(&Scores) -> f64| {

@@ -13,8 +13,8 @@ use baton_llm::{ReplayBackend, SimulatedBackend};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::Method;
-use crate::runner::Progress;
+use crate::method::Method;
+use crate::progress::Progress;
 use crate::stats::mean_ci95;
 use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;
@@ -59,7 +59,7 @@ impl MathWorkload {
     pub fn load(math: Math) -> Result<Self, ExperimentError> {
         let c = &math.config;
         let dir = match &c.data_dir {
-            Some(d) => crate::config::resolve_data_path(d),
+            Some(d) => crate::data::resolve_data_path(d),
             None => baton_llm::data::data_dir(),
         };
         let llm = |e: baton_llm::LlmError| ExperimentError::Workload(format!("math backend: {e}"));
@@ -225,6 +225,16 @@ pub struct OracleCheck {
     /// IC-Q's mean return minus the oracle's (the objective both maximise): positive where IC-Q's cheaper
     /// or dearer policy is the better trade at this lambda even when its accuracy is lower.
     pub return_difference: f64,
+    /// The oracle's cost per 1000 questions at this lambda.
+    pub oracle_cost_per_1k_usd: f64,
+    /// IC-Q's front (over all its lambdas, as in `front_checks`) at the oracle's cost; null when every IC-Q
+    /// point costs more.
+    pub front_accuracy: Option<f64>,
+    /// `front_accuracy - oracle`: does IC-Q reach the oracle's accuracy at the oracle's cost? Near a lambda where
+    /// two policies' returns tie, `difference` compares two different points of nearly the same front.
+    pub front_difference: Option<f64>,
+    /// `front_difference >= -0.01`.
+    pub front_holds: bool,
 }
 
 /// `summary.json` of a math run.
@@ -488,6 +498,8 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
             let lambda = r.lambda?;
             let o = rows.iter().find(|o| o.method == Method::Oracle && o.lambda == Some(lambda))?;
             let difference = r.accuracy - o.accuracy;
+            let front_accuracy = front_at(&icq, o.cost_per_1k_usd);
+            let front_difference = front_accuracy.map(|f| f - o.accuracy);
             Some(OracleCheck {
                 lambda,
                 ic_q: r.accuracy,
@@ -495,6 +507,10 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
                 difference,
                 holds: difference >= -TOLERANCE,
                 return_difference: r.mean_return? - o.mean_return?,
+                oracle_cost_per_1k_usd: o.cost_per_1k_usd,
+                front_accuracy,
+                front_difference,
+                front_holds: front_difference.is_some_and(|d| d >= -TOLERANCE),
             })
         })
         .collect();

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
-use crate::config::Method;
+use crate::method::Method;
 use crate::runner::{JobResult, Summary};
 use crate::stats::quantile;
 
-const COLOURS: [RGBColor; 9] = [
+const COLOURS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -18,6 +18,7 @@ const COLOURS: [RGBColor; 9] = [
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 /// Render the mean value of the greedy policy against handoffs for each learning method, with `V*` and
@@ -109,6 +110,7 @@ fn method_colour(method: Method) -> RGBColor {
         Method::StrongOnly => 6,
         Method::Cascade => 7,
         Method::BothTie => 8,
+        Method::IcQNeural => 9,
     };
     COLOURS[k]
 }

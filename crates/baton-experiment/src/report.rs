@@ -167,11 +167,16 @@ fn math_section(out: &mut String, sm: &Value) {
         let holds = c.get("holds").and_then(Value::as_bool).unwrap_or(false);
         let _ = writeln!(
             out,
-            "- At lambda {}, IC-Q {} within one accuracy point of the oracle: {} against {}.",
+            "- At lambda {}, IC-Q {} within one accuracy point of the oracle: {} against {} (return {:+.4}); \
+             IC-Q's front at the oracle's cost ({} USD per 1k) {} within one point of it: {}.",
             num(f(c, "lambda")),
             if holds { "is" } else { "is not" },
             num(f(c, "ic_q")),
-            num(f(c, "oracle"))
+            num(f(c, "oracle")),
+            f(c, "return_difference"),
+            num(f(c, "oracle_cost_per_1k_usd")),
+            if c.get("front_holds").and_then(Value::as_bool).unwrap_or(false) { "is" } else { "is not" },
+            num(f(c, "front_accuracy"))
         );
     }
     let _ = writeln!(out);

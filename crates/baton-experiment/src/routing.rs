@@ -12,9 +12,9 @@ use baton_learn::{IcqAgent, LearnerParams, TabularQ};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::Method;
+use crate::method::Method;
+use crate::progress::Progress;
 use crate::qrouting::FusedQRouting;
-use crate::runner::Progress;
 use crate::stats::quantile;
 use crate::train::{Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;
@@ -23,7 +23,8 @@ use crate::ExperimentError;
 const CHUNKS: u32 = 50;
 
 /// The methods a routing experiment can run.
-pub const METHODS: [Method; 5] = [Method::IcQ, Method::NoScalar, Method::ShortestPath, Method::Oracle, Method::Random];
+pub const METHODS: [Method; 6] =
+    [Method::IcQ, Method::IcQNeural, Method::NoScalar, Method::ShortestPath, Method::Oracle, Method::Random];
 
 /// One (method, load, seed) simulation.
 #[derive(Clone, Debug)]
@@ -231,6 +232,21 @@ fn run_job(
             let mut l = Decentralized::new(network, agents, learner.behaviour, seed);
             chunks(&mut |until| l.run_until(|env, _| env.now() >= until));
             check_finite(method, seed, l.agents().iter().map(|a| a.q()), l.stats().handoffs)?;
+            (l.env().stats().clone(), l.stats())
+        }
+        Method::IcQNeural => {
+            // Routing scores the online delivery time, so the networks act with their current weights; the tail
+            // average is never read.
+            let agents = crate::train::neural_agents(network.spec(), learner, u64::MAX, seed)?;
+            let mut l = Decentralized::new(network, agents, learner.behaviour, seed);
+            chunks(&mut |until| l.run_until(|env, _| env.now() >= until));
+            if l.agents().iter().any(|a| !a.q().distance_from_init().is_finite()) {
+                return Err(ExperimentError::Diverged {
+                    method: method.name().into(),
+                    seed,
+                    handoffs: l.stats().handoffs,
+                });
+            }
             (l.env().stats().clone(), l.stats())
         }
         Method::NoScalar => {

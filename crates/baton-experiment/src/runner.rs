@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::config::{Experiment, Method, Workload};
 use crate::eval::{GroundTruth, Scores};
+pub use crate::progress::{NoProgress, Progress};
 use crate::stats::mean_ci95;
 use crate::train::{Centralized, Decentralized, NoScalar, TrainStats};
 use crate::ExperimentError;
@@ -130,16 +131,6 @@ pub struct RunResults {
     /// Every job's result, in (method, seed) order.
     pub jobs: Vec<JobResult>,
 }
-
-/// Something that wants to hear how far the run has got (a progress bar). Default: nothing.
-pub trait Progress: Sync {
-    /// `handoffs` more handoffs were simulated.
-    fn advance(&self, _handoffs: u64) {}
-}
-
-/// A [`Progress`] that ignores everything.
-pub struct NoProgress;
-impl Progress for NoProgress {}
 
 /// What a run produced, by workload.
 #[derive(Debug)]
@@ -339,6 +330,12 @@ impl Experiment {
             Method::Oracle => {
                 let learner = IcqAgent::new(make(&model.oracle_spec(), n, 1), spec.discount);
                 Box::new(Centralized::new(FiniteEnv::new(model), learner, behaviour, seed))
+            }
+            Method::IcQNeural => {
+                return Err(ExperimentError::InvalidConfig {
+                    field: "methods".into(),
+                    reason: "`ic-q-neural` is not a synthetic method (use [learner.network] with `ic-q`)".into(),
+                })
             }
             Method::Optimal
             | Method::Random

@@ -12,7 +12,7 @@
 
 use baton_core::rng::{stream, Stream};
 use baton_core::{ActionId, AgentId, ArtifactId, Decision, Env, Event, JointState, Next, ObsId, Rng};
-use baton_learn::{Behaviour, IcqAgent, QFunction, Scalar, Transition};
+use baton_learn::{Behaviour, IcqAgent, NeuralParams, NeuralQ, QFunction, Scalar, Transition};
 
 /// Counters of a training run. `scalars` counts the numbers that crossed between agents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -392,4 +392,28 @@ impl<E: Env> Scripted<E> {
     pub fn env(&self) -> &E {
         &self.env
     }
+}
+
+/// Neural IC-Q's agents for a workload with its own training loop (routing, cpu): agent `i`'s network is drawn
+/// from stream `Other(1000 + i)` of `seed` (as in the synthetic runner), and its Polyak tail average starts after
+/// `tail_start` of its own updates.
+pub fn neural_agents(
+    spec: &baton_core::EnvSpec,
+    learner: &baton_learn::LearnerParams,
+    tail_start: u64,
+    seed: u64,
+) -> Result<Vec<IcqAgent<NeuralQ>>, crate::ExperimentError> {
+    let (params, _) = learner.network.ok_or_else(|| crate::ExperimentError::InvalidConfig {
+        field: "learner.network".into(),
+        reason: "method `ic-q-neural` needs [learner.network]".into(),
+    })?;
+    Ok(spec
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut rng = stream(seed, Stream::Other(1000 + i as u32));
+            IcqAgent::new(NeuralQ::new(a, NeuralParams { tail_start, ..params }, &mut rng), spec.discount)
+        })
+        .collect())
 }

@@ -16,6 +16,7 @@
 //! - [`checker`]: re-computes the arithmetic written in a response and flags errors, cut-off output, a
 //!   missing final answer and a non-integer final answer.
 //! - [`price`]: the per-model price table (configuration); [`tokens`]: prompts and token counts.
+//! - [`mock`] (feature `live`): a scripted OpenAI-compatible server on 127.0.0.1 for tests and offline demos.
 //!
 //! ## How tokens are counted
 //! The solver prompt is the recording's: the first eight GSM8K train items as `Question: ...\nAnswer: ...`
@@ -39,6 +40,8 @@ pub mod error;
 pub mod grade;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "live")]
+pub mod mock;
 pub mod price;
 pub mod replay;
 pub mod simulated;

@@ -152,3 +152,24 @@ fn bad_cpu_configs_are_rejected_naming_the_field() {
     let synthetic = "name = \"s\"\nmethods = [\"fixed-pipeline\"]\n[workload]\nkind = \"synthetic\"\n";
     assert_eq!(invalid(synthetic).0, "methods");
 }
+
+/// `ic-q-neural` on the CPU workload: each role's own network, one scalar per transfer, deterministic, and it
+/// learns to beat random handoffs in a short run.
+#[test]
+fn neural_ic_q_runs_on_the_cpu_workload() {
+    let net = "[learner.network]\nwidth = 32\neta = 0.2\nfeatures = { kind = \"one-hot\" }\n";
+    let text = format!("{}{net}", config("[\"ic-q-neural\", \"random\"]", "episodes = 3000"));
+    let (_, a) = run(&text, 1);
+    let (_, b) = run(&text, 2);
+    let (a, b) = (results(&a), results(&b));
+    assert_eq!(a.summary, b.summary, "same results on 1 and 2 threads");
+    let row = |m: Method| a.summary.rows.iter().find(|x| x.method == m).unwrap().clone();
+    let (neural, random) = (row(Method::IcQNeural), row(Method::Random));
+    assert!(neural.success_rate > random.success_rate + 0.2, "{neural:?} vs {random:?}");
+    for j in a.jobs.iter().filter(|j| j.method == Method::IcQNeural) {
+        assert!(j.train.transfers > 0);
+        assert_eq!(j.train.scalars, j.train.transfers, "one scalar per transfer of control");
+    }
+    let (f, r) = invalid(&config("[\"ic-q-neural\"]", ""));
+    assert_eq!(f, "learner.network", "{r}");
+}

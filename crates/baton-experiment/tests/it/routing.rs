@@ -266,3 +266,33 @@ fn the_fused_q_routing_loop_gives_the_reference_results_bit_for_bit() {
     );
     assert_fused_matches_reference(&r, 4.0, StepSize::polynomial(0.8), 5);
 }
+
+/// `ic-q-neural` (SPEC 3's network per router) plugs into routing: one scalar per transfer, it learns to route
+/// around the bottleneck that saturates shortest paths, and `[learner.network]` and the method need each other.
+#[test]
+fn neural_ic_q_routes_with_one_scalar_per_hop() {
+    let net = "[learner.network]\nwidth = 64\neta = 1.0\nfeatures = { kind = \"one-hot\" }\n";
+    let text = |methods: &str, network: &str| {
+        format!(
+            "name = \"n\"\nseeds = 2\nmethods = {methods}\n[workload]\nkind = \"routing\"\n{}\n\
+             [learner]\nconstant_step_size = 0.5\nbehaviour = {{ kind = \"greedy\" }}\n{network}",
+            six_by_six("[2.5]", 20_000.0)
+        )
+    };
+    let parse = |t: &str| ExperimentConfig::from_toml(t, "n.toml").unwrap().validate();
+    let exp = parse(&text("[\"ic-q-neural\", \"shortest-path\"]", net)).unwrap();
+    let r = run(&exp);
+    let neural = row(&r, Method::IcQNeural, 2.5);
+    let sp = row(&r, Method::ShortestPath, 2.5);
+    assert!(neural.mean_delivery_time < 12.0, "neural IC-Q keeps delivering at L = 2.5: {neural:?}");
+    assert!(sp.mean_delivery_time > 2.0 * neural.mean_delivery_time, "{sp:?} vs {neural:?}");
+    assert_eq!(neural.scalars_per_transfer, 1.0, "one scalar per transfer of control");
+    // The method without its network, and a network no listed method uses, are both refused.
+    let e = parse(&text("[\"ic-q-neural\"]", "")).unwrap_err().to_string();
+    assert!(e.contains("learner.network") && e.contains("missing"), "{e}");
+    let e = parse(&text("[\"ic-q\"]", net)).unwrap_err().to_string();
+    assert!(e.contains("learner.network") && e.contains("ic-q-neural"), "{e}");
+    let synthetic = format!("name = \"s\"\nmethods = [\"ic-q-neural\"]\n[workload]\nkind = \"synthetic\"\n{net}");
+    let e = parse(&synthetic).unwrap_err().to_string();
+    assert!(e.contains("methods") && e.contains("ic-q-neural"), "{e}");
+}

@@ -1,70 +1,12 @@
 //! The live backend against a scripted OpenAI-compatible server on 127.0.0.1 (no network model needed).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
 use baton_llm::data::{parse_gsm8k, Dataset, DatasetKind, Recording};
+use baton_llm::mock::completion;
 use baton_llm::price::{PriceTable, GPT_4O_MINI};
 use baton_llm::{Backend, LiveBackend, LiveConfig, LlmError, Request};
 
-/// One request as the server saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    path: String,
-    authorization: Option<String>,
-    body: serde_json::Value,
-}
-
-/// Serves `replies` (status, body) in order, one per connection, recording each request.
-fn serve(replies: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-    let url = format!("http://{}/v1", listener.local_addr().expect("local address"));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for (status, body) in replies {
-            let Ok((stream, _)) = listener.accept() else { return };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("request line");
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            let (mut len, mut authorization) = (0, None);
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).expect("header");
-                let h = h.trim_end();
-                if h.is_empty() {
-                    break;
-                }
-                let (name, value) = h.split_once(':').unwrap_or((h, ""));
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => len = value.trim().parse().expect("length"),
-                    "authorization" => authorization = Some(value.trim().to_string()),
-                    _ => {}
-                }
-            }
-            let mut buf = vec![0; len];
-            reader.read_exact(&mut buf).expect("body");
-            let request = serde_json::from_slice(&buf).unwrap_or(serde_json::Value::Null);
-            log.lock().expect("log").push(Seen { path, authorization, body: request });
-            let reply = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let mut stream = stream;
-            stream.write_all(reply.as_bytes()).expect("reply");
-        }
-    });
-    (url, seen)
-}
-
-fn completion(text: &str, usage: Option<(u64, u64)>) -> String {
-    let mut v = serde_json::json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]});
-    if let Some((i, o)) = usage {
-        v["usage"] = serde_json::json!({"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o});
-    }
-    v.to_string()
+fn serve(replies: Vec<(u16, String)>) -> (String, baton_llm::mock::Log) {
+    baton_llm::mock::scripted(replies).expect("bind a local port")
 }
 
 fn tiny() -> Dataset {
