@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use baton_core::rng::{stream, uniform_index, Stream};
 use baton_core::{Env, Event, JointState, Next};
-use baton_envs::cpu::env::{oracle_spec, spec, N_JOINT, OBS_SIZES};
+use baton_envs::cpu::env::{oracle_spec, spec, N_JOINT};
 use baton_envs::cpu::roles::{self, sample_inputs, TestSet};
-use baton_envs::cpu::{strategy, CpuConfig, CpuEnv, CpuWorld, Order, Tally};
+use baton_envs::cpu::{strategy, CpuConfig, CpuEnv, CpuWorld, Interfaces, Order, Tally};
 use baton_tinycpu::{assemble, check_exhaustive, disassemble, mutate, Instr, Program, TaskSet, MAX_PROGRAM_LEN};
 use proptest::prelude::*;
 
@@ -100,7 +100,8 @@ fn world(k: u32) -> Arc<CpuWorld> {
 
 /// Random legal play for `episodes` episodes; checks observations and legality along the way.
 fn play(env: &mut CpuEnv, seed: u64, episodes: u64) -> Tally {
-    let sp = spec(1.0).expect("spec");
+    let interfaces = env.world().cpu.config.interfaces;
+    let sp = spec(1.0, interfaces).expect("spec");
     let os = oracle_spec().expect("oracle spec");
     let mut rng = stream(seed, Stream::Env);
     let mut policy = stream(seed, Stream::Central);
@@ -111,7 +112,7 @@ fn play(env: &mut CpuEnv, seed: u64, episodes: u64) -> Tally {
         match env.next_event(&mut rng) {
             Event::Decide(d) => {
                 let i = d.agent.index();
-                assert!(d.obs.0 < OBS_SIZES[i], "agent {i} obs {}", d.obs.0);
+                assert!(d.obs.0 < interfaces.obs_sizes()[i], "agent {i} obs {}", d.obs.0);
                 let legal = sp.agents[i].legal.of(d.obs);
                 let j = env.joint_state(d.artifact);
                 assert!(j.0 < N_JOINT);
@@ -123,7 +124,7 @@ fn play(env: &mut CpuEnv, seed: u64, episodes: u64) -> Tally {
                 handoffs += 1;
                 assert!(h.duration >= 1);
                 if let Next::To { agent, obs } = h.next {
-                    assert!(obs.0 < OBS_SIZES[agent.index()]);
+                    assert!(obs.0 < interfaces.obs_sizes()[agent.index()]);
                 }
             }
             Event::EpisodeEnd => {
@@ -138,18 +139,21 @@ fn play(env: &mut CpuEnv, seed: u64, episodes: u64) -> Tally {
 
 #[test]
 fn episodes_respect_interfaces_and_the_deadline() {
-    let w = world(16);
-    let mut env = CpuEnv::new(w, Arc::new(spec(1.0).expect("spec")), Order::Sample);
-    let t = play(&mut env, 5, 300);
-    assert_eq!(t.episodes, 300);
-    assert!(t.correct > 0 && t.correct < t.episodes, "{t:?}");
+    for interfaces in [Interfaces::Spec, Interfaces::Verdicts] {
+        let cpu = CpuConfig { interfaces, ..CpuConfig::default() }.validate().expect("valid");
+        let w = Arc::new(CpuWorld::new(&cpu, &task_set().tasks, 16));
+        let mut env = CpuEnv::new(w, Arc::new(spec(1.0, interfaces).expect("spec")), Order::Sample);
+        let t = play(&mut env, 5, 300);
+        assert_eq!(t.episodes, 300);
+        assert!(t.correct > 0 && t.correct < t.episodes, "{t:?}");
+    }
 }
 
 /// Role results are pure functions of their inputs: a world whose caches were filled by other episodes first
 /// gives exactly the same episodes.
 #[test]
 fn results_do_not_depend_on_what_the_cache_saw_first() {
-    let sp = Arc::new(spec(1.0).expect("spec"));
+    let sp = Arc::new(spec(1.0, Interfaces::default()).expect("spec"));
     let cold = world(8);
     let warm = world(8);
     let mut other = CpuEnv::new(warm.clone(), sp.clone(), Order::Sample);
@@ -163,7 +167,7 @@ fn results_do_not_depend_on_what_the_cache_saw_first() {
 fn the_fixed_pipeline_makes_eight_handoffs_and_submits() {
     let w = world(64);
     let n = w.tasks.len() as u64;
-    let mut env = CpuEnv::new(w, Arc::new(spec(1.0).expect("spec")), Order::Sequential);
+    let mut env = CpuEnv::new(w, Arc::new(spec(1.0, Interfaces::default()).expect("spec")), Order::Sequential);
     let mut rng = stream(2, Stream::Env);
     env.reset(&mut rng);
     let mut done = 0;

@@ -67,7 +67,8 @@ impl CpuWorkload {
                 reason: "the task set is empty".into(),
             });
         }
-        let spec = spec(cpu.config.discount).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+        let spec =
+            spec(cpu.config.discount, cpu.config.interfaces).map_err(|e| ExperimentError::Internal(e.to_string()))?;
         let worlds = cpu.ks().iter().map(|&k| Arc::new(CpuWorld::new(&cpu, &tasks.tasks, k))).collect();
         Ok(CpuWorkload { cpu, task_set: name, worlds, spec: Arc::new(spec) })
     }

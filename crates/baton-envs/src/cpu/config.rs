@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::env::Interfaces;
 use crate::EnvError;
 
 /// Cost and duration of one call of a role. TOML tables `[workload.writer]`, `[workload.tester]`, ...
@@ -68,6 +69,10 @@ pub struct CpuConfig {
     /// Handoffs per episode before the deadline ends it unsubmitted (reward 0 for the artifact), 2..=64.
     #[serde(default = "default_max_handoffs")]
     pub max_handoffs: u32,
+    /// What the roles see: `verdicts` (default: the desk also sees whether an untested draft passes the task's
+    /// visible examples, a verdict the writer writes on it) or `spec` (the original interfaces).
+    #[serde(default)]
+    pub interfaces: Interfaces,
     /// Discount per time step, in (0, 1].
     #[serde(default = "default_discount")]
     pub discount: f64,
@@ -175,6 +180,7 @@ fn toml_default() -> CpuConfig {
         proposals_per_step: default_per_step(),
         speed_bonus: default_bonus(),
         max_handoffs: default_max_handoffs(),
+        interfaces: Interfaces::default(),
         discount: default_discount(),
         episodes: default_episodes(),
         eval_episodes_per_task: default_eval(),

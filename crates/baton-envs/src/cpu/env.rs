@@ -44,8 +44,48 @@ pub const N_ACTIONS: u16 = 6;
 const ACTION_NAMES: [&str; 6] = ["to-writer", "to-tester", "to-debugger", "to-optimizer", "to-submit", "submit"];
 const AGENT_NAMES: [&str; N_AGENTS] = ["writer", "tester", "debugger", "optimizer", "submit"];
 
-/// Sizes of the agents' observation spaces, by `AgentId`.
+/// Sizes of the agents' observation spaces under [`Interfaces::Spec`], by `AgentId`
+/// ([`Interfaces::obs_sizes`] gives them for either interface).
 pub const OBS_SIZES: [u32; N_AGENTS] = [18, 18, 36, 27, 90];
+
+/// Under [`Interfaces::Verdicts`], the part of every role's observation the ticket shows: difficulty (3) x the
+/// desk's program state (6) x deadline (3).
+const VERDICTS_CORE: u32 = 3 * 6 * 3;
+
+/// Which interfaces the roles have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interfaces {
+    /// SPEC 6.3's interfaces as first built: the desk sees an undrafted, untested, failing, passing-after-an-edit
+    /// or passing program, not whether an untested draft passes the visible examples.
+    Spec,
+    /// Every role also sees what the ticket shows: the program's test state as the desk sees it, with the
+    /// visible-examples verdict (an untested draft that passes the task's visible examples is told from one
+    /// that fails them), and the deadline; then its own fields of `spec`. See docs/deviations.md.
+    #[default]
+    Verdicts,
+}
+
+impl Interfaces {
+    /// Sizes of the agents' observation spaces, by `AgentId`.
+    pub fn obs_sizes(self) -> [u32; N_AGENTS] {
+        match self {
+            Interfaces::Spec => OBS_SIZES,
+            Interfaces::Verdicts => {
+                let c = VERDICTS_CORE;
+                [3 * c, 6 * c, 6 * c, 3 * c, 2 * c]
+            }
+        }
+    }
+
+    /// How many program states the desk tells apart.
+    pub fn desk_states(self) -> u32 {
+        match self {
+            Interfaces::Spec => 5,
+            Interfaces::Verdicts => 6,
+        }
+    }
+}
 
 /// The state of the artifact and of the roles' private memories (the joint state minus the holder).
 #[derive(Clone, Debug, Default)]
@@ -103,6 +143,16 @@ impl Artifact {
         }
     }
 
+    /// The desk's view of the program under `interfaces`: [`Artifact::program_state`], with (under
+    /// [`Interfaces::Verdicts`]) 5 for an untested program that fails the visible examples.
+    pub fn desk_state(&self, interfaces: Interfaces) -> u32 {
+        let s = self.program_state();
+        match interfaces {
+            Interfaces::Verdicts if s == 1 && !self.program.as_ref().is_some_and(|p| p.visible_pass) => 5,
+            _ => s,
+        }
+    }
+
     /// 0 no log, 1 logged tests pass, 2 some fail.
     fn passes_logged(&self) -> u32 {
         match self.log {
@@ -131,7 +181,8 @@ impl Artifact {
     }
 }
 
-/// The observation of `agent` (its interface to the artifact plus its own private state), SPEC 6.3:
+/// The observation of `agent` (its interface to the artifact plus its own private state). Under
+/// [`Interfaces::Spec`], SPEC 6.3's:
 ///
 /// | agent | observation | size |
 /// |---|---|---|
@@ -142,29 +193,107 @@ impl Artifact {
 /// | submit | difficulty; program state (none, untested, fails, passes after an edit, passes); optimized; deadline | 90 |
 ///
 /// Difficulty (reference length: <=3, <=7, more) stands for "length", which every role is told.
-pub fn observe(agent: AgentId, a: &Artifact, reference_cycles: f64, max_handoffs: u32, k: u32) -> ObsId {
+///
+/// Under [`Interfaces::Verdicts`] every role sees the ticket (54 values): difficulty; the program state
+/// ([`Artifact::desk_state`]: none, untested and passing the visible examples, logged tests fail, pass after an
+/// edit, pass, untested and failing the visible examples); the deadline (handoffs left: 6+, 3-5, under 3). Then
+/// its own fields: writer drafts so far (x3, 162); tester failing fraction and retest (x6, 324); debugger
+/// logged tests still failing and calls (x6, 324); optimizer cycles vs the reference (x3, 162); desk
+/// optimized (x2, 108).
+pub fn observe(
+    agent: AgentId,
+    a: &Artifact,
+    reference_cycles: f64,
+    max_handoffs: u32,
+    k: u32,
+    interfaces: Interfaces,
+) -> ObsId {
     let d = u32::from(a.difficulty);
     let b = |x: bool| u32::from(x);
+    let frac = if a.failing == 0 {
+        0
+    } else if 10 * a.failing < k {
+        1
+    } else {
+        2
+    };
+    if interfaces == Interfaces::Verdicts {
+        // What the ticket shows every role: difficulty, the program's state (the desk's view, with the
+        // visible-examples verdict) and the deadline; then the role's own fields.
+        let core = d + 3 * (a.desk_state(interfaces) + 6 * a.deadline_bucket(max_handoffs));
+        let own = match agent {
+            WRITER => bucket3(u32::from(a.drafts), 2, 3),
+            TESTER => frac + 3 * b(a.retest),
+            DEBUGGER => bucket3(a.debug_left, 1, 3) + 3 * b(a.debugs >= 2),
+            OPTIMIZER => a.cycles_bucket(reference_cycles),
+            _ => b(a.optimized),
+        };
+        return ObsId(core + VERDICTS_CORE * own);
+    }
     let o = match agent {
         WRITER => {
             let vis = a.program.as_ref().is_some_and(|p| p.visible_pass);
             d + 3 * (b(vis) + 2 * bucket3(u32::from(a.drafts), 2, 3))
         }
-        TESTER => {
-            let frac = if a.failing == 0 {
-                0
-            } else if 10 * a.failing < k {
-                1
-            } else {
-                2
-            };
-            d + 3 * (frac + 3 * b(a.retest))
-        }
+        TESTER => d + 3 * (frac + 3 * b(a.retest)),
         DEBUGGER => d + 3 * (bucket3(a.debug_left, 1, 3) + 3 * (b(a.debug_had_log) + 2 * b(a.debugs >= 2))),
         OPTIMIZER => d + 3 * (a.cycles_bucket(reference_cycles) + 3 * a.passes_logged()),
-        _ => d + 3 * (a.program_state() + 5 * (b(a.optimized) + 2 * a.deadline_bucket(max_handoffs))),
+        _ => {
+            let states = interfaces.desk_states();
+            d + 3 * (a.desk_state(interfaces) + states * (b(a.optimized) + 2 * a.deadline_bucket(max_handoffs)))
+        }
     };
     ObsId(o)
+}
+
+/// What `agent` sees, in words (the fields of [`observe`]), for diagnostics.
+pub fn describe(
+    agent: AgentId,
+    a: &Artifact,
+    reference_cycles: f64,
+    max_handoffs: u32,
+    k: u32,
+    interfaces: Interfaces,
+) -> String {
+    let d = ["short", "mid", "long"][usize::from(a.difficulty)];
+    let yn = |x: bool| if x { "yes" } else { "no" };
+    let state = ["none", "untested", "fails", "passes-after-edit", "passes", "untested-fails-visible"]
+        [a.desk_state(interfaces) as usize];
+    let deadline = [">=6 left", "3-5 left", "<3 left"][a.deadline_bucket(max_handoffs) as usize];
+    let drafts = ["1", "2", "3+"][bucket3(u32::from(a.drafts), 2, 3) as usize];
+    let frac = if a.failing == 0 {
+        "none"
+    } else if 10 * a.failing < k {
+        "<10%"
+    } else {
+        ">=10%"
+    };
+    let left = ["0", "1-2", "3+"][bucket3(a.debug_left, 1, 3) as usize];
+    let calls = if a.debugs >= 2 { "2+" } else { "1" };
+    let cycles = ["<=ref", "<=1.5x", ">1.5x"][a.cycles_bucket(reference_cycles) as usize];
+    if interfaces == Interfaces::Verdicts {
+        let own = match agent {
+            WRITER => format!("drafts {drafts}"),
+            TESTER => format!("failing {frac}, retest {}", yn(a.retest)),
+            DEBUGGER => format!("left failing {left}, calls {calls}"),
+            OPTIMIZER => format!("cycles {cycles}"),
+            _ => format!("optimized {}", yn(a.optimized)),
+        };
+        return format!("{d}: program {state}, deadline {deadline}; {own}");
+    }
+    let rest = match agent {
+        WRITER => {
+            let vis = a.program.as_ref().is_some_and(|p| p.visible_pass);
+            format!("draft passes visible {}, drafts {drafts}", yn(vis))
+        }
+        TESTER => format!("failing {frac}, retest {}", yn(a.retest)),
+        DEBUGGER => format!("left failing {left}, had log {}, calls {calls}", yn(a.debug_had_log)),
+        OPTIMIZER => {
+            format!("cycles {cycles}, passes logged {}", ["no log", "yes", "no"][a.passes_logged() as usize])
+        }
+        _ => format!("program {state}, optimized {}, deadline {deadline}", yn(a.optimized)),
+    };
+    format!("{d}: {rest}")
 }
 
 /// The legal actions of `agent`: hand to any other role (the writer also to itself: a new draft); the desk
@@ -184,20 +313,21 @@ pub fn legal_actions(agent: AgentId, has_program: bool) -> Vec<ActionId> {
 }
 
 /// The agents' interfaces.
-pub fn spec(discount: f64) -> Result<EnvSpec, CoreError> {
+pub fn spec(discount: f64, interfaces: Interfaces) -> Result<EnvSpec, CoreError> {
+    let sizes = interfaces.obs_sizes();
     let agents = (0..N_AGENTS)
         .map(|i| {
             let agent = AgentId(i as u16);
-            let sets: Vec<Vec<ActionId>> = (0..OBS_SIZES[i])
+            let sets: Vec<Vec<ActionId>> = (0..sizes[i])
                 .map(|o| {
                     // The desk's program state is digit 1 (base 3 difficulty below it).
-                    let has_program = agent != SUBMIT || (o / 3) % 5 != 0;
+                    let has_program = agent != SUBMIT || (o / 3) % interfaces.desk_states() != 0;
                     legal_actions(agent, has_program)
                 })
                 .collect();
             Ok(AgentSpec {
                 name: AGENT_NAMES[i].to_string(),
-                n_obs: OBS_SIZES[i],
+                n_obs: sizes[i],
                 n_actions: N_ACTIONS,
                 legal: Legal::per_obs(&sets, N_ACTIONS)?,
                 action_names: ACTION_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -390,7 +520,13 @@ impl CpuEnv {
 
     fn observe(&self, agent: AgentId) -> ObsId {
         let c = &self.world.cpu.config;
-        observe(agent, &self.artifact, self.reference_cycles(), c.max_handoffs, self.world.k)
+        observe(agent, &self.artifact, self.reference_cycles(), c.max_handoffs, self.world.k, c.interfaces)
+    }
+
+    /// What `agent` would see of the artifact now, in words ([`describe`]), for diagnostics.
+    pub fn describe(&self, agent: AgentId) -> String {
+        let c = &self.world.cpu.config;
+        describe(agent, &self.artifact, self.reference_cycles(), c.max_handoffs, self.world.k, c.interfaces)
     }
 
     fn jitter(rng: &mut Rng, j: u32) -> u32 {
@@ -549,5 +685,113 @@ impl JointState for CpuEnv {
     fn joint_state(&self, _artifact: ArtifactId) -> ObsId {
         let c = &self.world.cpu.config;
         ObsId(joint_index(self.holder, &self.artifact, self.reference_cycles(), c.max_handoffs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_tinycpu::TaskSet;
+
+    fn info(correct: bool, visible_pass: bool, cycles: f64) -> Arc<ProgramInfo> {
+        let program = TaskSet::builtin().tasks[0].reference.clone();
+        Arc::new(ProgramInfo { id: 7, task: 0, program, correct, cycles, visible_pass })
+    }
+
+    /// Every artifact state a role can see, as (log, failing, fresh, drafts, debugs, debug_left, optimized,
+    /// handoffs) combinations.
+    fn artifacts(correct: bool, visible_pass: bool, cycles: f64) -> Vec<Artifact> {
+        let mut out = Vec::new();
+        for log in [None, Some(3)] {
+            for failing in [0, 2, 40] {
+                for fresh in [false, true] {
+                    for (drafts, debugs, debug_left) in [(1, 0, 0), (2, 1, 2), (4, 3, 5)] {
+                        for optimized in [false, true] {
+                            for handoffs in [0, 5, 9, 13] {
+                                out.push(Artifact {
+                                    task: 0,
+                                    difficulty: 2,
+                                    program: Some(info(correct, visible_pass, cycles)),
+                                    log,
+                                    failing,
+                                    fresh,
+                                    retest: log.is_some(),
+                                    debug_left,
+                                    debug_had_log: log.is_some(),
+                                    drafts,
+                                    debugs,
+                                    optimized,
+                                    handoffs,
+                                    cost: 0.1,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn no_role_sees_hidden_correctness_under_either_interface() {
+        for interfaces in [Interfaces::Spec, Interfaces::Verdicts] {
+            for visible_pass in [false, true] {
+                for cycles in [3.0, 5.0, 9.0] {
+                    let right = artifacts(true, visible_pass, cycles);
+                    let wrong = artifacts(false, visible_pass, cycles);
+                    for (a, b) in right.iter().zip(&wrong) {
+                        for agent in (0..N_AGENTS).map(|i| AgentId(i as u16)) {
+                            let (oa, ob) = (
+                                observe(agent, a, 4.0, 14, 64, interfaces),
+                                observe(agent, b, 4.0, 14, 64, interfaces),
+                            );
+                            assert_eq!(oa, ob, "{interfaces:?} agent {agent:?} sees correctness in {a:?}");
+                            assert!(oa.0 < interfaces.obs_sizes()[agent.index()]);
+                        }
+                        // The oracle does see it.
+                        assert_ne!(joint_index(SUBMIT, a, 4.0, 14), joint_index(SUBMIT, b, 4.0, 14));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_ticket_shows_every_role_the_visible_verdict_and_the_deadline_only_under_verdicts() {
+        let passes = artifacts(true, true, 4.0);
+        let fails = artifacts(true, false, 4.0);
+        // An untested draft (no log) early and late in the episode.
+        let untested = |v: &[Artifact], h: u32| v.iter().find(|a| a.log.is_none() && a.handoffs == h).cloned();
+        let (p0, f0) = (untested(&passes, 0).expect("built"), untested(&fails, 0).expect("built"));
+        let late = untested(&passes, 13).expect("built");
+        for agent in (0..N_AGENTS).map(|i| AgentId(i as u16)) {
+            let o = |a: &Artifact, i| observe(agent, a, 4.0, 14, 64, i);
+            assert_ne!(o(&p0, Interfaces::Verdicts), o(&f0, Interfaces::Verdicts), "{agent:?}");
+            assert_ne!(o(&p0, Interfaces::Verdicts), o(&late, Interfaces::Verdicts), "{agent:?}");
+            if agent != WRITER {
+                // Under `spec` only the writer sees the visible verdict ...
+                assert_eq!(o(&p0, Interfaces::Spec), o(&f0, Interfaces::Spec), "{agent:?}");
+            }
+            if agent != SUBMIT {
+                // ... and only the desk the deadline.
+                assert_eq!(o(&p0, Interfaces::Spec), o(&late, Interfaces::Spec), "{agent:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_desk_can_submit_exactly_when_a_program_exists() {
+        for interfaces in [Interfaces::Spec, Interfaces::Verdicts] {
+            let sp = spec(1.0, interfaces).expect("valid");
+            let desk = &sp.agents[SUBMIT.index()];
+            let empty = Artifact { difficulty: 1, ..Artifact::default() };
+            let o = observe(SUBMIT, &empty, 4.0, 14, 64, interfaces);
+            assert_eq!(desk.legal.of(o), [TO_WRITER]);
+            for a in artifacts(false, false, 4.0) {
+                let o = observe(SUBMIT, &a, 4.0, 14, 64, interfaces);
+                assert!(desk.legal.of(o).contains(&SUBMIT_PROGRAM), "{interfaces:?} {a:?}");
+            }
+        }
     }
 }

@@ -22,7 +22,10 @@
 //! Interfaces ([`env::observe`], SPEC 6.3): the writer sees its draft against the visible examples; the tester
 //! its own pass vector (as a failing fraction); the debugger the failing logged tests it leaves; the optimizer
 //! cycles against the reference and a passes-logged flag; the desk the program's test state. Every role is
-//! told the task's length (difficulty bucket). No decentralized observation depends on hidden correctness:
+//! told the task's length (difficulty bucket). Under [`env::Interfaces::Verdicts`] (the default) every role
+//! also sees what the ticket shows: the program's test state as the desk sees it, with the visible-examples
+//! verdict the writer writes on its draft, and the deadline; [`env::Interfaces::Spec`] keeps the original
+//! interfaces. No decentralized observation depends on hidden correctness under either:
 //! small `k` lets wrong programs pass the log (the interface gap). The oracle ([`env::oracle_spec`],
 //! [`baton_core::JointState`]) sees the whole artifact, hidden correctness included.
 //!
@@ -36,5 +39,5 @@ pub mod strategy;
 pub mod world;
 
 pub use config::{Cpu, CpuConfig, RoleCost};
-pub use env::{CpuEnv, EpisodeRecord, Order, Tally};
+pub use env::{CpuEnv, EpisodeRecord, Interfaces, Order, Tally};
 pub use world::{CpuWorld, ProgramInfo};
