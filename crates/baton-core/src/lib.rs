@@ -8,7 +8,7 @@
 //! This crate holds only the shared vocabulary:
 //! - [`ids`]: typed identifiers ([`AgentId`], [`ObsId`], [`ActionId`], [`ArtifactId`]);
 //! - [`spec`]: what each agent's interface looks like ([`EnvSpec`], [`AgentSpec`], [`Legal`]);
-//! - [`env`]: the environment contract ([`Env`], [`Event`], [`Decision`], [`Handoff`]) that serves both the
+//! - [`env`](mod@env): the environment contract ([`Env`], [`Event`], [`Decision`], [`Handoff`]) that serves both the
 //!   one-artifact episode and the many-artifact stream, and [`check_env`];
 //! - [`model`]: [`FiniteModel`], an explicit finite IC-SMDP (states, kernel, rewards) that can be both simulated
 //!   ([`FiniteEnv`]) and solved exactly (crate `baton-solve`);

@@ -104,7 +104,7 @@ pub struct EnvSpec {
 }
 
 impl EnvSpec {
-    /// Check internal consistency: at least one agent, gamma in [0,1], sizes and legal tables agree.
+    /// Check internal consistency: at least one agent, gamma in `[0, 1]`, sizes and legal tables agree.
     pub fn validate(&self) -> Result<(), CoreError> {
         if self.agents.is_empty() {
             return Err(CoreError::invalid("agents", "at least one agent is required"));

@@ -1,5 +1,5 @@
 //! The run plots (SVG, pure Rust: no font libraries needed). Each plot function turns a summary into
-//! [`Panel`]s of [`Series`]; one renderer ([`render`]) draws every panel, so all plots share one look.
+//! `Panel`s of `Series`; one renderer (`render`) draws every panel, so all plots share one look.
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! On a `handoff` the receiver draws its own private state, computes its observation `o'` of the artifact and
 //! answers the sender with ONE number, `v = max_a' Q_j(o', a')` ([`baton_learn::icq::reply`] via
 //! [`IcqAgent::reply`]). It then holds control: it picks its action with its own behaviour policy, runs its own
-//! option on the artifact ([`Synthetic::run_option`]) and hands the artifact on; when the next receiver's
+//! option on the artifact ([`baton_envs::synthetic::Synthetic::run_option`]) and hands the artifact on; when the next receiver's
 //! number arrives it applies [`IcqAgent::learn`] (SPEC 2 step 4) to its own table. On SUBMIT it learns from
 //! `v = 0` and reports the end of the workflow to the entry agent. The table, the visit counts, the private
 //! state and the transition never leave this module.

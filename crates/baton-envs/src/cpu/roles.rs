@@ -2,7 +2,7 @@
 //! generator: the environment ([`super::world`]) seeds each call from the call's inputs and caches the result.
 //!
 //! - [`draft`]: the writer, a seeded model of an imperfect writer: the task's reference program, with
-//!   probability `1 - writer_skill^(len/2)` broken by one or two random edits ([`baton_tinycpu::mutate`]),
+//!   probability `1 - writer_skill^(len/2)` broken by one or two random edits ([`baton_tinycpu::mutate()`]),
 //!   and padded with up to two dead instructions (writes to a register the reference never uses).
 //! - [`sample_inputs`]: the tester's `k` inputs, each word an edge value (0, 1, 0x7F, 0x80, 0xFF, ...) or
 //!   uniform with equal probability.
@@ -221,7 +221,7 @@ fn debug_cost(s: Score, tests: &TestSet) -> f64 {
     f64::from(s.failing) + f64::from(s.distance) / (bits + 1.0)
 }
 
-/// The debugger: Metropolis MCMC with [`mutate`] proposals, cost = output bits wrong on `tests`, until every
+/// The debugger: Metropolis MCMC with [`mutate()`] proposals, cost = output bits wrong on `tests`, until every
 /// test passes or `budget` proposals are spent. Returns the best program seen (the input if nothing was
 /// better).
 pub fn debug(program: &Program, tests: &TestSet, budget: u32, rng: &mut Rng) -> Edit {

@@ -65,7 +65,7 @@ impl Default for CriticConfig {
 pub struct MathConfig {
     /// `replay` (GSM8K test with the recorded responses) or `simulated` (MathQA test, calibrated models).
     pub backend: BackendKind,
-    /// Prices of cost, `lambda` reward units per USD (reward = 1[right] - lambda * cost); each learning method
+    /// Prices of cost, `lambda` reward units per USD (reward = `1[right] - lambda * cost`); each learning method
     /// runs once per lambda. Finite, >= 0, at least one.
     pub lambdas: Vec<f64>,
     /// Training episodes (questions) per learning method, lambda and seed, at least 1.
