@@ -41,9 +41,10 @@ impl Stream {
 /// Uniform choice among tied best candidates in one pass (reservoir sampling): call it on each candidate
 /// that ties the current best; `ties` counts the tied candidates seen so far (including the current best)
 /// and is incremented here. Returns whether the new candidate replaces the kept one (probability
-/// `1 / ties`), so every tied candidate ends up kept with equal probability.
+/// `1 / ties`), so every tied candidate ends up kept with equal probability. Generic over the generator so
+/// that a caller may hand a view that buffers a [`Rng`]'s next words (the draws stay the same).
 #[inline(always)]
-pub fn replace_on_tie(rng: &mut Rng, ties: &mut usize) -> bool {
+pub fn replace_on_tie<R: rand::RngCore + ?Sized>(rng: &mut R, ties: &mut usize) -> bool {
     *ties += 1;
     uniform_index(rng, *ties) == 0
 }
@@ -54,8 +55,7 @@ pub fn replace_on_tie(rng: &mut Rng, ties: &mut usize) -> bool {
 /// in the IC-Q hot loop (measured with callgrind on `baton bench --filter ic-q/`), against about 10 here;
 /// the loop draws one index per handoff. The rejection branch is taken with probability below `n / 2^32`.
 #[inline(always)]
-pub fn uniform_index(rng: &mut Rng, n: usize) -> usize {
-    use rand::RngCore;
+pub fn uniform_index<R: rand::RngCore + ?Sized>(rng: &mut R, n: usize) -> usize {
     debug_assert!(n >= 1 && n <= u32::MAX as usize);
     let n = n as u32;
     let mut m = u64::from(rng.next_u32()) * u64::from(n);

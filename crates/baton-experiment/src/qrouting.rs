@@ -25,6 +25,7 @@ use baton_envs::routing::events::{sample_exp, EventQueue};
 use baton_envs::routing::network::{Interface, SourceCost, Task};
 use baton_envs::routing::{NetStats, NetworkParams, Tally, Topology};
 use baton_learn::{icq, Behaviour, QFunction, Scalar, StepSize, Transition};
+use rand::RngCore;
 
 use crate::train::TrainStats;
 
@@ -124,36 +125,90 @@ impl QFunction for RouterQ<'_> {
 
 #[derive(Clone, Copy, Debug)]
 struct Packet {
-    dest: u32,
-    /// Router holding the packet (queued there, or sending from there).
-    node: u32,
-    /// Neighbour the packet is in transit to.
-    to: u32,
-    hops: u32,
     birth: f64,
     /// When it arrived at `node` (or was injected there).
     arrived: f64,
-    /// The sender's open record: its observation and action.
+    /// The sender's open record: the start of its table (its record's `base`), its observation, action
+    /// and degree, so that the arrival reads nothing else of the sender to find its entry.
+    base: usize,
     obs: u32,
     action: u16,
+    degree: u16,
+    dest: u32,
+    /// Router holding the packet (queued there, or sending from there).
+    node: u32,
+    hops: u32,
+    /// In transit: where the receiver's id is in the topology's neighbour lists (the sender's neighbour
+    /// number `action`).
+    receiver: u32,
     /// Next packet in the same router's FIFO.
     next: u32,
 }
 
+/// A router's state, in one cache line with the next words of its random stream.
 #[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
 struct Router {
     /// Time until which the router's server is busy.
     busy_until: f64,
+    /// Start of the router's rows in the shared table.
+    base: usize,
     /// FIFO of waiting packets (slots), linked through `Packet::next`.
     head: u32,
     tail: u32,
-    /// Whether a `Serve` event is pending.
-    serving: bool,
-    degree: u16,
-    /// Start of the router's rows in the shared table.
-    base: usize,
     /// Start of its neighbour list in the topology.
     neighbours: u32,
+    degree: u16,
+    /// Whether a `Serve` event is pending.
+    serving: bool,
+    /// `draws` bookkeeping: the low 4 bits count the words of `draws` used (`DRAWS`: none left), the high
+    /// 4 bits how many times `draws` was refilled, modulo 16.
+    draws_state: u8,
+    /// The next words of the router's own random stream, taken from it in order: a tie-break then reads
+    /// no other memory (the 10^4 streams take 3 MB, more than the L2).
+    draws: [u32; DRAWS],
+}
+
+const _: () = assert!(std::mem::size_of::<Router>() == 64);
+
+/// How many words of a router's random stream its [`Router`] record holds.
+const DRAWS: usize = 8;
+
+/// A router's random stream read through the words buffered in its [`Router`] record: the same words in
+/// the same order as the stream itself (`next_u32`, and `next_u64` as two words, low first, as
+/// `ChaCha8Rng` does), so every draw, and every result, is the one the reference gets from the stream.
+struct BufferedStream<'a> {
+    words: &'a mut [u32; DRAWS],
+    state: &'a mut u8,
+    stream: &'a mut Rng,
+}
+
+impl RngCore for BufferedStream<'_> {
+    #[inline(always)]
+    fn next_u32(&mut self) -> u32 {
+        let mut used = usize::from(*self.state & 15);
+        if used == DRAWS {
+            for w in self.words.iter_mut() {
+                *w = self.stream.next_u32();
+            }
+            // One more refill (high bits, wrapping), none used.
+            *self.state = (*self.state & !15).wrapping_add(16);
+            used = 0;
+        }
+        *self.state += 1;
+        self.words[used]
+    }
+    fn next_u64(&mut self) -> u64 {
+        let low = u64::from(self.next_u32());
+        low | (u64::from(self.next_u32()) << 32)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        // Whole words, little-endian, as `ChaCha8Rng` (which drops the rest of a partly used last word).
+        for chunk in dest.chunks_mut(4) {
+            let w = self.next_u32().to_le_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
+        }
+    }
 }
 
 /// Q-routing as IC-Q, simulator and learners fused. See the module documentation.
@@ -168,16 +223,22 @@ pub struct FusedQRouting {
     step: StepSize,
     actions: Vec<ActionId>,
     behaviour: Behaviour,
-    rngs: Vec<Rng>,
+    rngs: Vec<AlignedRng>,
     env_rng: Rng,
+    /// The next two injections: each one's source, destination and the gap from it to the injection after
+    /// it, drawn ahead from the environment's stream (the same draws in the same order as `Network`), so
+    /// that the source's row can be fetched ahead. `[0]` is the scheduled injection.
+    upcoming: [(f64, u32, u32); 2],
     packets: Vec<Packet>,
     free: Vec<u32>,
     now: f64,
     /// The same event queue as the `Env`'s (`baton_envs::routing::events`); payload: a packet slot
     /// (arrival), `SERVE | router`, or `INJECT`.
     events: EventQueue<u32>,
-    /// A decision owed right after the arrival just processed (the receiver was idle).
-    then_decide: Option<u32>,
+    /// A decision owed right after the arrival just processed (the receiver was idle): the packet's slot,
+    /// and the observation and action the receiver already picked in the pass that made its reply (`None`:
+    /// pick now).
+    then_decide: Option<(u32, Option<(ObsId, ActionId)>)>,
     stats: NetStats,
     train: TrainStats,
     /// Whether to prefetch ahead (tables too large for the caches; on small networks it only costs).
@@ -214,12 +275,14 @@ impl FusedQRouting {
             let rows = interface.n_obs(n, v) as usize;
             routers.push(Router {
                 busy_until: 0.0,
+                base,
                 head: NONE,
                 tail: NONE,
-                serving: false,
-                degree: degree as u16,
-                base,
                 neighbours: neighbours.len() as u32,
+                degree: degree as u16,
+                serving: false,
+                draws_state: DRAWS as u8,
+                draws: [0; DRAWS],
             });
             neighbours.extend_from_slice(topology.neighbours(v));
             base += rows * degree;
@@ -247,14 +310,26 @@ impl FusedQRouting {
         let prefetch = std::mem::size_of_val(q.as_slice()) > PREFETCH_ABOVE;
         let max_degree = topology.max_degree();
         let cap = params.max_in_flight as usize;
-        let rngs = (0..n).map(|i| stream(seed, Stream::Agent(i as u16))).collect();
+        let rngs = (0..n).map(|i| AlignedRng(stream(seed, Stream::Agent(i as u16)))).collect();
         let mut env_rng = stream(seed, Stream::Env);
         // As `Network::reset`: the first injection is the first event scheduled (seq 1).
         let first = sample_exp(&mut env_rng, params.load);
         let mut events = EventQueue::with_capacity(2 * cap + 16);
         events.schedule_inject(first, INJECT);
-        let packet =
-            Packet { dest: 0, node: 0, to: 0, hops: 0, birth: 0.0, arrived: 0.0, obs: 0, action: 0, next: NONE };
+        let upcoming = [draw_injection(&mut env_rng, params.load, n), draw_injection(&mut env_rng, params.load, n)];
+        let packet = Packet {
+            birth: 0.0,
+            arrived: 0.0,
+            base: 0,
+            obs: 0,
+            action: 0,
+            degree: 0,
+            dest: 0,
+            node: 0,
+            hops: 0,
+            receiver: 0,
+            next: NONE,
+        };
         Ok(FusedQRouting {
             topology,
             interface,
@@ -267,6 +342,7 @@ impl FusedQRouting {
             behaviour,
             rngs,
             env_rng,
+            upcoming,
             packets: vec![packet; cap],
             free: (0..cap as u32).rev().collect(),
             now: 0.0,
@@ -318,16 +394,26 @@ impl FusedQRouting {
             if self.now >= until {
                 return;
             }
-            if let Some(slot) = self.then_decide.take() {
-                self.decide(slot);
+            if let Some((slot, picked)) = self.then_decide.take() {
+                match picked {
+                    Some((obs, a)) => self.send(slot, obs, a),
+                    None => self.decide(slot),
+                }
                 continue;
             }
             loop {
                 // Fetch what the event `LOOKAHEAD` places ahead will read, so its cache misses overlap
                 // with this event's work (large networks: the tables do not fit in cache).
                 if self.prefetch {
-                    if let Some(ahead) = self.events.fifo_ahead(LOOKAHEAD) {
-                        self.prefetch(ahead.what);
+                    // In three stages, each computing its addresses from what the one before fetched.
+                    if let Some(e) = self.events.fifo_ahead(3 * LOOKAHEAD) {
+                        self.prefetch_stage1(e.what);
+                    }
+                    if let Some(e) = self.events.fifo_ahead(2 * LOOKAHEAD) {
+                        self.prefetch_stage2(e.what);
+                    }
+                    if let Some(e) = self.events.fifo_ahead(LOOKAHEAD) {
+                        self.prefetch_stage3(e.what);
                     }
                 }
                 // The injection stream always has a next event, so the queue is never empty.
@@ -360,36 +446,66 @@ impl FusedQRouting {
         }
     }
 
-    /// Prefetch the table rows, visit counts and router state that the event with payload `what` will read.
+    /// The neighbour a packet in transit is sent to: its sender's neighbour number `action`.
     #[inline(always)]
-    fn prefetch(&self, what: u32) {
-        let (router, dest, own) = if what & SERVE != 0 {
+    fn receiver(&self, p: &Packet) -> u32 {
+        self.neighbours[p.receiver as usize]
+    }
+
+    /// Prefetch stage 1 (`3 LOOKAHEAD` events ahead): an arrival's receiver id in its sender's neighbour
+    /// list; a service's router record.
+    #[inline(always)]
+    fn prefetch_stage1(&self, what: u32) {
+        if what & SERVE != 0 {
+            prefetch_range(std::slice::from_ref(&self.routers[(what & !SERVE) as usize]));
+        } else {
+            let i = self.packets[what as usize].receiver as usize;
+            prefetch_range(&self.neighbours[i..=i]);
+        }
+    }
+
+    /// Prefetch stage 2 (`2 LOOKAHEAD` events ahead): an arrival's receiver's record.
+    #[inline(always)]
+    fn prefetch_stage2(&self, what: u32) {
+        if what & SERVE == 0 {
+            let y = self.receiver(&self.packets[what as usize]);
+            prefetch_range(std::slice::from_ref(&self.routers[y as usize]));
+        }
+    }
+
+    /// Prefetch stage 3 (`LOOKAHEAD` events ahead): the row the deciding router reads (the receiver's reply
+    /// and decision, or a queued packet's decision), its random stream if it may need it, and an arrival's
+    /// sender's entry and visit count (updated at the arrival).
+    #[inline(always)]
+    fn prefetch_stage3(&self, what: u32) {
+        if what & SERVE != 0 {
             let x = what & !SERVE;
             let head = self.routers[x as usize].head;
-            if head == NONE {
-                return;
+            if head != NONE {
+                self.prefetch_decision(x, self.packets[head as usize].dest);
             }
-            (x, self.packets[head as usize].dest, None)
-        } else {
-            let p = &self.packets[what as usize];
-            (p.to, p.dest, Some(p))
-        };
+            return;
+        }
+        let p = &self.packets[what as usize];
+        self.prefetch_decision(self.receiver(p), p.dest);
+        let i = p.base + p.obs as usize * usize::from(p.degree) + usize::from(p.action);
+        prefetch_range(&self.q[i..=i]);
+        if let Some(n) = self.visits.get(i..=i) {
+            prefetch_range(n);
+        }
+    }
+
+    /// Prefetch what `router` reads to reply about, and decide on, a packet for `dest`.
+    #[inline(always)]
+    fn prefetch_decision(&self, router: u32, dest: u32) {
         let r = &self.routers[router as usize];
         let degree = usize::from(r.degree);
         let row = r.base + self.interface.obs(router, dest).index() * degree;
         prefetch_range(&self.q[row..row + degree]);
-        // The router decides on it: its neighbour list and its own random stream (ties).
-        prefetch_range(&self.neighbours[r.neighbours as usize..r.neighbours as usize + degree]);
-        prefetch_range(std::slice::from_ref(&self.rngs[router as usize]));
-        if let Some(p) = own {
-            // The sender's entry, updated when the packet arrives.
-            let i = self.routers[p.node as usize].base
-                + p.obs as usize * usize::from(self.routers[p.node as usize].degree)
-                + usize::from(p.action);
-            prefetch_range(&self.q[i..=i]);
-            if let Some(n) = self.visits.get(i..=i) {
-                prefetch_range(n);
-            }
+        // Its random stream when the words buffered in its record may run out: the stream's index and
+        // the results its next refill reads (all of it when the stream generates its next 64 words).
+        if usize::from(r.draws_state & 15) + RNG_SLACK >= DRAWS {
+            self.rngs[router as usize].prefetch_refill(r.draws_state >> 4);
         }
     }
 
@@ -397,13 +513,18 @@ impl FusedQRouting {
     /// was dropped.
     #[inline(always)]
     fn inject(&mut self) -> bool {
-        let next = self.now + sample_exp(&mut self.env_rng, self.params.load);
+        let (gap, src, dest) = self.upcoming[0];
+        let next = self.now + gap;
         self.events.schedule_inject(next, INJECT);
-        let n = self.routers.len();
-        let src = uniform_index(&mut self.env_rng, n);
-        let mut dest = uniform_index(&mut self.env_rng, n - 1);
-        if dest >= src {
-            dest += 1;
+        self.upcoming[0] = self.upcoming[1];
+        self.upcoming[1] = draw_injection(&mut self.env_rng, self.params.load, self.routers.len() as u32);
+        if self.prefetch {
+            // The next injection's source decides on its packet at once: fetch its row now (its record
+            // was fetched at the previous injection), and the record of the source after it.
+            let (_, s, d) = self.upcoming[0];
+            self.prefetch_decision(s, d);
+            let (_, s, _) = self.upcoming[1];
+            prefetch_range(std::slice::from_ref(&self.routers[s as usize]));
         }
         let Some(slot) = self.free.pop() else {
             if self.now <= self.params.horizon {
@@ -418,9 +539,8 @@ impl FusedQRouting {
         };
         self.stats.injected += 1;
         let p = &mut self.packets[slot as usize];
-        p.dest = dest as u32;
-        p.node = src as u32;
-        p.to = src as u32;
+        p.dest = dest;
+        p.node = src;
         p.hops = 0;
         p.birth = self.now;
         p.arrived = self.now;
@@ -447,13 +567,24 @@ impl FusedQRouting {
     /// The holder of the packet in `slot` picks a neighbour (step 1) and sends it (step 2).
     #[inline(always)]
     fn decide(&mut self, slot: u32) {
-        let p = self.packets[slot as usize];
+        let p = &self.packets[slot as usize];
         let x = p.node;
         let obs = self.interface.obs(x, p.dest);
         let r = &mut self.routers[x as usize];
         let view = RouterQRef { q: &self.q[r.base..], degree: usize::from(r.degree), actions: &self.actions };
-        let a = self.behaviour.act(&view, obs, None, &mut self.rngs[x as usize]);
-        let y = self.neighbours[r.neighbours as usize + a.index()];
+        let mut rng =
+            BufferedStream { words: &mut r.draws, state: &mut r.draws_state, stream: &mut self.rngs[x as usize].0 };
+        let a = self.behaviour.act(&view, obs, None, &mut rng);
+        self.send(slot, obs, a);
+    }
+
+    /// The holder of the packet in `slot`, having picked neighbour number `a` at `obs` (step 1), sends it
+    /// (step 2).
+    #[inline(always)]
+    fn send(&mut self, slot: u32, obs: ObsId, a: ActionId) {
+        let p = self.packets[slot as usize];
+        let x = p.node;
+        let r = &mut self.routers[x as usize];
         // A new packet is sent at its injection instant without a service slot.
         let service = p.hops != 0;
         if service {
@@ -465,9 +596,11 @@ impl FusedQRouting {
         }
         let busy_until = r.busy_until;
         let pk = &mut self.packets[slot as usize];
+        pk.base = r.base;
         pk.obs = obs.0;
         pk.action = a.0;
-        pk.to = y;
+        pk.degree = r.degree;
+        pk.receiver = r.neighbours + u32::from(a.0);
         pk.hops += 1;
         self.stats.hops += 1;
         let t = self.now + 1.0;
@@ -482,7 +615,7 @@ impl FusedQRouting {
     #[inline(always)]
     fn arrive(&mut self, slot: u32) {
         let p = self.packets[slot as usize];
-        let (x, y) = (p.node, p.to);
+        let (x, y) = (p.node, self.receiver(&p));
         let spent = self.now - p.arrived;
         let reward = match (self.params.source_cost, p.hops) {
             (SourceCost::TargetOnly, 1) => 0.0,
@@ -499,14 +632,33 @@ impl FusedQRouting {
             let pk = &mut self.packets[slot as usize];
             pk.node = y;
             pk.arrived = now;
-            self.enter(slot, y);
+            let idle = self.enter(slot, y);
             self.train.transfers += 1;
             self.train.scalars += 1;
-            icq::reply(&self.view(y), obs)
+            if idle && x != y {
+                // The receiver decides on the packet at once, and nothing changes its table before that
+                // (the sender's update touches only the sender's own): its reply and its pick in one pass,
+                // the same scalar, action and draws as a reply now and a decision after the update.
+                let r = &mut self.routers[y as usize];
+                let view = RouterQRef { q: &self.q[r.base..], degree: usize::from(r.degree), actions: &self.actions };
+                let mut rng = BufferedStream {
+                    words: &mut r.draws,
+                    state: &mut r.draws_state,
+                    stream: &mut self.rngs[y as usize].0,
+                };
+                let (v, a) = icq::reply_and_act(&view, obs, &self.behaviour, &mut rng);
+                self.then_decide = Some((slot, Some((obs, a))));
+                v
+            } else {
+                if idle {
+                    // (A link from a router to itself: its update could change the row it decides on.)
+                    self.then_decide = Some((slot, None));
+                }
+                icq::reply(&self.view(y), obs)
+            }
         };
         let t = Transition { obs: ObsId(p.obs), action: ActionId(p.action), reward, duration: 1 };
-        let r = &self.routers[x as usize];
-        let (base, degree) = (r.base, usize::from(r.degree));
+        let (base, degree) = (p.base, usize::from(p.degree));
         let mut own = RouterQ {
             q: &mut self.q[base..],
             visits: if self.visits.is_empty() { &mut [] } else { &mut self.visits[base..] },
@@ -519,14 +671,14 @@ impl FusedQRouting {
         self.train.handoffs += 1;
     }
 
-    /// The packet in `slot` enters router `y`: decided at once when `y` is idle, else queued.
+    /// The packet in `slot` enters router `y`: returns `true` when `y` is idle (the caller has it decide at
+    /// once), else queues it.
     #[inline(always)]
-    fn enter(&mut self, slot: u32, y: u32) {
+    fn enter(&mut self, slot: u32, y: u32) -> bool {
         let now = self.now;
         let r = &mut self.routers[y as usize];
         if !r.serving && r.busy_until <= now {
-            self.then_decide = Some(slot);
-            return;
+            return true;
         }
         self.packets[slot as usize].next = NONE;
         if r.tail == NONE {
@@ -540,6 +692,7 @@ impl FusedQRouting {
             let t = r.busy_until;
             self.events.schedule(t, SERVE | y);
         }
+        false
     }
 
     /// Count a delivered packet and free its slot.
@@ -580,6 +733,50 @@ fn advise_huge_pages<T>(data: &mut [T]) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = data;
+}
+
+/// The next injection from the environment's stream, in `Network`'s order: the gap to the injection after
+/// it (exponential, rate `load`), then its source and its destination (uniform, distinct) among `n` routers.
+#[inline(always)]
+fn draw_injection(rng: &mut Rng, load: f64, n: u32) -> (f64, u32, u32) {
+    let gap = sample_exp(rng, load);
+    let src = uniform_index(rng, n as usize) as u32;
+    let mut dest = uniform_index(rng, n as usize - 1) as u32;
+    if dest >= src {
+        dest += 1;
+    }
+    (gap, src, dest)
+}
+
+/// A router's random stream is prefetched when at most this many of its buffered words are left (a
+/// decision draws 3.1 words on average on the 10^4-router network).
+const RNG_SLACK: usize = 4;
+
+/// A router's random stream, alone in its cache lines.
+#[derive(Clone, Debug)]
+#[repr(C, align(64))]
+struct AlignedRng(Rng);
+
+impl AlignedRng {
+    /// Prefetch what the next refill of 8 words reads, the `refills`-th (mod 16) since the start. A hint
+    /// that relies on `rand_chacha` 0.9's layout of `ChaCha8Rng` (64 words of results at offset 0, the
+    /// index at byte 304, the key after the results): a refill reads the index and 32 bytes of results,
+    /// or, every 8 refills, generates 64 new words (the whole generator). Results never depend on it.
+    #[inline(always)]
+    fn prefetch_refill(&self, refills: u8) {
+        let bytes: &[u8] = {
+            let ptr = (self as *const AlignedRng).cast::<u8>();
+            // SAFETY: the whole of `self`, read as bytes only for its address (no value is read).
+            unsafe { std::slice::from_raw_parts(ptr, std::mem::size_of::<AlignedRng>()) }
+        };
+        if refills.is_multiple_of(8) {
+            prefetch_range(bytes);
+        } else {
+            let results = usize::from(refills % 8) * 32;
+            prefetch_range(&bytes[results..results + 32]);
+            prefetch_range(&bytes[304..312]);
+        }
+    }
 }
 
 /// Tables larger than this many bytes are prefetched ahead.
