@@ -88,12 +88,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut diffs: BTreeMap<String, (u32, u32, u32, f64, f64)> = BTreeMap::new();
         let mut first: BTreeMap<String, (u32, f64, f64, u32, u32)> = BTreeMap::new();
         let mut tot = [(0u32, 0.0f64); 3];
-        for &q in m.test.iter() {
+        // IC-Q's and the oracle's greedy policies on question `q`.
+        let both = |q: u32| {
             let one: Arc<[u32]> = vec![q].into();
             let a = play(&mut m.env(&one, Order::Sequential, lambda), |_, g, o| ia[g.index()].greedy(o));
             let b = play(&mut m.env(&one, Order::Sequential, lambda), |e, _, _| {
                 oc.greedy(e.joint_state(baton::core::ArtifactId(0)))
             });
+            (one, a, b)
+        };
+        for &q in m.test.iter() {
+            let (one, a, b) = both(q);
             let c =
                 play(&mut m.env(&one, Order::Sequential, lambda), |e, g, _| Strategy::Cascade.action(g, e.features()));
             for (t, p) in tot.iter_mut().zip([&a, &b, &c]) {
@@ -131,11 +136,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // below another's while its train return is above has fitted its training questions, not the task.
         let mut fit = [(0u32, 0.0f64); 2];
         for &q in m.train.iter() {
-            let one: Arc<[u32]> = vec![q].into();
-            let a = play(&mut m.env(&one, Order::Sequential, lambda), |_, g, o| ia[g.index()].greedy(o));
-            let b = play(&mut m.env(&one, Order::Sequential, lambda), |e, _, _| {
-                oc.greedy(e.joint_state(baton::core::ArtifactId(0)))
-            });
+            let (_, a, b) = both(q);
             for (t, p) in fit.iter_mut().zip([&a, &b]) {
                 t.0 += u32::from(p.correct);
                 t.1 += p.cost;
