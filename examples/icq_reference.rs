@@ -1,6 +1,6 @@
 //! IC-Q on the default synthetic workload: the whole decentralized loop in one file, CleanRL style.
 //!
-//! SPEC section 2. Every agent `i` keeps its own table `Q_i(o, a)` (init 0) and visit counts `n_i(o, a)`.
+//! model.md section 2. Every agent `i` keeps its own table `Q_i(o, a)` (init 0) and visit counts `n_i(o, a)`.
 //! At every handoff `i -> j`:
 //!
 //! 1. `i`, holding observation `o`, picks `a` (here uniformly at random among its legal actions);

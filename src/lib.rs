@@ -11,7 +11,7 @@
 //! - [`envs`], workloads;
 //! - [`experiment`], configs, the runner, run directories;
 //! - [`tinycpu`], the 8-bit machine and task set of the CPU-programming workload;
-//! - [`service`], agents as HTTP services across trust boundaries (SPEC 7).
+//! - [`service`], agents as HTTP services across trust boundaries (model.md 7).
 //!
 //! ```
 //! use baton::envs::SyntheticConfig;

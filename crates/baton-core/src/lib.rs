@@ -1,6 +1,6 @@
 //! # baton-core: the IC-SMDP vocabulary
 //!
-//! An interface-constrained semi-Markov decision process (SPEC section 1): agents pass control of a shared
+//! An interface-constrained semi-Markov decision process (model.md section 1): agents pass control of a shared
 //! artifact; the agent holding control sees only its own observation `(phi_i(x), p_i)`, picks an action
 //! (work option plus handoff target, or submit), the option runs for a random duration `tau` and earns a
 //! discounted reward `R`, then control passes to the next holder.

@@ -1,13 +1,13 @@
 //! # baton-envs: the IC-SMDP workloads
 //!
 //! Environments that produce the types of `baton-core`. So far:
-//! - [`synthetic`]: the synthetic IC-SMDP generator of SPEC section 6.1 (`synthetic-v0`), a finite model with
+//! - [`synthetic`]: the synthetic IC-SMDP generator of model.md section 6.1 (`synthetic-v0`), a finite model with
 //!   exact ground truth ([`baton_core::FiniteModel`]) whose interface gap is exactly zero unless a hidden bit
 //!   (the aliasing knob) is switched on.
-//! - [`routing`]: packet routing (SPEC 6.2), many artifacts in flight.
-//! - [`math`]: the multi-LLM math workflow (SPEC 6.4), one question per episode, over a precomputed table of
+//! - [`routing`]: packet routing (model.md 6.2), many artifacts in flight.
+//! - [`math`]: the multi-LLM math workflow (model.md 6.4), one question per episode, over a precomputed table of
 //!   LLM calls (`baton-llm` without its network stack).
-//! - [`cpu`]: CPU programming with TinyCPU (SPEC 6.3): five roles (writer, tester, debugger, optimizer,
+//! - [`cpu`]: CPU programming with TinyCPU (model.md 6.3): five roles (writer, tester, debugger, optimizer,
 //!   submit desk) as real program transformers on `baton-tinycpu` programs.
 //!
 //! Every environment is configured by a serde struct that rejects unknown fields and validates into a checked

@@ -1,4 +1,4 @@
-//! # `synthetic-v0`: the synthetic IC-SMDP generator (SPEC 6.1)
+//! # `synthetic-v0`: the synthetic IC-SMDP generator (model.md 6.1)
 //!
 //! A family of small interface-constrained SMDPs with exact ground truth: every model is enumerated into a
 //! [`FiniteModel`], so `baton-solve` can compute `Q*`, the interface gap, the stationary distribution and the
@@ -71,9 +71,9 @@
 //!
 //! ## Version history
 //!
-//! - `synthetic-v0`: first version. The dynamics above; generalises the 3-agent prototype of SPEC 6.1
+//! - `synthetic-v0`: first version. The dynamics above; generalises the 3-agent prototype of model.md 6.1
 //!   (`L = 3`, `K = 4`, `P = 2`) to `n` agents, `L` components, `K` levels, `P` private states, configurable
-//!   duration pmfs and success probabilities, and the aliasing bit of SPEC section 5.
+//!   duration pmfs and success probabilities, and the aliasing bit of model.md section 5.
 
 use std::fmt::Write as _;
 
@@ -616,7 +616,7 @@ impl Synthetic {
         }
     }
 
-    /// The hand-written fixed pipeline (SPEC 4's round-robin heuristic), as a function of what the holder
+    /// The hand-written fixed pipeline (model.md 4's round-robin heuristic), as a function of what the holder
     /// observes: if every component it sees is at the top level, submit; otherwise work (high effort when its
     /// private state is the most focused one, low effort otherwise) and hand to the next agent, `(i + 1) mod n`.
     /// It uses only the holder's own observation, so it is a valid decentralized policy.
@@ -1170,7 +1170,7 @@ mod tests {
         .validate()
         .expect("valid");
         let model = syn.build_model().expect("builds");
-        // A full SPEC-section-1 joint state (x, p_1..p_n, h, b) projects to the model's state, which keeps only
+        // A full model.md section 1 joint state (x, p_1..p_n, h, b) projects to the model's state, which keeps only
         // the holder's private state (the others are redrawn at receipt). Vary everything the holder must not
         // see: its own components (0 and 3 for agent 0), the other agents' private states, and b.
         let observe = |x: &[u32], privates: &[u32], h: u16, b: u8| {

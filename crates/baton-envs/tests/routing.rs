@@ -1,4 +1,4 @@
-//! The routing simulator's invariants (SPEC 6.2), driven through the `Env` contract by fixed policies.
+//! The routing simulator's invariants (model.md 6.2), driven through the `Env` contract by fixed policies.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{HashMap, VecDeque};

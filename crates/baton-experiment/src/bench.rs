@@ -116,7 +116,7 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
             CHUNK
         }));
     }
-    // Routing (SPEC 6.2): Q-routing as IC-Q on Boyan & Littman's irregular 6x6 grid at L = 3.0, counted in
+    // Routing (model.md 6.2): Q-routing as IC-Q on Boyan & Littman's irregular 6x6 grid at L = 3.0, counted in
     // hops (each hop is one Q-update), steady state (the first chunk, timed out, covers the learning burst).
     // `ic-q` is the fused loop `baton run` uses; `ic-q-generic` the reference (the generic runner over the
     // `Env`), which gives the same results.
@@ -160,7 +160,7 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
             CHUNK
         }));
     }
-    // Neural IC-Q (SPEC 3) on random unit features in R^64, as in a width sweep. Flops counted per update:
+    // Neural IC-Q (model.md 3) on random unit features in R^64, as in a width sweep. Flops counted per update:
     // forward pass 2md (a multiply and an add per weight) + rank-1 step 2md = 4md; per handoff the receiver's
     // `max_value` over 4 actions (4 forward passes, 8md) plus the sender's update (4md) = 12md. The O(m) work
     // (output sums, step sizes, Polyak sums) is not counted. `*_gflops` figures are GFLOP/s (their `ops` are

@@ -55,7 +55,7 @@ pub struct ExperimentConfig {
     /// Learner settings shared by every learning method.
     #[serde(default)]
     pub learner: LearnerConfig,
-    /// A term-by-term bound sweep (SPEC 5): run the synthetic experiment once per level of one axis. TOML
+    /// A term-by-term bound sweep (model.md 5): run the synthetic experiment once per level of one axis. TOML
     /// table `[sweep]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<crate::sweep::SweepConfig>,
@@ -69,13 +69,13 @@ fn default_seeds() -> u32 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum WorkloadConfig {
-    /// The synthetic IC-SMDP of SPEC 6.1 (exact ground truth).
+    /// The synthetic IC-SMDP of model.md 6.1 (exact ground truth).
     Synthetic(SyntheticConfig),
-    /// Packet routing of SPEC 6.2 (Boyan & Littman's simulator).
+    /// Packet routing of model.md 6.2 (Boyan & Littman's simulator).
     Routing(RoutingConfig),
-    /// The multi-LLM math workflow of SPEC 6.4.
+    /// The multi-LLM math workflow of model.md 6.4.
     Math(MathConfig),
-    /// CPU programming with TinyCPU roles (SPEC 6.3).
+    /// CPU programming with TinyCPU roles (model.md 6.3).
     Cpu(CpuConfig),
 }
 

@@ -1,4 +1,4 @@
-//! CPU-programming experiments (SPEC 6.3): every method at every tester sample size k over every seed. A
+//! CPU-programming experiments (model.md 6.3): every method at every tester sample size k over every seed. A
 //! learning method trains on uniformly drawn tasks, then its greedy policy is scored on every task in turn;
 //! fixed strategies are scored the same way.
 
@@ -327,7 +327,7 @@ pub fn run_job(
         Method::NoScalar => decentralized!(NoScalar),
         Method::IcQNeural => {
             // Each network's tail average starts after `tail_fraction * episodes` of its own updates (every role
-            // acts at least about once per episode) and is what the evaluation plays (SPEC 3's output).
+            // acts at least about once per episode) and is what the evaluation plays (model.md 3's output).
             let tail = learner.network.map_or(0.0, |(_, f)| f);
             let agents = crate::train::neural_agents(spec, learner, (tail * episodes as f64) as u64, seed)?;
             let mut t = Decentralized::new(cpu.env(k, Order::Sample), agents, learner.behaviour, seed);

@@ -42,10 +42,10 @@ pub struct GroundTruth {
     /// Stationary distribution of the plain uniform behaviour (`kappa = 0`), per pair: the fixed weights of
     /// [`Scores::q_error_xi0`], the same for every stickiness (equal to `xi` when `kappa = 0`).
     pub xi0: Vec<f64>,
-    /// The exact interface gap `max |Q* - Q_bar o sigma|` over the pairs the behaviour visits (SPEC 5 claims
+    /// The exact interface gap `max |Q* - Q_bar o sigma|` over the pairs the behaviour visits (model.md 5 claims
     /// it is at most `alpha_IF`).
     pub exact_gap_inf: f64,
-    /// `V* - V^{greedy Q_bar}` from `nu_0` (SPEC 5 claims it is at most `2 alpha_IF`).
+    /// `V* - V^{greedy Q_bar}` from `nu_0` (model.md 5 claims it is at most `2 alpha_IF`).
     pub q_bar_policy_loss: f64,
 }
 

@@ -1,4 +1,4 @@
-//! Math workflow experiments (SPEC 6.4): every learning method at every lambda over every seed, trained on the
+//! Math workflow experiments (model.md 6.4): every learning method at every lambda over every seed, trained on the
 //! train half of a fixed split and scored by its greedy policy on the held-out half; the fixed strategies
 //! scored on the same held-out half.
 

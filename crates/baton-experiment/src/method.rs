@@ -12,7 +12,7 @@ pub enum Method {
     Optimal,
     /// Decentralized tabular IC-Q: each agent its own table, one scalar per handoff.
     IcQ,
-    /// Decentralized neural IC-Q (SPEC 3) beside the tabular one: each agent its own two-layer ReLU network from
+    /// Decentralized neural IC-Q (model.md 3) beside the tabular one: each agent its own two-layer ReLU network from
     /// `[learner.network]`, one scalar per handoff (routing and cpu runs; a synthetic run makes every learner
     /// neural with `[learner.network]` instead).
     IcQNeural,

@@ -316,7 +316,7 @@ fn routing_section(out: &mut String, sm: &Value) {
     let _ = writeln!(
         out,
         "**Does not show:** the oracle is a heuristic with global information, not a proven optimum; the simulator \
-         follows SPEC 6.2, and docs/deviations.md lists where the published simulator's details are unknown.\n"
+         follows model.md 6.2, and docs/deviations.md lists where the published simulator's details are unknown.\n"
     );
 }
 
@@ -381,7 +381,7 @@ fn sweep_section(out: &mut String, sm: &Value) {
                 let _ = writeln!(
                     out,
                     "**Shows:** the learned error falls from {} at m = {} to {} at m = {}; before the floor the \
-                     log-log slope is {} (R^2 {:.3}; SPEC 5 predicts between -1/2 and -1/6, the issue accepts -1 to -0.1).",
+                     log-log slope is {} (R^2 {:.3}; model.md 5 predicts between -1/2 and -1/6, the issue accepts -1 to -0.1).",
                     num(f(a, "error")),
                     f(a, "level"),
                     num(f(b, "error")),

@@ -1,4 +1,4 @@
-//! Routing experiments (SPEC 6.2): every method at every load over every seed, scored by the mean delivery
+//! Routing experiments (model.md 6.2): every method at every load over every seed, scored by the mean delivery
 //! time of the packets delivered in the measurement window, median over seeds.
 
 use std::sync::Arc;

@@ -96,11 +96,11 @@ pub struct ModelFacts {
     pub states: usize,
     /// (state, legal action) pairs.
     pub pairs: usize,
-    /// `eps_IF` (SPEC 5).
+    /// `eps_IF` (model.md 5).
     pub eps_if: f64,
-    /// `delta_IF` (SPEC 5).
+    /// `delta_IF` (model.md 5).
     pub delta_if: f64,
-    /// `alpha_IF` (SPEC 5).
+    /// `alpha_IF` (model.md 5).
     pub alpha_if: f64,
     /// `gamma_bar`.
     pub gamma_bar: f64,
@@ -110,16 +110,16 @@ pub struct ModelFacts {
     pub random_value: f64,
     /// `V*` from `nu_0`.
     pub optimal_value: f64,
-    /// Mixing time `t_mix` (SPEC 5) of the uniform behaviour chain on (state, action) pairs, in handoffs;
+    /// Mixing time `t_mix` (model.md 5) of the uniform behaviour chain on (state, action) pairs, in handoffs;
     /// `null` when the model has more than 5,000 pairs.
     pub t_mix: Option<u32>,
     /// Coverage: the smallest positive stationary mass `min xi` of that chain.
     pub coverage_min: f64,
     /// Relaxation time `1 / (1 - |lambda_2|)` of that chain; `null` for a periodic chain.
     pub relaxation_time: Option<f64>,
-    /// The exact interface gap `max |Q* - Q_bar o sigma|` over visited pairs (at most `alpha_IF`, SPEC 5).
+    /// The exact interface gap `max |Q* - Q_bar o sigma|` over visited pairs (at most `alpha_IF`, model.md 5).
     pub exact_gap_inf: f64,
-    /// `V* - V^{greedy Q_bar}` from `nu_0` (at most `2 alpha_IF`, SPEC 5).
+    /// `V* - V^{greedy Q_bar}` from `nu_0` (at most `2 alpha_IF`, model.md 5).
     pub q_bar_policy_loss: f64,
 }
 
@@ -474,7 +474,7 @@ trait Trainer {
 }
 
 /// The Q-function a learner reports for evaluation: a table as it is, a network's Polyak tail average
-/// (SPEC 3).
+/// (model.md 3).
 pub trait Reported: QFunction + Clone + 'static {
     /// The reported function.
     fn reported(&self) -> Self {

@@ -1,4 +1,4 @@
-//! Term-by-term validation of SPEC 5's bound: the synthetic experiment run once per level of one axis, the
+//! Term-by-term validation of model.md 5's bound: the synthetic experiment run once per level of one axis, the
 //! other terms held at zero by the config, each level measured against the term the bound predicts.
 //!
 //! | axis | knob set per level | primary measurement (`error`) | `predicted` |
@@ -27,7 +27,7 @@ use crate::runner::{CurvePoint, JobResult, ModelFacts, Progress};
 use crate::stats::{linear_fit, mean_ci95, LineFit};
 use crate::ExperimentError;
 
-/// The axis of a sweep (SPEC 5's table).
+/// The axis of a sweep (model.md 5's table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Axis {
@@ -81,7 +81,7 @@ impl Axis {
     }
 }
 
-/// `[sweep]`: one axis of SPEC 5's term-by-term validation. Every other field of the file is the base
+/// `[sweep]`: one axis of model.md 5's term-by-term validation. Every other field of the file is the base
 /// experiment each level modifies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -603,7 +603,7 @@ fn fit(sweep: &Sweep, rows: &[SweepRow]) -> Option<SweepFit> {
     Some(SweepFit { method: Method::IcQ, x, y, slope, intercept, r2, levels: used.iter().map(|r| r.level).collect() })
 }
 
-/// The best-in-class error `e_approx` of SPEC 5 for one initialisation: every agent's network (built exactly
+/// The best-in-class error `e_approx` of model.md 5 for one initialisation: every agent's network (built exactly
 /// as the run builds IC-Q's, so with the same `W(0)` for the same seed) is fitted by projected constant-step
 /// SGD, with the Polyak tail average, to `Q_bar` on `samples` i.i.d. draws of its (observation, action) pairs
 /// from `xi`; the result is the xi-RMS distance of the fitted networks to `Q_bar o sigma`. SGD estimates the

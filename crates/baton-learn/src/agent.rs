@@ -35,13 +35,13 @@ impl<Q: QFunction> IcqAgent<Q> {
         IcqAgent { q, discount, discount_pow }
     }
 
-    /// SPEC 2 step 3, as the receiver: the one scalar `v = max_a' Q(o', a')` sent back to the sender.
+    /// model.md 2 step 3, as the receiver: the one scalar `v = max_a' Q(o', a')` sent back to the sender.
     #[inline(always)]
     pub fn reply(&self, obs: ObsId) -> Scalar {
         icq::reply(&self.q, obs)
     }
 
-    /// SPEC 2 step 4, as the sender: update `Q(o, a)` from its own transition and the receiver's scalar.
+    /// model.md 2 step 4, as the sender: update `Q(o, a)` from its own transition and the receiver's scalar.
     /// Returns the TD error.
     #[inline(always)]
     pub fn learn(&mut self, t: &Transition, v: Scalar) -> f64 {

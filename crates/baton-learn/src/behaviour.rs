@@ -1,4 +1,4 @@
-//! Step 1 of SPEC section 2: how the agent holding control picks its action.
+//! Step 1 of model.md section 2: how the agent holding control picks its action.
 
 use baton_core::rng::{replace_on_tie, uniform_index};
 use baton_core::{ActionId, ObsId};
@@ -18,7 +18,7 @@ pub enum Behaviour {
     },
     /// Greedy on the agent's own Q with ties broken uniformly at random, no exploration (Q-routing).
     Greedy,
-    /// SPEC 5's sticky behaviour `beta_kappa(a | o, a_prev) = kappa 1{a = a_prev} + (1 - kappa) uniform`;
+    /// model.md 5's sticky behaviour `beta_kappa(a | o, a_prev) = kappa 1{a = a_prev} + (1 - kappa) uniform`;
     /// `a_prev` is the previous handoff's action when it is legal here.
     Sticky {
         /// Stickiness kappa in `[0, 1)`.
@@ -60,7 +60,7 @@ impl Behaviour {
     }
 
     /// [`Behaviour::act`] and the maximum of `q` at `obs` together, for an agent that replies to a handoff
-    /// (SPEC 2 step 3) and then acts on the same observation with nothing changed in its table between:
+    /// (model.md 2 step 3) and then acts on the same observation with nothing changed in its table between:
     /// the same action from the same draws as `act`. Greedy behaviour finds both in one pass over the
     /// legal actions; its maximum is the first of the largest values in legal order (the same bits as a
     /// `max_value` that starts from the first legal entry and keeps strictly greater ones, as

@@ -15,21 +15,21 @@ pub struct LearnerConfig {
     pub step_exponent: f64,
     /// A constant step size alpha in (0, 1] used instead of the polynomial schedule when set.
     pub constant_step_size: Option<f64>,
-    /// Behaviour policy that picks actions while learning (SPEC 2 step 1).
+    /// Behaviour policy that picks actions while learning (model.md 2 step 1).
     pub behaviour: BehaviourConfig,
-    /// Neural IC-Q (SPEC 3): when set, every learner is a two-layer ReLU network instead of a table, and the
+    /// Neural IC-Q (model.md 3): when set, every learner is a two-layer ReLU network instead of a table, and the
     /// step-size fields above are not used. TOML table `[learner.network]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkConfig>,
 }
 
-/// SPEC 3's network. TOML table `[learner.network]`.
+/// model.md 3's network. TOML table `[learner.network]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     /// Width `m` (number of hidden ReLU units), 1..=65536.
     pub width: usize,
-    /// Constant step `eta`, positive (with rewards of order 1, 0.2 works; SPEC 3).
+    /// Constant step `eta`, positive (with rewards of order 1, 0.2 works; model.md 3).
     pub eta: f64,
     /// Projection radius `B` of `||W - W(0)||_F`, positive (a large value switches the projection off).
     #[serde(default = "default_radius")]
@@ -76,7 +76,7 @@ fn default_tail() -> f64 {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum BehaviourConfig {
-    /// Uniform over legal actions (off-policy; the fixed beta of SPEC 5).
+    /// Uniform over legal actions (off-policy; the fixed beta of model.md 5).
     Uniform,
     /// Epsilon-greedy on the agent's own Q.
     EpsilonGreedy {
@@ -85,7 +85,7 @@ pub enum BehaviourConfig {
     },
     /// Greedy on the agent's own Q, ties broken uniformly at random, no exploration (Q-routing's rule).
     Greedy,
-    /// Sticky behaviour of SPEC 5: repeat the previous handoff's action with probability kappa, else uniform.
+    /// Sticky behaviour of model.md 5: repeat the previous handoff's action with probability kappa, else uniform.
     Sticky {
         /// Stickiness kappa in [0, 1).
         kappa: f64,

@@ -1,4 +1,4 @@
-//! IC-Q, the update of SPEC section 2. Read this file first.
+//! IC-Q, the update of model.md section 2. Read this file first.
 //!
 //! Each agent `i` keeps its own table `Q_i(o, a)` (init 0) and visit counts `n_i(o, a)`. At every handoff
 //! `i -> j`:

@@ -1,9 +1,9 @@
 //! # baton-learn: IC-Q learners
 //!
-//! Start with [`icq`]: the whole update of SPEC section 2 in one short pure file. Around it:
+//! Start with [`icq`]: the whole update of model.md section 2 in one short pure file. Around it:
 //! [`TabularQ`] (one agent's dense table), [`IcqAgent`] (an agent that owns its Q-function and talks to
 //! others only through a [`Scalar`]), [`Behaviour`] (step 1), [`StepSize`] and the validated
-//! [`LearnerConfig`]. [`NeuralQ`] is SPEC section 3's two-layer ReLU network, a drop-in [`QFunction`].
+//! [`LearnerConfig`]. [`NeuralQ`] is model.md section 3's two-layer ReLU network, a drop-in [`QFunction`].
 //!
 //! Learners consume per-agent transition records and the receiver's scalar, nothing else: this crate
 //! does not depend on any environment.

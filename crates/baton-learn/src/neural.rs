@@ -1,4 +1,4 @@
-//! [`NeuralQ`]: SPEC section 3's two-layer ReLU network as an agent's Q-function.
+//! [`NeuralQ`]: model.md section 3's two-layer ReLU network as an agent's Q-function.
 //!
 //! ```text
 //! f(x; W) = (1/sqrt(m)) sum_{r=1..m} b_r ReLU(w_r . x),   b_r ~ uniform{+1,-1} fixed,   w_r(0) ~ N(0, I/d)
@@ -10,7 +10,7 @@
 //! `x = x(o, a)` is a feature map with `||x|| = 1`: one-hot over the agent's own (observation, action) pairs
 //! (the network can interpolate any target once `m` is a few times the number of pairs), or fixed random unit
 //! vectors in `R^d` with `d` much smaller than the number of pairs (a genuine approximation error). The step
-//! `eta` is constant. [`NeuralQ::averaged`] returns the Polyak (tail) average of `W`, SPEC's reported output.
+//! `eta` is constant. [`NeuralQ::averaged`] returns the Polyak (tail) average of `W`, model.md's reported output.
 //!
 //! It implements [`QFunction`], so [`crate::IcqAgent`] and every training loop use it exactly like the table:
 //! the IC-Q update of [`crate::icq`] is unchanged, only "move Q(o, a) towards the target" is a gradient step.

@@ -1,4 +1,4 @@
-//! Step-size schedules `alpha(n)` for the tabular update (SPEC section 2, step 4).
+//! Step-size schedules `alpha(n)` for the tabular update (model.md section 2, step 4).
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! # baton-llm: the multi-LLM math workload's foundation (SPEC 6.4)
+//! # baton-llm: the multi-LLM math workload's foundation (model.md 6.4)
 //!
 //! Data, model backends, grading and checking for agents that hand math problems to each other (a cheap
 //! solver, a strong solver, a verifier, a refiner). This crate holds no environment and no learner.

@@ -12,7 +12,7 @@
 //!
 //! The factor `sqrt(1 + pi s^2 / 8)` (the probit approximation of a logistic-normal mean) keeps each model's
 //! accuracy averaged over `z_q` close to `sigmoid(a_m + b_m * steps_q)`, so `s` sets the correlation without
-//! moving the calibrated accuracies. SPEC 6.4's GSM8K values are the defaults: GPT-4-1106 `a = 2.61,
+//! moving the calibrated accuracies. model.md 6.4's GSM8K values are the defaults: GPT-4-1106 `a = 2.61,
 //! b = -0.24`, Mixtral-8x7B `a = 2.01, b = -0.39`.
 //!
 //! A wrong answer is the question's shared distractor (one per question and seed: a plausible slip such as
@@ -103,7 +103,7 @@ pub const DEFAULT_LATENT_SCALE: f64 = 1.1;
 pub const DEFAULT_SHARED_WRONG: f64 = 0.46;
 
 impl Default for SimulatedConfig {
-    /// SPEC 6.4's GPT-4-1106 and Mixtral-8x7B. Cut-off and slip rates are what the checker finds in the
+    /// model.md 6.4's GPT-4-1106 and Mixtral-8x7B. Cut-off and slip rates are what the checker finds in the
     /// recording's wrong answers (Mixtral: 54 of 477 cut off, about 84 more with an arithmetic error; GPT-4: 0
     /// and 1 of 189). The critic rates are assumptions, not measurements: the recording has no critic outputs.
     fn default() -> Self {
@@ -267,7 +267,7 @@ enum Wrong {
     Letter(char),
 }
 
-/// The calibrated simulation of SPEC 6.4 as a [`Backend`]. See the module doc.
+/// The calibrated simulation of model.md 6.4 as a [`Backend`]. See the module doc.
 #[derive(Clone, Debug)]
 pub struct SimulatedBackend {
     cfg: SimulatedConfig,

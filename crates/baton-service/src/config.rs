@@ -36,7 +36,7 @@ pub struct AgentConfig {
     /// Append every message this agent sends or receives to `state_dir/wire.jsonl` (for audits and tests).
     #[serde(default)]
     pub wire_log: bool,
-    /// The workload (`synthetic-v0`, SPEC 6.1): the same table in every agent of a pipeline. Each agent uses it
+    /// The workload (`synthetic-v0`, model.md 6.1): the same table in every agent of a pipeline. Each agent uses it
     /// only to run its own option and to read its own interface of the artifact.
     #[serde(default)]
     pub workload: SyntheticConfig,

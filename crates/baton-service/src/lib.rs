@@ -1,4 +1,4 @@
-//! # baton-service: IC-Q agents as HTTP services across trust boundaries (SPEC 7)
+//! # baton-service: IC-Q agents as HTTP services across trust boundaries (model.md 7)
 //!
 //! Each agent runs as its own process ([`Agent`], `baton agent serve --config agent.toml`), owned by its own
 //! party. A handoff is an A2A-style JSON-RPC `SendMessage` carrying the artifact; the reply carries exactly

@@ -4,7 +4,7 @@
 //! answers the sender with ONE number, `v = max_a' Q_j(o', a')` ([`baton_learn::icq::reply`] via
 //! [`IcqAgent::reply`]). It then holds control: it picks its action with its own behaviour policy, runs its own
 //! option on the artifact ([`baton_envs::synthetic::Synthetic::run_option`]) and hands the artifact on; when the next receiver's
-//! number arrives it applies [`IcqAgent::learn`] (SPEC 2 step 4) to its own table. On SUBMIT it learns from
+//! number arrives it applies [`IcqAgent::learn`] (model.md 2 step 4) to its own table. On SUBMIT it learns from
 //! `v = 0` and reports the end of the workflow to the entry agent. The table, the visit counts, the private
 //! state and the transition never leave this module.
 
@@ -510,7 +510,7 @@ impl Shared {
                     Some(_) => None,
                 };
                 let guard = self.enter()?;
-                // SPEC 2 step 3: observe (a synthetic role draws its own private state first), reply with ONE
+                // model.md 2 step 3: observe (a synthetic role draws its own private state first), reply with ONE
                 // scalar. A failed observation (a hook's) answers the sender with an error instead.
                 let (obs, held) = self.observe(levels, data).await?;
                 self.counts.handoffs_received.fetch_add(1, Ordering::Relaxed);
@@ -604,7 +604,7 @@ impl Shared {
     /// Hold control of an artifact: act, run the option, hand on (or submit), learn from the reply.
     async fn hold(self: Arc<Self>, h: Hold, guard: InFlight) {
         let Hold { workflow, origin, hop, obs, held } = h;
-        // SPEC 2 steps 1-2: this agent's own action and option.
+        // model.md 2 steps 1-2: this agent's own action and option.
         let stepped = match held {
             Held::Synthetic { levels, private } => self.run_synthetic(obs, levels, private),
             Held::Hook { artifact, legal } => match &self.s.hook {
@@ -655,7 +655,7 @@ impl Shared {
         }) {
             Ok(v) => {
                 self.counts.scalars_received.fetch_add(1, Ordering::Relaxed);
-                // SPEC 2 step 4, with the receiver's one number.
+                // model.md 2 step 4, with the receiver's one number.
                 self.learn(&t, Scalar::from_wire(v));
             }
             Err(e) => {
@@ -666,7 +666,7 @@ impl Shared {
         drop(guard);
     }
 
-    /// SPEC 2 step 3's observation: a synthetic role draws its own private state and reads its interface of
+    /// model.md 2 step 3's observation: a synthetic role draws its own private state and reads its interface of
     /// `levels`; a hook agent asks its hook to observe `data`.
     async fn observe(&self, levels: Option<Vec<u32>>, data: Value) -> Result<(ObsId, Held), ServiceError> {
         match (&self.s.hook, levels) {

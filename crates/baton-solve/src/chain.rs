@@ -1,8 +1,8 @@
-//! The behaviour chain on pairs and its stationary distribution `xi` (SPEC section 5).
+//! The behaviour chain on pairs and its stationary distribution `xi` (model.md section 5).
 //!
 //! Under a behaviour policy the joint handoff process on pairs `(s, a)` is a Markov chain: from pair
 //! `p = (s, a)` an outcome is drawn; if it is terminal the chain restarts from `nu_0` (no previous action),
-//! otherwise the holder of the next state `s'` picks `a'` with the sticky behaviour of SPEC section 5's mixing
+//! otherwise the holder of the next state `s'` picks `a'` with the sticky behaviour of model.md section 5's mixing
 //! axis,
 //!
 //! ```text
@@ -20,7 +20,7 @@
 //! has at most [`DENSE_STATIONARY_LIMIT`] pairs, `xi` comes from a dense linear solve; otherwise (or when the
 //! dense solve is rejected) from power iteration on the lazy chain `(I + P) / 2` (same `xi`, aperiodic).
 //!
-//! [`mixing_time`] is the `t_mix` of SPEC section 5, by exact sparse propagation of every start pair.
+//! [`mixing_time`] is the `t_mix` of model.md section 5, by exact sparse propagation of every start pair.
 
 use nalgebra::{DMatrix, DVector};
 
@@ -43,7 +43,7 @@ pub const DENSE_ACCEPT_TOL: f64 = 1e-10;
 pub const MAX_POWER_ITERATIONS: usize = 1_000_000;
 
 /// A behaviour policy for the chain: an observation-measurable base policy `beta_0` and a stickiness
-/// `kappa in [0, 1)` (SPEC section 5, mixing axis).
+/// `kappa in [0, 1)` (model.md section 5, mixing axis).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Behaviour {
     /// The base policy `beta_0(a | o)`; must be observation-measurable.
@@ -548,7 +548,7 @@ fn check_xi(chain: &Chain, xi: &[f64]) -> Result<f64, SolveError> {
     Ok(total)
 }
 
-/// The mixing time `t_mix = min{t : max_z ||e_z P^t - xi||_TV <= 1/4}` of `chain` (SPEC section 5), with `z`
+/// The mixing time `t_mix = min{t : max_z ||e_z P^t - xi||_TV <= 1/4}` of `chain` (model.md section 5), with `z`
 /// ranging over the pairs with `xi(z) > 0`, by exact sparse propagation of each `e_z`.
 ///
 /// `Ok(None)` if some start pair is still farther than 1/4 from `xi` after `max_t` steps (e.g. a periodic
@@ -624,7 +624,7 @@ pub fn mixing_time(chain: &Chain, xi: &[f64], max_t: u32) -> Result<Option<u32>,
     Ok(Some(t_mix))
 }
 
-/// The relaxation time `1 / (1 - |lambda_2|)` of `chain` (SPEC section 5), where `|lambda_2|` is the largest
+/// The relaxation time `1 / (1 - |lambda_2|)` of `chain` (model.md section 5), where `|lambda_2|` is the largest
 /// modulus among the eigenvalues of `P` other than the stationary 1, on the closed class that carries `xi`.
 ///
 /// Computed by deflated power iteration: a fixed, deterministic start vector on the support of `xi` with zero

@@ -5,7 +5,7 @@
 
 use thiserror::Error;
 
-/// Everything that can go wrong while solving a finite IC-SMDP (SPEC sections 1, 4 and 5).
+/// Everything that can go wrong while solving a finite IC-SMDP (model.md sections 1, 4 and 5).
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum SolveError {
     /// A vector passed in does not have the length the model requires.

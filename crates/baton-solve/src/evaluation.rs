@@ -1,4 +1,4 @@
-//! Exact policy evaluation (SPEC section 4: "exact SMDP value iteration / policy evaluation").
+//! Exact policy evaluation (model.md section 4: "exact SMDP value iteration / policy evaluation").
 //!
 //! For a stationary policy `pi`, `V^pi` solves the linear system
 //!

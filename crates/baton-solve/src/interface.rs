@@ -1,7 +1,7 @@
-//! The interface fixed point `Q_bar` and the interface gap (SPEC section 5).
+//! The interface fixed point `Q_bar` and the interface gap (model.md section 5).
 //!
 //! Fix per-pair weights `xi(s, a)` (the stationary distribution of a behaviour chain, see [`crate::chain`]).
-//! Each agent `i` only sees `o = sigma(s)` in the states it holds, so tabular IC-Q (SPEC section 2) averages
+//! Each agent `i` only sees `o = sigma(s)` in the states it holds, so tabular IC-Q (model.md section 2) averages
 //! over the states behind each of its table entries `(o, a)` with weights `xi(s | o, a) = xi(s, a) / xi(o, a)`,
 //! `xi(o, a) = sum_{s : h(s) = i, sigma(s) = o} xi(s, a)`. Its fixed point is
 //!
@@ -105,7 +105,7 @@ impl InterfaceQ {
     }
 }
 
-/// The interface gap terms of SPEC section 5.
+/// The interface gap terms of model.md section 5.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct InterfaceGap {
     /// `eps_IF`: largest reward mismatch between a state and the average over its observation.
@@ -345,7 +345,7 @@ pub fn interface_q(model: &FiniteModel, xi: &[f64]) -> Result<InterfaceQ, SolveE
     Ok(InterfaceQ { tables, n_actions: agg.n_actions, iterations, residual_bound: bound, unvisited_receivers })
 }
 
-/// The interface gap `eps_IF`, `delta_IF`, `alpha_IF` of SPEC section 5 for weights `xi` and the fixed point
+/// The interface gap `eps_IF`, `delta_IF`, `alpha_IF` of model.md section 5 for weights `xi` and the fixed point
 /// `qbar` computed from the same weights (by [`interface_q`]).
 pub fn interface_gap(model: &FiniteModel, xi: &[f64], qbar: &InterfaceQ) -> Result<InterfaceGap, SolveError> {
     let agg = Aggregates::new(model, xi)?;

@@ -1,4 +1,4 @@
-//! The discounted kernel of a [`FiniteModel`] in flat form (SPEC section 1).
+//! The discounted kernel of a [`FiniteModel`] in flat form (model.md section 1).
 //!
 //! For each pair `p = (s, a)`: the expected option reward `rbar(s, a)` and the list of non-terminal
 //! successors with weight `prob * gamma^tau`. Terminal outcomes are dropped, because `V(TERMINAL) = 0`.

@@ -1,15 +1,15 @@
 //! # baton-solve: exact solvers for finite IC-SMDPs
 //!
-//! Ground truth for the learners, on a [`baton_core::FiniteModel`] (an explicit finite IC-SMDP, SPEC
+//! Ground truth for the learners, on a [`baton_core::FiniteModel`] (an explicit finite IC-SMDP, model.md
 //! section 1):
 //!
-//! - [`value_iteration`]: the centralized optimum `Q*`, `V*` (SPEC sections 1 and 4, "optimal" baseline);
-//! - [`Policy`] and [`evaluate`]: exact policy evaluation `V^pi` by a linear solve (SPEC section 4);
+//! - [`value_iteration`]: the centralized optimum `Q*`, `V*` (model.md sections 1 and 4, "optimal" baseline);
+//! - [`Policy`] and [`evaluate`]: exact policy evaluation `V^pi` by a linear solve (model.md section 4);
 //! - [`Behaviour`], [`behaviour_chain`], [`stationary`]: the behaviour chain on pairs `(s, a)`, with sticky
-//!   behaviour `beta_kappa`, and its stationary distribution `xi` (SPEC section 5);
-//! - [`interface_q`]: the fixed point `Q_bar` tabular IC-Q converges to under `xi` (SPEC sections 2 and 5);
-//! - [`interface_gap`]: `eps_IF`, `delta_IF`, `alpha_IF` (SPEC section 5);
-//! - [`mixing_time`]: `t_mix` of the behaviour chain (SPEC section 5);
+//!   behaviour `beta_kappa`, and its stationary distribution `xi` (model.md section 5);
+//! - [`interface_q`]: the fixed point `Q_bar` tabular IC-Q converges to under `xi` (model.md sections 2 and 5);
+//! - [`interface_gap`]: `eps_IF`, `delta_IF`, `alpha_IF` (model.md section 5);
+//! - [`mixing_time`]: `t_mix` of the behaviour chain (model.md section 5);
 //! - [`report`]: reachability, masked max-norm and xi-weighted errors, coverage.
 //!
 //! Conventions: pairs are the model's global pair indices (state-major, actions increasing); `V(TERMINAL) = 0`;

@@ -1,4 +1,4 @@
-//! Stationary joint policies on a [`FiniteModel`] (SPEC sections 4 and 5).
+//! Stationary joint policies on a [`FiniteModel`] (model.md sections 4 and 5).
 //!
 //! A [`Policy`] gives every pair `(s, a)` a probability `pi(a | s)`; within each state they sum to 1. The
 //! policies agents can actually run depend on the state only through the holder's observation `sigma(s)`

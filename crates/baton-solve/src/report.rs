@@ -1,6 +1,6 @@
-//! Small helpers for the reports of SPEC section 5: reachability, masked and weighted error norms, coverage.
+//! Small helpers for the reports of model.md section 5: reachability, masked and weighted error norms, coverage.
 //!
-//! SPEC section 5 asks to judge learning by xi-weighted norms and policy value as well as the max norm, and
+//! model.md section 5 asks to judge learning by xi-weighted norms and policy value as well as the max norm, and
 //! to report coverage (min xi) beside the mixing time; these are the building blocks.
 
 use baton_core::{FiniteModel, TERMINAL};

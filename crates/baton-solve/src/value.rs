@@ -1,4 +1,4 @@
-//! SMDP value iteration for the centralized optimum (SPEC sections 1 and 4).
+//! SMDP value iteration for the centralized optimum (model.md sections 1 and 4).
 //!
 //! The Bellman optimality operator of the SMDP on the joint state:
 //!

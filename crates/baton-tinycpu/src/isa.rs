@@ -70,7 +70,7 @@ pub enum BinOp {
     Xor,
     /// `0xFF` if `rs1 < rs2` as unsigned numbers, else 0.
     CmpLtu,
-    /// `0xFF` if `rs1 < rs2` as two's-complement signed numbers, else 0 (an addition to SPEC 6.3).
+    /// `0xFF` if `rs1 < rs2` as two's-complement signed numbers, else 0 (an addition to model.md 6.3).
     CmpLts,
     /// `0xFF` if `rs1 == rs2`, else 0.
     CmpEq,

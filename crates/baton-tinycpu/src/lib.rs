@@ -1,6 +1,6 @@
 //! # baton-tinycpu: the machine and task set of the CPU-programming workload
 //!
-//! SPEC section 6.3's TinyCPU: an 8-bit register machine small enough that a candidate program can be checked
+//! model.md section 6.3's TinyCPU: an 8-bit register machine small enough that a candidate program can be checked
 //! on every input ("hidden exhaustive check"), with a ladder of tasks from two-instruction bit tricks to
 //! register sorts. This crate is the machine and the tasks only; the roles that write, test, debug and
 //! optimize programs live elsewhere and use this API.
@@ -33,7 +33,7 @@
 //! | `sar` | rd, rs, k | 1 | rd = rs >> k, arithmetic (copies of bit 7 shift in) |
 //! | `mul` | rd, rs1, rs2 | 3 | rd = rs1 * rs2 mod 256 (the low byte) |
 //! | `cmpltu` | rd, rs1, rs2 | 1 | rd = 0xFF if rs1 < rs2 unsigned, else 0 |
-//! | `cmplts` | rd, rs1, rs2 | 1 | rd = 0xFF if rs1 < rs2 signed (two's complement), else 0 (an addition to SPEC 6.3) |
+//! | `cmplts` | rd, rs1, rs2 | 1 | rd = 0xFF if rs1 < rs2 signed (two's complement), else 0 (an addition to model.md 6.3) |
 //! | `cmpeq` | rd, rs1, rs2 | 1 | rd = 0xFF if rs1 == rs2, else 0 |
 //! | `min` | rd, rs1, rs2 | 1 | rd = unsigned minimum |
 //! | `max` | rd, rs1, rs2 | 1 | rd = unsigned maximum |

@@ -56,7 +56,7 @@ const VERDICTS_CORE: u32 = 3 * 6 * 3;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Interfaces {
-    /// SPEC 6.3's interfaces as first built: the desk sees an undrafted, untested, failing, passing-after-an-edit
+    /// model.md 6.3's interfaces as first built: the desk sees an undrafted, untested, failing, passing-after-an-edit
     /// or passing program, not whether an untested draft passes the visible examples.
     Spec,
     /// Every role also sees what the ticket shows: the program's test state as the desk sees it, with the
@@ -182,7 +182,7 @@ impl Artifact {
 }
 
 /// The observation of `agent` (its interface to the artifact plus its own private state). Under
-/// [`Interfaces::Spec`], SPEC 6.3's:
+/// [`Interfaces::Spec`], model.md 6.3's:
 ///
 /// | agent | observation | size |
 /// |---|---|---|
@@ -452,7 +452,7 @@ enum Phase {
     End,
 }
 
-/// The CPU-programming workflow (SPEC 6.3) as an IC-SMDP. See [`super`] for the design.
+/// The CPU-programming workflow (model.md 6.3) as an IC-SMDP. See [`super`] for the design.
 #[derive(Clone, Debug)]
 pub struct CpuEnv {
     world: Arc<CpuWorld>,

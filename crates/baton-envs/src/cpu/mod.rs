@@ -1,4 +1,4 @@
-//! # CPU programming with TinyCPU (SPEC 6.3) as an IC-SMDP
+//! # CPU programming with TinyCPU (model.md 6.3) as an IC-SMDP
 //!
 //! One artifact per episode: a TinyCPU task (from `baton_tinycpu`'s Hacker's Delight ladder and register
 //! sorts) and the program being written for it. Five roles hand it to each other; each call is an option with
@@ -19,7 +19,7 @@
 //! program, else 0. After `max_handoffs` handoffs the episode
 //! ends unsubmitted (reward 0).
 //!
-//! Interfaces ([`env::observe`], SPEC 6.3): the writer sees its draft against the visible examples; the tester
+//! Interfaces ([`env::observe`], model.md 6.3): the writer sees its draft against the visible examples; the tester
 //! its own pass vector (as a failing fraction); the debugger the failing logged tests it leaves; the optimizer
 //! cycles against the reference and a passes-logged flag; the desk the program's test state. Every role is
 //! told the task's length (difficulty bucket). Under [`env::Interfaces::Verdicts`] (the default) every role

@@ -98,7 +98,7 @@ pub struct MathConfig {
     /// `[workload.prices."gpt-4-1106-preview"]` with `input_per_million`, `output_per_million`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prices: BTreeMap<String, ModelPrice>,
-    /// The simulated backend's models (simulated only; default: SPEC 6.4's GSM8K calibration).
+    /// The simulated backend's models (simulated only; default: model.md 6.4's GSM8K calibration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulated: Option<SimulatedConfig>,
     /// Data directory (GSM8K, MathQA, the recording); default `$BATON_DATA_DIR`, else `../shared/data`.

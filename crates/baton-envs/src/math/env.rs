@@ -488,7 +488,7 @@ enum Phase {
     End,
 }
 
-/// The multi-LLM math workflow (SPEC 6.4) as an IC-SMDP. See [`super`] for the design.
+/// The multi-LLM math workflow (model.md 6.4) as an IC-SMDP. See [`super`] for the design.
 #[derive(Clone, Debug)]
 pub struct MathEnv {
     table: Arc<MathTable>,

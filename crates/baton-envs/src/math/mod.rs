@@ -1,4 +1,4 @@
-//! # The multi-LLM math workflow (SPEC 6.4) as an IC-SMDP
+//! # The multi-LLM math workflow (model.md 6.4) as an IC-SMDP
 //!
 //! One artifact per episode: a math question, drawn from a fixed seeded split (the train half for learning,
 //! the held-out half for evaluation). Five agents hand it to each other:

@@ -38,11 +38,11 @@ pub struct RoutingConfig {
     /// `{ kind = "region", regions = K }` (hierarchical addressing for large networks).
     #[serde(default)]
     pub interface: InterfaceConfig,
-    /// Cost of the source router's first hop: `full` (`q + s + t`, SPEC 6.2) or `target-only` (`t` alone,
+    /// Cost of the source router's first hop: `full` (`q + s + t`, model.md 6.2) or `target-only` (`t` alone,
     /// as B&L's simulator effectively does).
     #[serde(default = "default_source_cost")]
     pub source_cost: SourceCost,
-    /// Initial estimates of every router's table: `zero` (Q-routing, SPEC 6.2) or `hop-count` (hops to the
+    /// Initial estimates of every router's table: `zero` (Q-routing, model.md 6.2) or `hop-count` (hops to the
     /// destination, as a distance-vector protocol would give; queues are still learned).
     #[serde(default = "default_q_init")]
     pub q_init: QInit,
@@ -52,7 +52,7 @@ pub struct RoutingConfig {
     /// Changes during the run (adaptivity): link failures and traffic shifts, in time order.
     #[serde(default)]
     pub changes: Vec<ChangeConfig>,
-    /// Skill routing (SPEC 6.2's second scenario): requests need a skill instead of a destination. Omitted:
+    /// Skill routing (model.md 6.2's second scenario): requests need a skill instead of a destination. Omitted:
     /// packet routing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skills: Option<SkillsConfig>,

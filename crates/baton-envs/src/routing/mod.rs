@@ -1,4 +1,4 @@
-//! Packet routing (SPEC 6.2): Boyan & Littman's network simulator as an IC-SMDP with many artifacts in
+//! Packet routing (model.md 6.2): Boyan & Littman's network simulator as an IC-SMDP with many artifacts in
 //! flight, its topologies, its configuration and its heuristics.
 //!
 //! - [`topology`]: networks from `.edges` files and generators (grid, hypercube, random geometric).

@@ -1,4 +1,4 @@
-//! The network simulator of SPEC 6.2 (Boyan & Littman 1993) as an [`Env`] with many artifacts in flight.
+//! The network simulator of model.md 6.2 (Boyan & Littman 1993) as an [`Env`] with many artifacts in flight.
 //!
 //! - Continuous time, discrete events. One network-wide Poisson stream of packets at rate `load`; source
 //!   and destination uniform and distinct. At most `max_in_flight` packets in the network: an injection
@@ -98,7 +98,7 @@ impl Interface {
 pub enum Task {
     /// Reach its destination router (packet routing).
     Deliver,
-    /// Be served by a router holding its skill (skill routing, SPEC 6.2's second scenario).
+    /// Be served by a router holding its skill (skill routing, model.md 6.2's second scenario).
     Skills(Arc<Skills>),
 }
 
@@ -136,7 +136,7 @@ impl Skills {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceCost {
-    /// SPEC 6.2's update everywhere: `q + s + t` (at the source `q = 0`, `s = 1`).
+    /// model.md 6.2's update everywhere: `q + s + t` (at the source `q = 0`, `s = 1`).
     Full,
     /// Boyan & Littman's simulator: the first hop's queue and transit terms cancel, target `t` alone.
     TargetOnly,

@@ -10,7 +10,7 @@ use super::topology::Topology;
 
 /// Hop distances between every pair of routers, and the shortest-path next hops they imply.
 ///
-/// Tie rule (SPEC 6.2: "a random shortest path per packet matches the paper"): at every hop the packet goes
+/// Tie rule (model.md 6.2: "a random shortest path per packet matches the paper"): at every hop the packet goes
 /// to a neighbour one hop closer to its destination, chosen uniformly among those, so each packet follows a
 /// random shortest path. A deterministic tie rule would pile more traffic on a few links.
 #[derive(Clone, Debug)]

@@ -1,4 +1,4 @@
-//! Neural IC-Q (SPEC 3) through the same training loop as the table, scored exactly on the synthetic model.
+//! Neural IC-Q (model.md 3) through the same training loop as the table, scored exactly on the synthetic model.
 
 use baton_core::rng::{stream, Stream};
 use baton_core::FiniteEnv;

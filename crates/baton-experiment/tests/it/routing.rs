@@ -1,4 +1,4 @@
-//! Routing (SPEC 6.2): Q-routing's update by hand, learning against the baselines, determinism, bad configs.
+//! Routing (model.md 6.2): Q-routing's update by hand, learning against the baselines, determinism, bad configs.
 
 use baton_envs::routing::Topology;
 use baton_experiment::routing::{RoutingResults, RoutingRow};
@@ -267,7 +267,7 @@ fn the_fused_q_routing_loop_gives_the_reference_results_bit_for_bit() {
     assert_fused_matches_reference(&r, 4.0, StepSize::polynomial(0.8), 5);
 }
 
-/// `ic-q-neural` (SPEC 3's network per router) plugs into routing: one scalar per transfer, it learns to route
+/// `ic-q-neural` (model.md 3's network per router) plugs into routing: one scalar per transfer, it learns to route
 /// around the bottleneck that saturates shortest paths, and `[learner.network]` and the method need each other.
 #[test]
 fn neural_ic_q_routes_with_one_scalar_per_hop() {

@@ -1,4 +1,4 @@
-//! Bound sweeps (SPEC 5): each axis on a small budget, checked against the claims the full experiment files
+//! Bound sweeps (model.md 5): each axis on a small budget, checked against the claims the full experiment files
 //! reproduce (see `experiments/bound-*.toml`).
 
 use baton_experiment::sweep::{Axis, SweepResults, SweepRow};

@@ -1,4 +1,4 @@
-//! Property tests of the IC-Q update rule (SPEC section 2, step 4) on the tabular Q-function.
+//! Property tests of the IC-Q update rule (model.md section 2, step 4) on the tabular Q-function.
 
 #![allow(clippy::unwrap_used)]
 

@@ -1,4 +1,4 @@
-//! SPEC 6.4's anchors, measured on the recording.
+//! model.md 6.4's anchors, measured on the recording.
 
 use baton_llm::checker;
 use baton_llm::data::{Dataset, Gold, Recording};
@@ -150,9 +150,9 @@ fn decimal_aware_grader_and_agreement() {
         frac(agree_rl_right, agree_rl)
     );
     assert_eq!(format!("{:.3}/{:.3}", frac(agree_rl, n), frac(agree_rl_right, agree_rl)), "0.585/0.968");
-    assert!((0.87..=0.91).contains(&frac(right[0], n)), "SPEC: about 0.889");
-    assert!((0.55..=0.62).contains(&frac(agree, n)), "SPEC: about 0.585");
-    assert!((0.94..=0.99).contains(&frac(agree_right, agree)), "SPEC: about 0.968");
+    assert!((0.87..=0.91).contains(&frac(right[0], n)), "model.md: about 0.889");
+    assert!((0.55..=0.62).contains(&frac(agree, n)), "model.md: about 0.585");
+    assert!((0.94..=0.99).contains(&frac(agree_right, agree)), "model.md: about 0.968");
 }
 
 #[test]
@@ -209,8 +209,8 @@ fn checker_catches_mixtral_errors_at_a_low_false_flag_rate() {
         }
     }
     println!("checker on GPT-4's {gw} errors: arithmetic (not cut off) {g_arith}, cut off {g_cut}");
-    assert!(frac(narrow_w, wrong) >= 0.2, "SPEC: about 0.30");
-    assert!(frac(narrow_r, right) <= 0.03, "SPEC: about 0.014");
+    assert!(frac(narrow_w, wrong) >= 0.2, "model.md: about 0.30");
+    assert!(frac(narrow_r, right) <= 0.03, "model.md: about 0.014");
     assert!(frac(any_w, wrong) >= frac(narrow_w, wrong));
 }
 
