@@ -35,6 +35,23 @@ impl Figure {
     }
 }
 
+/// On-CPU time of the whole process (every thread, exited ones included, user and system), from
+/// `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)` (Linux); `None` elsewhere. For figures timed across several threads
+/// (the service benchmark), where the timing thread's own CPU time says little.
+#[cfg(target_os = "linux")]
+pub fn process_cpu_seconds() -> Option<f64> {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid, writable timespec; the call only writes it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    (rc == 0).then(|| t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9)
+}
+
+/// On-CPU time of the whole process: not available off Linux.
+#[cfg(not(target_os = "linux"))]
+pub fn process_cpu_seconds() -> Option<f64> {
+    None
+}
+
 /// On-CPU time of the calling thread, from `/proc/thread-self/schedstat` (Linux); `None` elsewhere.
 fn thread_cpu_seconds() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;

@@ -170,7 +170,8 @@ impl ExperimentConfig {
     }
 
     /// A reduced version for a quick look or a test: a tenth of the handoffs (at least 1000, and at least
-    /// the evaluation points), at most 3 seeds, and a tenth of a sweep's `e_approx` samples (at least 1000).
+    /// the evaluation points), of the math and cpu episodes and of routing's simulated time, at most 3 seeds,
+    /// and a tenth of a sweep's `e_approx` samples (at least 1000).
     pub fn quick(mut self) -> Self {
         self.seeds = self.seeds.min(3);
         if let Some(t) = self.training.as_mut() {
@@ -182,6 +183,9 @@ impl ExperimentConfig {
         }
         if let WorkloadConfig::Math(m) = &mut self.workload {
             m.episodes = (m.episodes / 10).max(100);
+        }
+        if let WorkloadConfig::Routing(r) = &mut self.workload {
+            r.shorten(10.0);
         }
         if let WorkloadConfig::Cpu(c) = &mut self.workload {
             c.episodes = (c.episodes / 10).max(100);

@@ -91,9 +91,6 @@ impl LlmError {
 
     /// An [`LlmError::Io`] for `path`.
     pub fn io(path: &std::path::Path, err: impl std::fmt::Display) -> Self {
-        LlmError::Io {
-            path: path.display().to_string(),
-            message: format!("{err} ({})", crate::data::data_dir_help()),
-        }
+        LlmError::Io { path: path.display().to_string(), message: format!("{err} ({})", crate::data::data_dir_help()) }
     }
 }

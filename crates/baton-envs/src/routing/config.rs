@@ -246,6 +246,22 @@ pub struct Routing {
 }
 
 impl RoutingConfig {
+    /// Shrinks simulated time by `factor` (for `--quick`): the run, the warm-up, the bins and every change's time,
+    /// so the run keeps its shape. A factor below 1 or not finite leaves the config as it is.
+    pub fn shorten(&mut self, factor: f64) {
+        if !(factor.is_finite() && factor >= 1.0) {
+            return;
+        }
+        self.duration /= factor;
+        self.warmup /= factor;
+        self.bin /= factor;
+        for c in &mut self.changes {
+            match c {
+                ChangeConfig::LinkDown { at, .. } | ChangeConfig::Traffic { at, .. } => *at /= factor,
+            }
+        }
+    }
+
     /// Check every field and build the network. `file` is the text of the topology file and the name to
     /// report it by, read by the caller for `kind = "file"` (this crate reads no files).
     pub fn validate(&self, file: Option<(&str, &str)>) -> Result<Routing, EnvError> {
