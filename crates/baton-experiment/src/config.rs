@@ -26,7 +26,7 @@ use baton_envs::synthetic::{Synthetic, SyntheticConfig};
 use baton_learn::{LearnerConfig, LearnerParams};
 use serde::{Deserialize, Serialize};
 
-pub use crate::data::{resolve_data_path, DATA_DIR_VAR, DEFAULT_DATA_DIR};
+pub use crate::data::{data_dir_help, resolve_data_path, DATA_DIR_VAR};
 pub use crate::method::Method;
 use crate::ExperimentError;
 
@@ -380,14 +380,16 @@ impl ExperimentConfig {
                 let file = match &c.topology {
                     TopologyConfig::File { path } => {
                         let resolved = resolve_data_path(path);
-                        let what = format!("topology file of workload.topology.path = {path:?}");
+                        let what = format!("the topology file of workload.topology.path = {path:?}");
                         let text = crate::data::read_capped(&resolved, crate::data::MAX_DATA_BYTES, &what).map_err(
                             |e| match e {
                                 ExperimentError::Io { path, message } => ExperimentError::Io {
                                     path,
                                     message: format!(
-                                        "{message} (relative paths are looked up under {DATA_DIR_VAR}, default \
-                                         {DEFAULT_DATA_DIR})"
+                                        "{message} (a relative path is tried from the working directory, then under \
+                                         the data folder: {}; the small topologies are also built in: topology = \
+                                         {{ kind = \"builtin\", name = \"irregular-6x6\" }})",
+                                        data_dir_help()
                                     ),
                                 },
                                 other => other,

@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 use baton_experiment::{ExperimentConfig, ExperimentError};
 use proptest::prelude::*;
 
-/// The shared data directory: `BATON_DATA_DIR`, or `../shared/data` from the project root.
+/// The data directory (`BATON_DATA_DIR`, default the repository's `data/` folder).
 fn data_dir() -> PathBuf {
-    std::env::var_os("BATON_DATA_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+    baton_experiment::data::data_dir()
 }
 
 fn experiments_dir() -> PathBuf {
@@ -146,7 +144,7 @@ fn an_endless_or_oversized_input_file_is_refused_quickly() {
     let started = Instant::now();
     let e = baton_experiment::load_experiment(Path::new("/dev/zero")).unwrap_err().to_string();
     assert_names(&e, &["/dev/zero", "larger than"]);
-    let text = shipped_with("routing-6x6.toml", "workload.topology", "path", "\"/dev/zero\"");
+    let text = shipped_with("routing-6x6.toml", "workload", "topology", "{ kind = \"file\", path = \"/dev/zero\" }");
     let e = rejected(&text);
     assert_names(&e, &["/dev/zero", "larger than", "workload.topology.path"]);
     let text = shipped_with("cpu.toml", "workload", "tasks", "\"/dev/zero\"");
