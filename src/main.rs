@@ -136,10 +136,7 @@ fn run(
     quiet: bool,
     quick: bool,
 ) -> Result<()> {
-    let mut cfg = experiment::ExperimentConfig::from_toml(
-        &std::fs::read_to_string(&config).with_context(|| format!("cannot read config {}", config.display()))?,
-        &config.display().to_string(),
-    )?;
+    let mut cfg = experiment::read_config(&config)?;
     if quick {
         cfg = cfg.quick();
     }

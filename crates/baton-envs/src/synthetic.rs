@@ -121,15 +121,15 @@ pub struct SyntheticConfig {
     pub private_states: u32,
     /// Discount factor `gamma` per primitive step, in `[0, 1)`. Default 0.95.
     pub discount: f64,
-    /// Cost `c` per primitive step of any option (work or submit), finite and `>= 0`. Default 0.1.
+    /// Cost `c` per primitive step of any option (work or submit), in `[0, 1e6]`. Default 0.1.
     pub step_cost: f64,
-    /// Scale `R_sub` of the SUBMIT payoff `R_sub * (mean level / (K-1))^2`, finite and `>= 0`. Default 10.0.
+    /// Scale `R_sub` of the SUBMIT payoff `R_sub * (mean level / (K-1))^2`, in `[0, 1e6]`. Default 10.0.
     pub submit_reward: f64,
     /// Duration pmfs of the two work efforts (`durations.low`, `durations.high`).
     pub durations: DurationPmfs,
     /// Success probabilities of the work options (`success.low`, `success.high_focused`, `success.high_busy`).
     pub success: SuccessProbabilities,
-    /// Aliasing `lambda`, finite and `>= 0`: when positive, a hidden uniform bit `b` that no agent observes shifts
+    /// Aliasing `lambda`, in `[0, 1e6]`: when positive, a hidden uniform bit `b` that no agent observes shifts
     /// every SUBMIT reward by `(b - 1/2) * lambda` and doubles the state count. 0 = no bit (interface gap zero).
     /// Default 0.
     pub aliasing: f64,
@@ -283,11 +283,15 @@ fn check_count(field: &str, value: u32, lo: u32, hi: u32) -> Result<(), EnvError
     }
 }
 
+/// Largest step cost, submit reward or aliasing accepted: rewards far beyond this scale only overflow the
+/// solver's and learners' sums (the defaults are 0.1 and 10).
+pub const MAX_REWARD_SCALE: f64 = 1e6;
+
 fn check_nonneg(field: &str, value: f64) -> Result<(), EnvError> {
-    if value.is_finite() && value >= 0.0 {
+    if value.is_finite() && (0.0..=MAX_REWARD_SCALE).contains(&value) {
         Ok(())
     } else {
-        Err(EnvError::invalid(field, format!("must be finite and >= 0, got {value}")))
+        Err(EnvError::invalid(field, format!("must be finite, in [0, {MAX_REWARD_SCALE:e}], got {value:?}")))
     }
 }
 

@@ -211,3 +211,41 @@ fn region_interface_sees_regions_far_away_and_exact_destinations_nearby() {
         assert_eq!(agent.n_obs, 4 + own, "router {v}: 4 regions plus its own region's routers");
     }
 }
+
+/// Skill routing with requests served far longer than the run: once every slot is held and the horizon is
+/// passed, `next_event` used to drop injection after injection without ever returning (the caller's duration
+/// check never ran). It must return an event past the horizon promptly (checked from another thread, so that a
+/// regression fails instead of hanging).
+#[test]
+fn a_full_network_past_its_horizon_returns_an_event_instead_of_dropping_forever() {
+    use baton_envs::routing::network::Skills;
+    // Every router of the 2x2 grid has two links: action 2 is `serve`.
+    const SERVE: ActionId = ActionId(2);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let topo = Arc::new(Topology::grid(2, 2).unwrap());
+        let skills =
+            Skills { n_skills: 1, holds: vec![1, 1, 1, 1], work: 1e12, penalty: 1.0, max_hops: 8, queue_buckets: 2 };
+        let horizon = 100.0;
+        let mut p = params(5.0, 4);
+        p.horizon = horizon;
+        p.task = Task::Skills(Arc::new(skills));
+        let mut net = Network::new(topo, p);
+        let mut rng = stream(7, Stream::Env);
+        net.reset(&mut rng);
+        // Until the first event past the horizon, and one more (after the skip to a busy server's release).
+        for _ in 0..2 {
+            loop {
+                if let Event::Decide(d) = net.next_event(&mut rng) {
+                    net.act(d.artifact, SERVE, &mut rng);
+                }
+                if net.now() > horizon {
+                    break;
+                }
+            }
+        }
+        let _ = done.send(net.now());
+    });
+    let now = finished.recv_timeout(std::time::Duration::from_secs(30)).expect("no event past the horizon in 30 s");
+    assert!(now > 100.0, "{now}");
+}

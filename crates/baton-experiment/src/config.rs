@@ -36,10 +36,10 @@ use crate::ExperimentError;
 pub struct ExperimentConfig {
     /// Name of the experiment, copied into `summary.json`.
     pub name: String,
-    /// Number of independent seeds per learning method (`--seeds` overrides), at least 1.
+    /// Number of independent seeds per learning method (`--seeds` overrides), `1..=1000`.
     #[serde(default = "default_seeds")]
     pub seeds: u32,
-    /// Base seed: seed k of the run uses `base_seed + k`.
+    /// Base seed: seed k of the run uses `base_seed + k` (which must fit in 64 bits).
     #[serde(default)]
     pub base_seed: u64,
     /// Methods to run, by stable kebab-case name: `optimal`, `ic-q`, `oracle`, `no-scalar`, `random`,
@@ -65,8 +65,9 @@ fn default_seeds() -> u32 {
     10
 }
 
-/// The workload, by `kind`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The workload, by `kind`. (Deserialized by hand, see [`WorkloadConfig::deserialize`], so that a type error
+/// inside the table names its field.)
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum WorkloadConfig {
     /// The synthetic IC-SMDP of model.md 6.1 (exact ground truth).
@@ -79,11 +80,71 @@ pub enum WorkloadConfig {
     Cpu(CpuConfig),
 }
 
+/// Most seeds per learning method.
+pub const MAX_SEEDS: u32 = 1000;
+/// Most training handoffs per seed and method (10^10 take hours even on the fast loops).
+pub const MAX_HANDOFFS: u64 = 10_000_000_000;
+
+/// The `kind`s of [`WorkloadConfig`], as spelled in TOML.
+const WORKLOAD_KINDS: &[&str] = &["synthetic", "routing", "math", "cpu"];
+
+/// Marks the path of an error inside an internally tagged table in the error's message: serde buffers such a
+/// table before it knows its type and forgets where a field error occurred, so the table is read here, its
+/// `kind` first, and the rest deserialized with its path tracked; [`ExperimentConfig::from_toml`] joins the
+/// inner path to the table's.
+const INNER_PATH: char = '\u{1f}';
+
+/// The inner path and message of an error raised inside a tagged table (see [`INNER_PATH`]).
+fn split_inner_path(message: &str) -> Option<(&str, &str)> {
+    message.strip_prefix(INNER_PATH)?.split_once(INNER_PATH)
+}
+
+impl<'de> Deserialize<'de> for WorkloadConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        fn part<T: serde::de::DeserializeOwned, E: serde::de::Error>(table: toml::Table) -> Result<T, E> {
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let path = e.path().to_string();
+                let message = e.into_inner().message().to_string();
+                match split_inner_path(&message) {
+                    Some((inner, rest)) if path != "." => {
+                        E::custom(format!("{INNER_PATH}{path}.{inner}{INNER_PATH}{rest}"))
+                    }
+                    Some(_) => E::custom(message),
+                    None if path == "." => E::custom(message),
+                    None => E::custom(format!("{INNER_PATH}{path}{INNER_PATH}{message}")),
+                }
+            })
+        }
+        let mut table = toml::Table::deserialize(deserializer)?;
+        let kind = match table.remove("kind") {
+            Some(toml::Value::String(kind)) => kind,
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "{INNER_PATH}kind{INNER_PATH}expected a string, one of {}, got {other}",
+                    WORKLOAD_KINDS.join(", ")
+                )))
+            }
+            None => return Err(D::Error::missing_field("kind")),
+        };
+        match kind.as_str() {
+            "synthetic" => part(table).map(WorkloadConfig::Synthetic),
+            "routing" => part(table).map(WorkloadConfig::Routing),
+            "math" => part(table).map(WorkloadConfig::Math),
+            "cpu" => part(table).map(WorkloadConfig::Cpu),
+            other => Err(D::Error::custom(format!(
+                "{INNER_PATH}kind{INNER_PATH}unknown variant `{other}`, expected one of {}",
+                WORKLOAD_KINDS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+}
+
 /// How long each learning method trains, and how often it is evaluated. TOML table `[training]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainingConfig {
-    /// Handoffs (option completions, i.e. Q-updates) per seed per method, at least 1.
+    /// Handoffs (option completions, i.e. Q-updates) per seed per method, `1..=10^10`.
     pub handoffs: u64,
     /// Number of points on the learning curve (exact evaluations of the greedy policy), 1..=1000.
     pub eval_points: u32,
@@ -165,8 +226,28 @@ pub struct Experiment {
 
 impl ExperimentConfig {
     /// Parse TOML text; `origin` (a file path) is named in errors.
+    ///
+    /// A type error, an unknown or a missing field names the dotted field (`workload.agents: invalid value:
+    /// integer `-1`, expected u32`), inside `[workload]` too; a syntax error gives TOML's line and column.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ExperimentError> {
-        toml::from_str(text).map_err(|e| ExperimentError::Parse { origin: origin.to_string(), message: e.to_string() })
+        let parse = |message: String| ExperimentError::Parse { origin: origin.to_string(), message };
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| parse(e.to_string()))?;
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let error = e.into_inner();
+            let line = error.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let (path, message) = match split_inner_path(error.message()) {
+                Some((inner, message)) if path != "." => (format!("{path}.{inner}"), message.to_string()),
+                Some((inner, message)) => (inner.to_string(), message.to_string()),
+                None => (path, error.message().to_string()),
+            };
+            let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            if path == "." {
+                // A missing top-level field: the file as a whole.
+                return parse(format!("{message}{at}"));
+            }
+            parse(format!("{path}: {message}{at}"))
+        })
     }
 
     /// A reduced version for a quick look or a test: a tenth of the handoffs (at least 1000, and at least
@@ -233,6 +314,12 @@ impl ExperimentConfig {
         if self.seeds == 0 {
             return Err(bad("seeds", "must be at least 1"));
         }
+        if self.seeds > MAX_SEEDS {
+            return Err(bad("seeds", &format!("at most {MAX_SEEDS}, got {}", self.seeds)));
+        }
+        if self.base_seed.checked_add(u64::from(self.seeds)).is_none() {
+            return Err(bad("base_seed", &format!("base_seed + seeds must fit in 64 bits, got {}", self.base_seed)));
+        }
         if self.methods.is_empty() {
             return Err(bad("methods", "name at least one method"));
         }
@@ -244,6 +331,9 @@ impl ExperimentConfig {
         let training = self.training.clone().unwrap_or_default();
         if training.handoffs == 0 {
             return Err(bad("training.handoffs", "must be at least 1"));
+        }
+        if training.handoffs > MAX_HANDOFFS {
+            return Err(bad("training.handoffs", &format!("at most {MAX_HANDOFFS}, got {}", training.handoffs)));
         }
         if !(1..=1000).contains(&training.eval_points) {
             return Err(bad("training.eval_points", "must be in 1..=1000"));
@@ -294,16 +384,21 @@ impl ExperimentConfig {
                 let file = match &c.topology {
                     TopologyConfig::File { path } => {
                         let resolved = resolve_data_path(path);
-                        let text = std::fs::read_to_string(&resolved).map_err(|e| ExperimentError::Io {
-                            path: resolved.display().to_string(),
-                            message: format!(
-                                "cannot read the topology file of workload.topology.path = {path:?}: {e} \
-                                 (a relative path is tried from the working directory, then under the data folder: \
-                                 {}; the small topologies are also built in: topology = {{ kind = \"builtin\", \
-                                 name = \"irregular-6x6\" }})",
-                                data_dir_help()
-                            ),
-                        })?;
+                        let what = format!("the topology file of workload.topology.path = {path:?}");
+                        let text = crate::data::read_capped(&resolved, crate::data::MAX_DATA_BYTES, &what).map_err(
+                            |e| match e {
+                                ExperimentError::Io { path, message } => ExperimentError::Io {
+                                    path,
+                                    message: format!(
+                                        "{message} (a relative path is tried from the working directory, then under \
+                                         the data folder: {}; the small topologies are also built in: topology = \
+                                         {{ kind = \"builtin\", name = \"irregular-6x6\" }})",
+                                        data_dir_help()
+                                    ),
+                                },
+                                other => other,
+                            },
+                        )?;
                         Some((resolved.display().to_string(), text))
                     }
                     _ => None,

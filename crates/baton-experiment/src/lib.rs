@@ -32,14 +32,16 @@ pub use runner::{NoProgress, Outcome, Progress, RunResults, Summary, SummaryRow}
 
 use std::path::Path;
 
+/// Read and parse an experiment config file (at most [`data::MAX_CONFIG_BYTES`]); errors name the file.
+pub fn read_config(path: &Path) -> Result<ExperimentConfig, ExperimentError> {
+    let text = data::read_capped(path, data::MAX_CONFIG_BYTES, "config")?;
+    ExperimentConfig::from_toml(&text, &path.display().to_string())
+}
+
 /// Read and validate an experiment config file.
 pub fn load_experiment(path: &Path) -> Result<Experiment, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::Io {
-        path: path.display().to_string(),
-        message: format!("cannot read config: {e}"),
-    })?;
     let origin = path.display().to_string();
-    ExperimentConfig::from_toml(&text, &origin)?.validate().map_err(|e| match e {
+    read_config(path)?.validate().map_err(|e| match e {
         ExperimentError::InvalidConfig { field, reason } => {
             ExperimentError::InvalidConfig { field: format!("{origin}: {field}"), reason }
         }

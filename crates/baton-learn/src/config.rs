@@ -29,9 +29,9 @@ pub struct LearnerConfig {
 pub struct NetworkConfig {
     /// Width `m` (number of hidden ReLU units), 1..=65536.
     pub width: usize,
-    /// Constant step `eta`, positive (with rewards of order 1, 0.2 works; model.md 3).
+    /// Constant step `eta`, in (0, 10] (with rewards of order 1, 0.2 works; model.md 3).
     pub eta: f64,
-    /// Projection radius `B` of `||W - W(0)||_F`, positive (a large value switches the projection off).
+    /// Projection radius `B` of `||W - W(0)||_F`, in (0, 1e12] (a large value switches the projection off).
     #[serde(default = "default_radius")]
     pub radius: f64,
     /// Feature map: `{ kind = "one-hot" }` or `{ kind = "random", dim = d }` (fixed random unit vectors).
@@ -103,6 +103,12 @@ impl Default for LearnerConfig {
     }
 }
 
+/// Largest constant step `eta` of `[learner.network]`.
+pub const MAX_ETA: f64 = 10.0;
+/// Largest projection radius `B` of `[learner.network]` (far above any distance the weights travel, so it
+/// already switches the projection off).
+pub const MAX_RADIUS: f64 = 1e12;
+
 /// A validated learner configuration.
 #[derive(Clone, Debug)]
 pub struct LearnerParams {
@@ -121,7 +127,7 @@ impl LearnerConfig {
         let step = match self.constant_step_size {
             Some(a) => {
                 if !(a.is_finite() && a > 0.0 && a <= 1.0) {
-                    return Err(bad("constant_step_size", format!("must be in (0, 1], got {a}")));
+                    return Err(bad("constant_step_size", format!("must be in (0, 1], got {a:?}")));
                 }
                 StepSize::Constant(a)
             }
@@ -161,11 +167,13 @@ impl LearnerConfig {
                         format!("a symmetric network needs an even width, got {}", n.width),
                     ));
                 }
-                if !(n.eta.is_finite() && n.eta > 0.0) {
-                    return Err(bad("network.eta", format!("must be positive, got {}", n.eta)));
+                // A step moves f(x) by up to eta times the TD error: above 2 every update overshoots its
+                // target and the network diverges; 10 leaves room to show that without nonsense.
+                if !(n.eta.is_finite() && n.eta > 0.0 && n.eta <= MAX_ETA) {
+                    return Err(bad("network.eta", format!("must be in (0, {MAX_ETA}], got {:?}", n.eta)));
                 }
-                if !(n.radius.is_finite() && n.radius > 0.0) {
-                    return Err(bad("network.radius", format!("must be positive, got {}", n.radius)));
+                if !(n.radius.is_finite() && n.radius > 0.0 && n.radius <= MAX_RADIUS) {
+                    return Err(bad("network.radius", format!("must be in (0, {MAX_RADIUS:e}], got {:?}", n.radius)));
                 }
                 if !(n.tail_fraction.is_finite() && (0.0..1.0).contains(&n.tail_fraction)) {
                     return Err(bad("network.tail_fraction", format!("must be in [0, 1), got {}", n.tail_fraction)));

@@ -121,7 +121,7 @@ impl Dataset {
 
     /// A GSM8K JSONL file (`{"question", "answer"}` per line, the answer ending in `#### N`).
     pub fn load_gsm8k(path: &Path, kind: DatasetKind) -> Result<Self, LlmError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LlmError::io(path, e))?;
+        let text = read_capped(path)?;
         let problems = parse_gsm8k(&text, &path.display().to_string())?;
         tracing::debug!(path = %path.display(), n = problems.len(), "loaded GSM8K");
         Ok(Dataset { kind, problems })
@@ -129,7 +129,7 @@ impl Dataset {
 
     /// A MathQA JSONL file (`problem`, `rationale`, `options`, `correct`, `linear_formula`, ... per line).
     pub fn load_mathqa(path: &Path) -> Result<Self, LlmError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LlmError::io(path, e))?;
+        let text = read_capped(path)?;
         let problems = parse_mathqa(&text, &path.display().to_string())?;
         tracing::debug!(path = %path.display(), n = problems.len(), "loaded MathQA");
         Ok(Dataset { kind: DatasetKind::MathQaTest, problems })
@@ -290,8 +290,8 @@ impl Recording {
     /// A recording CSV: a `prompt` column, and per model `M` a `True`/`False` column `M` and a text column
     /// `M_response`.
     pub fn load(path: &Path) -> Result<Self, LlmError> {
-        let file = std::fs::File::open(path).map_err(|e| LlmError::io(path, e))?;
-        let rec = Self::from_reader(file, &path.display().to_string())?;
+        let text = read_capped(path)?;
+        let rec = Self::from_reader(text.as_bytes(), &path.display().to_string())?;
         tracing::debug!(path = %path.display(), rows = rec.rows.len(), models = ?rec.models, "loaded recording");
         Ok(rec)
     }
@@ -399,6 +399,23 @@ impl Recording {
         }
         Ok(())
     }
+}
+
+/// Largest data file read (data set, recording), in bytes (256 MiB; the shipped files are a few MB).
+pub const MAX_DATA_FILE_BYTES: u64 = 256 << 20;
+
+/// The UTF-8 text of the data file `path`, refused once it exceeds [`MAX_DATA_FILE_BYTES`] (an endless file
+/// such as `/dev/zero` is not read to the end).
+fn read_capped(path: &Path) -> Result<String, LlmError> {
+    use std::io::Read as _;
+    let cap = MAX_DATA_FILE_BYTES;
+    let file = std::fs::File::open(path).map_err(|e| LlmError::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes).map_err(|e| LlmError::io(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(LlmError::io(path, format!("larger than {cap} bytes, the most a data file may hold")));
+    }
+    String::from_utf8(bytes).map_err(|e| LlmError::io(path, format!("not UTF-8 text: {e}")))
 }
 
 #[cfg(test)]

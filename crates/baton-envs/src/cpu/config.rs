@@ -16,9 +16,9 @@ use crate::EnvError;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleCost {
-    /// Cost of one call, in reward units (finite, >= 0).
+    /// Cost of one call, in reward units, in `[0, 1e6]`.
     pub cost: f64,
-    /// Smallest duration of a call, in time steps (>= 1).
+    /// Smallest duration of a call, in time steps, `1..=10^6`.
     pub min_duration: u32,
     /// Largest random extra duration: a call lasts `min_duration + U{0..=jitter}` (plus, for the debugger and
     /// optimizer, one step per `proposals_per_step` proposals it evaluated).
@@ -60,10 +60,10 @@ pub struct CpuConfig {
     /// Optimizer budget: cycle-cost MCMC proposals per call, 0..=100000.
     #[serde(default = "default_opt_budget")]
     pub optimizer_budget: u32,
-    /// Proposals per time step of a debugger or optimizer call's duration, >= 1.
+    /// Proposals per time step of a debugger or optimizer call's duration, `1..=100000`.
     #[serde(default = "default_per_step")]
     pub proposals_per_step: u32,
-    /// Speed bonus of a correct submission: `speed_bonus * min(1, reference cycles / cycles)`; finite, >= 0.
+    /// Speed bonus of a correct submission: `speed_bonus * min(1, reference cycles / cycles)`; in `[0, 1e6]`.
     #[serde(default = "default_bonus")]
     pub speed_bonus: f64,
     /// Handoffs per episode before the deadline ends it unsubmitted (reward 0 for the artifact), 2..=64.
@@ -76,7 +76,7 @@ pub struct CpuConfig {
     /// Discount per time step, in (0, 1].
     #[serde(default = "default_discount")]
     pub discount: f64,
-    /// Training episodes per learning method, k and seed, >= 1.
+    /// Training episodes per learning method, k and seed, `1..=10^9`.
     #[serde(default = "default_episodes")]
     pub episodes: u64,
     /// Evaluation episodes per task per job (greedy policies, fixed strategies), >= 1.
@@ -91,7 +91,7 @@ pub struct CpuConfig {
     /// The tester's call (its cost is `cost` plus `cost_per_test * k`).
     #[serde(default = "default_tester")]
     pub tester: RoleCost,
-    /// Extra tester cost per input run, finite, >= 0.
+    /// Extra tester cost per input run, in `[0, 1e6]`.
     #[serde(default = "default_cost_per_test")]
     pub cost_per_test: f64,
     /// The debugger's call.
@@ -193,6 +193,13 @@ fn toml_default() -> CpuConfig {
     }
 }
 
+/// Most training episodes per learning method, k and seed (the shipped runs use 6 * 10^4).
+pub const MAX_EPISODES: u64 = 1_000_000_000;
+/// Largest cost of a call, per test or speed bonus, in reward units (a solved task is worth 1).
+pub const MAX_COST: f64 = 1e6;
+/// Largest `min_duration` of a call, in time steps (durations of a whole episode must fit in 32 bits).
+pub const MAX_CALL_DURATION: u64 = 1_000_000;
+
 /// A validated CPU workload (the runner loads the task set and builds the worlds; this crate reads no files).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cpu {
@@ -237,7 +244,7 @@ impl CpuConfig {
         range("drafts", self.drafts.into(), 1, 256)?;
         range("debugger_budget", self.debugger_budget.into(), 1, 100_000)?;
         range("optimizer_budget", self.optimizer_budget.into(), 0, 100_000)?;
-        range("proposals_per_step", self.proposals_per_step.into(), 1, u64::from(u32::MAX))?;
+        range("proposals_per_step", self.proposals_per_step.into(), 1, 100_000)?;
         range("max_handoffs", self.max_handoffs.into(), 2, 64)?;
         range("eval_episodes_per_task", self.eval_episodes_per_task.into(), 1, 100_000)?;
         if !(self.writer_skill > 0.0 && self.writer_skill <= 1.0) {
@@ -246,12 +253,13 @@ impl CpuConfig {
         if !(self.discount > 0.0 && self.discount <= 1.0) {
             return Err(EnvError::invalid("discount", format!("{} is not in (0, 1]", self.discount)));
         }
-        if self.episodes == 0 {
-            return Err(EnvError::invalid("episodes", "must be at least 1"));
+        range("episodes", self.episodes, 1, MAX_EPISODES)?;
+        if self.k_sweep.len() > 64 {
+            return Err(EnvError::invalid("k_sweep", format!("at most 64 levels, got {}", self.k_sweep.len())));
         }
         for (field, v) in [("speed_bonus", self.speed_bonus), ("cost_per_test", self.cost_per_test)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(EnvError::invalid(field, format!("{v} is not a finite value >= 0")));
+            if !(v.is_finite() && (0.0..=MAX_COST).contains(&v)) {
+                return Err(EnvError::invalid(field, format!("{v:?} is not a finite value in [0, {MAX_COST:e}]")));
             }
         }
         for (name, r) in [
@@ -260,12 +268,13 @@ impl CpuConfig {
             ("debugger", &self.debugger),
             ("optimizer", &self.optimizer),
         ] {
-            if !(r.cost.is_finite() && r.cost >= 0.0) {
-                return Err(EnvError::invalid(format!("{name}.cost"), format!("{} is not a finite cost >= 0", r.cost)));
+            if !(r.cost.is_finite() && (0.0..=MAX_COST).contains(&r.cost)) {
+                return Err(EnvError::invalid(
+                    format!("{name}.cost"),
+                    format!("{:?} is not a finite cost in [0, {MAX_COST:e}]", r.cost),
+                ));
             }
-            if r.min_duration == 0 {
-                return Err(EnvError::invalid(format!("{name}.min_duration"), "must be at least 1"));
-            }
+            range(&format!("{name}.min_duration"), r.min_duration.into(), 1, MAX_CALL_DURATION)?;
             if r.jitter > 1000 {
                 return Err(EnvError::invalid(format!("{name}.jitter"), format!("{} is above 1000", r.jitter)));
             }

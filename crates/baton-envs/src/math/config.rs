@@ -66,9 +66,9 @@ pub struct MathConfig {
     /// `replay` (GSM8K test with the recorded responses) or `simulated` (MathQA test, calibrated models).
     pub backend: BackendKind,
     /// Prices of cost, `lambda` reward units per USD (reward = `1[right] - lambda * cost`); each learning method
-    /// runs once per lambda. Finite, >= 0, at least one.
+    /// runs once per lambda. Each in `[0, 1e9]`, 1 to 1000 of them.
     pub lambdas: Vec<f64>,
-    /// Training episodes (questions) per learning method, lambda and seed, at least 1.
+    /// Training episodes (questions) per learning method, lambda and seed, `1..=10^9`.
     #[serde(default = "default_episodes")]
     pub episodes: u64,
     /// Seed of the train/held-out split (and of the simulated backend and the replay critic): the world is
@@ -122,6 +122,13 @@ fn default_strong() -> String {
     GPT_4_1106.to_string()
 }
 
+/// Most training episodes per learning method, lambda and seed (the shipped runs use 2 * 10^5).
+pub const MAX_EPISODES: u64 = 1_000_000_000;
+/// Largest lambda, reward units per USD (a question costs cents at most, so far beyond any trade-off).
+pub const MAX_LAMBDA: f64 = 1e9;
+/// Most lambdas of one run.
+pub const MAX_LAMBDAS: usize = 1000;
+
 /// A validated math workload. The runner loads the backend and builds the [`super::MathTable`] (this crate
 /// reads no files).
 #[derive(Clone, Debug, PartialEq)]
@@ -140,16 +147,22 @@ impl MathConfig {
         if self.lambdas.is_empty() {
             return Err(EnvError::invalid("lambdas", "give at least one lambda"));
         }
-        if let Some(l) = self.lambdas.iter().find(|l| !(l.is_finite() && **l >= 0.0)) {
-            return Err(EnvError::invalid("lambdas", format!("{l} is not a finite lambda >= 0")));
+        if self.lambdas.len() > MAX_LAMBDAS {
+            return Err(EnvError::invalid(
+                "lambdas",
+                format!("at most {MAX_LAMBDAS} lambdas, got {}", self.lambdas.len()),
+            ));
+        }
+        if let Some(l) = self.lambdas.iter().find(|l| !(l.is_finite() && (0.0..=MAX_LAMBDA).contains(*l))) {
+            return Err(EnvError::invalid("lambdas", format!("{l:?} is not a lambda in [0, {MAX_LAMBDA:e}]")));
         }
         let mut sorted = self.lambdas.clone();
         sorted.sort_by(f64::total_cmp);
         if sorted.windows(2).any(|w| w[0] == w[1]) {
             return Err(EnvError::invalid("lambdas", "a lambda is listed twice"));
         }
-        if self.episodes == 0 {
-            return Err(EnvError::invalid("episodes", "must be at least 1"));
+        if !(1..=MAX_EPISODES).contains(&self.episodes) {
+            return Err(EnvError::invalid("episodes", format!("must be in 1..={MAX_EPISODES}, got {}", self.episodes)));
         }
         if !(self.train_fraction > 0.0 && self.train_fraction < 1.0) {
             return Err(EnvError::invalid("train_fraction", format!("{} is not in (0, 1)", self.train_fraction)));

@@ -23,15 +23,17 @@ use crate::EnvError;
 pub struct RoutingConfig {
     /// The network.
     pub topology: TopologyConfig,
-    /// Offered loads `L` (packets per time unit, network-wide), each run separately; all positive.
+    /// Offered loads `L` (packets per time unit, network-wide), each run separately; each in `(0, 1e6]`, at most
+    /// 1000 of them, and `L * duration` at most 1e10 expected injections.
     pub loads: Vec<f64>,
-    /// Simulated time of one run, in time units (B&L: 50,000).
+    /// Simulated time of one run, in time units, in `(0, 1e9]` (B&L: 50,000).
     #[serde(default = "default_duration")]
     pub duration: f64,
     /// Packets delivered from this time on are scored (B&L: 25,000); in `[0, duration)`.
     #[serde(default = "default_warmup")]
     pub warmup: f64,
-    /// Largest number of packets in the network; further injections are dropped and counted (B&L: 1000).
+    /// Largest number of packets in the network, `1..=10^7`; further injections are dropped and counted (B&L:
+    /// 1000).
     #[serde(default = "default_cap")]
     pub max_in_flight: u32,
     /// What a router observes of a packet: `{ kind = "destination" }` (Q-routing) or
@@ -156,7 +158,7 @@ pub enum ChangeConfig {
         at: f64,
         /// The link, as two router ids.
         link: [u32; 2],
-        /// Time lost by a packet sent over the dead link (a timeout), positive.
+        /// Time lost by a packet sent over the dead link (a timeout), in `(0, 1e9]`.
         #[serde(default = "default_penalty")]
         penalty: f64,
     },
@@ -188,13 +190,13 @@ pub struct SkillsConfig {
     /// Seed of the skill assignment's own random stream (the same assignment for every run seed).
     #[serde(default)]
     pub seed: u64,
-    /// Service time of a request at the router that serves it, positive.
+    /// Service time of a request at the router that serves it, positive and at most the run's `duration`.
     #[serde(default = "default_work")]
     pub work: f64,
-    /// Cost of a failed request (served without the skill, or out of hops), non-negative.
+    /// Cost of a failed request (served without the skill, or out of hops), in `[0, 1e9]`.
     #[serde(default = "default_skill_penalty")]
     pub penalty: f64,
-    /// Hops after which an unserved request fails, at least 1.
+    /// Hops after which an unserved request fails, `1..=65535`.
     #[serde(default = "default_max_hops")]
     pub max_hops: u32,
     /// Queue-length buckets of a router's private state (0, 1, ..., B-1 or more), 1..=16.
@@ -230,6 +232,19 @@ pub struct PublishedCurve {
     #[serde(default)]
     pub shortest_path: Vec<f64>,
 }
+
+/// Largest simulated time of a run (and largest penalty), in time units (B&L run 50,000).
+pub const MAX_DURATION: f64 = 1e9;
+/// Largest offered load, packets per time unit.
+pub const MAX_LOAD: f64 = 1e6;
+/// Most loads one run sweeps.
+pub const MAX_LOADS: usize = 1000;
+/// Largest expected number of injections of one run (`load * duration`): about an hour of simulation.
+pub const MAX_INJECTIONS: f64 = 1e10;
+/// Largest `max_in_flight` (each packet in flight holds a slot of memory).
+pub const MAX_IN_FLIGHT: u32 = 10_000_000;
+/// Largest `skills.max_hops`.
+pub const MAX_HOPS: u32 = 65_535;
 
 /// A validated routing workload.
 #[derive(Clone, Debug)]
@@ -295,17 +310,32 @@ impl RoutingConfig {
         if self.loads.is_empty() {
             return Err(bad("loads", "list at least one load"));
         }
-        if let Some(l) = self.loads.iter().find(|l| !(l.is_finite() && **l > 0.0)) {
-            return Err(bad("loads", format!("every load must be positive and finite, got {l}")));
+        if self.loads.len() > MAX_LOADS {
+            return Err(bad("loads", format!("at most {MAX_LOADS} loads, got {}", self.loads.len())));
         }
-        if !(self.duration.is_finite() && self.duration > 0.0) {
-            return Err(bad("duration", format!("must be positive, got {}", self.duration)));
+        if let Some(l) = self.loads.iter().find(|l| !(l.is_finite() && **l > 0.0 && **l <= MAX_LOAD)) {
+            return Err(bad("loads", format!("every load must be positive, at most {MAX_LOAD:e}, got {l:?}")));
+        }
+        if !(self.duration.is_finite() && self.duration > 0.0 && self.duration <= MAX_DURATION) {
+            return Err(bad("duration", format!("must be in (0, {MAX_DURATION:e}], got {:?}", self.duration)));
+        }
+        let busiest = self.loads.iter().fold(0.0, |a: f64, &l| a.max(l));
+        if busiest * self.duration > MAX_INJECTIONS {
+            return Err(bad(
+                "duration",
+                format!(
+                    "load {busiest} over {} time units injects about {:.3e} packets, more than the limit of \
+                     {MAX_INJECTIONS:e} per run (shorten the run or lower the load)",
+                    self.duration,
+                    busiest * self.duration
+                ),
+            ));
         }
         if !(self.warmup.is_finite() && self.warmup >= 0.0 && self.warmup < self.duration) {
-            return Err(bad("warmup", format!("must be in [0, duration = {}), got {}", self.duration, self.warmup)));
+            return Err(bad("warmup", format!("must be in [0, duration = {}), got {:?}", self.duration, self.warmup)));
         }
-        if self.max_in_flight == 0 {
-            return Err(bad("max_in_flight", "must be at least 1"));
+        if !(1..=MAX_IN_FLIGHT).contains(&self.max_in_flight) {
+            return Err(bad("max_in_flight", format!("must be in 1..={MAX_IN_FLIGHT}, got {}", self.max_in_flight)));
         }
         if !(self.bin.is_finite() && self.bin > 0.0 && self.duration / self.bin <= 1e6) {
             return Err(bad("bin", format!("must be positive with at most 10^6 bins per run, got {}", self.bin)));
@@ -343,8 +373,11 @@ impl RoutingConfig {
                     if topology.link_index(a, b).is_none() {
                         return Err(bad(&field("link"), format!("routers {a} and {b} are not linked")));
                     }
-                    if !(penalty.is_finite() && *penalty > 0.0) {
-                        return Err(bad(&field("penalty"), format!("must be positive, got {penalty}")));
+                    if !(penalty.is_finite() && *penalty > 0.0 && *penalty <= MAX_DURATION) {
+                        return Err(bad(
+                            &field("penalty"),
+                            format!("must be in (0, {MAX_DURATION:e}], got {penalty:?}"),
+                        ));
                     }
                     Change::LinkDown { at, a, b, penalty: *penalty }
                 }
@@ -377,14 +410,21 @@ impl RoutingConfig {
                 if !(1..=n).contains(&k.holders) {
                     return Err(bad("skills.holders", format!("must be in 1..={n}, got {}", k.holders)));
                 }
-                if !(k.work.is_finite() && k.work > 0.0) {
-                    return Err(bad("skills.work", format!("must be positive, got {}", k.work)));
+                // A request served for longer than the whole run measures nothing.
+                if !(k.work.is_finite() && k.work > 0.0 && k.work <= self.duration) {
+                    return Err(bad(
+                        "skills.work",
+                        format!("must be positive and at most duration = {}, got {:?}", self.duration, k.work),
+                    ));
                 }
-                if !(k.penalty.is_finite() && k.penalty >= 0.0) {
-                    return Err(bad("skills.penalty", format!("must be non-negative, got {}", k.penalty)));
+                if !(k.penalty.is_finite() && (0.0..=MAX_DURATION).contains(&k.penalty)) {
+                    return Err(bad(
+                        "skills.penalty",
+                        format!("must be in [0, {MAX_DURATION:e}], got {:?}", k.penalty),
+                    ));
                 }
-                if k.max_hops == 0 {
-                    return Err(bad("skills.max_hops", "must be at least 1"));
+                if !(1..=MAX_HOPS).contains(&k.max_hops) {
+                    return Err(bad("skills.max_hops", format!("must be in 1..={MAX_HOPS}, got {}", k.max_hops)));
                 }
                 if !(1..=16).contains(&k.queue_buckets) {
                     return Err(bad("skills.queue_buckets", format!("must be in 1..=16, got {}", k.queue_buckets)));

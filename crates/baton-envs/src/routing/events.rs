@@ -116,6 +116,13 @@ impl<T: Copy> EventQueue<T> {
         }
     }
 
+    /// The time of the earliest event other than the next injection, if there is one.
+    #[inline]
+    pub fn next_other_time(&self) -> Option<f64> {
+        let key = self.sorted.front().map(|e| e.key).into_iter().chain(self.heap.peek().map(|e| e.key)).min()?;
+        Some(f64::from_bits((key >> 64) as u64))
+    }
+
     /// The event `i` places down the FIFO part, if there is one (for prefetching what it will read).
     #[inline(always)]
     pub fn fifo_ahead(&self, i: usize) -> Option<&Timed<T>> {

@@ -697,6 +697,11 @@ impl Env for Network {
                             }
                             let t = self.now;
                             self.bin(t).dropped += 1;
+                        } else if let Some(t) = self.events.next_other_time().filter(|&t| t > next) {
+                            // Past the horizon nothing is measured, and with every slot held (say by requests
+                            // served for a long time) each injection would only be dropped: skip to the next
+                            // event that frees one, so that the caller sees an event past its horizon and stops.
+                            self.schedule(t, Kind::Inject);
                         }
                         continue;
                     };
@@ -942,10 +947,11 @@ impl HopTable {
     }
 }
 
-/// `max(1, ceil(t))` for a non-negative time, without a call into libm (it showed in the profile).
+/// `max(1, ceil(t))` for a non-negative time, without a call into libm (it showed in the profile); saturates
+/// at `u32::MAX`.
 #[inline(always)]
 fn whole_units(t: f64) -> u32 {
     let whole = t as u32;
-    let whole = if f64::from(whole) < t { whole + 1 } else { whole };
+    let whole = if f64::from(whole) < t { whole.saturating_add(1) } else { whole };
     whole.max(1)
 }

@@ -55,9 +55,12 @@ impl CpuWorkload {
             "sorts" => TaskSet::sorts(),
             path => {
                 let resolved = crate::data::resolve_data_path(path);
-                TaskSet::load(&resolved).map_err(|e| ExperimentError::InvalidConfig {
-                    field: "workload.tasks".into(),
-                    reason: format!("{}: {e}", resolved.display()),
+                let text =
+                    crate::data::read_capped(&resolved, crate::data::MAX_DATA_BYTES, "the task file").map_err(|e| {
+                        ExperimentError::InvalidConfig { field: "workload.tasks".into(), reason: e.to_string() }
+                    })?;
+                TaskSet::from_toml(&text, &resolved.display().to_string()).map_err(|e| {
+                    ExperimentError::InvalidConfig { field: "workload.tasks".into(), reason: e.to_string() }
                 })?
             }
         };

@@ -143,9 +143,12 @@ pub struct Policy {
 }
 
 fn read(path: &Path) -> Result<String, ExperimentError> {
-    std::fs::read_to_string(path).map_err(|e| ExperimentError::Io {
-        path: path.display().to_string(),
-        message: format!("cannot read: {e} (is this a math run directory written by `baton run`?)"),
+    crate::data::read_capped(path, crate::data::MAX_DATA_BYTES, "file").map_err(|e| match e {
+        ExperimentError::Io { path, message } => ExperimentError::Io {
+            path,
+            message: format!("{message} (is this a math run directory written by `baton run`?)"),
+        },
+        other => other,
     })
 }
 

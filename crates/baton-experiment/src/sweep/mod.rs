@@ -27,6 +27,12 @@ use crate::progress::Progress;
 use crate::stats::{linear_fit, mean_ci95, LineFit};
 use crate::synthetic::{CurvePoint, JobResult, ModelFacts};
 use crate::ExperimentError;
+use baton_envs::synthetic::MAX_REWARD_SCALE;
+
+/// Most levels of one sweep.
+pub const MAX_LEVELS: usize = 100;
+/// Most samples per agent for `e_approx`.
+pub const MAX_APPROX_SAMPLES: u64 = 1_000_000_000;
 
 /// The axis of a sweep (model.md 5's table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,11 +98,11 @@ pub struct SweepConfig {
     /// `duration` (prepends `level` zeros to both of `workload.durations`, delaying every work option by
     /// `level` steps).
     pub axis: Axis,
-    /// The levels, strictly increasing, at least 3: widths (integers, even for a symmetric network),
-    /// `lambda >= 0`, `kappa` in `[0, 1)`, or delays (integers `>= 0`).
+    /// The levels, strictly increasing, 3 to 100 of them: widths (integers in `1..=65536`, even for a symmetric
+    /// network), `lambda` in `[0, 1e6]`, `kappa` in `[0, 1)`, or delays (integers in `0..=60`).
     pub levels: Vec<f64>,
     /// Mixing axis: IC-Q has converged when its RMS error to `Q*` (in the norm `tolerance_norm`) first falls
-    /// to this value (positive). Default 0.1.
+    /// to this value, in `(0, 1e6]`. Default 0.1.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
     /// Mixing axis: the weights of that RMS error: `xi` (the level's own stationary distribution, the
@@ -109,7 +115,7 @@ pub struct SweepConfig {
     #[serde(default)]
     pub approx_features: Vec<FeaturesConfig>,
     /// Width axis: i.i.d. samples from `xi` per agent in the projected regression that estimates
-    /// `e_approx(m)`, at least 1000. Default 100000.
+    /// `e_approx(m)`, `1000..=10^9`. Default 100000.
     #[serde(default = "default_approx_samples")]
     pub approx_samples: u64,
     /// Width axis: seeds (network initialisations) `e_approx(m)` is averaged over: the first this many of the
@@ -186,8 +192,11 @@ impl SweepConfig {
     pub fn validate(&self, base: &ExperimentConfig) -> Result<Sweep, ExperimentError> {
         let bad =
             |field: &str, reason: String| ExperimentError::InvalidConfig { field: format!("sweep.{field}"), reason };
-        if self.levels.len() < 3 {
-            return Err(bad("levels", format!("give at least 3 levels for a fit, got {}", self.levels.len())));
+        if !(3..=MAX_LEVELS).contains(&self.levels.len()) {
+            return Err(bad(
+                "levels",
+                format!("give 3 to {MAX_LEVELS} levels (at least 3 for a fit), got {}", self.levels.len()),
+            ));
         }
         if let Some(x) = self.levels.iter().find(|x| !x.is_finite()) {
             return Err(bad("levels", format!("must be finite, got {x}")));
@@ -211,8 +220,8 @@ impl SweepConfig {
                 }
             }
             Axis::Interface => {
-                if let Some(x) = self.levels.iter().find(|&&x| x < 0.0) {
-                    return Err(bad("levels", format!("lambda must be >= 0, got {x}")));
+                if let Some(x) = self.levels.iter().find(|&&x| !(0.0..=MAX_REWARD_SCALE).contains(&x)) {
+                    return Err(bad("levels", format!("lambda must be in [0, {MAX_REWARD_SCALE:e}], got {x:?}")));
                 }
             }
             Axis::Mixing => {
@@ -237,17 +246,26 @@ impl SweepConfig {
                 }
             }
         }
-        if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
-            return Err(bad("tolerance", format!("must be positive, got {}", self.tolerance)));
+        if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance <= MAX_REWARD_SCALE) {
+            return Err(bad(
+                "tolerance",
+                format!("must be positive, at most {MAX_REWARD_SCALE:e}, got {:?}", self.tolerance),
+            ));
         }
         if self.axis != Axis::Width && !self.approx_features.is_empty() {
             return Err(bad("approx_features", "only the width axis estimates e_approx(m)".into()));
         }
-        if self.approx_samples < 1000 {
-            return Err(bad("approx_samples", format!("must be at least 1000, got {}", self.approx_samples)));
+        if !(1000..=MAX_APPROX_SAMPLES).contains(&self.approx_samples) {
+            return Err(bad(
+                "approx_samples",
+                format!("must be in 1000..={MAX_APPROX_SAMPLES}, got {}", self.approx_samples),
+            ));
         }
-        if self.approx_seeds == 0 {
-            return Err(bad("approx_seeds", "must be at least 1".into()));
+        if !(1..=crate::config::MAX_SEEDS).contains(&self.approx_seeds) {
+            return Err(bad(
+                "approx_seeds",
+                format!("must be at least 1 and at most {}, got {}", crate::config::MAX_SEEDS, self.approx_seeds),
+            ));
         }
         let mut approx = Vec::new();
         if let Some(net) = &base.learner.network {

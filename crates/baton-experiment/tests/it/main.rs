@@ -7,6 +7,7 @@ mod math;
 mod neural;
 mod routing;
 mod sweep;
+mod validation;
 
 use baton_core::FiniteEnv;
 use baton_envs::SyntheticConfig;
