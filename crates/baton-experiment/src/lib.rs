@@ -18,6 +18,7 @@ pub mod plot;
 pub mod progress;
 pub mod qrouting;
 pub mod report;
+pub mod routellm;
 pub mod routing;
 pub mod runner;
 pub mod stats;
