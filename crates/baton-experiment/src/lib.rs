@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod data;
 pub mod eval;
 pub mod math;
+pub mod math_routellm;
 pub mod method;
 pub mod output;
 pub mod plot;

@@ -345,7 +345,8 @@ impl Experiment {
             | Method::StrongOnly
             | Method::Cascade
             | Method::BothTie
-            | Method::FixedPipeline => {
+            | Method::FixedPipeline
+            | Method::PromptOnly => {
                 return Ok(JobResult { method, seed, curve: Vec::new(), stats: TrainStats::default() })
             }
         };

@@ -654,6 +654,11 @@ impl MathEnv {
         self.records.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
+    /// The records kept since [`MathEnv::keep_records`], in order (empty if it was not called).
+    pub fn records(&self) -> &[EpisodeRecord] {
+        self.records.as_deref().unwrap_or_default()
+    }
+
     /// The workflow the agents run.
     pub fn workflow(&self) -> Workflow {
         self.workflow
