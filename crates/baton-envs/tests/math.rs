@@ -8,8 +8,8 @@ use std::sync::Arc;
 use baton_core::rng::{stream, uniform_index, Stream};
 use baton_core::{ActionId, AgentId, ArtifactId, Env, Event, Next, ObsId};
 use baton_envs::math::env::{
-    spec, spec_for, Interfaces, Workflow, AGENT_STRONG, SUBMIT_STRONG, TO_STRONG, AGENT_CHEAP, AGENT_CHECKER, AGENT_CRITIC, AGENT_SUBMIT, SUBMIT_CHEAP, TO_CHEAP, TO_CHECKER,
-    TO_CRITIC,
+    spec, spec_for, Interfaces, Workflow, AGENT_CHEAP, AGENT_CHECKER, AGENT_CRITIC, AGENT_STRONG, AGENT_SUBMIT,
+    SUBMIT_CHEAP, SUBMIT_STRONG, TO_CHEAP, TO_CHECKER, TO_CRITIC, TO_STRONG,
 };
 use baton_envs::math::table::numbers_in;
 use baton_envs::math::{Calls, MathEnv, MathTable, Order, QuestionRow, SolverAnswer, Thresholds};

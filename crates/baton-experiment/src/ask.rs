@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use baton_core::rng::{stream, Stream};
 use baton_core::{ActionId, EnvSpec, Event, Next};
-use baton_envs::math::env::{describe, spec_for, Verdict, Workflow, ENV_ID, TO_CHEAP, TO_CHECKER, TO_CRITIC, TO_STRONG};
+use baton_envs::math::env::{
+    describe, spec_for, Verdict, Workflow, ENV_ID, TO_CHEAP, TO_CHECKER, TO_CRITIC, TO_STRONG,
+};
 use baton_envs::math::table::{answers_agree, critique, solve, CHEAP, STRONG};
 use baton_envs::math::{
     CriticSource, Math, MathEnv, MathTable, Order, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds,

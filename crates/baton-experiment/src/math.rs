@@ -8,8 +8,7 @@ use baton_core::rng::uniform_index;
 use baton_core::{Env, EnvSpec, JointState};
 use baton_envs::math::env::{oracle_spec_for, spec_for, Workflow};
 use baton_envs::math::{
-    BackendKind, CriticKind, CriticSource, EpisodeRecord, Math, MathEnv, MathTable, Order, Strategy, TableParams,
-    Tally,
+    BackendKind, CriticKind, CriticSource, EpisodeRecord, Math, MathEnv, MathTable, Order, Strategy, TableParams, Tally,
 };
 use baton_learn::{IcqAgent, LearnerParams, TabularQ};
 use baton_llm::{ReplayBackend, SimulatedBackend};
@@ -468,7 +467,15 @@ pub fn run_job(
             TrainStats::default()
         }
     };
-    Ok(MathJob { method, lambda, seed, eval: eval.env().tally(), train, policy, records: eval.env().records().to_vec() })
+    Ok(MathJob {
+        method,
+        lambda,
+        seed,
+        eval: eval.env().tally(),
+        train,
+        policy,
+        records: eval.env().records().to_vec(),
+    })
 }
 
 impl MathJob {

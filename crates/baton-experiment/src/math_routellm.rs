@@ -45,8 +45,8 @@ pub fn contaminated(dir: &Path, data: &Dataset) -> Result<Vec<bool>, ExperimentE
     let text = std::fs::read_to_string(&path).map_err(|e| io(format!("cannot read: {e}")))?;
     let mut out = vec![false; data.len()];
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let c: ContaminatedLine =
-            serde_json::from_str(line).map_err(|e| io(format!("line {}: not a contaminated-prompt record: {e}", n + 1)))?;
+        let c: ContaminatedLine = serde_json::from_str(line)
+            .map_err(|e| io(format!("line {}: not a contaminated-prompt record: {e}", n + 1)))?;
         match data.problems.get(c.eval_idx) {
             Some(p) if p.question == c.eval_prompt => out[c.eval_idx] = true,
             _ => {
@@ -176,14 +176,20 @@ pub struct FrontMetrics {
 /// trained on other data), in one sentence.
 pub fn setting(method: Method) -> &'static str {
     match method {
-        Method::IcQ => "baton's decentralized learner: the agents read the cheap answer's checker verdict, the two \
+        Method::IcQ => {
+            "baton's decentralized learner: the agents read the cheap answer's checker verdict, the two \
                         answers' agreement and lengths before escalating, and may call both models; trained on the \
-                        other half of GSM8K test",
-        Method::Oracle => "the same learner on every agent's pooled state: an upper reference that no single agent \
-                           could run",
+                        other half of GSM8K test"
+        }
+        Method::Oracle => {
+            "the same learner on every agent's pooled state: an upper reference that no single agent \
+                           could run"
+        }
         Method::NoScalar => "IC-Q without the receiver's scalar (ablation)",
-        Method::PromptOnly => "baton's learner in RouteLLM's setting: one decision from the question's length and \
-                               number count only, one model per question; trained on the other half of GSM8K test",
+        Method::PromptOnly => {
+            "baton's learner in RouteLLM's setting: one decision from the question's length and \
+                               number count only, one model per question; trained on the other half of GSM8K test"
+        }
         Method::Cascade => "a fixed rule, no training: GPT-4 only when the arithmetic checker flags Mixtral's answer",
         Method::BothTie => "a fixed rule: both models on every question, GPT-4's answer on a disagreement",
         Method::CheapOnly | Method::StrongOnly => "one model for every question: a point of the random router's line",

@@ -246,8 +246,11 @@ mod tests {
         let (w, s) = (0.627, 0.885);
         // The two endpoints alone, and the same line sampled at 11 points, given out of order.
         let ends = pts(&[(1.0, s), (0.0, w)]);
-        let line: Vec<Point> =
-            [7, 0, 3, 10, 1, 5, 9, 2, 8, 4, 6].iter().map(|&k| k as f64 / 10.0).map(|x| Point { x, accuracy: w + x * (s - w) }).collect();
+        let line: Vec<Point> = [7, 0, 3, 10, 1, 5, 9, 2, 8, 4, 6]
+            .iter()
+            .map(|&k| k as f64 / 10.0)
+            .map(|x| Point { x, accuracy: w + x * (s - w) })
+            .collect();
         for front in [&ends, &line] {
             assert!(close(apgr(front, w, s), 0.5), "{}", apgr(front, w, s));
             for p in [0.2, 0.5, 0.8] {
@@ -299,11 +302,8 @@ mod tests {
         for k in 0..200 {
             let x = f64::from(k) / 200.0;
             let i = xs.iter().rposition(|&v| v <= x).unwrap();
-            let want = if i + 1 == xs.len() {
-                ys[i]
-            } else {
-                ys[i] + (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]) * (x - xs[i])
-            };
+            let want =
+                if i + 1 == xs.len() { ys[i] } else { ys[i] + (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]) * (x - xs[i]) };
             assert!(close(interp(x, &xs, &ys), want), "x {x}");
         }
         assert!(interp(0.5, &[], &[]).is_nan());

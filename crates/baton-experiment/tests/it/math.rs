@@ -133,7 +133,8 @@ fn bad_math_configs_are_rejected_naming_the_field() {
     let (f, r) = invalid(&config("replay", "lambdas = [1.0]\n[workload.critic]\nkind = \"backend\"", "[\"ic-q\"]"));
     assert_eq!(f, "workload.critic.kind");
     assert!(r.contains("no critic outputs"), "{r}");
-    let (f, _) = invalid(&config("simulated", "lambdas = [1.0]\n[workload.critic]\nkind = \"label-simulated\"", "[\"ic-q\"]"));
+    let (f, _) =
+        invalid(&config("simulated", "lambdas = [1.0]\n[workload.critic]\nkind = \"label-simulated\"", "[\"ic-q\"]"));
     assert_eq!(f, "workload.critic.kind");
     let (f, r) = invalid(&config("replay", "lambdas = [1.0]", "[\"shortest-path\"]"));
     assert_eq!(f, "methods");
@@ -207,7 +208,8 @@ fn routellms_contaminated_prompts_are_marked_and_leave_their_anchors() {
     let marked: Vec<usize> = (0..m.table.len()).filter(|&q| m.contaminated[q]).collect();
     assert_eq!(marked, vec![0, 1, 2, 18, 67, 147, 233, 269, 285, 364, 530, 932]);
     // On the 1,307 others, the recording's rule gives RouteLLM's decontaminated accuracies.
-    let kept: Vec<&baton_envs::math::QuestionRow> = m.table.rows.iter().filter(|r| !m.contaminated[r.question]).collect();
+    let kept: Vec<&baton_envs::math::QuestionRow> =
+        m.table.rows.iter().filter(|r| !m.contaminated[r.question]).collect();
     assert_eq!(kept.len(), 1307);
     let acc = |k: usize| kept.iter().filter(|r| r.answers[k].correct_routellm == Some(true)).count();
     assert_eq!((acc(0), acc(1)), (833, 1121), "Mixtral 0.6373, GPT-4 0.8577");
