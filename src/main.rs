@@ -251,7 +251,7 @@ fn print_math(s: &experiment::math::MathSummary) {
     }
 }
 
-fn print_routellm(r: &experiment::math_routellm::RouteLlmSection, seeds: u32) {
+fn print_routellm(r: &experiment::math::metrics::RouteLlmSection, seeds: u32) {
     use experiment::routellm::RouterMetrics;
     let ci = |v: f64, c: [f64; 2], pct: bool| {
         let k = if pct { 100.0 } else { 1.0 };

@@ -2,6 +2,9 @@
 //! train half of a fixed split and scored by its greedy policy on the held-out half; the fixed strategies
 //! scored on the same held-out half.
 
+pub mod ask;
+pub mod metrics;
+
 use std::sync::Arc;
 
 use baton_core::rng::uniform_index;
@@ -15,7 +18,7 @@ use baton_llm::{ReplayBackend, SimulatedBackend};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::math_routellm::Reference;
+use self::metrics::Reference;
 use crate::method::Method;
 use crate::progress::Progress;
 use crate::stats::mean_ci95;
@@ -85,7 +88,7 @@ impl MathWorkload {
                     },
                 };
                 let p = TableParams { models, critic_model: &c.critic.model, critic, prices: &math.prices };
-                let contaminated = crate::math_routellm::contaminated(&dir, b.dataset())?;
+                let contaminated = metrics::contaminated(&dir, b.dataset())?;
                 (MathTable::build(&b, b.dataset(), &p)?, "gsm8k-test", contaminated)
             }
             BackendKind::Simulated => {
@@ -333,7 +336,7 @@ pub struct MathSummary {
     pub oracle_checks: Vec<OracleCheck>,
     /// RouteLLM's metrics (APGR, CPT(50%), CPT(80%)) of every method, on the held-out questions and on those not
     /// in RouteLLM's contaminated list.
-    pub routellm: crate::math_routellm::RouteLlmSection,
+    pub routellm: metrics::RouteLlmSection,
 }
 
 /// Everything a math run produced.
@@ -492,7 +495,7 @@ impl MathJob {
             seed: self.seed,
             accuracy,
             accuracy_routellm: routellm.then(|| t.correct_routellm as f64 / n),
-            critic: crate::math_routellm::critic_label(self.method, critic),
+            critic: metrics::critic_label(self.method, critic),
             cheap_share: t.cheap_calls as f64 / n,
             strong_share: t.strong_calls as f64 / n,
             checker_share: t.checker_calls as f64 / n,
@@ -537,7 +540,7 @@ pub fn front_at(points: &[(f64, f64)], c: f64) -> Option<f64> {
 
 fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jobs: &[MathJob]) -> MathSummary {
     let routellm = math.has_routellm();
-    let section = crate::math_routellm::section(math, methods, jobs);
+    let section = metrics::section(math, methods, jobs);
     let reference = section.references[0];
     let mut rows = Vec::new();
     let mut keys: Vec<(Method, Option<f64>)> = Vec::new();
@@ -557,7 +560,7 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
             accuracy,
             accuracy_routellm: routellm.then(|| mean_ci95(&col(&|p| p.accuracy_routellm.unwrap_or(f64::NAN))).0),
             accuracy_ci95,
-            critic: crate::math_routellm::critic_label(method, math.critic()),
+            critic: metrics::critic_label(method, math.critic()),
             cheap_share: mean_ci95(&col(&|p| p.cheap_share)).0,
             strong_share: mean_ci95(&col(&|p| p.strong_share)).0,
             checker_share: mean_ci95(&col(&|p| p.checker_share)).0,
