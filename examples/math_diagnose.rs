@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use baton::core::{ActionId, AgentId, Env, Event, JointState, Next, ObsId};
-use baton::envs::math::env::{describe, oracle_spec};
+use baton::envs::math::env::{describe, oracle_spec_for};
 use baton::envs::math::{MathEnv, Order, Strategy};
 use baton::experiment::config::Workload;
 use baton::experiment::math::MathWorkload;
@@ -80,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         let mut icq = Decentralized::new(m.env(&m.train, Order::Sample, lambda), agents, exp.learner.behaviour, seed);
         icq.run_until(|_, s| s.episodes >= episodes);
-        let os = oracle_spec()?;
+        let os = oracle_spec_for(m.critic().enabled())?;
         let central = IcqAgent::new(TabularQ::new(&os, exp.learner.step.clone()), spec.discount);
         let mut orc = Centralized::new(m.env(&m.train, Order::Sample, lambda), central, exp.learner.behaviour, seed);
         orc.run_until(|_, s| s.episodes >= episodes);

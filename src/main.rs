@@ -187,24 +187,37 @@ fn run(
 
 fn print_math(s: &experiment::math::MathSummary) {
     println!(
-        "{} on {} ({} seeds, {} training episodes, {} held-out questions of {})\n",
-        s.experiment, s.workload, s.seeds, s.episodes, s.heldout_questions, s.dataset
+        "{} on {} ({} seeds, {} training episodes, {} held-out questions of {}); critic: {}\n",
+        s.experiment,
+        s.workload,
+        s.seeds,
+        s.episodes,
+        s.heldout_questions,
+        s.dataset,
+        match s.critic {
+            baton::envs::math::CriticKind::None => "none (every signal is computed from the recorded text)",
+            baton::envs::math::CriticKind::LabelSimulated => "label-simulated (drawn from the correctness label)",
+            baton::envs::math::CriticKind::Backend => "the simulated backend's verifier",
+        }
     );
     println!(
-        "{:<12} {:>7} {:>9} {:>17} {:>10} {:>12} {:>9}",
-        "method", "lambda", "accuracy", "95% CI", "routellm", "USD per 1k", "return"
+        "{:<12} {:>7} {:>9} {:>17} {:>10} {:>12} {:>9} {:>8} {:>7} {:>16}",
+        "method", "lambda", "accuracy", "95% CI", "routellm", "USD per 1k", "return", "strong%", "PGR", "critic"
     );
     let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
     for r in &s.rows {
         println!(
-            "{:<12} {:>7} {:>9.4} {:>17} {:>10} {:>12.3} {:>9}",
+            "{:<12} {:>7} {:>9.4} {:>17} {:>10} {:>12.3} {:>9} {:>8.2} {:>7.3} {:>16}",
             r.method.name(),
             opt(r.lambda, 0),
             r.accuracy,
             format!("[{:.3}, {:.3}]", r.accuracy_ci95[0], r.accuracy_ci95[1]),
             opt(r.accuracy_routellm, 4),
             r.cost_per_1k_usd,
-            opt(r.mean_return, 4)
+            opt(r.mean_return, 4),
+            100.0 * r.strong_share,
+            r.pgr,
+            r.critic
         );
     }
     for c in &s.front_checks {
@@ -217,6 +230,7 @@ fn print_math(s: &experiment::math::MathSummary) {
             if c.holds { "holds" } else { "does not hold" }
         );
     }
+    print_routellm(&s.routellm, s.seeds);
     for c in &s.oracle_checks {
         println!(
             "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {}); return {:+.4}; \
@@ -233,6 +247,62 @@ fn print_math(s: &experiment::math::MathSummary) {
             if c.front_holds { "holds" } else { "does not hold" }
         );
     }
+}
+
+fn print_routellm(r: &experiment::math::metrics::RouteLlmSection, seeds: u32) {
+    use experiment::routellm::RouterMetrics;
+    let ci = |v: f64, c: [f64; 2], pct: bool| {
+        let k = if pct { 100.0 } else { 1.0 };
+        let d = if pct { 1 } else { 3 };
+        format!("{:.d$} [{:.d$}, {:.d$}]", k * v, k * c[0], k * c[1])
+    };
+    let cols = |m: &RouterMetrics| {
+        format!(
+            "{:>21} {:>19} {:>19}",
+            ci(m.apgr, m.apgr_ci95, false),
+            ci(m.cpt50, m.cpt50_ci95, true),
+            ci(m.cpt80, m.cpt80_ci95, true)
+        )
+    };
+    for reference in &r.references {
+        println!(
+            "\nRouteLLM's metrics on the {} {} questions{} (mean of {seeds} seeds [95% CI]; PGR against cheap-only {:.4} \
+             and strong-only {:.4} on the same questions)",
+            reference.questions,
+            reference.subset.name(),
+            if reference.excluded > 0 {
+                format!(" ({} of RouteLLM's contaminated prompts left out)", reference.excluded)
+            } else {
+                String::new()
+            },
+            reference.cheap_accuracy,
+            reference.strong_accuracy
+        );
+        println!(
+            "{:<12} {:>15} | {:^61} | {:^61}",
+            "", "", "x = share of questions sent to the strong solver", "x = USD relative to strong-only's"
+        );
+        println!(
+            "{:<12} {:>15} | {:>21} {:>19} {:>19} | {:>21} {:>19} {:>19}",
+            "method", "critic", "APGR", "CPT(50%) %", "CPT(80%) %", "APGR", "CPT(50%) (x100)", "CPT(80%) (x100)"
+        );
+        for f in r.fronts.iter().filter(|f| f.subset == reference.subset) {
+            println!("{:<12} {:>15} | {} | {}", f.method.name(), f.critic, cols(&f.calls), cols(&f.cost));
+        }
+    }
+    if !r.published.is_empty() {
+        println!("\nRouteLLM's published GSM8K rows (arXiv 2406.18665, Table 3; 1,307 questions):");
+        for p in &r.published {
+            println!(
+                "{:<48} APGR {:.3}  CPT(50%) {:.2}%  CPT(80%) {:.2}%",
+                p.router,
+                p.apgr,
+                100.0 * p.cpt50,
+                100.0 * p.cpt80
+            );
+        }
+    }
+    println!();
 }
 
 fn print_routing(s: &RoutingSummary) {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use baton::experiment::ask::{ask, load_policy, Policy, Transcript};
-use baton_envs::math::{BackendKind, CriticSource};
+use baton_envs::math::{BackendKind, CriticKind, CriticSource};
 use baton_llm::data::{data_dir, Dataset, DatasetKind};
 use baton_llm::price::ModelPrice;
 use baton_llm::simulated::SimulatedConfig;
@@ -170,10 +170,13 @@ fn ask_one(
             let index = index.unwrap_or_default();
             let b = ReplayBackend::load(&dir, policy.math.prices.clone())?;
             let problem = pick(b.dataset(), index)?;
-            let critic = CriticSource::FromLabel {
-                true_positive: c.critic.true_positive,
-                false_positive: c.critic.false_positive,
-                seed: c.split_seed,
+            let critic = match c.critic.kind {
+                CriticKind::None => CriticSource::None,
+                _ => CriticSource::FromLabel {
+                    true_positive: c.critic.true_positive,
+                    false_positive: c.critic.false_positive,
+                    seed: c.split_seed,
+                },
             };
             Ok(ask(policy, &b, &problem, index, critic, true)?)
         }

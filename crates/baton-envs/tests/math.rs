@@ -8,10 +8,11 @@ use std::sync::Arc;
 use baton_core::rng::{stream, uniform_index, Stream};
 use baton_core::{ActionId, AgentId, ArtifactId, Env, Event, Next, ObsId};
 use baton_envs::math::env::{
-    spec, Interfaces, AGENT_CHEAP, AGENT_CHECKER, AGENT_CRITIC, AGENT_SUBMIT, SUBMIT_CHEAP, TO_CHEAP, TO_CHECKER,
-    TO_CRITIC,
+    spec, spec_for, Interfaces, Workflow, AGENT_CHEAP, AGENT_CHECKER, AGENT_CRITIC, AGENT_STRONG, AGENT_SUBMIT,
+    SUBMIT_CHEAP, SUBMIT_STRONG, TO_CHEAP, TO_CHECKER, TO_CRITIC, TO_STRONG,
 };
-use baton_envs::math::{MathEnv, MathTable, Order, QuestionRow, SolverAnswer, Thresholds};
+use baton_envs::math::table::numbers_in;
+use baton_envs::math::{Calls, MathEnv, MathTable, Order, QuestionRow, SolverAnswer, Thresholds};
 
 fn answer(cost: f64, correct: bool, flags: bool, critic: bool, critic_cost: f64) -> SolverAnswer {
     SolverAnswer {
@@ -33,15 +34,17 @@ fn table() -> MathTable {
                 answers: [answer(0.0004, true, false, false, 0.003), answer(0.016, true, false, false, 0.004)],
                 agree: true,
                 long_question: false,
+                prompt: 3,
             },
             QuestionRow {
                 question: 1,
                 answers: [answer(0.0005, false, true, true, 0.0031), answer(0.018, true, true, false, 0.0042)],
                 agree: false,
                 long_question: true,
+                prompt: 9,
             },
         ],
-        thresholds: Thresholds { output_tokens: [100, 150], question_tokens: 50 },
+        thresholds: Thresholds { output_tokens: [100, 150], question_tokens: 50, question_quartiles: [30, 50, 70] },
     }
 }
 
@@ -178,4 +181,80 @@ fn the_environment_passes_the_core_contract_check_and_is_deterministic() {
         assert_eq!(trace(7), trace(7));
         assert_ne!(trace(7), trace(8));
     }
+}
+
+/// Plays random legal actions for `episodes` episodes; returns every (agent, action) taken.
+fn random_play(e: &mut MathEnv, episodes: u64, seed: u64) -> Vec<(AgentId, ActionId)> {
+    let (mut env_rng, mut pol) = (stream(seed, Stream::Env), stream(seed, Stream::Central));
+    e.reset(&mut env_rng);
+    let mut taken = Vec::new();
+    let mut done = 0;
+    while done < episodes {
+        match e.next_event(&mut env_rng) {
+            Event::Decide(d) => {
+                let legal = e.spec().agents[d.agent.index()].legal.of(d.obs);
+                let a = legal[uniform_index(&mut pol, legal.len())];
+                taken.push((d.agent, a));
+                e.act(d.artifact, a, &mut env_rng);
+            }
+            Event::Handoff(_) => {}
+            Event::EpisodeEnd => done += 1,
+        }
+    }
+    taken
+}
+
+#[test]
+fn without_a_critic_no_policy_can_call_it() {
+    for interfaces in BOTH {
+        let s = spec_for(1.0, interfaces, Workflow::Full, false).unwrap();
+        for a in &s.agents {
+            for o in 0..a.n_obs {
+                assert!(!a.legal.of(ObsId(o)).contains(&TO_CRITIC), "{} obs {o}", a.name);
+            }
+        }
+        let mut e = MathEnv::new(Arc::new(table()), Arc::new(s), vec![0u32, 1].into(), Order::Sample, 1.0);
+        e.keep_records();
+        let taken = random_play(&mut e, 3000, 3);
+        assert!(taken.iter().all(|&(_, a)| a != TO_CRITIC));
+        let t = e.tally();
+        assert_eq!((t.episodes, t.critic_calls), (3000, 0));
+        assert!(t.checker_calls > 0 && t.cheap_calls > 0 && t.strong_calls > 0);
+        assert_eq!(e.take_records().len(), 3000);
+    }
+    // With the critic, random play does call it.
+    let mut e = env(table(), Order::Sample, 1.0);
+    let _ = random_play(&mut e, 3000, 3);
+    assert!(e.tally().critic_calls > 0);
+}
+
+#[test]
+fn prompt_only_calls_exactly_one_solver_and_the_desk_sees_only_the_question() {
+    let s = spec_for(1.0, Interfaces::Verdicts, Workflow::PromptOnly, false).unwrap();
+    let mut e = MathEnv::new(Arc::new(table()), Arc::new(s), vec![0u32, 1].into(), Order::Sequential, 10.0);
+    assert_eq!(e.workflow(), Workflow::PromptOnly);
+    e.keep_records();
+    // Question 0 (context 3) to the strong solver, question 1 (context 9) to the cheap one.
+    let (seen, rewards) = play(&mut e, &[TO_STRONG, SUBMIT_STRONG]);
+    assert_eq!(seen, vec![(AGENT_SUBMIT, ObsId(3)), (AGENT_STRONG, ObsId(0))]);
+    assert_eq!(rewards, vec![-10.0 * 0.016, 1.0]);
+    let (seen, rewards) = play(&mut e, &[TO_CHEAP, SUBMIT_CHEAP]);
+    assert_eq!(seen, vec![(AGENT_SUBMIT, ObsId(9)), (AGENT_CHEAP, ObsId(0))]);
+    assert_eq!(rewards, vec![-10.0 * 0.0005, 0.0]);
+    let r = e.take_records();
+    assert_eq!(r[0].calls, Calls { strong: true, ..Calls::default() });
+    assert_eq!(r[1].calls, Calls { cheap: true, ..Calls::default() });
+    // Under any policy: one solver per question, nothing else.
+    let _ = random_play(&mut e, 2000, 4);
+    let t = e.tally();
+    assert_eq!(t.cheap_calls + t.strong_calls, t.episodes);
+    assert_eq!((t.checker_calls, t.critic_calls, t.handoffs), (0, 0, 2 * t.episodes));
+}
+
+#[test]
+fn numbers_in_counts_each_stated_number_once() {
+    assert_eq!(numbers_in("Tom has 3 boxes of 12 eggs. He uses 7."), 3);
+    assert_eq!(numbers_in("$80,000 and then $50,000.5 in repairs, 150%"), 3);
+    assert_eq!(numbers_in("no numbers here."), 0);
+    assert_eq!(numbers_in("1/2 of 10"), 3);
 }

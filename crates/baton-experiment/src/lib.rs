@@ -17,6 +17,7 @@ pub mod output;
 pub mod plot;
 pub mod progress;
 pub mod report;
+pub mod routellm;
 pub mod routing;
 pub mod runner;
 pub mod stats;

@@ -37,6 +37,9 @@ pub enum Method {
     BothTie,
     /// CPU: write, test, debug, test, optimize, test, submit, whatever the tests say.
     FixedPipeline,
+    /// Math: IC-Q in RouteLLM's setting: the desk sees only the question's context (known before any model
+    /// answers) and picks one solver, whose answer is submitted.
+    PromptOnly,
 }
 
 impl Method {
@@ -56,17 +59,18 @@ impl Method {
             Method::Cascade => "cascade",
             Method::BothTie => "both-tie",
             Method::FixedPipeline => "fixed-pipeline",
+            Method::PromptOnly => "prompt-only",
         }
     }
 
     /// Whether the method learns (and so runs once per seed).
     pub fn learns(self) -> bool {
-        matches!(self, Method::IcQ | Method::IcQNeural | Method::Oracle | Method::NoScalar)
+        matches!(self, Method::IcQ | Method::IcQNeural | Method::Oracle | Method::NoScalar | Method::PromptOnly)
     }
 
     /// Whether the method exists only for the math workload.
     pub fn math_only(self) -> bool {
-        matches!(self, Method::CheapOnly | Method::StrongOnly | Method::Cascade | Method::BothTie)
+        matches!(self, Method::CheapOnly | Method::StrongOnly | Method::Cascade | Method::BothTie | Method::PromptOnly)
     }
 }
 

@@ -26,7 +26,7 @@ const COLOURS: [RGBColor; 10] = [
 fn method_colour(method: Method) -> RGBColor {
     let k = match method {
         Method::IcQ => 0,
-        Method::ShortestPath | Method::FixedPipeline => 1,
+        Method::ShortestPath | Method::FixedPipeline | Method::PromptOnly => 1,
         Method::Oracle => 2,
         Method::NoScalar => 3,
         Method::Random => 4,

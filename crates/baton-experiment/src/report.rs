@@ -133,24 +133,29 @@ fn absolute(p: &Path) -> PathBuf {
 fn math_section(out: &mut String, sm: &Value) {
     let _ = writeln!(
         out,
-        "| method | lambda | accuracy | 95% CI | accuracy (recording's rule) | USD per 1k | return |\n|---|---|---|---|---|---|---|"
+        "| method | critic | lambda | accuracy | 95% CI | accuracy (recording's rule) | USD per 1k | return | strong calls | PGR |\n\
+         |---|---|---|---|---|---|---|---|---|---|"
     );
     for r in rows(sm) {
         let ci = r.get("accuracy_ci95").and_then(Value::as_array).cloned().unwrap_or_default();
         let ci = ci.iter().filter_map(Value::as_f64).map(num).collect::<Vec<_>>().join(", ");
         let _ = writeln!(
             out,
-            "| {} | {} | {} | [{}] | {} | {} | {} |",
+            "| {} | {} | {} | {} | [{}] | {} | {} | {} | {} | {} |",
             s(r, "method"),
+            s(r, "critic"),
             num(f(r, "lambda")),
             num(f(r, "accuracy")),
             ci,
             num(f(r, "accuracy_routellm")),
             num(f(r, "cost_per_1k_usd")),
-            num(f(r, "return"))
+            num(f(r, "return")),
+            num(f(r, "strong_share")),
+            num(f(r, "pgr"))
         );
     }
     let _ = writeln!(out);
+    routellm_table(out, sm);
     for c in sm.get("front_checks").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
         let holds = c.get("holds").and_then(Value::as_bool).unwrap_or(false);
         let _ = writeln!(
@@ -180,6 +185,69 @@ fn math_section(out: &mut String, sm: &Value) {
         );
     }
     let _ = writeln!(out);
+}
+
+fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice)
+}
+
+/// RouteLLM's published GSM8K rows beside every method's APGR and CPTs, per question set.
+fn routellm_table(out: &mut String, sm: &Value) {
+    let Some(r) = sm.get("routellm") else { return };
+    let ci = |m: &Value, key: &str, pct: bool| {
+        let (k, d) = if pct { (100.0, 1) } else { (1.0, 3) };
+        let c: Vec<f64> = arr(m, &format!("{key}_ci95")).iter().filter_map(Value::as_f64).collect();
+        let v = k * f(m, key);
+        match c.as_slice() {
+            [lo, hi] if (hi - lo).abs() > 1e-12 => format!("{v:.d$} [{:.d$}, {:.d$}]", k * lo, k * hi),
+            _ => format!("{v:.d$}"),
+        }
+    };
+    for reference in arr(r, "references") {
+        let subset = s(reference, "subset");
+        let n = reference.get("questions").and_then(Value::as_u64).unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "RouteLLM's metrics on the {n} {subset} questions (x = share of questions sent to the strong solver; PGR \
+             against cheap-only {} and strong-only {} on the same questions; baton rows: mean of the seeds [95% CI]; \
+             CPTs in %). The cost columns use USD relative to strong-only's as x.\n",
+            num(f(reference, "cheap_accuracy")),
+            num(f(reference, "strong_accuracy"))
+        );
+        let _ = writeln!(
+            out,
+            "| router | critic | APGR | CPT(50%) | CPT(80%) | APGR (cost) | CPT(50%) (cost) | CPT(80%) (cost) | setting |\n\
+             |---|---|---|---|---|---|---|---|---|"
+        );
+        for p in arr(r, "published") {
+            let _ = writeln!(
+                out,
+                "| {} (published, 1,307 questions) | - | {:.3} | {:.2} | {:.2} | - | - | - | {} |",
+                s(p, "router"),
+                f(p, "apgr"),
+                100.0 * f(p, "cpt50"),
+                100.0 * f(p, "cpt80"),
+                s(p, "setting")
+            );
+        }
+        for fr in arr(r, "fronts").iter().filter(|fr| s(fr, "subset") == subset) {
+            let (c, u) = (fr.get("calls").unwrap_or(&Value::Null), fr.get("cost").unwrap_or(&Value::Null));
+            let _ = writeln!(
+                out,
+                "| baton {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                s(fr, "method"),
+                s(fr, "critic"),
+                ci(c, "apgr", false),
+                ci(c, "cpt50", true),
+                ci(c, "cpt80", true),
+                ci(u, "apgr", false),
+                ci(u, "cpt50", true),
+                ci(u, "cpt80", true),
+                s(fr, "setting")
+            );
+        }
+        let _ = writeln!(out);
+    }
 }
 
 fn cpu_section(out: &mut String, sm: &Value) {

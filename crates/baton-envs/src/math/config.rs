@@ -27,10 +27,46 @@ pub enum BackendKind {
     Simulated,
 }
 
+/// Where the LLM critic's verdicts come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CriticKind {
+    /// No critic: the critic agent is never reachable, and every signal an agent sees is computed from the
+    /// recorded text (the checker, agreement, lengths, the question). The default.
+    #[default]
+    None,
+    /// Replay only: a critic simulated from the correctness label (the recording holds no critic outputs),
+    /// flagging a wrong answer with probability `true_positive` and a right one with `false_positive`. Its
+    /// verdicts rest on the answer key, so figures made with it are labelled.
+    LabelSimulated,
+    /// Simulated backend only: the backend's own simulated verifier with the rates below.
+    Backend,
+}
+
+impl CriticKind {
+    /// The stable name, as in TOML and in every summary row.
+    pub fn name(self) -> &'static str {
+        match self {
+            CriticKind::None => "none",
+            CriticKind::LabelSimulated => "label-simulated",
+            CriticKind::Backend => "backend",
+        }
+    }
+
+    /// Whether an agent can hand a question to the critic.
+    pub fn enabled(self) -> bool {
+        self != CriticKind::None
+    }
+}
+
 /// The LLM critic. TOML table `[workload.critic]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CriticConfig {
+    /// Where verdicts come from: `none` (default: no critic, real signals only), `label-simulated` (replay:
+    /// simulated from the correctness label with the rates below) or `backend` (the simulated backend's verifier).
+    #[serde(default)]
+    pub kind: CriticKind,
     /// The critic's model, as named in the price table (prices its calls; with the simulated backend, its
     /// rates below replace that model's verifier rates).
     #[serde(default = "default_critic_model")]
@@ -55,7 +91,12 @@ fn default_fp() -> f64 {
 
 impl Default for CriticConfig {
     fn default() -> Self {
-        CriticConfig { model: default_critic_model(), true_positive: default_tp(), false_positive: default_fp() }
+        CriticConfig {
+            kind: CriticKind::None,
+            model: default_critic_model(),
+            true_positive: default_tp(),
+            false_positive: default_fp(),
+        }
     }
 }
 
@@ -176,6 +217,21 @@ impl MathConfig {
             if !(0.0..=1.0).contains(&p) {
                 return Err(EnvError::invalid(field, format!("{p} is not a probability in [0, 1]")));
             }
+        }
+        match (self.critic.kind, self.backend) {
+            (CriticKind::LabelSimulated, BackendKind::Simulated) => {
+                return Err(EnvError::invalid(
+                    "critic.kind",
+                    "\"label-simulated\" is for backend = \"replay\"; the simulated backend's critic is \"backend\"",
+                ))
+            }
+            (CriticKind::Backend, BackendKind::Replay) => {
+                return Err(EnvError::invalid(
+                    "critic.kind",
+                    "the replay backend has no critic outputs: use \"none\" or \"label-simulated\"",
+                ))
+            }
+            _ => {}
         }
         if self.cheap_model == self.strong_model {
             return Err(EnvError::invalid("strong_model", "must differ from cheap_model"));

@@ -8,7 +8,7 @@ use baton_core::{
     Next, ObsId, Rng,
 };
 
-use super::table::{MathTable, QuestionRow, CHEAP, STRONG};
+use super::table::{MathTable, QuestionRow, CHEAP, PROMPT_CONTEXTS, STRONG};
 
 /// Environment id.
 pub const ENV_ID: &str = "math-workflow-v0";
@@ -117,6 +117,9 @@ pub struct Features {
     pub long_cheap: bool,
     /// The question is long.
     pub long_question: bool,
+    /// The question's prompt-only context ([`super::table::QuestionRow::prompt`]); observed only by the
+    /// submit desk of the prompt-only workflow.
+    pub prompt: u8,
     /// Private state: whether the checker, the critic and the submit desk held this artifact before.
     pub held: [bool; 3],
 }
@@ -337,8 +340,39 @@ fn legal_inputs(agent: AgentId, o: u32, interfaces: Interfaces) -> (bool, bool, 
     }
 }
 
-/// The agents' interfaces.
+/// Which workflow the agents run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Workflow {
+    /// Every agent, every action (the module doc of [`super`]).
+    #[default]
+    Full,
+    /// RouteLLM's setting: the submit desk sees only the question's context ([`PROMPT_CONTEXTS`] values,
+    /// known before any model answers) and hands it to the cheap or the strong solver, which submits its own
+    /// answer. Exactly one solver is called per question; the checker and the critic are never reachable.
+    PromptOnly,
+}
+
+impl Workflow {
+    /// The workflow a spec built by [`spec_for`] has (read from the submit desk's observation count).
+    pub fn of_spec(spec: &EnvSpec) -> Self {
+        match spec.agents.get(AGENT_SUBMIT.index()).map(|a| a.n_obs) {
+            Some(PROMPT_CONTEXTS) => Workflow::PromptOnly,
+            _ => Workflow::Full,
+        }
+    }
+}
+
+/// The agents' interfaces in the full workflow with the critic available.
 pub fn spec(discount: f64, interfaces: Interfaces) -> Result<EnvSpec, CoreError> {
+    spec_for(discount, interfaces, Workflow::Full, true)
+}
+
+/// The agents' interfaces: `critic` says whether the critic is reachable (without one, handing to it is never
+/// legal). The prompt-only workflow ignores `interfaces` and `critic`.
+pub fn spec_for(discount: f64, interfaces: Interfaces, workflow: Workflow, critic: bool) -> Result<EnvSpec, CoreError> {
+    if workflow == Workflow::PromptOnly {
+        return prompt_only_spec(discount);
+    }
     let sizes = interfaces.obs_sizes();
     let agents = (0..N_AGENTS)
         .map(|i| {
@@ -346,7 +380,7 @@ pub fn spec(discount: f64, interfaces: Interfaces) -> Result<EnvSpec, CoreError>
             let sets: Vec<Vec<ActionId>> = (0..sizes[i])
                 .map(|o| {
                     let (c, s, k, r) = legal_inputs(agent, o, interfaces);
-                    let set = legal_actions(agent, c, s, k, r);
+                    let set = legal_actions(agent, c, s, k, r && critic);
                     // Observations no episode reaches (e.g. the desk with nothing and nothing pending) still
                     // need a non-empty set; handing to a solver is always meaningful there.
                     if set.is_empty() {
@@ -361,6 +395,29 @@ pub fn spec(discount: f64, interfaces: Interfaces) -> Result<EnvSpec, CoreError>
                 n_obs: sizes[i],
                 n_actions: N_ACTIONS,
                 legal: Legal::per_obs(&sets, N_ACTIONS)?,
+                action_names: ACTION_NAMES.iter().map(|s| s.to_string()).collect(),
+            })
+        })
+        .collect::<Result<Vec<_>, CoreError>>()?;
+    let spec = EnvSpec { id: ENV_ID.into(), agents, discount, max_in_flight: 1 };
+    spec.validate()?;
+    Ok(spec)
+}
+
+fn prompt_only_spec(discount: f64) -> Result<EnvSpec, CoreError> {
+    let agents = (0..N_AGENTS)
+        .map(|i| {
+            let (n_obs, set) = match AgentId(i as u16) {
+                AGENT_SUBMIT => (PROMPT_CONTEXTS, vec![TO_CHEAP, TO_STRONG]),
+                AGENT_STRONG => (1, vec![SUBMIT_STRONG]),
+                // The cheap solver submits its answer; the checker and the critic are never reached.
+                _ => (1, vec![SUBMIT_CHEAP]),
+            };
+            Ok(AgentSpec {
+                name: AGENT_NAMES[i].to_string(),
+                n_obs,
+                n_actions: N_ACTIONS,
+                legal: Legal::per_obs(&vec![set; n_obs as usize], N_ACTIONS)?,
                 action_names: ACTION_NAMES.iter().map(|s| s.to_string()).collect(),
             })
         })
@@ -410,19 +467,25 @@ fn joint_decode(j: u32) -> (AgentId, Features) {
         agree,
         long_cheap,
         long_question,
+        prompt: 0,
         held: [held & 1 == 1, held & 2 == 2, held & 4 == 4],
     };
     (holder, f)
 }
 
 /// The centralized oracle's interface: one learner whose observation is the joint state (every agent's
-/// observation and private state pooled, and the holder); its legal set is the holder's.
+/// observation and private state pooled, and the holder); its legal set is the holder's. The critic is reachable.
 pub fn oracle_spec() -> Result<AgentSpec, CoreError> {
+    oracle_spec_for(true)
+}
+
+/// [`oracle_spec`] with the critic reachable or not (as in [`spec_for`]).
+pub fn oracle_spec_for(critic: bool) -> Result<AgentSpec, CoreError> {
     let sets: Vec<Vec<ActionId>> = (0..N_JOINT)
         .map(|j| {
             let (holder, f) = joint_decode(j);
             let (c, s) = (f.answers[CHEAP].present, f.answers[STRONG].present);
-            let set = legal_actions(holder, c, s, f.check_pending(), f.critic_pending());
+            let set = legal_actions(holder, c, s, f.check_pending(), f.critic_pending() && critic);
             if set.is_empty() {
                 vec![TO_CHEAP]
             } else {
@@ -448,6 +511,19 @@ pub enum Order {
     Sequential,
 }
 
+/// Which agents worked on a question (were called on it at least once).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Calls {
+    /// The cheap solver answered.
+    pub cheap: bool,
+    /// The strong solver answered.
+    pub strong: bool,
+    /// The checker checked an answer.
+    pub checker: bool,
+    /// The critic judged an answer.
+    pub critic: bool,
+}
+
 /// The outcome of one finished episode (for scoring; never shown to an agent).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct EpisodeRecord {
@@ -463,6 +539,8 @@ pub struct EpisodeRecord {
     pub cost_usd: f64,
     /// Handoffs, the final submission included.
     pub handoffs: u32,
+    /// Who was called on the question.
+    pub calls: Calls,
 }
 
 /// Totals over finished episodes.
@@ -478,6 +556,29 @@ pub struct Tally {
     pub cost_usd: f64,
     /// Total handoffs.
     pub handoffs: u64,
+    /// Episodes on which the cheap solver was called.
+    pub cheap_calls: u64,
+    /// Episodes on which the strong solver was called.
+    pub strong_calls: u64,
+    /// Episodes on which the checker was called.
+    pub checker_calls: u64,
+    /// Episodes on which the critic was called.
+    pub critic_calls: u64,
+}
+
+impl Tally {
+    /// Adds one finished episode.
+    pub fn add(&mut self, rec: &EpisodeRecord) {
+        self.episodes += 1;
+        self.correct += u64::from(rec.correct);
+        self.correct_routellm += u64::from(rec.correct_routellm == Some(true));
+        self.cost_usd += rec.cost_usd;
+        self.handoffs += u64::from(rec.handoffs);
+        self.cheap_calls += u64::from(rec.calls.cheap);
+        self.strong_calls += u64::from(rec.calls.strong);
+        self.checker_calls += u64::from(rec.calls.checker);
+        self.critic_calls += u64::from(rec.calls.critic);
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -495,6 +596,7 @@ pub struct MathEnv {
     spec: Arc<EnvSpec>,
     questions: Arc<[u32]>,
     interfaces: Interfaces,
+    workflow: Workflow,
     order: Order,
     next: usize,
     lambda: f64,
@@ -503,22 +605,29 @@ pub struct MathEnv {
     features: Features,
     cost: f64,
     handoffs: u32,
+    calls: Calls,
     phase: Phase,
     last: Option<EpisodeRecord>,
     tally: Tally,
+    records: Option<Vec<EpisodeRecord>>,
 }
 
 impl MathEnv {
     /// An environment over `questions` (indices into `table`) with reward `1[correct] - lambda * cost`.
-    /// `spec` is built by [`spec`] (its interfaces are read from it).
+    /// `spec` is built by [`spec`] or [`spec_for`] (its interfaces and workflow are read from it).
     pub fn new(table: Arc<MathTable>, spec: Arc<EnvSpec>, questions: Arc<[u32]>, order: Order, lambda: f64) -> Self {
         assert!(!questions.is_empty(), "a math environment needs at least one question");
-        let interfaces = Interfaces::of_spec(&spec).expect("a spec built by math::env::spec");
+        let workflow = Workflow::of_spec(&spec);
+        let interfaces = match workflow {
+            Workflow::Full => Interfaces::of_spec(&spec).expect("a spec built by math::env::spec"),
+            Workflow::PromptOnly => Interfaces::default(),
+        };
         MathEnv {
             table,
             spec,
             questions,
             interfaces,
+            workflow,
             order,
             next: 0,
             lambda,
@@ -527,9 +636,39 @@ impl MathEnv {
             features: Features::default(),
             cost: 0.0,
             handoffs: 0,
+            calls: Calls::default(),
             phase: Phase::Start,
             last: None,
             tally: Tally::default(),
+            records: None,
+        }
+    }
+
+    /// Keep a record of every episode finished from now on (for scoring subsets of the questions).
+    pub fn keep_records(&mut self) {
+        self.records.get_or_insert_with(Vec::new);
+    }
+
+    /// The records kept since [`MathEnv::keep_records`], in order (empty if it was not called).
+    pub fn take_records(&mut self) -> Vec<EpisodeRecord> {
+        self.records.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The records kept since [`MathEnv::keep_records`], in order (empty if it was not called).
+    pub fn records(&self) -> &[EpisodeRecord] {
+        self.records.as_deref().unwrap_or_default()
+    }
+
+    /// The workflow the agents run.
+    pub fn workflow(&self) -> Workflow {
+        self.workflow
+    }
+
+    fn observe(&self, agent: AgentId) -> ObsId {
+        match (self.workflow, agent) {
+            (Workflow::Full, _) => observe(agent, &self.features, self.interfaces),
+            (Workflow::PromptOnly, AGENT_SUBMIT) => ObsId(u32::from(self.features.prompt)),
+            (Workflow::PromptOnly, _) => ObsId(0),
         }
     }
 
@@ -584,6 +723,11 @@ impl MathEnv {
                     f.answers[m].present = true;
                     cost += row.answers[m].cost_usd;
                     if m == CHEAP {
+                        self.calls.cheap = true;
+                    } else {
+                        self.calls.strong = true;
+                    }
+                    if m == CHEAP {
                         f.long_cheap = row.answers[CHEAP].long;
                     }
                     f.agree = f.answers[CHEAP].present && f.answers[STRONG].present && row.agree;
@@ -592,6 +736,7 @@ impl MathEnv {
             AGENT_CHECKER => {
                 for (a, r) in f.answers.iter_mut().zip(&row.answers) {
                     if a.present && a.check == Verdict::Pending {
+                        self.calls.checker = true;
                         a.check = if r.checker_flags { Verdict::Flagged } else { Verdict::Ok };
                     }
                 }
@@ -599,6 +744,7 @@ impl MathEnv {
             AGENT_CRITIC => {
                 for (a, r) in f.answers.iter_mut().zip(&row.answers) {
                     if a.present && a.critic == Verdict::Pending {
+                        self.calls.critic = true;
                         a.critic = if r.critic_flags { Verdict::Flagged } else { Verdict::Ok };
                         cost += r.critic_cost_usd;
                     }
@@ -618,12 +764,12 @@ impl MathEnv {
             correct_routellm: a.correct_routellm,
             cost_usd: self.cost,
             handoffs: self.handoffs,
+            calls: self.calls,
         };
-        self.tally.episodes += 1;
-        self.tally.correct += u64::from(rec.correct);
-        self.tally.correct_routellm += u64::from(rec.correct_routellm == Some(true));
-        self.tally.cost_usd += rec.cost_usd;
-        self.tally.handoffs += u64::from(rec.handoffs);
+        self.tally.add(&rec);
+        if let Some(records) = &mut self.records {
+            records.push(rec);
+        }
         self.last = Some(rec);
         if a.correct {
             1.0
@@ -655,16 +801,14 @@ impl Env for MathEnv {
                     }
                 };
                 self.q = self.questions[k] as usize;
+                let row = &self.table.rows[self.q];
                 self.features =
-                    Features { long_question: self.table.rows[self.q].long_question, ..Features::default() };
+                    Features { long_question: row.long_question, prompt: row.prompt, ..Features::default() };
                 self.cost = 0.0;
                 self.handoffs = 0;
+                self.calls = Calls::default();
                 self.holder = AGENT_SUBMIT;
-                let d = Decision {
-                    artifact: ArtifactId(0),
-                    agent: AGENT_SUBMIT,
-                    obs: observe(AGENT_SUBMIT, &self.features, self.interfaces),
-                };
+                let d = Decision { artifact: ArtifactId(0), agent: AGENT_SUBMIT, obs: self.observe(AGENT_SUBMIT) };
                 self.phase = Phase::Decide(d);
                 Event::Decide(d)
             }
@@ -699,7 +843,7 @@ impl Env for MathEnv {
                 let cost = self.work(agent);
                 self.cost += cost;
                 self.holder = agent;
-                (-self.lambda * cost, Next::To { agent, obs: observe(agent, &self.features, self.interfaces) })
+                (-self.lambda * cost, Next::To { agent, obs: self.observe(agent) })
             }
         };
         self.phase = Phase::Emit(Handoff { artifact: ArtifactId(0), sender, reward, duration: 1, next });

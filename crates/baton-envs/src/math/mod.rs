@@ -45,7 +45,7 @@ pub mod env;
 pub mod strategy;
 pub mod table;
 
-pub use config::{BackendKind, CriticConfig, Math, MathConfig};
-pub use env::{EpisodeRecord, MathEnv, Order, Tally};
+pub use config::{BackendKind, CriticConfig, CriticKind, Math, MathConfig};
+pub use env::{Calls, EpisodeRecord, MathEnv, Order, Tally, Workflow};
 pub use strategy::Strategy;
 pub use table::{CriticSource, MathTable, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds};

@@ -49,6 +49,30 @@ pub struct QuestionRow {
     pub agree: bool,
     /// The question is longer than the median question ([`Thresholds::long_question`]).
     pub long_question: bool,
+    /// The question's context for a prompt-only router, known before any model answers
+    /// ([`Thresholds::prompt_context`]): in `0..PROMPT_CONTEXTS`.
+    pub prompt: u8,
+}
+
+/// Number of question contexts a prompt-only router tells apart: 4 length quartiles x 4 buckets of how many
+/// numbers the question states.
+pub const PROMPT_CONTEXTS: u32 = 16;
+
+/// How many numbers a question states (maximal runs of digits, with `,` and `.` inside a run, count once).
+pub fn numbers_in(text: &str) -> u32 {
+    let mut n = 0;
+    let mut in_number = false;
+    let mut prev = ' ';
+    for c in text.chars() {
+        let digit = c.is_ascii_digit();
+        let joins = in_number && (c == ',' || c == '.');
+        if digit && !in_number {
+            n += 1;
+        }
+        in_number = digit || (joins && prev.is_ascii_digit());
+        prev = c;
+    }
+    n
 }
 
 /// Where the critic's verdicts come from.
@@ -66,6 +90,8 @@ pub enum CriticSource {
         /// Seed of the verdict draws (one independent stream per question and solver).
         seed: u64,
     },
+    /// No critic (it is never called): verdicts "fine" at no cost.
+    None,
 }
 
 /// What [`MathTable::build`] needs besides the backend.
@@ -122,6 +148,9 @@ pub struct Thresholds {
     pub output_tokens: [u64; 2],
     /// Median `cl100k_base` tokens of the question text ([`question_tokens`]).
     pub question_tokens: u64,
+    /// Quartiles (25th, 50th, 75th percentile) of the same question lengths, for [`Thresholds::prompt_context`].
+    #[serde(default)]
+    pub question_quartiles: [u64; 3],
 }
 
 impl Thresholds {
@@ -133,6 +162,15 @@ impl Thresholds {
     /// Whether `problem`'s question is long. Known before any model is called.
     pub fn long_question(&self, problem: &Problem) -> bool {
         question_tokens(problem) > self.question_tokens
+    }
+
+    /// The question's prompt-only context, known before any model is called: its length quartile (`0..4`)
+    /// plus 4 times its bucket of stated numbers (at most 2, 3, 4, 5 or more).
+    pub fn prompt_context(&self, problem: &Problem) -> u8 {
+        let len = question_tokens(problem);
+        let quartile = self.question_quartiles.iter().filter(|&&q| len > q).count() as u8;
+        let numbers = numbers_in(&problem.question).clamp(2, 5) as u8 - 2;
+        quartile + 4 * numbers
     }
 }
 
@@ -196,6 +234,7 @@ pub fn critique(
             let v = backend.complete(&Request::verify(p.critic_model, q, solved.text.clone())).map_err(llm)?;
             Ok((parse_verdict(&v.text) == Some(false), v.cost_usd))
         }
+        CriticSource::None => Ok((false, 0.0)),
         CriticSource::FromLabel { true_positive, false_positive, seed } => {
             let mut rng = stream(seed, Stream::Other((2 * q + m) as u32));
             let rate = if solved.answer.correct { false_positive } else { true_positive };
@@ -220,6 +259,12 @@ fn median(mut v: Vec<u64>) -> u64 {
     v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
+/// The values at ranks `len/4`, `len/2` and `3*len/4` of `v` sorted (the middle one is [`median`]'s).
+fn quartiles(mut v: Vec<u64>) -> [u64; 3] {
+    v.sort_unstable();
+    [1, 2, 3].map(|k| v.get(v.len() * k / 4).copied().unwrap_or(0))
+}
+
 impl MathTable {
     /// Asks `backend` every question of `data` once per solver (and the critic once per answer).
     pub fn build(backend: &dyn Backend, data: &Dataset, p: &TableParams<'_>) -> Result<Self, EnvError> {
@@ -233,9 +278,11 @@ impl MathTable {
             }
             raw.push(pair);
         }
+        let question_lengths: Vec<u64> = data.problems.iter().map(question_tokens).collect();
         let thresholds = Thresholds {
             output_tokens: [CHEAP, STRONG].map(|m| median(raw.iter().map(|a| a[m].output_tokens).collect())),
-            question_tokens: median(data.problems.iter().map(question_tokens).collect()),
+            question_tokens: median(question_lengths.clone()),
+            question_quartiles: quartiles(question_lengths),
         };
         let rows = raw
             .into_iter()
@@ -249,7 +296,13 @@ impl MathTable {
                     m += 1;
                     a
                 });
-                QuestionRow { question: q, answers, agree, long_question: thresholds.long_question(problem) }
+                QuestionRow {
+                    question: q,
+                    answers,
+                    agree,
+                    long_question: thresholds.long_question(problem),
+                    prompt: thresholds.prompt_context(problem),
+                }
             })
             .collect();
         Ok(MathTable { rows, thresholds })

@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use baton_core::rng::{stream, Stream};
 use baton_core::{ActionId, EnvSpec, Event, Next};
-use baton_envs::math::env::{describe, spec, Verdict, ENV_ID, TO_CHEAP, TO_CHECKER, TO_CRITIC, TO_STRONG};
+use baton_envs::math::env::{
+    describe, spec_for, Verdict, Workflow, ENV_ID, TO_CHEAP, TO_CHECKER, TO_CRITIC, TO_STRONG,
+};
 use baton_envs::math::table::{answers_agree, critique, solve, CHEAP, STRONG};
 use baton_envs::math::{
     CriticSource, Math, MathEnv, MathTable, Order, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds,
@@ -191,7 +193,8 @@ pub fn load_policy(run: &Path, lambda: Option<f64>) -> Result<Policy, Experiment
         }
     };
     let spec = Arc::new(
-        spec(math.config.discount, math.config.interfaces).map_err(|e| ExperimentError::Internal(e.to_string()))?,
+        spec_for(math.config.discount, math.config.interfaces, Workflow::Full, math.config.critic.kind.enabled())
+            .map_err(|e| ExperimentError::Internal(e.to_string()))?,
     );
     let mut agents = Vec::with_capacity(spec.agents.len());
     for (i, a) in spec.agents.iter().enumerate() {
@@ -305,6 +308,7 @@ pub fn ask(
         answers: [blank_answer(), blank_answer()],
         agree: false,
         long_question: th.long_question(problem),
+        prompt: th.prompt_context(problem),
     };
     let table = MathTable { rows: vec![row], thresholds: th };
     let mut env =

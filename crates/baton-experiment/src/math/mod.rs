@@ -3,18 +3,22 @@
 //! scored on the same held-out half.
 
 pub mod ask;
+pub mod metrics;
 
 use std::sync::Arc;
 
 use baton_core::rng::uniform_index;
 use baton_core::{Env, EnvSpec, JointState};
-use baton_envs::math::env::{oracle_spec, spec};
-use baton_envs::math::{BackendKind, CriticSource, Math, MathEnv, MathTable, Order, Strategy, TableParams, Tally};
+use baton_envs::math::env::{oracle_spec_for, spec_for, Workflow};
+use baton_envs::math::{
+    BackendKind, CriticKind, CriticSource, EpisodeRecord, Math, MathEnv, MathTable, Order, Strategy, TableParams, Tally,
+};
 use baton_learn::{IcqAgent, LearnerParams, TabularQ};
 use baton_llm::{ReplayBackend, SimulatedBackend};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use self::metrics::Reference;
 use crate::method::Method;
 use crate::progress::Progress;
 use crate::stats::mean_ci95;
@@ -22,10 +26,11 @@ use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;
 
 /// The methods a math experiment can run.
-pub const METHODS: [Method; 8] = [
+pub const METHODS: [Method; 9] = [
     Method::IcQ,
     Method::Oracle,
     Method::NoScalar,
+    Method::PromptOnly,
     Method::CheapOnly,
     Method::StrongOnly,
     Method::Cascade,
@@ -48,6 +53,11 @@ pub struct MathWorkload {
     pub table: Arc<MathTable>,
     /// The agents' interfaces.
     pub spec: Arc<EnvSpec>,
+    /// The agents' interfaces in the prompt-only workflow (method `prompt-only`).
+    pub prompt_spec: Arc<EnvSpec>,
+    /// Per question of the table: whether it is one of RouteLLM's contaminated GSM8K prompts (all false for
+    /// other data sets).
+    pub contaminated: Arc<[bool]>,
     /// Training questions.
     pub train: Arc<[u32]>,
     /// Held-out questions.
@@ -66,16 +76,20 @@ impl MathWorkload {
         };
         let llm = |e: baton_llm::LlmError| ExperimentError::Workload(format!("math backend: {e}"));
         let models = [c.cheap_model.as_str(), c.strong_model.as_str()];
-        let (table, dataset) = match c.backend {
+        let (table, dataset, contaminated) = match c.backend {
             BackendKind::Replay => {
                 let b = ReplayBackend::load(&dir, math.prices.clone()).map_err(llm)?;
-                let critic = CriticSource::FromLabel {
-                    true_positive: c.critic.true_positive,
-                    false_positive: c.critic.false_positive,
-                    seed: c.split_seed,
+                let critic = match c.critic.kind {
+                    CriticKind::None => CriticSource::None,
+                    _ => CriticSource::FromLabel {
+                        true_positive: c.critic.true_positive,
+                        false_positive: c.critic.false_positive,
+                        seed: c.split_seed,
+                    },
                 };
                 let p = TableParams { models, critic_model: &c.critic.model, critic, prices: &math.prices };
-                (MathTable::build(&b, b.dataset(), &p)?, "gsm8k-test")
+                let contaminated = metrics::contaminated(&dir, b.dataset())?;
+                (MathTable::build(&b, b.dataset(), &p)?, "gsm8k-test", contaminated)
             }
             BackendKind::Simulated => {
                 let cfg = math.simulated.clone().unwrap_or_default();
@@ -83,10 +97,15 @@ impl MathWorkload {
                 let p = TableParams {
                     models,
                     critic_model: &c.critic.model,
-                    critic: CriticSource::Backend,
+                    critic: match c.critic.kind {
+                        CriticKind::None => CriticSource::None,
+                        _ => CriticSource::Backend,
+                    },
                     prices: &math.prices,
                 };
-                (MathTable::build(&b, b.dataset(), &p)?, "mathqa-test")
+                let table = MathTable::build(&b, b.dataset(), &p)?;
+                let none = vec![false; table.len()];
+                (table, "mathqa-test", none)
             }
         };
         let (train, test) = table.split(c.split_seed, c.train_fraction);
@@ -96,11 +115,15 @@ impl MathWorkload {
                 reason: "leaves one side of the split empty".into(),
             });
         }
-        let spec = spec(c.discount, c.interfaces).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+        let internal = |e: baton_core::CoreError| ExperimentError::Internal(e.to_string());
+        let spec = spec_for(c.discount, c.interfaces, Workflow::Full, c.critic.kind.enabled()).map_err(internal)?;
+        let prompt_spec = spec_for(c.discount, c.interfaces, Workflow::PromptOnly, false).map_err(internal)?;
         Ok(MathWorkload {
             math,
             table: Arc::new(table),
             spec: Arc::new(spec),
+            prompt_spec: Arc::new(prompt_spec),
+            contaminated: contaminated.into(),
             train: train.into(),
             test: test.into(),
             dataset: dataset.into(),
@@ -110,6 +133,20 @@ impl MathWorkload {
     /// An environment over `questions` at price `lambda`.
     pub fn env(&self, questions: &Arc<[u32]>, order: Order, lambda: f64) -> MathEnv {
         MathEnv::new(self.table.clone(), self.spec.clone(), questions.clone(), order, lambda)
+    }
+
+    /// The spec `method` trains and is scored on.
+    pub fn spec_of(&self, method: Method) -> &Arc<EnvSpec> {
+        if method == Method::PromptOnly {
+            &self.prompt_spec
+        } else {
+            &self.spec
+        }
+    }
+
+    /// The critic behind every row of this workload.
+    pub fn critic(&self) -> CriticKind {
+        self.math.config.critic.kind
     }
 
     /// Scores a fixed strategy on `questions`, each once.
@@ -141,6 +178,8 @@ pub struct MathJob {
     pub train: TrainStats,
     /// IC-Q only: each agent's learned table (row-major `n_obs * n_actions`), by agent index.
     pub policy: Option<Vec<Vec<f64>>>,
+    /// Every held-out question's outcome, in evaluation order.
+    pub records: Vec<EpisodeRecord>,
 }
 
 /// One line of `metrics.jsonl`: one job.
@@ -156,6 +195,20 @@ pub struct MathPoint {
     pub accuracy: f64,
     /// Held-out accuracy under the recording's rule (GSM8K only).
     pub accuracy_routellm: Option<f64>,
+    /// The critic behind the figures: `none`, `label-simulated` or `backend`.
+    pub critic: &'static str,
+    /// Share of held-out questions on which the cheap solver was called.
+    pub cheap_share: f64,
+    /// Share on which the strong solver was called (RouteLLM's x axis).
+    pub strong_share: f64,
+    /// Share on which the checker was called.
+    pub checker_share: f64,
+    /// Share on which the critic was called.
+    pub critic_share: f64,
+    /// `(accuracy - cheap-only's) / (strong-only's - cheap-only's)` on the same questions (RouteLLM's PGR).
+    pub pgr: f64,
+    /// USD spent relative to strong-only's on the same questions.
+    pub cost_vs_strong: f64,
     /// USD per 1000 held-out questions.
     pub cost_per_1k_usd: f64,
     /// Mean of `1[right] - lambda * cost` per held-out question (null for fixed strategies).
@@ -180,6 +233,21 @@ pub struct MathRow {
     pub accuracy_routellm: Option<f64>,
     /// 95% confidence interval over seeds of `accuracy`.
     pub accuracy_ci95: [f64; 2],
+    /// The critic behind the row: `none` (real signals only, or a method that never calls it),
+    /// `label-simulated` or `backend`.
+    pub critic: &'static str,
+    /// Mean over seeds of the share of held-out questions on which the cheap solver was called.
+    pub cheap_share: f64,
+    /// The same for the strong solver (RouteLLM's x axis).
+    pub strong_share: f64,
+    /// The same for the checker.
+    pub checker_share: f64,
+    /// The same for the critic.
+    pub critic_share: f64,
+    /// Mean over seeds of PGR against cheap-only and strong-only on the same questions.
+    pub pgr: f64,
+    /// Mean over seeds of USD relative to strong-only's on the same questions.
+    pub cost_vs_strong: f64,
     /// Mean over seeds of USD per 1000 held-out questions.
     pub cost_per_1k_usd: f64,
     /// Mean over seeds of `1[right] - lambda * cost` per held-out question (null for fixed strategies).
@@ -258,12 +326,17 @@ pub struct MathSummary {
     pub episodes: u64,
     /// Seeds.
     pub seeds: u32,
+    /// The run's critic: `none` (every signal computed from the recorded text), `label-simulated` or `backend`.
+    pub critic: CriticKind,
     /// One row per (learning method, lambda) and per fixed strategy, methods in config order.
     pub rows: Vec<MathRow>,
     /// IC-Q's front against every fixed strategy (empty without IC-Q).
     pub front_checks: Vec<FrontCheck>,
     /// IC-Q against the oracle at every lambda (empty without both).
     pub oracle_checks: Vec<OracleCheck>,
+    /// RouteLLM's metrics (APGR, CPT(50%), CPT(80%)) of every method, on the held-out questions and on those not
+    /// in RouteLLM's contaminated list.
+    pub routellm: metrics::RouteLlmSection,
 }
 
 /// Everything a math run produced.
@@ -331,9 +404,11 @@ pub fn run_job(
     let episodes = math.math.config.episodes;
     let l = lambda.unwrap_or(0.0);
     let n_test = math.test.len() as u64;
-    let train_env = || math.env(&math.train, Order::Sample, l);
-    let mut eval = Scripted::new(math.env(&math.test, Order::Sequential, l), seed);
-    let spec = &math.spec;
+    let spec = math.spec_of(method);
+    let train_env = || MathEnv::new(math.table.clone(), spec.clone(), math.train.clone(), Order::Sample, l);
+    let mut eval_env = MathEnv::new(math.table.clone(), spec.clone(), math.test.clone(), Order::Sequential, l);
+    eval_env.keep_records();
+    let mut eval = Scripted::new(eval_env, seed);
     let agents = || -> Vec<IcqAgent<TabularQ>> {
         spec.agents.iter().map(|a| IcqAgent::new(TabularQ::new(a, learner.step.clone()), spec.discount)).collect()
     };
@@ -366,8 +441,9 @@ pub fn run_job(
             stats
         }
         Method::NoScalar => decentralized!(NoScalar).0,
+        Method::PromptOnly => decentralized!(Decentralized).0,
         Method::Oracle => {
-            let os = oracle_spec().map_err(|e| ExperimentError::Internal(e.to_string()))?;
+            let os = oracle_spec_for(math.critic().enabled()).map_err(|e| ExperimentError::Internal(e.to_string()))?;
             let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);
             let mut t = Centralized::new(train_env(), central, learner.behaviour, seed);
             chunked(&mut |n| t.run_until(done(n)));
@@ -394,12 +470,21 @@ pub fn run_job(
             TrainStats::default()
         }
     };
-    Ok(MathJob { method, lambda, seed, eval: eval.env().tally(), train, policy })
+    Ok(MathJob {
+        method,
+        lambda,
+        seed,
+        eval: eval.env().tally(),
+        train,
+        policy,
+        records: eval.env().records().to_vec(),
+    })
 }
 
 impl MathJob {
-    /// This job's metrics line.
-    pub fn point(&self, routellm: bool) -> MathPoint {
+    /// This job's metrics line; `reference` holds cheap-only's and strong-only's figures on the held-out
+    /// questions, `critic` the run's critic.
+    pub fn point(&self, routellm: bool, reference: &Reference, critic: CriticKind) -> MathPoint {
         let t = &self.eval;
         let n = t.episodes.max(1) as f64;
         let cost = t.cost_usd / n;
@@ -410,6 +495,13 @@ impl MathJob {
             seed: self.seed,
             accuracy,
             accuracy_routellm: routellm.then(|| t.correct_routellm as f64 / n),
+            critic: metrics::critic_label(self.method, critic),
+            cheap_share: t.cheap_calls as f64 / n,
+            strong_share: t.strong_calls as f64 / n,
+            checker_share: t.checker_calls as f64 / n,
+            critic_share: t.critic_calls as f64 / n,
+            pgr: reference.pgr(accuracy),
+            cost_vs_strong: 1000.0 * cost / reference.strong_cost_per_1k_usd,
             cost_per_1k_usd: 1000.0 * cost,
             mean_return: self.lambda.map(|l| accuracy - l * cost),
             handoffs_per_question: t.handoffs as f64 / n,
@@ -420,7 +512,8 @@ impl MathJob {
 
 /// The metrics lines of every job.
 pub fn points(results: &MathResults, routellm: bool) -> Vec<MathPoint> {
-    results.jobs.iter().map(|j| j.point(routellm)).collect()
+    let s = &results.summary;
+    results.jobs.iter().map(|j| j.point(routellm, &s.routellm.references[0], s.critic)).collect()
 }
 
 /// IC-Q's front at cost `c`: the best of the piecewise-linear interpolation between consecutive points
@@ -447,6 +540,8 @@ pub fn front_at(points: &[(f64, f64)], c: f64) -> Option<f64> {
 
 fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jobs: &[MathJob]) -> MathSummary {
     let routellm = math.has_routellm();
+    let section = metrics::section(math, methods, jobs);
+    let reference = section.references[0];
     let mut rows = Vec::new();
     let mut keys: Vec<(Method, Option<f64>)> = Vec::new();
     for (m, l, _) in self::jobs(math, methods, &[0]) {
@@ -454,7 +549,7 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
     }
     for (method, lambda) in keys {
         let group: Vec<&MathJob> = jobs.iter().filter(|j| j.method == method && j.lambda == lambda).collect();
-        let pts: Vec<MathPoint> = group.iter().map(|j| j.point(routellm)).collect();
+        let pts: Vec<MathPoint> = group.iter().map(|j| j.point(routellm, &reference, math.critic())).collect();
         let col = |f: &dyn Fn(&MathPoint) -> f64| pts.iter().map(f).collect::<Vec<f64>>();
         let (accuracy, accuracy_ci95) = mean_ci95(&col(&|p| p.accuracy));
         let transfers: u64 = group.iter().map(|j| j.train.transfers).sum();
@@ -465,6 +560,13 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
             accuracy,
             accuracy_routellm: routellm.then(|| mean_ci95(&col(&|p| p.accuracy_routellm.unwrap_or(f64::NAN))).0),
             accuracy_ci95,
+            critic: metrics::critic_label(method, math.critic()),
+            cheap_share: mean_ci95(&col(&|p| p.cheap_share)).0,
+            strong_share: mean_ci95(&col(&|p| p.strong_share)).0,
+            checker_share: mean_ci95(&col(&|p| p.checker_share)).0,
+            critic_share: mean_ci95(&col(&|p| p.critic_share)).0,
+            pgr: mean_ci95(&col(&|p| p.pgr)).0,
+            cost_vs_strong: mean_ci95(&col(&|p| p.cost_vs_strong)).0,
             cost_per_1k_usd: mean_ci95(&col(&|p| p.cost_per_1k_usd)).0,
             mean_return: lambda.map(|_| mean_ci95(&col(&|p| p.mean_return.unwrap_or(f64::NAN))).0),
             handoffs_per_question: mean_ci95(&col(&|p| p.handoffs_per_question)).0,
@@ -525,8 +627,10 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
         heldout_questions: math.test.len(),
         episodes: math.math.config.episodes,
         seeds,
+        critic: math.critic(),
         rows,
         front_checks,
         oracle_checks,
+        routellm: section,
     }
 }

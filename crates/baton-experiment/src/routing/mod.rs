@@ -295,7 +295,8 @@ fn run_job(
         | Method::StrongOnly
         | Method::Cascade
         | Method::BothTie
-        | Method::FixedPipeline => {
+        | Method::FixedPipeline
+        | Method::PromptOnly => {
             return Err(ExperimentError::InvalidConfig {
                 field: "methods".into(),
                 reason: format!("`{method}` is not a routing method"),

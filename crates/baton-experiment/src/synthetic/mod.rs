@@ -254,7 +254,8 @@ impl Experiment {
             | Method::StrongOnly
             | Method::Cascade
             | Method::BothTie
-            | Method::FixedPipeline => {
+            | Method::FixedPipeline
+            | Method::PromptOnly => {
                 return Ok(JobResult { method, seed, curve: Vec::new(), stats: TrainStats::default() })
             }
         };

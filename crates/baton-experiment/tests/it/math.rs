@@ -128,6 +128,12 @@ fn bad_math_configs_are_rejected_naming_the_field() {
     assert_eq!(f, "workload.train_fraction");
     let (f, _) = invalid(&config("replay", "lambdas = [1.0]\n[workload.critic]\ntrue_positive = 1.5", "[\"ic-q\"]"));
     assert_eq!(f, "workload.critic.true_positive");
+    let (f, r) = invalid(&config("replay", "lambdas = [1.0]\n[workload.critic]\nkind = \"backend\"", "[\"ic-q\"]"));
+    assert_eq!(f, "workload.critic.kind");
+    assert!(r.contains("no critic outputs"), "{r}");
+    let (f, _) =
+        invalid(&config("simulated", "lambdas = [1.0]\n[workload.critic]\nkind = \"label-simulated\"", "[\"ic-q\"]"));
+    assert_eq!(f, "workload.critic.kind");
     let (f, r) = invalid(&config("replay", "lambdas = [1.0]", "[\"shortest-path\"]"));
     assert_eq!(f, "methods");
     assert!(r.contains("not a math method"), "{r}");
@@ -151,7 +157,8 @@ fn ask_replays_the_runs_own_episodes_from_the_saved_tables() {
     use baton_experiment::train::Scripted;
 
     let lambda = 20.0;
-    let (exp, m) = workload("replay", "lambdas = [20.0]\nepisodes = 20000");
+    let (exp, m) =
+        workload("replay", "lambdas = [20.0]\nepisodes = 20000\n[workload.critic]\nkind = \"label-simulated\"");
     let job = run_job(&m, &exp.learner, Method::IcQ, Some(lambda), 0, &NoProgress).unwrap();
     let files = policy_files(std::slice::from_ref(&job), &m.table, &m.spec, &m.dataset, 0).unwrap();
     assert_eq!(files.len(), 1 + m.spec.agents.len());
@@ -191,4 +198,61 @@ fn ask_replays_the_runs_own_episodes_from_the_saved_tables() {
         submitted[t.submitted] += 1;
     }
     println!("submitted (cheap, strong): {submitted:?}");
+}
+
+#[test]
+fn routellms_contaminated_prompts_are_marked_and_leave_their_anchors() {
+    let (_, m) = workload("replay", "lambdas = [0.0]\nepisodes = 10");
+    let marked: Vec<usize> = (0..m.table.len()).filter(|&q| m.contaminated[q]).collect();
+    assert_eq!(marked, vec![0, 1, 2, 18, 67, 147, 233, 269, 285, 364, 530, 932]);
+    // On the 1,307 others, the recording's rule gives RouteLLM's decontaminated accuracies.
+    let kept: Vec<&baton_envs::math::QuestionRow> =
+        m.table.rows.iter().filter(|r| !m.contaminated[r.question]).collect();
+    assert_eq!(kept.len(), 1307);
+    let acc = |k: usize| kept.iter().filter(|r| r.answers[k].correct_routellm == Some(true)).count();
+    assert_eq!((acc(0), acc(1)), (833, 1121), "Mixtral 0.6373, GPT-4 0.8577");
+}
+
+#[test]
+fn the_default_uses_no_critic_and_the_simulated_one_is_labelled() {
+    use baton_experiment::math::run;
+    let methods = [Method::IcQ, Method::PromptOnly, Method::CheapOnly, Method::StrongOnly, Method::Cascade];
+    for (extra, label) in [("", "none"), ("[workload.critic]\nkind = \"label-simulated\"", "label-simulated")] {
+        let (exp, m) = workload("replay", &format!("lambdas = [0.0, 20.0, 400.0]\nepisodes = 3000\n{extra}"));
+        let r = run("t", &m, &methods, &[0, 1], &exp.learner, &NoProgress).unwrap();
+        let s = &r.summary;
+        assert_eq!(s.critic.name(), label);
+        for row in &s.rows {
+            let expected = if matches!(row.method, Method::IcQ) { label } else { "none" };
+            assert_eq!(row.critic, expected, "{} at {:?}", row.method, row.lambda);
+            if label == "none" || row.method != Method::IcQ {
+                assert_eq!(row.critic_share, 0.0, "{}: no critic call", row.method);
+            }
+            // Shares are of questions; PGR is 0 for cheap-only and 1 for strong-only.
+            assert!((0.0..=1.0).contains(&row.strong_share) && (0.0..=1.0).contains(&row.cheap_share));
+            match row.method {
+                Method::CheapOnly => assert_eq!((row.pgr, row.strong_share, row.cheap_share), (0.0, 0.0, 1.0)),
+                Method::StrongOnly => assert_eq!((row.pgr, row.strong_share, row.cheap_share), (1.0, 1.0, 0.0)),
+                Method::PromptOnly => assert!((row.strong_share + row.cheap_share - 1.0).abs() < 1e-12),
+                _ => {}
+            }
+        }
+        // A single-model strategy is a point of the random router's line: APGR 0.5, CPT(x%) = x% exactly,
+        // on both question sets.
+        let sec = &s.routellm;
+        assert_eq!(sec.references.len(), 2);
+        assert_eq!(sec.references[1].excluded + sec.references[1].questions, m.test.len());
+        assert_eq!(sec.published.len(), 3);
+        for f in sec.fronts.iter().filter(|f| matches!(f.method, Method::CheapOnly | Method::StrongOnly)) {
+            assert!((f.calls.apgr - 0.5).abs() < 1e-12, "{} {:?}", f.method, f.calls);
+            assert!((f.calls.cpt50 - 0.5).abs() < 1e-12 && (f.calls.cpt80 - 0.8).abs() < 1e-12);
+            assert!((f.cost.apgr - 0.5).abs() < 1e-12, "{} {:?}", f.method, f.cost);
+        }
+        // IC-Q's front: lambda 400 is cheap-only, lambda 0 at least as accurate as strong-only, so its APGR is
+        // well above a random router's.
+        let icq = sec.fronts.iter().find(|f| f.method == Method::IcQ).unwrap();
+        assert_eq!(icq.points, 5);
+        println!("{label}: ic-q {:?}", icq.calls);
+        assert!(icq.calls.apgr > 0.55, "{:?}", icq.calls);
+    }
 }
