@@ -22,7 +22,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use baton_core::rng::{replace_on_tie, uniform_index};
+use baton_core::rng::uniform_index;
 use baton_core::Rng;
 
 use super::events::{sample_exp, EventQueue};
@@ -31,7 +31,7 @@ use baton_core::{
 };
 use rand::Rng as _;
 
-use super::oracle::{OracleSearch, Sources, View};
+use super::oracle::{choose, OracleSearch, Sources, View};
 use super::topology::Topology;
 
 /// Stable id of the environment.
@@ -313,6 +313,8 @@ pub struct Network {
     offsets: Vec<usize>,
     /// Per router, per neighbour index: whether the link is down.
     down: Vec<bool>,
+    /// Whether any link is down (the oracle's search stops early only when none is).
+    some_link_down: bool,
     /// Penalty of a dead link, per router and neighbour index.
     down_penalty: Vec<f64>,
     /// Traffic pattern: `(sources, destinations, share)` once a `Traffic` change has happened.
@@ -369,6 +371,7 @@ impl Network {
             incoming: vec![0; n as usize],
             offsets,
             down: vec![false; slots],
+            some_link_down: false,
             down_penalty: vec![0.0; slots],
             traffic: None,
             next_change: 0,
@@ -527,6 +530,7 @@ impl Network {
                     if let Some(k) = self.topology.link_index(x, y) {
                         let i = self.offsets[x as usize] + k;
                         self.down[i] = true;
+                        self.some_link_down = true;
                         self.down_penalty[i] = penalty;
                     }
                 }
@@ -582,40 +586,18 @@ impl Network {
             Task::Deliver => None,
             Task::Skills(k) => Some(Arc::clone(k)),
         };
+        let x = p.node;
         match &skills {
-            None => self.oracle.search(&view, p.node, Sources::Destination(p.dest)),
+            None => self.oracle.search(&view, x, Sources::Destination(p.dest), self.some_link_down),
             Some(k) => {
                 let holds = |z: u32| k.holds(z, p.dest);
-                self.oracle.search(&view, p.node, Sources::Holders { holds: &holds, work: k.work });
+                self.oracle.search(&view, x, Sources::Holders { holds: &holds, work: k.work }, self.some_link_down);
             }
         }
-        let dist = &self.oracle;
-        let x = p.node;
-        let off = self.offsets[x as usize];
-        let mut choice = 0usize;
-        let mut best = f64::INFINITY;
-        let mut ties = 0usize;
-        if let Some(k) = &skills {
-            // Serving here: the work, plus the penalty without the skill.
-            best = k.work + if k.holds(x, p.dest) { 0.0 } else { k.penalty };
-            choice = self.topology.degree(x);
-            ties = 1;
-        }
-        for (k, &y) in self.topology.neighbours(x).iter().enumerate() {
-            if self.down[off + k] {
-                continue;
-            }
-            // Sending now: one unit of transit, then y's own estimate (its wait is inside dist[y]).
-            let c = 1.0 + dist.distance(y);
-            if c < best {
-                best = c;
-                choice = k;
-                ties = 1;
-            } else if c == best && replace_on_tie(rng, &mut ties) {
-                choice = k;
-            }
-        }
-        ActionId(choice as u16)
+        // Skill routing: serving here costs the work, plus the penalty without the skill.
+        let serve = skills.map(|k| k.work + if k.holds(x, p.dest) { 0.0 } else { k.penalty });
+        let oracle = &self.oracle;
+        choose(&self.topology, &self.down, x, serve, |y| oracle.distance(y), rng)
     }
 }
 
@@ -635,6 +617,7 @@ impl Env for Network {
         self.serving = vec![false; n];
         self.incoming = vec![0; n];
         self.down.fill(false);
+        self.some_link_down = false;
         self.traffic = None;
         self.next_change = 0;
         self.then_decide = None;
