@@ -411,7 +411,8 @@ mod tests {
                 dest += 1;
             }
             let holds = |z: u32| holders[z as usize];
-            let sources = if skills { Sources::Holders { holds: &holds, work: 1.5 } } else { Sources::Destination(dest) };
+            let sources =
+                if skills { Sources::Holders { holds: &holds, work: 1.5 } } else { Sources::Destination(dest) };
             let serve = skills.then_some(2.5);
             search.search(&view, x, sources, any_down);
             let dense = dense_distances(&view, x, sources);
