@@ -249,3 +249,16 @@ fn a_full_network_past_its_horizon_returns_an_event_instead_of_dropping_forever(
     let now = finished.recv_timeout(std::time::Duration::from_secs(30)).expect("no event past the horizon in 30 s");
     assert!(now > 100.0, "{now}");
 }
+
+#[test]
+fn the_truncated_tally_drops_each_delivery_time_fraction_as_b_and_l_do() {
+    let mut t = baton_envs::routing::Tally::default();
+    t.deliver(4.0, 4);
+    t.deliver(5.75, 4);
+    t.deliver(6.999, 5);
+    // 5 - 1e-12: a whole-number time that binary arithmetic left a hair low still counts as whole.
+    t.deliver(5.0 - 1e-12, 5);
+    assert_eq!(t.total_time_truncated, 4 + 5 + 6 + 5);
+    assert_eq!(t.mean_time_truncated(), 20.0 / 4.0);
+    assert!((t.mean_time() - (4.0 + 5.75 + 6.999 + 5.0 - 1e-12) / 4.0).abs() < 1e-12);
+}

@@ -5,11 +5,13 @@
 //! - [`network`]: the discrete-event simulator, an [`baton_core::Env`] where routers are agents and packets
 //!   are artifacts.
 //! - [`shortest`]: the shortest-path baseline.
+//! - [`oracle`]: the centralized oracle's search (a full-information heuristic that sees every queue).
 //! - [`config`]: the `[workload]` table of a routing experiment, validated into [`Routing`].
 
 pub mod config;
 pub mod events;
 pub mod network;
+pub mod oracle;
 pub mod shortest;
 pub mod topology;
 

@@ -22,7 +22,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use baton_core::rng::{replace_on_tie, uniform_index};
+use baton_core::rng::uniform_index;
 use baton_core::Rng;
 
 use super::events::{sample_exp, EventQueue};
@@ -31,6 +31,7 @@ use baton_core::{
 };
 use rand::Rng as _;
 
+use super::oracle::{choose, OracleSearch, Sources, View};
 use super::topology::Topology;
 
 /// Stable id of the environment.
@@ -209,6 +210,9 @@ pub struct Tally {
     pub delivered: u64,
     /// Sum of their delivery times.
     pub total_time: f64,
+    /// Sum of their delivery times, each rounded down to a whole time unit first ([`truncated_units`]):
+    /// what Boyan & Littman's simulator sums, in an integer.
+    pub total_time_truncated: u64,
     /// Sum of their hop counts.
     pub total_hops: u64,
     /// Injections dropped because the network was full.
@@ -222,6 +226,12 @@ impl Tally {
     pub fn mean_time(&self) -> f64 {
         self.total_time / self.delivered as f64
     }
+    /// Mean delivery time with each delivery time rounded down to a whole time unit before averaging, as
+    /// Boyan & Littman's simulator computes it (NaN if nothing was delivered). For comparison with their
+    /// published curves only: [`Tally::mean_time`] is the true mean.
+    pub fn mean_time_truncated(&self) -> f64 {
+        self.total_time_truncated as f64 / self.delivered as f64
+    }
     /// Mean hop count (NaN if nothing was delivered).
     pub fn mean_hops(&self) -> f64 {
         self.total_hops as f64 / self.delivered as f64
@@ -230,9 +240,12 @@ impl Tally {
     pub fn accuracy(&self) -> f64 {
         self.delivered as f64 / (self.delivered + self.failed) as f64
     }
-    fn deliver(&mut self, time: f64, hops: u32) {
+    /// Count one delivered packet that took `time` (injection to delivery) over `hops` hops.
+    #[inline(always)]
+    pub fn deliver(&mut self, time: f64, hops: u32) {
         self.delivered += 1;
         self.total_time += time;
+        self.total_time_truncated += truncated_units(time);
         self.total_hops += u64::from(hops);
     }
 }
@@ -300,6 +313,8 @@ pub struct Network {
     offsets: Vec<usize>,
     /// Per router, per neighbour index: whether the link is down.
     down: Vec<bool>,
+    /// Whether any link is down (the oracle's search stops early only when none is).
+    some_link_down: bool,
     /// Penalty of a dead link, per router and neighbour index.
     down_penalty: Vec<f64>,
     /// Traffic pattern: `(sources, destinations, share)` once a `Traffic` change has happened.
@@ -308,9 +323,8 @@ pub struct Network {
     /// A decision owed right after the handoff just emitted (the receiver was idle).
     then_decide: Option<u32>,
     stats: NetStats,
-    /// Scratch for the oracle's shortest-path computation.
-    scratch: Vec<f64>,
-    scratch_done: Vec<bool>,
+    /// The oracle's search and its scratch.
+    oracle: OracleSearch,
 }
 
 impl Network {
@@ -357,13 +371,13 @@ impl Network {
             incoming: vec![0; n as usize],
             offsets,
             down: vec![false; slots],
+            some_link_down: false,
             down_penalty: vec![0.0; slots],
             traffic: None,
             next_change: 0,
             then_decide: None,
             stats: NetStats::default(),
-            scratch: vec![0.0; n as usize],
-            scratch_done: vec![false; n as usize],
+            oracle: OracleSearch::new(),
             topology,
             params,
         }
@@ -516,6 +530,7 @@ impl Network {
                     if let Some(k) = self.topology.link_index(x, y) {
                         let i = self.offsets[x as usize] + k;
                         self.down[i] = true;
+                        self.some_link_down = true;
                         self.down_penalty[i] = penalty;
                     }
                 }
@@ -547,102 +562,42 @@ impl Network {
         out
     }
 
-    /// The centralized oracle's action for the packet in `artifact` (held by the router now deciding).
+    /// The centralized oracle's action for the packet in `artifact` (held by the router now deciding): a
+    /// full-information heuristic that sees every queue, not a learner.
     ///
     /// It knows the topology, which links are down (it never uses one), every queue's length and every
-    /// packet in transit. It
-    /// sends the packet to the neighbour minimising the estimated remaining delivery time, where a packet
-    /// arriving at router `z` is estimated to wait `queue(z) + incoming(z)` time units and then take one
-    /// unit per hop: a shortest-path computation (Dijkstra from the destination) with those node weights
-    /// on the current global state, at every hop. Ties are broken uniformly at random.
+    /// packet in transit. It sends the packet to the neighbour minimising the estimated remaining delivery
+    /// time, where a packet arriving at router `z` is estimated to wait `queue(z) + incoming(z)` time units
+    /// and then take one unit per hop: a shortest-path computation on the current global state at every hop
+    /// ([`super::oracle`]: Dijkstra from the destination guided by a hop-count potential, exact). Ties are
+    /// broken uniformly at random.
     pub fn oracle_action(&mut self, artifact: ArtifactId, rng: &mut Rng) -> ActionId {
         let p = self.packets[artifact.index()];
-        let n = self.topology.n_nodes() as usize;
-        // Dijkstra from the destination: dist[z] = time from z's arrival to delivery. Skill routing: from
-        // every router holding the skill, dist[z] = its wait plus the work.
+        // dist(z) = time from z's arrival to delivery. Skill routing: from every router holding the skill,
+        // its wait plus the work.
+        let queues = &self.queues;
+        let incoming = &self.incoming;
+        let view = View {
+            topology: &self.topology,
+            down: &self.down,
+            wait: |z: u32| queues[z as usize].len() as u32 + incoming[z as usize],
+        };
         let skills = match &self.params.task {
             Task::Deliver => None,
             Task::Skills(k) => Some(Arc::clone(k)),
         };
-        let dist = &mut self.scratch;
-        let done = &mut self.scratch_done;
-        dist.fill(f64::INFINITY);
-        done.fill(false);
-        match &skills {
-            None => dist[p.dest as usize] = 0.0,
-            Some(k) => {
-                for (z, d) in dist.iter_mut().enumerate() {
-                    if k.holds(z as u32, p.dest) {
-                        *d = (self.queues[z].len() + self.incoming[z] as usize) as f64 + k.work;
-                    }
-                }
-            }
-        }
-        // Only the sender's neighbours' distances are needed: stop once they are all settled.
-        let mut unsettled = self.topology.degree(p.node);
-        for _ in 0..n {
-            let mut u = usize::MAX;
-            let mut best = f64::INFINITY;
-            for z in 0..n {
-                if !done[z] && dist[z] < best {
-                    best = dist[z];
-                    u = z;
-                }
-            }
-            if u == usize::MAX {
-                break;
-            }
-            done[u] = true;
-            if self.topology.link_index(p.node, u as u32).is_some() {
-                unsettled -= 1;
-                if unsettled == 0 {
-                    break;
-                }
-            }
-            // A packet at z (z != dest) forwarded to u: it waits at z, then one time unit of transit.
-            let off_u = self.offsets[u];
-            for (k, &z) in self.topology.neighbours(u as u32).iter().enumerate() {
-                let z = z as usize;
-                if done[z] {
-                    continue;
-                }
-                // The link z -> u is the same link as u -> z; the oracle knows which links are down.
-                if self.down[off_u + k] {
-                    continue;
-                }
-                let wait = (self.queues[z].len() + self.incoming[z] as usize) as f64;
-                let d = best + 1.0 + wait;
-                if d < dist[z] {
-                    dist[z] = d;
-                }
-            }
-        }
         let x = p.node;
-        let off = self.offsets[x as usize];
-        let mut choice = 0usize;
-        let mut best = f64::INFINITY;
-        let mut ties = 0usize;
-        if let Some(k) = &skills {
-            // Serving here: the work, plus the penalty without the skill.
-            best = k.work + if k.holds(x, p.dest) { 0.0 } else { k.penalty };
-            choice = self.topology.degree(x);
-            ties = 1;
-        }
-        for (k, &y) in self.topology.neighbours(x).iter().enumerate() {
-            if self.down[off + k] {
-                continue;
-            }
-            // Sending now: one unit of transit, then y's own estimate (its wait is inside dist[y]).
-            let c = 1.0 + dist[y as usize];
-            if c < best {
-                best = c;
-                choice = k;
-                ties = 1;
-            } else if c == best && replace_on_tie(rng, &mut ties) {
-                choice = k;
+        match &skills {
+            None => self.oracle.search(&view, x, Sources::Destination(p.dest), self.some_link_down),
+            Some(k) => {
+                let holds = |z: u32| k.holds(z, p.dest);
+                self.oracle.search(&view, x, Sources::Holders { holds: &holds, work: k.work }, self.some_link_down);
             }
         }
-        ActionId(choice as u16)
+        // Skill routing: serving here costs the work, plus the penalty without the skill.
+        let serve = skills.map(|k| k.work + if k.holds(x, p.dest) { 0.0 } else { k.penalty });
+        let oracle = &self.oracle;
+        choose(&self.topology, &self.down, x, serve, |y| oracle.distance(y), rng)
     }
 }
 
@@ -662,6 +617,7 @@ impl Env for Network {
         self.serving = vec![false; n];
         self.incoming = vec![0; n];
         self.down.fill(false);
+        self.some_link_down = false;
         self.traffic = None;
         self.next_change = 0;
         self.then_decide = None;
@@ -945,6 +901,19 @@ impl HopTable {
             }
         }
     }
+}
+
+/// A delivery time rounded down to whole time units, as Boyan & Littman's C simulator counts it: it adds
+/// each delivery time (a `double`) to an `int` total, which drops the fraction. A packet that never queued
+/// has a whole-number delivery time (its hop count) and loses nothing; one that queued loses its fraction.
+///
+/// Event times are sums of the injection instant and whole units, and binary arithmetic can leave a
+/// whole-number delivery time a hair below the integer (when a sum crosses a power of two), so `1e-9` is added
+/// before rounding down: such a time counts as whole. `t` is finite and non-negative.
+#[inline(always)]
+pub fn truncated_units(t: f64) -> u64 {
+    // `as` rounds toward zero, which is down for a non-negative time (and saturates, never panics).
+    (t + 1e-9) as u64
 }
 
 /// `max(1, ceil(t))` for a non-negative time, without a call into libm (it showed in the profile); saturates

@@ -79,6 +79,9 @@ pub struct RoutingRow {
     pub mean_delivery_time: f64,
     /// 25th and 75th percentiles over seeds of the same.
     pub mean_delivery_time_iqr: [f64; 2],
+    /// Median over seeds of the same mean with each delivery time rounded down to whole time units first,
+    /// as Boyan & Littman's simulator computes it (for comparison with their published curves only).
+    pub mean_delivery_time_truncated: f64,
     /// Median over seeds of their mean hop count.
     pub mean_hops: f64,
     /// Median over seeds of the packets delivered in the window.
@@ -343,6 +346,7 @@ fn summarise(name: &str, routing: &Routing, methods: &[Method], seeds: u32, jobs
                 load,
                 mean_delivery_time: quantile(&times, 0.5),
                 mean_delivery_time_iqr: [quantile(&times, 0.25), quantile(&times, 0.75)],
+                mean_delivery_time_truncated: median(&Tally::mean_time_truncated),
                 mean_hops: median(&Tally::mean_hops),
                 delivered: median(&|t| t.delivered as f64),
                 dropped: median(&|t| t.dropped as f64),

@@ -701,16 +701,11 @@ impl FusedQRouting {
         let t = self.now;
         if t <= self.params.horizon {
             let age = t - p.birth;
-            let deliver = |tally: &mut Tally| {
-                tally.delivered += 1;
-                tally.total_time += age;
-                tally.total_hops += u64::from(p.hops);
-            };
-            deliver(&mut self.stats.total);
+            self.stats.total.deliver(age, p.hops);
             if t >= self.params.warmup {
-                deliver(&mut self.stats.window);
+                self.stats.window.deliver(age, p.hops);
             }
-            deliver(self.bin(t));
+            self.bin(t).deliver(age, p.hops);
         }
         self.free.push(slot);
     }

@@ -88,6 +88,13 @@ fn ic_q_routes_around_the_bottleneck_where_shortest_paths_saturate() {
     let ns1 = row(&r, Method::NoScalar, 1.0);
     let icq1 = row(&r, Method::IcQ, 1.0);
     assert!(ns1.mean_delivery_time > icq1.mean_delivery_time, "no-scalar {ns1:?} vs IC-Q {icq1:?}");
+    // B&L's truncated mean drops each delivery's fraction: below the true mean by less than one unit, and
+    // strictly below it wherever packets queued.
+    for r in &r.summary.rows {
+        let (t, tr) = (r.mean_delivery_time, r.mean_delivery_time_truncated);
+        assert!(tr <= t && tr > t - 1.0, "{r:?}");
+    }
+    assert!(sp1.mean_delivery_time_truncated < sp1.mean_delivery_time - 0.05, "{sp1:?}");
     // Exactly one scalar per transfer of a packet for IC-Q, none for anyone else.
     assert_eq!(icq.scalars_per_transfer, 1.0);
     for m in [Method::ShortestPath, Method::Oracle, Method::NoScalar] {
