@@ -7,7 +7,51 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use baton::experiment::bench::Figure;
 use baton::service::{bench, Agent, AgentConfig, Client};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+
+/// TLS options of a client (`agent status`, `workflow start`) calling an `https://` agent.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ClientTls {
+    /// The CA certificate (PEM) that signed the agent's certificate; needed for an https:// URL.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Your client certificate (PEM), for an agent that requires mutual TLS (with --key).
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+}
+
+impl ClientTls {
+    fn config(&self, url: &str) -> Result<Option<baton::service::tls::ClientConfig>> {
+        use baton::service::tls;
+        let Some(ca) = &self.ca else {
+            if url.starts_with("https://") {
+                bail!("--url {url} is https://: give the agent's CA with --ca (and --cert/--key for mutual TLS)");
+            }
+            if self.cert.is_some() {
+                bail!("--cert needs --ca and an https:// --url");
+            }
+            return Ok(None);
+        };
+        let ca = tls::load_certs(ca).map_err(anyhow::Error::msg).context("--ca")?;
+        let identity = match (&self.cert, &self.key) {
+            (Some(c), Some(k)) => Some((
+                tls::load_certs(c).map_err(anyhow::Error::msg).context("--cert")?,
+                tls::load_key(k).map_err(anyhow::Error::msg).context("--key")?,
+            )),
+            _ => None,
+        };
+        let config = tls::client_config(&ca, identity.as_ref().map(|(c, k)| (c, k)))
+            .map_err(anyhow::Error::msg)
+            .context("--cert/--key/--ca")?;
+        Ok(Some(config))
+    }
+}
+
+/// The longest `--timeout` accepted, in seconds (one day).
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
 /// The `agent` subcommands.
 #[derive(Subcommand)]
@@ -26,9 +70,21 @@ pub enum AgentCommand {
         /// Your id at that agent (a peer or client in its config).
         #[arg(long, default_value = "client")]
         from: String,
-        /// Your bearer token at that agent (or set BATON_TOKEN).
+        /// Your bearer token at that agent (or set BATON_TOKEN; not needed with a client certificate).
         #[arg(long)]
         token: Option<String>,
+        #[command(flatten)]
+        tls: ClientTls,
+    },
+    /// Make a demo CA and a certificate for each agent and client (for mutual TLS; docs/service.md).
+    Certs {
+        /// Directory to write `ca.pem`, `<id>.pem` and `<id>.key` into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// The ids to make certificates for, comma-separated (each names its holder: an agent's `id`, or a
+        /// client's id as its agents know it).
+        #[arg(long, value_delimiter = ',', default_value = "agent-0,agent-1,agent-2,client")]
+        ids: Vec<String>,
     },
 }
 
@@ -43,25 +99,32 @@ pub enum WorkflowCommand {
         /// Your client id at the entry agent.
         #[arg(long, default_value = "client")]
         from: String,
-        /// Your bearer token at the entry agent (or set BATON_TOKEN).
+        /// Your bearer token at the entry agent (or set BATON_TOKEN; not needed with a client certificate).
         #[arg(long)]
         token: Option<String>,
+        #[command(flatten)]
+        tls: ClientTls,
         /// How many workflows.
         #[arg(long, default_value_t = 1)]
         count: u64,
         /// How many in flight at once.
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
-        /// Deadline of each workflow, in seconds.
+        /// Deadline of each workflow, in seconds, in (0, 86400]: a start that cannot connect, or that the
+        /// entry agent refuses as busy, is retried with backoff until then.
         #[arg(long, default_value_t = 120.0)]
         timeout: f64,
     },
 }
 
-fn token_or_env(token: Option<String>) -> Result<String> {
+fn token_or_env(token: Option<String>, tls: &ClientTls) -> Result<Option<String>> {
     match token {
-        Some(t) => Ok(t),
-        None => std::env::var("BATON_TOKEN").context("no --token given and BATON_TOKEN is not set"),
+        Some(t) => Ok(Some(t)),
+        None => match std::env::var("BATON_TOKEN") {
+            Ok(t) => Ok(Some(t)),
+            Err(_) if tls.cert.is_some() => Ok(None),
+            Err(_) => bail!("no --token given and BATON_TOKEN is not set (or give a client certificate)"),
+        },
     }
 }
 
@@ -75,22 +138,37 @@ pub fn agent_main(command: AgentCommand) -> Result<ExitCode> {
         AgentCommand::Serve { config } => {
             let settings = AgentConfig::load(&config)?;
             let listen = settings.config.listen;
+            let tls = settings.tls.is_some();
             let agent = Agent::new(settings)?;
             runtime()?.block_on(async move {
                 let shutdown = baton::service::shutdown_signal();
                 let listener =
                     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-                eprintln!("agent {} listening on http://{listen}", agent.status().id);
+                let scheme = if tls { "https" } else { "http" };
+                eprintln!("agent {} listening on {scheme}://{listen}", agent.status().id);
                 agent.run(listener, shutdown).await?;
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        AgentCommand::Status { url, from, token } => {
-            let token = token_or_env(token)?;
-            let client = Client::new(&url, &token, &from, Duration::from_secs(10))?;
+        AgentCommand::Status { url, from, token, tls } => {
+            let token = token_or_env(token, &tls)?;
+            let client = Client::with_tls(&url, token.as_deref(), &from, Duration::from_secs(10), tls.config(&url)?)?;
             let status = runtime()?.block_on(client.status())?;
             println!("{}", serde_json::to_string_pretty(&status)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        AgentCommand::Certs { out, ids } => {
+            for id in &ids {
+                if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.')) {
+                    bail!("--ids: {id:?} must be a non-empty name of A-Z a-z 0-9 - . (a DNS name in the certificate)");
+                }
+            }
+            let made = baton::service::tls::make_demo_certs(&out, &ids)?;
+            println!("CA certificate: {}", made.ca.display());
+            for (id, cert, key) in &made.holders {
+                println!("{id}: {} (key {})", cert.display(), key.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -99,15 +177,16 @@ pub fn agent_main(command: AgentCommand) -> Result<ExitCode> {
 /// Run a `workflow` subcommand.
 pub fn workflow_main(command: WorkflowCommand) -> Result<ExitCode> {
     match command {
-        WorkflowCommand::Start { url, from, token, count, concurrency, timeout } => {
-            if !(timeout.is_finite() && timeout > 0.0) {
-                bail!("--timeout {timeout}: must be positive");
+        WorkflowCommand::Start { url, from, token, tls, count, concurrency, timeout } => {
+            if !(timeout.is_finite() && timeout > 0.0 && timeout <= MAX_TIMEOUT_SECS) {
+                bail!("--timeout {timeout}: must be a number of seconds in (0, {MAX_TIMEOUT_SECS}]");
             }
-            let token = token_or_env(token)?;
-            if count == 0 || concurrency == 0 {
-                bail!("--count and --concurrency must be positive");
+            let timeout = Duration::try_from_secs_f64(timeout).with_context(|| format!("--timeout {timeout}"))?;
+            let token = token_or_env(token, &tls)?;
+            if count == 0 || concurrency == 0 || concurrency > 100_000 {
+                bail!("--count must be positive and --concurrency in 1..=100000");
             }
-            let client = Client::new(&url, &token, &from, Duration::from_secs_f64(timeout))?;
+            let client = Client::with_tls(&url, token.as_deref(), &from, timeout, tls.config(&url)?)?;
             let report = runtime()?.block_on(client.run(count, concurrency));
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(if report.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -115,16 +194,37 @@ pub fn workflow_main(command: WorkflowCommand) -> Result<ExitCode> {
     }
 }
 
-/// `baton bench`'s figure for handoffs through three agent services on loopback (real HTTP, one process).
+/// `baton bench`'s figures for agent services on loopback (real HTTP, one process, two worker threads):
+/// handoffs per second through three agents with 32 workflows in flight, and, in the same run, round trips per
+/// second of a minimal axum JSON echo of the same payload through the same HTTP client settings. With a
+/// filter containing `sweep`, also handoffs per second at 32, 128, 512 and 1024 workflows in flight.
 pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
-    let name = "service/loopback/handoffs_per_sec";
-    if !name.contains(filter) {
-        return Ok(Vec::new());
+    use baton::experiment::bench::process_cpu_seconds;
+    let mut figures = Vec::new();
+    // The agents and the client share a multi-threaded runtime, so each figure's CPU time is the whole process's
+    // over its call (the agents' start-up included: the per-CPU-second rate is if anything low).
+    let mut measure = |name: String, run: &dyn Fn() -> Result<f64>| -> Result<()> {
+        let cpu_start = process_cpu_seconds();
+        let per_sec = run()?;
+        let cpu_seconds = cpu_start.and_then(|a| Some(process_cpu_seconds()? - a));
+        figures.push(Figure { name, per_sec, ops: (per_sec * seconds) as u64, seconds, cpu_seconds });
+        Ok(())
+    };
+    let handoffs = "service/loopback/handoffs_per_sec";
+    if handoffs.contains(filter) {
+        measure(handoffs.into(), &|| Ok(bench::loopback_handoffs_per_sec(seconds, 32)?))?;
     }
-    // The agents and the client share a multi-threaded runtime: the CPU time is the whole process's over the call
-    // (start-up of the three agents included, so the per-CPU-second rate is if anything low).
-    let cpu_start = baton::experiment::bench::process_cpu_seconds();
-    let per_sec = bench::loopback_handoffs_per_sec(seconds)?;
-    let cpu_seconds = cpu_start.and_then(|a| Some(baton::experiment::bench::process_cpu_seconds()? - a));
-    Ok(vec![Figure { name: name.into(), per_sec, ops: (per_sec * seconds) as u64, seconds, cpu_seconds }])
+    let echo = "service/loopback/echo_round_trips_per_sec";
+    if echo.contains(filter) {
+        measure(echo.into(), &|| Ok(bench::loopback_echo_round_trips_per_sec(seconds, 32)?))?;
+    }
+    if filter.contains("sweep") {
+        for n in [32, 128, 512, 1024] {
+            let name = format!("service/sweep/handoffs_per_sec/in_flight_{n}");
+            if name.contains(filter) {
+                measure(name, &|| Ok(bench::loopback_handoffs_per_sec(seconds, n)?))?;
+            }
+        }
+    }
+    Ok(figures)
 }

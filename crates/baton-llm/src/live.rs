@@ -25,6 +25,9 @@ use crate::error::LlmError;
 use crate::grade;
 use crate::price::PriceTable;
 use crate::simulated::question_text;
+
+/// The longest per-request timeout accepted, in seconds (one hour).
+pub const MAX_TIMEOUT_SECS: f64 = 3600.0;
 use crate::tokens::{self, count_cl100k, CHAT_OVERHEAD_TOKENS};
 
 /// Configuration of the live backend.
@@ -38,7 +41,7 @@ pub struct LiveConfig {
     /// servers without authentication.
     #[serde(default)]
     pub api_key_env: Option<String>,
-    /// Per-request timeout in seconds (default 120).
+    /// Per-request timeout in seconds, in `(0, 3600]` (default 120).
     #[serde(default = "default_timeout")]
     pub timeout_secs: f64,
     /// Retries after the first attempt for transport errors, 429 and 5xx (default 3).
@@ -93,7 +96,7 @@ impl LiveConfig {
         }
     }
 
-    /// Checks the URL scheme, a positive finite timeout and a temperature in [0, 2].
+    /// Checks the URL scheme, a timeout in `(0, 3600]` seconds and a temperature in [0, 2].
     pub fn validate(&self) -> Result<(), LlmError> {
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(LlmError::invalid(
@@ -101,8 +104,11 @@ impl LiveConfig {
                 format!("{:?} must start with http:// or https://", self.base_url),
             ));
         }
-        if !(self.timeout_secs.is_finite() && self.timeout_secs > 0.0) {
-            return Err(LlmError::invalid("timeout_secs", format!("{} must be finite and > 0", self.timeout_secs)));
+        if !(self.timeout_secs.is_finite() && self.timeout_secs > 0.0 && self.timeout_secs <= MAX_TIMEOUT_SECS) {
+            return Err(LlmError::invalid(
+                "timeout_secs",
+                format!("{} must be in (0, {MAX_TIMEOUT_SECS}] seconds", self.timeout_secs),
+            ));
         }
         if !(0.0..=2.0).contains(&self.temperature) {
             return Err(LlmError::invalid("temperature", format!("{} must be in [0, 2]", self.temperature)));
@@ -179,7 +185,9 @@ impl LiveBackend {
         };
         let url = format!("{}/chat/completions", cfg.base_url.trim_end_matches('/'));
         let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs_f64(cfg.timeout_secs))
+            .timeout(
+                Duration::try_from_secs_f64(cfg.timeout_secs).unwrap_or(Duration::from_secs(MAX_TIMEOUT_SECS as u64)),
+            )
             .build()
             .map_err(|e| LlmError::Http { url: url.clone(), message: format!("cannot build the HTTP client: {e}") })?;
         Ok(LiveBackend {
@@ -252,7 +260,7 @@ impl LiveBackend {
             }
             tracing::warn!(url = %self.url, attempt, error = %outcome, "retrying after {:?}", wait);
             std::thread::sleep(wait);
-            wait *= 2;
+            wait = wait.saturating_mul(2);
             attempt += 1;
         }
     }
@@ -309,5 +317,22 @@ impl Backend for LiveBackend {
             cost_usd: price.cost(input_tokens, output_tokens),
             label: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_or_bad_timeouts_are_refused_before_any_conversion() {
+        for t in [1e20, f64::INFINITY, f64::NAN, 0.0, -1.0, MAX_TIMEOUT_SECS + 1.0] {
+            let cfg = LiveConfig { timeout_secs: t, ..LiveConfig::new("http://127.0.0.1:1") };
+            let e = cfg.validate().expect_err("out-of-range timeout accepted");
+            assert!(e.to_string().contains("timeout_secs"), "{e}");
+        }
+        assert!(LiveConfig { timeout_secs: MAX_TIMEOUT_SECS, ..LiveConfig::new("http://127.0.0.1:1") }
+            .validate()
+            .is_ok());
     }
 }

@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton_envs::SyntheticConfig;
@@ -12,9 +14,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
-use crate::config::{AgentConfig, LimitsConfig, PeerConfig};
+use crate::config::{AgentConfig, LimitsConfig, PeerConfig, TlsConfig};
 use crate::error::ServiceError;
 use crate::server::Agent;
+use crate::tls::{client_config, load_certs, load_key, make_demo_certs, DemoCerts};
+use crate::wire::{self, Artifact, Envelope, WorkflowStatus};
 
 /// The id of the client every generated config admits.
 pub const CLIENT_ID: &str = "client";
@@ -48,10 +52,10 @@ pub fn pipeline_configs(
                     id: format!("agent-{j}"),
                     role: Some(j as u16),
                     url: Some(format!("http://{}", addrs[j])),
-                    token: pair_token(i, j),
+                    token: Some(pair_token(i, j)),
                 })
                 .collect();
-            peers.push(PeerConfig { id: CLIENT_ID.into(), role: None, url: None, token: client_token(i) });
+            peers.push(PeerConfig { id: CLIENT_ID.into(), role: None, url: None, token: Some(client_token(i)) });
             AgentConfig {
                 id: format!("agent-{i}"),
                 role: Some(i as u16),
@@ -64,10 +68,50 @@ pub fn pipeline_configs(
                 workload: workload.clone(),
                 learner: learner.clone(),
                 limits: LimitsConfig::default(),
+                tls: None,
                 peers,
             }
         })
         .collect()
+}
+
+/// Make the demo certificates of a pipeline (`ca.pem`, and `agent-i` and [`CLIENT_ID`] certificates) in
+/// `dir`, and switch `configs` to mutual TLS: each agent serves HTTPS with its certificate, requires client
+/// certificates signed by the CA, calls its peers at `https://` URLs, and knows every peer by its
+/// certificate instead of a token.
+pub fn use_mutual_tls(configs: &mut [AgentConfig], dir: &Path) -> Result<DemoCerts, ServiceError> {
+    let mut ids: Vec<String> = configs.iter().map(|c| c.id.clone()).collect();
+    ids.push(CLIENT_ID.into());
+    let certs = make_demo_certs(dir, &ids)?;
+    for c in configs.iter_mut() {
+        let (cert, key) = certs
+            .holders
+            .iter()
+            .find(|(id, _, _)| *id == c.id)
+            .map(|(_, c, k)| (c.clone(), k.clone()))
+            .ok_or_else(|| ServiceError::Internal(format!("no certificate made for {}", c.id)))?;
+        c.tls = Some(TlsConfig { cert, key, ca: certs.ca.clone(), client_auth: true });
+        for p in &mut c.peers {
+            p.token = None;
+            if let Some(u) = &mut p.url {
+                *u = u.replacen("http://", "https://", 1);
+            }
+        }
+    }
+    Ok(certs)
+}
+
+/// The client's TLS config for a pipeline made by [`use_mutual_tls`]: the CA, and the client's certificate.
+pub fn client_tls(certs: &DemoCerts) -> Result<rustls::ClientConfig, ServiceError> {
+    let (_, cert, key) = certs
+        .holders
+        .iter()
+        .find(|(id, _, _)| id == CLIENT_ID)
+        .ok_or_else(|| ServiceError::Internal("no client certificate".into()))?;
+    let ca = load_certs(&certs.ca).map_err(ServiceError::Internal)?;
+    let cert = load_certs(cert).map_err(ServiceError::Internal)?;
+    let key = load_key(key).map_err(ServiceError::Internal)?;
+    client_config(&ca, Some((&cert, &key))).map_err(ServiceError::Internal)
 }
 
 /// Running in-process agents.
@@ -76,6 +120,8 @@ pub struct LocalPipeline {
     pub urls: Vec<String>,
     /// The agents (for status and checkpoints).
     pub agents: Vec<Agent>,
+    /// With mutual TLS: the certificates (`None`: plain HTTP with tokens).
+    pub certs: Option<DemoCerts>,
     stops: Vec<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<Result<(), ServiceError>>>,
 }
@@ -90,6 +136,19 @@ impl LocalPipeline {
         state_root: &Path,
         tweak: impl Fn(&mut AgentConfig),
     ) -> Result<LocalPipeline, ServiceError> {
+        LocalPipeline::start_with(workload, learner, seed, state_root, false, tweak).await
+    }
+
+    /// [`LocalPipeline::start`], over mutual TLS if `tls` (certificates made in `state_root/certs`, see
+    /// [`use_mutual_tls`]).
+    pub async fn start_with(
+        workload: &SyntheticConfig,
+        learner: &LearnerConfig,
+        seed: u64,
+        state_root: &Path,
+        tls: bool,
+        tweak: impl Fn(&mut AgentConfig),
+    ) -> Result<LocalPipeline, ServiceError> {
         let n = workload.agents as usize;
         let mut listeners = Vec::with_capacity(n);
         let mut addrs = Vec::with_capacity(n);
@@ -98,12 +157,15 @@ impl LocalPipeline {
             addrs.push(l.local_addr().map_err(|e| ServiceError::io("127.0.0.1:0", e))?);
             listeners.push(l);
         }
-        let mut p = LocalPipeline { urls: Vec::new(), agents: Vec::new(), stops: Vec::new(), tasks: Vec::new() };
-        for (mut c, l) in pipeline_configs(workload, learner, seed, &addrs, state_root).into_iter().zip(listeners) {
+        let mut configs = pipeline_configs(workload, learner, seed, &addrs, state_root);
+        let certs = if tls { Some(use_mutual_tls(&mut configs, &state_root.join("certs"))?) } else { None };
+        let scheme = if tls { "https" } else { "http" };
+        let mut p = LocalPipeline { urls: Vec::new(), agents: Vec::new(), certs, stops: Vec::new(), tasks: Vec::new() };
+        for (mut c, l) in configs.into_iter().zip(listeners) {
             tweak(&mut c);
             let agent = Agent::new(c.validate("<generated>")?)?;
             let (tx, rx) = oneshot::channel::<()>();
-            p.urls.push(format!("http://{}", c.listen));
+            p.urls.push(format!("{scheme}://{}", c.listen));
             p.agents.push(agent.clone());
             p.stops.push(tx);
             p.tasks.push(tokio::spawn(agent.run(l, async move {
@@ -113,9 +175,12 @@ impl LocalPipeline {
         Ok(p)
     }
 
-    /// A client of agent `i`.
+    /// A client of agent `i` (with its certificate over mutual TLS, else with its token).
     pub fn client(&self, i: usize, timeout: Duration) -> Result<Client, ServiceError> {
-        Client::new(&self.urls[i], &client_token(i), CLIENT_ID, timeout)
+        match &self.certs {
+            None => Client::new(&self.urls[i], &client_token(i), CLIENT_ID, timeout),
+            Some(certs) => Client::with_tls(&self.urls[i], None, CLIENT_ID, timeout, Some(client_tls(certs)?)),
+        }
     }
 
     /// Wait (up to 10 s) until no agent holds a workflow or waits for a scalar, so every update has landed.
@@ -142,36 +207,143 @@ impl LocalPipeline {
     }
 }
 
-/// Handoffs per second through three agent services on loopback (the default synthetic workload, 32 workflows
-/// in flight, about `seconds` of measurement after a short warm-up). Every handoff is one HTTP round trip
-/// carrying the artifact out and one scalar back. Writes checkpoints to a temporary directory it removes.
-pub fn loopback_handoffs_per_sec(seconds: f64) -> Result<f64, ServiceError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+fn bench_runtime() -> Result<tokio::runtime::Runtime, ServiceError> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| ServiceError::Internal(format!("tokio runtime: {e}")))?;
+        .map_err(|e| ServiceError::Internal(format!("tokio runtime: {e}")))
+}
+
+/// Handoffs per second through three agent services on loopback (the default synthetic workload, `in_flight`
+/// workflows kept in flight by one client for about `seconds` after a short warm-up). Every handoff is one
+/// HTTP round trip carrying the artifact out and one scalar back; each workflow also costs the client's
+/// `start` and, unless agent-0 submits, one `result` message. Writes checkpoints to a temporary directory it
+/// removes.
+pub fn loopback_handoffs_per_sec(seconds: f64, in_flight: usize) -> Result<f64, ServiceError> {
+    let rt = bench_runtime()?;
     let root: PathBuf = std::env::temp_dir().join(format!("baton-service-bench-{}", std::process::id()));
     let result = rt.block_on(async {
         let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, &root, |c| {
             c.checkpoint_interval_secs = 3600.0;
+            c.limits.max_connections = 8192;
+            c.limits.max_in_flight = 8192;
         })
         .await?;
         let client = p.client(0, Duration::from_secs(30))?;
-        let _ = client.run(64, 32).await;
+        let _ = client.run(2 * in_flight as u64, in_flight).await;
         let sent = |p: &LocalPipeline| p.agents.iter().map(|a| a.status().handoffs_sent).sum::<u64>();
         let before = sent(&p);
         let t0 = Instant::now();
-        while t0.elapsed().as_secs_f64() < seconds {
-            let r = client.run(256, 32).await;
-            if r.failed > 0 {
-                return Err(ServiceError::Internal(format!("bench workflows failed: {:?}", r.failures)));
-            }
+        let deadline = t0 + Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600));
+        let failed = Arc::new(AtomicU64::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for k in 0..in_flight {
+            let (c, failed) = (client.clone(), failed.clone());
+            tasks.spawn(async move {
+                let mut n = (k as u64) << 32;
+                while Instant::now() < deadline {
+                    if !matches!(c.start(n).await, Ok(o) if o.status == WorkflowStatus::Submitted) {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    n += 1;
+                }
+            });
         }
+        while tasks.join_next().await.is_some() {}
         let rate = (sent(&p) - before) as f64 / t0.elapsed().as_secs_f64();
         p.stop().await?;
-        Ok(rate)
+        match failed.load(Ordering::Relaxed) {
+            0 => Ok(rate),
+            n => Err(ServiceError::Internal(format!("{n} bench workflows failed"))),
+        }
     });
     let _ = std::fs::remove_dir_all(&root);
     result
+}
+
+/// The HTTP stack's own rate on loopback, for comparison with [`loopback_handoffs_per_sec`]: round trips per
+/// second to a minimal axum server that echoes a JSON body back, with `in_flight` requests kept in flight
+/// through an HTTP client with the agents' settings. The body is a handoff's request (the same size), and
+/// each reply is read with the same size cap and parsed as JSON, as an agent reads a scalar reply.
+pub fn loopback_echo_round_trips_per_sec(seconds: f64, in_flight: usize) -> Result<f64, ServiceError> {
+    use axum::routing::post;
+    use axum::{Json, Router};
+    let rt = bench_runtime()?;
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| ServiceError::io("127.0.0.1:0", e))?;
+        let addr = listener.local_addr().map_err(|e| ServiceError::io("127.0.0.1:0", e))?;
+        let app = Router::new().route("/", post(|Json(v): Json<serde_json::Value>| async move { Json(v) }));
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        let env = Envelope::Handoff {
+            from: "agent-0".into(),
+            workflow: "agent-0-18ee179d64a927e1-0".into(),
+            origin: "agent-0".into(),
+            hop: 1,
+        };
+        let body = wire::request(
+            "agent-0-18ee179d64a927e1-0-h1",
+            "agent-0-18ee179d64a927e1-0-h1",
+            &env,
+            Some(&Artifact { levels: vec![1, 0, 0] }),
+        );
+        let payload =
+            axum::body::Bytes::from(serde_json::to_vec(&body).map_err(|e| ServiceError::Internal(e.to_string()))?);
+        let http = crate::server::http_client_builder(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
+        let url = format!("http://{addr}/");
+        let count = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let round_trips = |deadline: Instant| {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..in_flight {
+                let (http, url, payload, count, failed) =
+                    (http.clone(), url.clone(), payload.clone(), count.clone(), failed.clone());
+                tasks.spawn(async move {
+                    while Instant::now() < deadline {
+                        let sent = http
+                            .post(&url)
+                            .header(reqwest::header::CONTENT_TYPE, "application/json")
+                            .body(payload.clone())
+                            .send()
+                            .await;
+                        let ok = match sent {
+                            Ok(resp) => match crate::client::read_capped(resp, 65536).await {
+                                Ok(b) => serde_json::from_slice::<serde_json::Value>(&b).is_ok(),
+                                Err(_) => false,
+                            },
+                            Err(_) => false,
+                        };
+                        if ok {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+            tasks
+        };
+        let mut warm = round_trips(Instant::now() + Duration::from_millis(300));
+        while warm.join_next().await.is_some() {}
+        count.store(0, Ordering::Relaxed);
+        let t0 = Instant::now();
+        let mut tasks = round_trips(t0 + Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600)));
+        while tasks.join_next().await.is_some() {}
+        let rate = count.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
+        let _ = stop_tx.send(());
+        let _ = server.await;
+        match failed.load(Ordering::Relaxed) {
+            0 => Ok(rate),
+            n => Err(ServiceError::Internal(format!("{n} echo round trips failed"))),
+        }
+    })
 }

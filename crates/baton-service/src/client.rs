@@ -10,13 +10,70 @@ use crate::error::ServiceError;
 use crate::server::Status;
 use crate::wire::{self, Envelope, WorkflowOutcome, WorkflowStatus};
 
-/// A client of one agent, identified by `from` and its bearer token.
+/// A client of one agent, identified by `from` and its bearer token (or its TLS client certificate).
 #[derive(Clone, Debug)]
 pub struct Client {
     http: reqwest::Client,
     url: String,
-    token: String,
+    token: Option<String>,
     from: String,
+    timeout: Duration,
+}
+
+/// The largest reply a client reads (a workflow's outcome or an agent's status).
+pub const MAX_REPLY_BYTES: u64 = 1 << 20;
+
+/// Why a reply body could not be read.
+#[derive(Clone, Debug)]
+pub(crate) enum ReadError {
+    /// Larger than allowed (reading stopped there).
+    TooLarge(String),
+    /// The connection broke while reading.
+    Broken(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge(r) | ReadError::Broken(r) => f.write_str(r),
+        }
+    }
+}
+
+/// Read a reply body of at most `max` bytes, chunk by chunk: a larger one is refused as soon as it is
+/// announced or exceeds `max`, without reading the rest.
+pub(crate) async fn read_capped(mut resp: reqwest::Response, max: u64) -> Result<axum::body::Bytes, ReadError> {
+    let too_large = || ReadError::TooLarge(format!("reply larger than {max} bytes (limits.max_body_bytes)"));
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let first = match resp.chunk().await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Ok(axum::body::Bytes::new()),
+        Err(e) => return Err(ReadError::Broken(format!("reading the reply: {e}"))),
+    };
+    if first.len() as u64 > max {
+        return Err(too_large());
+    }
+    let mut more = match resp.chunk().await {
+        Ok(Some(c)) => Vec::from(c),
+        // The common case: the whole reply in one chunk, no copy.
+        Ok(None) => return Ok(first),
+        Err(e) => return Err(ReadError::Broken(format!("reading the reply: {e}"))),
+    };
+    let mut out = Vec::with_capacity((first.len() + more.len()).max(4096));
+    out.extend_from_slice(&first);
+    out.append(&mut more);
+    loop {
+        if out.len() as u64 > max {
+            return Err(too_large());
+        }
+        match resp.chunk().await {
+            Ok(Some(c)) => out.extend_from_slice(&c),
+            Ok(None) => return Ok(out.into()),
+            Err(e) => return Err(ReadError::Broken(format!("reading the reply: {e}"))),
+        }
+    }
 }
 
 /// What a batch of workflows did.
@@ -35,34 +92,87 @@ pub struct RunReport {
 }
 
 impl Client {
-    /// A client of the agent at `url` (`http://127.0.0.1:7400`) calling as `from` with `token`; every call
-    /// has the deadline `timeout`.
+    /// A client of the agent at `url` (`http://127.0.0.1:7400`) calling as `from` with `token`; every
+    /// workflow (retries included) and every status call has the deadline `timeout`.
     pub fn new(url: &str, token: &str, from: &str, timeout: Duration) -> Result<Client, ServiceError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
-        Ok(Client { http, url: url.trim_end_matches('/').to_string(), token: token.into(), from: from.into() })
+        Client::with_tls(url, Some(token), from, timeout, None)
+    }
+
+    /// A client with an optional bearer token and an optional TLS config (for `https://` agents: the CA
+    /// that signed the agent's certificate and, for mutual TLS, this client's certificate; see
+    /// [`crate::tls::client_config`]).
+    pub fn with_tls(
+        url: &str,
+        token: Option<&str>,
+        from: &str,
+        timeout: Duration,
+        tls: Option<rustls::ClientConfig>,
+    ) -> Result<Client, ServiceError> {
+        let mut b = reqwest::Client::builder().timeout(timeout).pool_max_idle_per_host(1024).tcp_nodelay(true);
+        if let Some(config) = tls {
+            b = b.use_preconfigured_tls(config);
+        }
+        let http = b.build().map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            url: url.trim_end_matches('/').to_string(),
+            token: token.map(str::to_string),
+            from: from.into(),
+            timeout,
+        })
+    }
+
+    fn post(&self, body: &axum::body::Bytes, remaining: Duration) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .post(format!("{}/", self.url))
+            .timeout(remaining)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.clone());
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
     }
 
     fn peer_error(&self, reason: impl std::fmt::Display) -> ServiceError {
         ServiceError::Peer { peer: self.url.clone(), reason: reason.to_string() }
     }
 
-    /// Run one workflow from the entry agent and wait for its end.
+    /// Run one workflow from the entry agent and wait for its end, within the client's deadline. A start that
+    /// could not connect, or that the agent refused as busy (503), never began a workflow, so it is retried
+    /// with backoff (10 ms doubling to 1 s) until the deadline. Any other failure is final: a start whose
+    /// connection broke after it was sent may have begun a workflow, and is not sent twice.
     pub async fn start(&self, n: u64) -> Result<WorkflowOutcome, ServiceError> {
         let id = format!("{}-start-{n}", self.from);
         let body = wire::request(&id, &id, &Envelope::Start { from: self.from.clone() }, None);
-        let resp = self
-            .http
-            .post(format!("{}/", self.url))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.peer_error(e))?;
-        let bytes = resp.bytes().await.map_err(|e| self.peer_error(e))?;
-        wire::parse_outcome_reply(&bytes).map_err(|e| self.peer_error(e))
+        let body = axum::body::Bytes::from(serde_json::to_vec(&body).map_err(|e| self.peer_error(e))?);
+        let t0 = Instant::now();
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            let remaining = self.timeout.saturating_sub(t0.elapsed());
+            if remaining.is_zero() {
+                return Err(self.peer_error(format!("no result within the deadline of {:?}", self.timeout)));
+            }
+            let reason = match self.post(&body, remaining).send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let bytes = read_capped(resp, MAX_REPLY_BYTES).await.map_err(|e| self.peer_error(e))?;
+                    if status != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                        return wire::parse_outcome_reply(&bytes)
+                            .map_err(|e| self.peer_error(format!("HTTP {status}: {e}")));
+                    }
+                    format!("HTTP {status}")
+                }
+                Err(e) if e.is_connect() => e.to_string(),
+                Err(e) => return Err(self.peer_error(e)),
+            };
+            if t0.elapsed() + backoff >= self.timeout {
+                return Err(self.peer_error(format!("{reason} (retried until the deadline)")));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
     }
 
     /// Run `count` workflows with at most `concurrency` in flight; failures are counted, not fatal.
@@ -112,15 +222,13 @@ impl Client {
 
     /// The agent's counts and health.
     pub async fn status(&self) -> Result<Status, ServiceError> {
-        let resp = self
-            .http
-            .get(format!("{}/status", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| self.peer_error(e))?;
+        let mut req = self.http.get(format!("{}/status", self.url));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.map_err(|e| self.peer_error(e))?;
         let code = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.peer_error(e))?;
+        let bytes = read_capped(resp, MAX_REPLY_BYTES).await.map_err(|e| self.peer_error(e))?;
         if !code.is_success() {
             return Err(self.peer_error(format!("HTTP {code}: {}", String::from_utf8_lossy(&bytes))));
         }

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use baton_core::{AgentId, AgentSpec, Legal};
 use baton_envs::{Synthetic, SyntheticConfig};
@@ -50,6 +52,9 @@ pub struct AgentConfig {
     /// Request limits and deadlines.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// HTTPS and mutual TLS (absent: plain HTTP). See docs/service.md, "TLS and mutual TLS".
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     /// The agents and clients this agent talks to, each with its own bearer token.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
@@ -67,8 +72,46 @@ pub struct PeerConfig {
     /// The peer's base URL (`http://127.0.0.1:7401`); required for agents this agent hands work to.
     #[serde(default)]
     pub url: Option<String>,
-    /// The bearer token shared by this pair of parties, used in both directions; at least 16 characters.
-    pub token: String,
+    /// The bearer token shared by this pair of parties, used in both directions; at least 16 printable
+    /// characters. Optional when `[tls]` requires client certificates: the peer is then known by its
+    /// certificate (whose DNS name is the peer's `id`), and calls to it carry no token.
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// HTTPS with this agent's certificate, and mutual TLS: peers present certificates signed by `ca`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// This agent's certificate chain (PEM), served to callers and presented to the peers it calls. Its
+    /// subject alternative names must include the agent's `id` (as a DNS name) and the host of its URL.
+    /// Relative paths are relative to the config file's directory.
+    pub cert: PathBuf,
+    /// The private key of `cert` (PEM, PKCS#8, SEC1 or PKCS#1). Keep it private.
+    pub key: PathBuf,
+    /// The certificate authority (PEM) that signs the peers' and clients' certificates: it verifies peers'
+    /// servers when this agent calls them, and callers' client certificates.
+    pub ca: PathBuf,
+    /// Require every caller to present a client certificate signed by `ca` (mutual TLS); a caller without
+    /// one fails the handshake. Default true.
+    #[serde(default = "default_true")]
+    pub client_auth: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The largest duration any `*_secs` field or flag accepts: one day.
+pub const MAX_SECS: f64 = 86_400.0;
+
+/// A duration in seconds, checked: finite, positive and at most [`MAX_SECS`] (so the conversion cannot
+/// panic). The error is the reason, for the caller to name the field.
+pub fn checked_secs(v: f64) -> Result<std::time::Duration, String> {
+    if !(v.is_finite() && v > 0.0 && v <= MAX_SECS) {
+        return Err(format!("must be a number of seconds in (0, {MAX_SECS}], got {v}"));
+    }
+    std::time::Duration::try_from_secs_f64(v).map_err(|e| format!("{v} seconds: {e}"))
 }
 
 /// A user-defined option: the agent asks a hook to observe each artifact it receives and to run the option
@@ -211,22 +254,45 @@ impl AgentSettings {
     }
 }
 
-/// Limits on what a peer can make this agent do.
+/// Limits on what a peer can make this agent do. Every `*_secs` field is a number of seconds in
+/// `(0, 86400]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// Largest request body accepted, in bytes (larger: HTTP 413), in `256..=16 MiB`. Default 65536.
+    /// Largest request body accepted, in bytes (larger: HTTP 413), in `256..=16 MiB`. Also the largest
+    /// reply body read from a peer or a hook (a larger one fails the call). Default 65536.
     pub max_body_bytes: u64,
-    /// Deadline of every call to a peer, in seconds, positive. Default 5.
+    /// Deadline of every call to a peer, retries included, in seconds. Default 5.
     pub call_timeout_secs: f64,
-    /// Deadline of a whole workflow as seen by its entry agent, in seconds, positive. Default 60.
+    /// Deadline of a whole workflow as seen by its entry agent, in seconds. Default 60.
     pub workflow_timeout_secs: f64,
-    /// Largest `|v|` accepted in a peer's reply (larger or non-finite: rejected, no update), positive. Default 1e6.
-    pub max_abs_scalar: f64,
+    /// Seconds a caller has to send a request's head (request line and headers), counted from when the
+    /// connection is ready for a request: it also closes a keep-alive connection left idle that long, and
+    /// bounds the TLS handshake. Default 10.
+    pub header_read_timeout_secs: f64,
+    /// Seconds a connection may sit with no bytes moving and no request being handled before it is closed.
+    /// Default 60.
+    pub idle_timeout_secs: f64,
+    /// Largest number of open incoming connections, in `1..=65536`. At the cap the connection idle longest
+    /// is closed to make room, or the new one is refused if none is idle; both are logged. Keep it well
+    /// below the process's descriptor limit. Default 512.
+    pub max_connections: u32,
+    /// Seconds a shutdown (SIGTERM, ctrl-c) waits for requests being handled; connections still open then
+    /// (idle, half-sent) are dropped and the final checkpoint is written. Default 5.
+    pub shutdown_grace_secs: f64,
+    /// Largest `|v|` accepted in a peer's reply (larger or non-finite: rejected, no update), and largest
+    /// `|reward|` from a hook, positive. Default: for a synthetic role, `2 (R_sub + c / (1 - gamma))` of the
+    /// workload (24 for the default workload), twice the largest `|Q|` any IC-Q table of it can hold; for a
+    /// hook agent, 100. A finite scalar within this limit but outside the synthetic workload's value range
+    /// `[-c / (1 - gamma), R_sub]` is clamped into it (and counted per peer in `agent status`).
+    pub max_abs_scalar: Option<f64>,
     /// Largest number of workflows this agent holds or waits for at once (more: HTTP 503), positive. Default 4096.
     pub max_in_flight: u32,
     /// Largest number of handoffs of one workflow (more: the workflow fails), positive. Default 10000.
     pub max_hops: u32,
+    /// How many recent handoff ids this agent remembers, so that a retried handoff is answered with the
+    /// same scalar and not run twice, in `1..=1048576` (oldest forgotten first). Default 16384.
+    pub remembered_handoffs: u32,
 }
 
 fn default_listen() -> SocketAddr {
@@ -242,9 +308,14 @@ impl Default for LimitsConfig {
             max_body_bytes: 65536,
             call_timeout_secs: 5.0,
             workflow_timeout_secs: 60.0,
-            max_abs_scalar: 1e6,
+            header_read_timeout_secs: 10.0,
+            idle_timeout_secs: 60.0,
+            max_connections: 512,
+            shutdown_grace_secs: 5.0,
+            max_abs_scalar: None,
             max_in_flight: 4096,
             max_hops: 10_000,
+            remembered_handoffs: 16_384,
         }
     }
 }
@@ -256,8 +327,61 @@ pub struct PeerAgent {
     pub id: String,
     /// Its base URL, without a trailing slash.
     pub url: String,
-    /// The pair's bearer token.
-    pub token: String,
+    /// The pair's bearer token (none: the peer knows this agent by its client certificate).
+    pub token: Option<String>,
+}
+
+/// The validated limits, with every duration converted.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// `max_body_bytes`.
+    pub max_body_bytes: u64,
+    /// `call_timeout_secs`.
+    pub call_timeout: Duration,
+    /// `workflow_timeout_secs`.
+    pub workflow_timeout: Duration,
+    /// `header_read_timeout_secs`.
+    pub header_read_timeout: Duration,
+    /// `idle_timeout_secs`.
+    pub idle_timeout: Duration,
+    /// `max_connections`.
+    pub max_connections: u32,
+    /// `shutdown_grace_secs`.
+    pub shutdown_grace: Duration,
+    /// `checkpoint_interval_secs` (a top-level field).
+    pub checkpoint_interval: Duration,
+    /// `max_abs_scalar`, resolved.
+    pub max_abs_scalar: f64,
+    /// The range a peer's scalar is clamped into (synthetic roles only).
+    pub scalar_range: Option<(f64, f64)>,
+    /// `max_in_flight`.
+    pub max_in_flight: u32,
+    /// `max_hops`.
+    pub max_hops: u32,
+    /// `remembered_handoffs`.
+    pub remembered_handoffs: u32,
+}
+
+/// The TLS files, read and checked.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// This agent's certificate chain.
+    pub cert: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// Its private key.
+    pub key: Arc<rustls_pki_types::PrivateKeyDer<'static>>,
+    /// The CA's certificates.
+    pub ca: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// Callers must present a client certificate.
+    pub client_auth: bool,
+}
+
+/// One caller this agent admits: its id, and its token if it has one.
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    /// The peer's id.
+    pub id: String,
+    /// Its bearer token.
+    pub token: Option<String>,
 }
 
 /// A validated [`AgentConfig`].
@@ -280,8 +404,12 @@ pub struct AgentSettings {
     pub agents: Vec<PeerAgent>,
     /// The user-defined option, if `[option]` is set.
     pub hook: Option<Hook>,
-    /// `(id, token)` of every peer allowed to call this agent.
-    pub inbound: Vec<(String, String)>,
+    /// Every peer allowed to call this agent.
+    pub inbound: Vec<Inbound>,
+    /// The limits, with durations converted.
+    pub limits: Limits,
+    /// HTTPS and mutual TLS, if `[tls]` is set.
+    pub tls: Option<TlsFiles>,
 }
 
 fn valid_id(id: &str) -> bool {
@@ -297,9 +425,16 @@ impl AgentConfig {
             field: "(parse)".into(),
             reason: e.to_string(),
         })?;
+        let base = path.parent().unwrap_or(Path::new("."));
         if config.state_dir.is_relative() {
-            let base = path.parent().unwrap_or(Path::new("."));
             config.state_dir = base.join(&config.state_dir);
+        }
+        if let Some(t) = &mut config.tls {
+            for p in [&mut t.cert, &mut t.key, &mut t.ca] {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
         }
         config.validate(&path.display().to_string())
     }
@@ -332,28 +467,54 @@ impl AgentConfig {
         if learner.network.is_some() {
             return Err(bad("learner.network", "services run tabular IC-Q only".into()));
         }
-        if !(self.checkpoint_interval_secs.is_finite() && self.checkpoint_interval_secs > 0.0) {
-            return Err(bad(
-                "checkpoint_interval_secs",
-                format!("must be positive, got {}", self.checkpoint_interval_secs),
-            ));
-        }
+        let secs = |field: &str, v: f64| checked_secs(v).map_err(|r| bad(field, r));
+        let checkpoint_interval = secs("checkpoint_interval_secs", self.checkpoint_interval_secs)?;
         let l = &self.limits;
         if !(256..=16 << 20).contains(&l.max_body_bytes) {
             return Err(bad("limits.max_body_bytes", format!("must be in 256..=16777216, got {}", l.max_body_bytes)));
         }
-        for (field, v) in [
-            ("limits.call_timeout_secs", l.call_timeout_secs),
-            ("limits.workflow_timeout_secs", l.workflow_timeout_secs),
-            ("limits.max_abs_scalar", l.max_abs_scalar),
-        ] {
+        if let Some(v) = l.max_abs_scalar {
             if !(v.is_finite() && v > 0.0) {
-                return Err(bad(field, format!("must be positive and finite, got {v}")));
+                return Err(bad("limits.max_abs_scalar", format!("must be positive and finite, got {v}")));
             }
         }
         if l.max_in_flight == 0 || l.max_hops == 0 {
             return Err(bad("limits", "max_in_flight and max_hops must be positive".into()));
         }
+        if !(1..=65_536).contains(&l.max_connections) {
+            return Err(bad("limits.max_connections", format!("must be in 1..=65536, got {}", l.max_connections)));
+        }
+        if !(1..=1 << 20).contains(&l.remembered_handoffs) {
+            return Err(bad(
+                "limits.remembered_handoffs",
+                format!("must be in 1..=1048576, got {}", l.remembered_handoffs),
+            ));
+        }
+        // The synthetic workload's values lie in [-c / (1 - gamma), R_sub]: every return is a discounted sum
+        // of step costs plus at most one SUBMIT payoff, and IC-Q's updates keep a table inside that range.
+        let wc = workload.config();
+        let scalar_range = self.option.is_none().then(|| (-wc.step_cost / (1.0 - wc.discount), wc.submit_reward));
+        let derived = scalar_range.map_or(100.0, |(lo, hi)| 2.0 * (hi - lo)).max(1e-9);
+        let limits = Limits {
+            max_body_bytes: l.max_body_bytes,
+            call_timeout: secs("limits.call_timeout_secs", l.call_timeout_secs)?,
+            workflow_timeout: secs("limits.workflow_timeout_secs", l.workflow_timeout_secs)?,
+            header_read_timeout: secs("limits.header_read_timeout_secs", l.header_read_timeout_secs)?,
+            idle_timeout: secs("limits.idle_timeout_secs", l.idle_timeout_secs)?,
+            max_connections: l.max_connections,
+            shutdown_grace: secs("limits.shutdown_grace_secs", l.shutdown_grace_secs)?,
+            checkpoint_interval,
+            max_abs_scalar: l.max_abs_scalar.unwrap_or(derived),
+            scalar_range,
+            max_in_flight: l.max_in_flight,
+            max_hops: l.max_hops,
+            remembered_handoffs: l.remembered_handoffs,
+        };
+        let tls = match &self.tls {
+            None => None,
+            Some(t) => Some(crate::tls::load_files(t).map_err(|(f, r)| bad(&format!("tls.{f}"), r))?),
+        };
+        let certs_identify = tls.as_ref().is_some_and(|t| t.client_auth);
         let mut by_role: Vec<Option<PeerAgent>> = vec![None; n];
         let mut inbound = Vec::new();
         let mut agents: Vec<PeerAgent> = Vec::new();
@@ -362,13 +523,27 @@ impl AgentConfig {
             if !valid_id(&p.id) || p.id == self.id {
                 return Err(bad(&field("id"), format!("must be a valid id other than this agent's, got {:?}", p.id)));
             }
-            if p.token.len() < 16 || p.token.chars().any(|c| !c.is_ascii_graphic()) {
-                return Err(bad(&field("token"), "must be at least 16 printable ASCII characters".into()));
+            match &p.token {
+                Some(t) if t.len() < 16 || t.chars().any(|c| !c.is_ascii_graphic()) => {
+                    return Err(bad(&field("token"), "must be at least 16 printable ASCII characters".into()));
+                }
+                None if !certs_identify => {
+                    return Err(bad(
+                        &field("token"),
+                        "missing (required unless [tls] requires client certificates, client_auth = true)".into(),
+                    ));
+                }
+                _ => {}
             }
-            if inbound.iter().any(|(id, tok): &(String, String)| *id == p.id || *tok == p.token) {
+            if inbound.iter().any(|i: &Inbound| i.id == p.id || (i.token.is_some() && i.token == p.token)) {
                 return Err(bad(&field("id"), format!("peer {:?} or its token appears twice", p.id)));
             }
-            inbound.push((p.id.clone(), p.token.clone()));
+            inbound.push(Inbound { id: p.id.clone(), token: p.token.clone() });
+            if let Some(url) = &p.url {
+                if url.starts_with("https://") && tls.is_none() {
+                    return Err(bad(&field("url"), "an https:// peer needs this agent's [tls] section".into()));
+                }
+            }
             match (p.role, &p.url) {
                 (None, None) => {}
                 (None, Some(url)) if self.option.is_some() => {
@@ -426,6 +601,8 @@ impl AgentConfig {
             agents,
             hook,
             inbound,
+            limits,
+            tls,
         })
     }
 }
@@ -457,9 +634,7 @@ fn validate_hook(h: &HookConfig, agents: &[PeerAgent], max_body: u64) -> Result<
     if h.actions.is_empty() || h.actions.len() > usize::from(u16::MAX) {
         return Err(err("actions", format!("must list 1..=65535 actions, got {}", h.actions.len())));
     }
-    if !(h.timeout_secs.is_finite() && h.timeout_secs > 0.0) {
-        return Err(err("timeout_secs", format!("must be positive and finite, got {}", h.timeout_secs)));
-    }
+    let timeout = checked_secs(h.timeout_secs).map_err(|r| err("timeout_secs", r))?;
     if !(h.discount > 0.0 && h.discount <= 1.0) {
         return Err(err("discount", format!("must be in (0, 1], got {}", h.discount)));
     }
@@ -492,7 +667,7 @@ fn validate_hook(h: &HookConfig, agents: &[PeerAgent], max_body: u64) -> Result<
         n_obs: h.n_obs,
         action_names: names,
         targets,
-        timeout: std::time::Duration::from_secs_f64(h.timeout_secs),
+        timeout,
         discount: h.discount,
         start_artifact: h.start_artifact.clone(),
     })
@@ -536,7 +711,7 @@ mod tests {
         c.role = Some(3);
         assert!(c.validate("t.toml").unwrap_err().to_string().contains("`role`"));
         let mut c = base();
-        c.peers[0].token = "short".into();
+        c.peers[0].token = Some("short".into());
         assert!(c.validate("t.toml").unwrap_err().to_string().contains("peers[0].token"));
         let mut c = base();
         c.peers[1].url = Some("http://x".into());
@@ -546,5 +721,67 @@ mod tests {
         assert!(c.validate("t.toml").unwrap_err().to_string().contains("workload.aliasing"));
         let err = toml::from_str::<AgentConfig>("id = \"a\"\nrole = 0\nseed = 1\nstate_dir = \"s\"\ncolour = 1\n");
         assert!(err.unwrap_err().to_string().contains("colour"));
+    }
+
+    #[test]
+    fn huge_durations_are_refused_with_the_field_named_before_any_conversion() {
+        type Set = fn(&mut AgentConfig, f64);
+        let fields: [(&str, Set); 6] = [
+            ("checkpoint_interval_secs", |c, v| c.checkpoint_interval_secs = v),
+            ("limits.call_timeout_secs", |c, v| c.limits.call_timeout_secs = v),
+            ("limits.workflow_timeout_secs", |c, v| c.limits.workflow_timeout_secs = v),
+            ("limits.header_read_timeout_secs", |c, v| c.limits.header_read_timeout_secs = v),
+            ("limits.idle_timeout_secs", |c, v| c.limits.idle_timeout_secs = v),
+            ("limits.shutdown_grace_secs", |c, v| c.limits.shutdown_grace_secs = v),
+        ];
+        for (field, set) in fields {
+            for v in [1e20, f64::MAX, f64::INFINITY, f64::NAN, 0.0, -1.0, MAX_SECS * 1.5] {
+                let mut c = base();
+                set(&mut c, v);
+                let e = c.validate("t.toml").unwrap_err().to_string();
+                assert!(e.contains(&format!("`{field}`")) && e.contains("(0, 86400]"), "{field} = {v}: {e}");
+            }
+            let mut c = base();
+            set(&mut c, MAX_SECS);
+            c.validate("t.toml").unwrap();
+        }
+        let mut c = base();
+        c.option = None;
+        let hook: HookConfig = toml::from_str(
+            "kind = \"command\"\nprogram = \"true\"\nn_obs = 1\ndiscount = 0.9\ntimeout_secs = 1e20\nactions = [{ name = \"s\", submit = true }]\n",
+        )
+        .unwrap();
+        c.role = None;
+        c.peers.retain(|p| p.role.is_none());
+        c.option = Some(hook);
+        let e = c.validate("t.toml").unwrap_err().to_string();
+        assert!(e.contains("option.timeout_secs"), "{e}");
+    }
+
+    #[test]
+    fn the_default_scalar_limit_comes_from_the_workloads_value_range() {
+        let s = base().validate("t.toml").unwrap();
+        // Values of the default workload lie in [-c / (1 - gamma), R_sub] = [-2, 10].
+        let (lo, hi) = s.limits.scalar_range.unwrap();
+        assert!((lo + 2.0).abs() < 1e-9 && (hi - 10.0).abs() < 1e-9, "{lo} {hi}");
+        assert!((s.limits.max_abs_scalar - 24.0).abs() < 1e-9, "{}", s.limits.max_abs_scalar);
+        let mut c = base();
+        c.workload.submit_reward = 100.0;
+        assert!((c.validate("t.toml").unwrap().limits.max_abs_scalar - 204.0).abs() < 1e-9);
+        let mut c = base();
+        c.limits.max_abs_scalar = Some(7.0);
+        assert_eq!(c.validate("t.toml").unwrap().limits.max_abs_scalar, 7.0);
+    }
+
+    #[test]
+    fn a_peer_without_a_token_needs_mutual_tls() {
+        let mut c = base();
+        c.peers[0].token = None;
+        let e = c.validate("t.toml").unwrap_err().to_string();
+        assert!(e.contains("peers[0].token") && e.contains("client_auth"), "{e}");
+        let mut c = base();
+        c.peers[0].url = Some("https://127.0.0.1:1".into());
+        let e = c.validate("t.toml").unwrap_err().to_string();
+        assert!(e.contains("peers[0].url") && e.contains("[tls]"), "{e}");
     }
 }

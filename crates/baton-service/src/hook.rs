@@ -123,16 +123,10 @@ pub async fn call(http: &reqwest::Client, hook: &Hook, body: &Value, max_bytes: 
 async fn post(http: &reqwest::Client, url: &str, body: &Value, max_bytes: u64) -> Result<Vec<u8>, String> {
     let resp = http.post(url).json(body).send().await.map_err(|e| e.to_string())?;
     let status = resp.status();
-    if resp.content_length().is_some_and(|n| n > max_bytes) {
-        return Err(format!("reply larger than {max_bytes} bytes"));
-    }
-    let bytes = resp.bytes().await.map_err(|e| format!("reading the reply: {e}"))?;
+    let bytes = crate::client::read_capped(resp, max_bytes).await.map_err(|e| e.to_string())?;
     if !status.is_success() {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
         return Err(format!("HTTP {status}: {text}"));
-    }
-    if bytes.len() as u64 > max_bytes {
-        return Err(format!("reply larger than {max_bytes} bytes"));
     }
     Ok(bytes.to_vec())
 }

@@ -16,11 +16,15 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod hook;
+pub mod net;
 pub mod server;
+pub mod tls;
 pub mod wire;
 
 pub use checkpoint::Checkpoint;
 pub use client::{Client, RunReport};
-pub use config::{AgentConfig, AgentSettings, HookActionConfig, HookConfig, HookKind, LimitsConfig, PeerConfig};
+pub use config::{
+    AgentConfig, AgentSettings, HookActionConfig, HookConfig, HookKind, LimitsConfig, PeerConfig, TlsConfig,
+};
 pub use error::ServiceError;
-pub use server::{shutdown_signal, Agent, Status};
+pub use server::{shutdown_signal, Agent, PeerScalars, Status};

@@ -8,13 +8,12 @@
 //! `v = 0` and reports the end of the workflow to the entry agent. The table, the visit counts, the private
 //! state and the transition never leave this module.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +31,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::{AgentSettings, Hook, HookTarget, PeerAgent};
 use crate::error::ServiceError;
 use crate::hook::{self, Restricted};
+use crate::net::{CertIdentity, NetCounts};
 use crate::wire::{self, Artifact, Envelope, WorkflowOutcome, WorkflowStatus, HANDOFF_EXT, SCALAR_EXT};
 
 /// What `baton agent status` shows: counts and health, nothing of the learner.
@@ -67,6 +67,63 @@ pub struct Status {
     pub checkpoints_written: u64,
     /// Updates restored from the checkpoint at start.
     pub restored_updates: u64,
+    /// Retried handoffs answered with the scalar already sent (the work was not run again).
+    pub handoffs_deduplicated: u64,
+    /// Incoming connections open now.
+    pub connections_open: u64,
+    /// Idle connections closed to make room at `limits.max_connections`.
+    pub connections_evicted: u64,
+    /// New connections refused at `limits.max_connections`.
+    pub connections_refused: u64,
+    /// Connections closed by the header-read or idle timeout, or whose TLS handshake failed.
+    pub connections_timed_out_or_failed: u64,
+    /// Per agent peer: scalars it sent back that were refused or clamped.
+    pub peers: BTreeMap<String, PeerScalars>,
+}
+
+/// What one peer's replies to this agent's handoffs did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerScalars {
+    /// Replies refused (not exactly one finite number within `limits.max_abs_scalar`, or an error status):
+    /// the workflow failed and nothing was learned.
+    pub scalars_refused: u64,
+    /// Scalars within `limits.max_abs_scalar` but outside the workload's value range, clamped into it.
+    pub scalars_clamped: u64,
+}
+
+#[derive(Default)]
+struct PeerCounts {
+    refused: AtomicU64,
+    clamped: AtomicU64,
+}
+
+/// What this agent remembers of a handoff id, for idempotent retries.
+#[derive(Clone, Copy)]
+enum SeenState {
+    /// Being taken now: a duplicate gets 503 and retries.
+    Pending,
+    /// Answered with this scalar.
+    Answered(f64),
+}
+
+/// The most recent handoff ids (per sending peer), oldest forgotten first.
+struct Seen {
+    map: HashMap<(String, String), SeenState>,
+    order: VecDeque<(String, String)>,
+    cap: usize,
+}
+
+impl Seen {
+    fn insert(&mut self, key: (String, String), state: SeenState) {
+        if self.map.insert(key.clone(), state).is_none() {
+            self.order.push_back(key);
+            while self.order.len() > self.cap {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -95,7 +152,13 @@ struct Shared {
     counts: Counts,
     in_flight: AtomicU32,
     http: reqwest::Client,
+    /// The client for the hook (public roots: a hook is not a peer).
+    hook_http: reqwest::Client,
     waiters: Mutex<HashMap<String, oneshot::Sender<WorkflowOutcome>>>,
+    net: Arc<NetCounts>,
+    peer_counts: HashMap<String, PeerCounts>,
+    seen: Mutex<Seen>,
+    deduplicated: AtomicU64,
     /// Held while a checkpoint is written: the periodic and the final checkpoint share one temp file.
     checkpointing: Mutex<()>,
     wire_log: Option<Mutex<std::fs::File>>,
@@ -111,10 +174,33 @@ pub struct Agent {
     shared: Arc<Shared>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the table half-updated (each update is one store), so a
     // poisoned lock is still usable.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A handoff id marked as being taken: answered with its scalar, or forgotten (if taking it failed, so that a
+/// retry can take it).
+struct PendingHandoff {
+    sh: Arc<Shared>,
+    key: Option<(String, String)>,
+}
+
+impl PendingHandoff {
+    fn answer(mut self, v: f64) {
+        if let Some(key) = self.key.take() {
+            lock(&self.sh.seen).insert(key, SeenState::Answered(v));
+        }
+    }
+}
+
+impl Drop for PendingHandoff {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            lock(&self.sh.seen).map.remove(&key);
+        }
+    }
 }
 
 /// Decrements the in-flight count when a workflow leaves this agent.
@@ -172,11 +258,13 @@ impl Agent {
         } else {
             None
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs_f64(s.config.limits.call_timeout_secs))
-            .pool_max_idle_per_host(64)
+        let http = peer_http_client(&s)?;
+        let hook_http = reqwest::Client::builder()
+            .timeout(s.limits.call_timeout)
             .build()
             .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
+        let peer_counts = s.agents.iter().map(|p| (p.id.clone(), PeerCounts::default())).collect();
+        let seen = Seen { map: HashMap::new(), order: VecDeque::new(), cap: s.limits.remembered_handoffs as usize };
         let boot = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         Ok(Agent {
             shared: Arc::new(Shared {
@@ -184,7 +272,12 @@ impl Agent {
                 counts: Counts::default(),
                 in_flight: AtomicU32::new(0),
                 http,
+                hook_http,
                 waiters: Mutex::new(HashMap::new()),
+                net: Arc::new(NetCounts::default()),
+                peer_counts,
+                seen: Mutex::new(seen),
+                deduplicated: AtomicU64::new(0),
                 checkpointing: Mutex::new(()),
                 wire_log,
                 started: Instant::now(),
@@ -214,7 +307,7 @@ impl Agent {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServiceError> {
         let sh = self.shared.clone();
-        let interval = Duration::from_secs_f64(sh.s.config.checkpoint_interval_secs);
+        let interval = sh.s.limits.checkpoint_interval;
         let ticker = {
             let sh = sh.clone();
             tokio::spawn(async move {
@@ -240,13 +333,20 @@ impl Agent {
                 lock(&sh.waiters).clear();
             }
         };
-        let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+        let tls = match &sh.s.tls {
+            None => None,
+            Some(f) => Some(crate::net::TlsServer {
+                acceptor: tokio_rustls::TlsAcceptor::from(
+                    crate::tls::server_config(f).map_err(ServiceError::Internal)?,
+                ),
+                ids: Arc::new(sh.s.inbound.iter().map(|i| i.id.clone()).collect()),
+            }),
+        };
+        crate::net::serve(listener, tls, app, sh.s.limits.clone(), sh.net.clone(), sh.s.config.id.clone(), stop).await;
         ticker.abort();
-        let result = tokio::task::spawn_blocking(move || sh.checkpoint())
+        tokio::task::spawn_blocking(move || sh.checkpoint())
             .await
-            .map_err(|e| ServiceError::Internal(format!("final checkpoint task: {e}")))?;
-        served.map_err(|e| ServiceError::Internal(format!("server: {e}")))?;
-        result
+            .map_err(|e| ServiceError::Internal(format!("final checkpoint task: {e}")))?
     }
 }
 
@@ -292,19 +392,26 @@ async fn agent_card(State(sh): State<Arc<Shared>>) -> Json<Value> {
     Json(sh.card())
 }
 
-async fn handle_status(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    match sh.authenticate(&headers) {
+fn identity(req: &axum::extract::Request) -> CertIdentity {
+    req.extensions().get::<CertIdentity>().cloned().unwrap_or_default()
+}
+
+async fn handle_status(State(sh): State<Arc<Shared>>, req: axum::extract::Request) -> Response {
+    match sh.authenticate(req.headers(), &identity(&req)) {
         Ok(_) => Json(sh.status()).into_response(),
         Err(e) => sh.reject(&Value::Null, &e),
     }
 }
 
-async fn handle_rpc(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let peer = match sh.authenticate(&headers) {
+async fn handle_rpc(State(sh): State<Arc<Shared>>, req: axum::extract::Request) -> Response {
+    let cert = identity(&req);
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let peer = match sh.authenticate(&headers, &cert) {
         Ok(p) => p,
         Err(e) => return sh.reject(&Value::Null, &e),
     };
-    let limit = sh.s.config.limits.max_body_bytes;
+    let limit = sh.s.limits.max_body_bytes;
     let announced = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -313,7 +420,7 @@ async fn handle_rpc(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bod
         return sh.reject(&Value::Null, &ServiceError::TooLarge { size, limit });
     }
     // A deadline on reading the body too, so a peer that sends slowly cannot hold a connection open.
-    let read_deadline = Duration::from_secs_f64(sh.s.config.limits.call_timeout_secs);
+    let read_deadline = sh.s.limits.call_timeout;
     let bytes = match tokio::time::timeout(read_deadline, axum::body::to_bytes(body, limit as usize)).await {
         Ok(Ok(b)) => b,
         Ok(Err(_)) => return sh.reject(&Value::Null, &ServiceError::TooLarge { size: limit + 1, limit }),
@@ -402,6 +509,18 @@ impl Shared {
             in_flight: self.in_flight.load(Ordering::Relaxed),
             checkpoints_written: get(&c.checkpoints),
             restored_updates: self.restored_updates,
+            handoffs_deduplicated: self.deduplicated.load(Ordering::Relaxed),
+            connections_open: get(&self.net.open),
+            connections_evicted: get(&self.net.evicted),
+            connections_refused: get(&self.net.refused),
+            connections_timed_out_or_failed: get(&self.net.timed_out_or_failed),
+            peers: self
+                .peer_counts
+                .iter()
+                .map(|(id, c)| {
+                    (id.clone(), PeerScalars { scalars_refused: get(&c.refused), scalars_clamped: get(&c.clamped) })
+                })
+                .collect(),
         }
     }
 
@@ -443,26 +562,49 @@ impl Shared {
         }
     }
 
-    /// The id of the peer whose token the request carries.
-    fn authenticate(&self, headers: &HeaderMap) -> Result<String, ServiceError> {
-        let value = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ServiceError::Unauthorized("missing `Authorization: Bearer <token>`".into()))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| ServiceError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    /// The id of the calling peer: the one whose bearer token the request carries (the scheme is matched
+    /// case-insensitively, RFC 7235), or the one its verified client certificate names. When both are
+    /// present they must agree.
+    fn authenticate(&self, headers: &HeaderMap, cert: &CertIdentity) -> Result<String, ServiceError> {
+        let by_cert = match cert.0.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            many => {
+                return Err(ServiceError::UnknownAgent(format!("the client certificate names several peers: {many:?}")))
+            }
+        };
+        let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+            return by_cert.ok_or_else(|| {
+                ServiceError::Unauthorized(
+                    "missing `Authorization: Bearer <token>` (or a client certificate naming a peer)".into(),
+                )
+            });
+        };
+        let value = value.to_str().unwrap_or_default();
+        let token = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim_start_matches(' '),
+            _ => return Err(ServiceError::Unauthorized("the Authorization header must be `Bearer <token>`".into())),
+        };
         let mut found = None;
-        for (id, t) in &self.s.inbound {
-            if constant_time_eq(t.as_bytes(), token.as_bytes()) {
-                found = Some(id.clone());
+        for i in &self.s.inbound {
+            if let Some(t) = &i.token {
+                if constant_time_eq(t.as_bytes(), token.as_bytes()) {
+                    found = Some(i.id.clone());
+                }
             }
         }
-        found.ok_or_else(|| ServiceError::Unauthorized("the bearer token belongs to no peer of this agent".into()))
+        let found = found
+            .ok_or_else(|| ServiceError::Unauthorized("the bearer token belongs to no peer of this agent".into()))?;
+        match by_cert {
+            Some(c) if c != found => Err(ServiceError::UnknownAgent(format!(
+                "the bearer token is {found:?}'s but the client certificate is {c:?}'s"
+            ))),
+            _ => Ok(found),
+        }
     }
 
     fn enter(self: &Arc<Self>) -> Result<InFlight, ServiceError> {
-        let max = self.s.config.limits.max_in_flight;
+        let max = self.s.limits.max_in_flight;
         let n = self.in_flight.fetch_add(1, Ordering::Relaxed);
         let guard = InFlight(self.clone());
         if n >= max {
@@ -490,10 +632,10 @@ impl Shared {
                 if self.peer_agent_by_id(&origin).is_none() && origin != self.s.config.id {
                     return Err(ServiceError::UnknownAgent(format!("origin {origin:?} is not a known agent")));
                 }
-                if hop > self.s.config.limits.max_hops {
+                if hop > self.s.limits.max_hops {
                     return Err(ServiceError::InvalidParams(format!(
                         "hop {hop} exceeds limits.max_hops = {}",
-                        self.s.config.limits.max_hops
+                        self.s.limits.max_hops
                     )));
                 }
                 let data =
@@ -509,20 +651,56 @@ impl Shared {
                     }
                     Some(_) => None,
                 };
+                // A retried handoff (the same id from the same peer) is answered with the scalar already sent,
+                // and its work is not run again.
+                let key = (peer.to_string(), inc.message_id.clone());
+                {
+                    let mut seen = lock(&self.seen);
+                    match seen.map.get(&key) {
+                        Some(SeenState::Answered(v)) => {
+                            self.deduplicated.fetch_add(1, Ordering::Relaxed);
+                            return Ok(wire::scalar_reply(&inc.id, &inc.message_id, *v));
+                        }
+                        Some(SeenState::Pending) => {
+                            return Err(ServiceError::Busy(format!(
+                                "handoff {:?} is being taken now; retry",
+                                inc.message_id
+                            )))
+                        }
+                        None => seen.insert(key.clone(), SeenState::Pending),
+                    }
+                }
+                let pending = PendingHandoff { sh: self.clone(), key: Some(key) };
                 let guard = self.enter()?;
                 // model.md 2 step 3: observe (a synthetic role draws its own private state first), reply with ONE
                 // scalar. A failed observation (a hook's) answers the sender with an error instead.
-                let (obs, held) = self.observe(levels, data).await?;
-                self.counts.handoffs_received.fetch_add(1, Ordering::Relaxed);
-                let v = {
-                    let core = lock(&self.core);
-                    match &held {
-                        Held::Hook { legal: Some(legal), .. } => {
-                            baton_learn::icq::reply(&Restricted { q: core.learner.q(), legal }, obs).value()
-                        }
-                        _ => core.learner.reply(obs).value(),
+                let (obs, held, v) = match (levels, &self.s.hook) {
+                    (Some(levels), None) => {
+                        // One locked section: the private draw, the observation and the reply.
+                        let mut core = lock(&self.core);
+                        let private = self.s.workload.draw_private(&mut core.rng);
+                        let obs = self
+                            .s
+                            .workload
+                            .agent_observation(self.s.role, &levels, private)
+                            .map_err(|e| ServiceError::InvalidParams(e.to_string()))?;
+                        let v = core.learner.reply(obs).value();
+                        (obs, Held::Synthetic { levels, private }, v)
+                    }
+                    (levels, _) => {
+                        let (obs, held) = self.observe(levels, data).await?;
+                        let core = lock(&self.core);
+                        let v = match &held {
+                            Held::Hook { legal: Some(legal), .. } => {
+                                baton_learn::icq::reply(&Restricted { q: core.learner.q(), legal }, obs).value()
+                            }
+                            _ => core.learner.reply(obs).value(),
+                        };
+                        (obs, held, v)
                     }
                 };
+                self.counts.handoffs_received.fetch_add(1, Ordering::Relaxed);
+                pending.answer(v);
                 let sh = self.clone();
                 tokio::spawn(async move {
                     sh.hold(Hold { workflow, origin, hop, obs, held }, guard).await;
@@ -565,7 +743,7 @@ impl Shared {
                 tokio::spawn(async move {
                     sh.hold(Hold { workflow: wf, origin, hop: 0, obs, held }, hold_guard).await;
                 });
-                let deadline = Duration::from_secs_f64(self.s.config.limits.workflow_timeout_secs);
+                let deadline = self.s.limits.workflow_timeout;
                 let outcome = match tokio::time::timeout(deadline, rx).await {
                     Ok(Ok(o)) => o,
                     Ok(Err(_)) => failed(0, "the entry agent is shutting down".into()),
@@ -629,8 +807,8 @@ impl Shared {
                 drop(guard);
                 return self.finish(&workflow, &origin, outcome).await;
             }
-            _ if hop >= self.s.config.limits.max_hops => {
-                let reason = format!("limits.max_hops = {} reached", self.s.config.limits.max_hops);
+            _ if hop >= self.s.limits.max_hops => {
+                let reason = format!("limits.max_hops = {} reached", self.s.limits.max_hops);
                 return self.finish(&workflow, &origin, failed(hop, reason)).await;
             }
             Next::Missing(reason) => return self.finish(&workflow, &origin, failed(hop, reason)).await,
@@ -648,10 +826,29 @@ impl Shared {
             Payload::Json(a) => wire::request_with_data(&message_id, &message_id, &env, Some(&a)),
         };
         self.counts.handoffs_sent.fetch_add(1, Ordering::Relaxed);
-        let reply = self.call(&peer, &body).await;
+        let counts = self.peer_counts.get(&peer.id);
+        let reply = self.call(&peer, &body).await.map_err(|e| {
+            if let (true, Some(c)) = (e.replied, counts) {
+                c.refused.fetch_add(1, Ordering::Relaxed);
+            }
+            e.error
+        });
         match reply.and_then(|bytes| {
-            wire::parse_scalar_reply(&bytes, self.s.config.limits.max_abs_scalar)
-                .map_err(|reason| ServiceError::Peer { peer: peer.id.clone(), reason })
+            let v = wire::parse_scalar_reply(&bytes, self.s.limits.max_abs_scalar).map_err(|reason| {
+                if let Some(c) = counts {
+                    c.refused.fetch_add(1, Ordering::Relaxed);
+                }
+                ServiceError::Peer { peer: peer.id.clone(), reason }
+            })?;
+            Ok(match self.s.limits.scalar_range {
+                Some((lo, hi)) if !(lo..=hi).contains(&v) => {
+                    if let Some(c) = counts {
+                        c.clamped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    v.clamp(lo, hi)
+                }
+                _ => v,
+            })
         }) {
             Ok(v) => {
                 self.counts.scalars_received.fetch_add(1, Ordering::Relaxed);
@@ -671,8 +868,8 @@ impl Shared {
     async fn observe(&self, levels: Option<Vec<u32>>, data: Value) -> Result<(ObsId, Held), ServiceError> {
         match (&self.s.hook, levels) {
             (Some(hook), _) => {
-                let max = self.s.config.limits.max_body_bytes;
-                let bytes = hook::call(&self.http, hook, &hook::observe_request(&data), max).await?;
+                let max = self.s.limits.max_body_bytes;
+                let bytes = hook::call(&self.hook_http, hook, &hook::observe_request(&data), max).await?;
                 let n_actions = hook.action_names.len() as u16;
                 let o = hook::parse_observe(&bytes, hook.n_obs, n_actions)
                     .map_err(|reason| ServiceError::Hook { hook: hook.label.clone(), reason })?;
@@ -727,11 +924,12 @@ impl Shared {
             }
         };
         let name = &hook.action_names[action.index()];
-        let max = self.s.config.limits.max_body_bytes;
-        let bytes =
-            hook::call(&self.http, hook, &hook::run_request(artifact, name), max).await.map_err(|e| e.to_string())?;
+        let max = self.s.limits.max_body_bytes;
+        let bytes = hook::call(&self.hook_http, hook, &hook::run_request(artifact, name), max)
+            .await
+            .map_err(|e| e.to_string())?;
         // The artifact must fit in a handoff with room for the envelope.
-        let ran = hook::parse_run(&bytes, max / 2, self.s.config.limits.max_abs_scalar)
+        let ran = hook::parse_run(&bytes, max / 2, self.s.limits.max_abs_scalar)
             .map_err(|reason| format!("option hook {} failed: {reason}", hook.label))?;
         let t = Transition { obs, action, reward: ran.reward, duration: ran.duration };
         let next = match &hook.targets[action.index()] {
@@ -747,34 +945,68 @@ impl Shared {
         core.updates += 1;
     }
 
-    /// POST `body` to `peer`, retrying only when the connection could not be made (the request never reached
-    /// the peer, so a retry cannot duplicate it), until `limits.call_timeout_secs` has passed.
-    async fn call(&self, peer: &PeerAgent, body: &Value) -> Result<axum::body::Bytes, ServiceError> {
-        let budget = Duration::from_secs_f64(self.s.config.limits.call_timeout_secs);
+    /// POST `body` to `peer` within `limits.call_timeout_secs`, retries included, and read at most
+    /// `limits.max_body_bytes` of its reply, which must have a 2xx status. A call is retried, with backoff,
+    /// when the connection failed or broke before a reply, or when the peer answered 503 (busy, or taking
+    /// the same handoff now): a handoff carries an id and a receiver that already took it answers with the
+    /// same scalar without running the work again, so a retry cannot run an option twice.
+    async fn call(&self, peer: &PeerAgent, body: &Value) -> Result<axum::body::Bytes, CallError> {
+        let budget = self.s.limits.call_timeout;
         let start = Instant::now();
-        let mut backoff = Duration::from_millis(20);
+        let mut backoff = Duration::from_millis(10);
         if let Some(w) = &self.wire_log {
             let _ = log_line(w, "out", &peer.id, body);
         }
+        let err =
+            |reason: String| CallError { error: ServiceError::Peer { peer: peer.id.clone(), reason }, replied: false };
+        let bad =
+            |reason: String| CallError { error: ServiceError::Peer { peer: peer.id.clone(), reason }, replied: true };
+        let payload = axum::body::Bytes::from(serde_json::to_vec(body).map_err(|e| err(e.to_string()))?);
+        let url = format!("{}/", peer.url);
+        let max = self.s.limits.max_body_bytes;
         loop {
-            let sent = self.http.post(format!("{}/", peer.url)).bearer_auth(&peer.token).json(body).send().await;
-            match sent {
-                Ok(resp) => {
-                    let bytes = resp.bytes().await.map_err(|e| ServiceError::Peer {
-                        peer: peer.id.clone(),
-                        reason: format!("reading the reply: {e}"),
-                    })?;
-                    self.log("in-reply", &peer.id, &bytes);
-                    return Ok(bytes);
-                }
-                Err(e) if e.is_connect() && start.elapsed() + backoff < budget => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(500));
-                }
-                Err(e) => {
-                    return Err(ServiceError::Peer { peer: peer.id.clone(), reason: e.to_string() });
-                }
+            let remaining = budget.saturating_sub(start.elapsed());
+            if remaining.is_zero() {
+                return Err(err(format!("no reply within limits.call_timeout_secs = {}", budget.as_secs_f64())));
             }
+            let mut req = self
+                .http
+                .post(&url)
+                .timeout(remaining)
+                .header(axum::http::header::CONTENT_TYPE, "application/json")
+                .body(payload.clone());
+            if let Some(t) = &peer.token {
+                req = req.bearer_auth(t);
+            }
+            let retry_reason = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    match crate::client::read_capped(resp, max).await {
+                        Ok(bytes) if status.is_success() => {
+                            self.log("in-reply", &peer.id, &bytes);
+                            return Ok(bytes);
+                        }
+                        Ok(_) if status == StatusCode::SERVICE_UNAVAILABLE => "HTTP 503".to_string(),
+                        Ok(bytes) => {
+                            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+                            return Err(bad(format!("HTTP {status}: {text}")));
+                        }
+                        Err(crate::client::ReadError::TooLarge(reason)) => return Err(bad(reason)),
+                        Err(crate::client::ReadError::Broken(reason)) if !status.is_success() => {
+                            return Err(bad(format!("HTTP {status}: {reason}")))
+                        }
+                        Err(crate::client::ReadError::Broken(reason)) => reason,
+                    }
+                }
+                Err(e) if e.is_timeout() => return Err(err(e.to_string())),
+                Err(e) if e.is_connect() || e.is_request() => e.to_string(),
+                Err(e) => return Err(err(e.to_string())),
+            };
+            if start.elapsed() + backoff >= budget {
+                return Err(err(format!("{retry_reason} (retried until limits.call_timeout_secs)")));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(500));
         }
     }
 
@@ -797,9 +1029,15 @@ impl Shared {
         let message_id = format!("{workflow}-result");
         let body = wire::request(&message_id, &message_id, &env, None);
         if let Err(e) = self.call(&peer, &body).await {
-            tracing::warn!("workflow {workflow}: reporting the result to {origin} failed: {e}");
+            tracing::warn!("workflow {workflow}: reporting the result to {origin} failed: {}", e.error);
         }
     }
+}
+
+/// A failed call to a peer; `replied` if the peer answered, with an error status or an oversized reply.
+struct CallError {
+    error: ServiceError,
+    replied: bool,
 }
 
 struct Hold {
@@ -839,4 +1077,25 @@ struct Stepped {
 
 fn failed(hops: u32, reason: String) -> WorkflowOutcome {
     WorkflowOutcome { status: WorkflowStatus::Failed, hops, levels: None, reason: Some(reason), artifact: None }
+}
+
+/// The HTTP client an agent calls its peers with: connections kept for reuse (closed before the peers'
+/// default idle timeout would close them); with `[tls]`, peers' servers verified against the CA and this
+/// agent's certificate presented.
+fn peer_http_client(s: &AgentSettings) -> Result<reqwest::Client, ServiceError> {
+    let mut b = http_client_builder(s.limits.call_timeout);
+    if let Some(t) = &s.tls {
+        let config = crate::tls::client_config(&t.ca, Some((&t.cert, &t.key))).map_err(ServiceError::Internal)?;
+        b = b.use_preconfigured_tls(config);
+    }
+    b.build().map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))
+}
+
+/// The HTTP client settings of an agent's calls to its peers (also the bench's echo client's).
+pub(crate) fn http_client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .pool_max_idle_per_host(4096)
+        .pool_idle_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
 }

@@ -2,7 +2,10 @@
 //!
 //! - [`pipeline`]: workflows run end to end, many at once; one scalar per handoff on the wire; checkpoints
 //!   round-trip through a restart;
-//! - [`reject`]: every malformed or out-of-range request gets a clear error and changes nothing.
+//! - [`reject`]: every malformed or out-of-range request gets a clear error and changes nothing;
+//! - [`robust`]: hostile connections (idle, slowloris, a flood past the connection cap), shutdown with
+//!   half-sent requests, oversized and error-status replies, clamped and refused scalars, retried handoffs;
+//! - [`tls`]: the same pipeline over mutual TLS; a client without a valid certificate fails the handshake.
 //!
 //! The multi-process tests (quality against the in-process run, kill -9 and restart) are in the root
 //! package's `tests/service.rs`, since they run the `baton` binary.
@@ -12,3 +15,5 @@
 mod hooks;
 mod pipeline;
 mod reject;
+mod robust;
+mod tls;

@@ -42,12 +42,23 @@ async fn concurrent_workflows_all_finish_and_every_handoff_updates_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wire_carries_one_finite_number_per_handoff_and_nothing_of_a_learner() {
+    wire_carries_one_number_per_handoff(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_mutual_tls_the_wire_carries_one_finite_number_per_handoff_and_nothing_of_a_learner() {
+    wire_carries_one_number_per_handoff(true).await;
+}
+
+pub(crate) async fn wire_carries_one_number_per_handoff(tls: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 5, dir.path(), |c| {
-        c.wire_log = true;
-    })
-    .await
-    .unwrap();
+    let p =
+        LocalPipeline::start_with(&SyntheticConfig::default(), &LearnerConfig::default(), 5, dir.path(), tls, |c| {
+            c.wire_log = true;
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.urls[0].starts_with("https://"), tls);
     let report = p.client(0, Duration::from_secs(30)).unwrap().run(40, 4).await;
     assert_eq!(report.failed, 0, "{report:?}");
     p.quiesce().await.unwrap();
