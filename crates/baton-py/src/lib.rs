@@ -42,9 +42,22 @@ fn experiment_error(e: ExperimentError) -> PyErr {
 fn parse_config(text: &str, format: &str, origin: &str) -> PyResult<ExperimentConfig> {
     match format {
         "toml" => ExperimentConfig::from_toml(text, origin).map_err(experiment_error),
-        "json" => serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("{origin}: {e}"))),
+        "json" => from_json(text).map_err(|e| PyValueError::new_err(format!("{origin}: {e}"))),
         other => Err(PyValueError::new_err(format!("config format {other:?}: expected \"toml\" or \"json\""))),
     }
+}
+
+/// Deserialize JSON; errors name the dotted path of the offending field.
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." {
+            e.into_inner().to_string()
+        } else {
+            format!("{path}: {}", e.into_inner())
+        }
+    })
 }
 
 /// Counts the work units the runner reports; the calling thread reads it to feed the Python progress bar.
@@ -363,7 +376,7 @@ impl IcqAgent {
     fn new(env: &Env, agent: usize, learner: &str, seed: u64) -> PyResult<Self> {
         let spec = env.agent_spec(agent)?.clone();
         let config: LearnerConfig =
-            serde_json::from_str(learner).map_err(|e| PyValueError::new_err(format!("learner: {e}")))?;
+            from_json(learner).map_err(|e| PyValueError::new_err(format!("invalid config: learner.{e}")))?;
         let params = config.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
         if params.network.is_some() {
             return Err(PyValueError::new_err(
