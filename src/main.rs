@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use baton::experiment::routing::RoutingSummary;
-use baton::experiment::{self, runner::Progress, Experiment, Outcome, Summary};
+use baton::experiment::{self, runner::Progress, Outcome, Summary};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -2,11 +2,11 @@
 //!
 //! The extension module `baton._baton`, wrapped by the pure-Python package `baton` (python/baton). It binds
 //! the public Rust API and adds no logic of its own:
-//! - [`run`]: `baton run` through [`baton_experiment::launch`], the GIL released while it trains;
-//! - [`Env`]: any workload's [`baton_core::Env`] built from a `[workload]` table (checked by the same
+//! - `run`: `baton run` through [`baton_experiment::launch`], the GIL released while it trains;
+//! - `Env`: any workload's [`baton_core::Env`] built from a `[workload]` table (checked by the same
 //!   validation as a config file), stepped one decision at a time for the PettingZoo wrapper;
-//! - [`IcqAgent`]: one tabular IC-Q agent ([`baton_learn::IcqAgent`]);
-//! - [`solve`]: a finite model's ground truth ([`baton_experiment::eval::GroundTruth`]).
+//! - `IcqAgent`: one tabular IC-Q agent ([`baton_learn::IcqAgent`]);
+//! - `solve`: a finite model's ground truth ([`baton_experiment::eval::GroundTruth`]).
 //!
 //! Bad input raises `ValueError` (config errors name the dotted field) before any work; nothing a caller
 //! passes can make the Rust side panic.
@@ -178,6 +178,9 @@ struct Env {
 
 /// `(sender, reward, duration, receiver, receiver_obs)`; receiver -1: the episode ended, -2: truncated.
 type HandoffTuple = (u16, f64, u32, i64, u32);
+/// What a reset or a step returns: the next decision `(agent, obs)` (None: the episode ended) and the handoffs
+/// emitted before it.
+type StepResult = (Option<(u16, u32)>, Vec<HandoffTuple>);
 
 impl Env {
     fn new(inner: Inner, seed: u64) -> PyResult<Self> {
@@ -281,7 +284,7 @@ impl Env {
     /// episode); without one it continues. Returns the first decision `(agent, obs)` and the handoffs
     /// before it.
     #[pyo3(signature = (seed=None))]
-    fn reset(&mut self, seed: Option<u64>) -> PyResult<(Option<(u16, u32)>, Vec<HandoffTuple>)> {
+    fn reset(&mut self, seed: Option<u64>) -> PyResult<StepResult> {
         if let Some(s) = seed {
             self.rng = stream(s, Stream::Env);
         }
@@ -294,7 +297,7 @@ impl Env {
 
     /// The agent holding the pending decision takes `action`; returns the next decision `(agent, obs)` (None:
     /// the episode ended) and the handoffs emitted in between.
-    fn step(&mut self, action: u16) -> PyResult<(Option<(u16, u32)>, Vec<HandoffTuple>)> {
+    fn step(&mut self, action: u16) -> PyResult<StepResult> {
         let d = self.pending.ok_or_else(|| PyValueError::new_err("no decision is pending: call reset()"))?;
         let a = &self.spec.agents[d.agent.index()];
         if a.legal.of(d.obs).binary_search(&ActionId(action)).is_err() {
