@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -39,6 +40,17 @@ class IcqAgent:
     def learn(self, obs: int, action: int, reward: float, duration: int, v: float) -> float:
         """As the sender: move ``Q(obs, action)`` towards ``reward + gamma**duration * v``; returns the TD error."""
         return self._core.learn(obs, action, reward, duration, v)
+
+    def save(self, path: Union[str, "os.PathLike[str]"], agent_id: Optional[str] = None) -> None:
+        """Write the table to ``path`` atomically, in the agent services' safetensors checkpoint format
+        (the ``learner.safetensors`` of ``baton agent serve``); ``agent_id`` (default: the agent's name) is the
+        service id recorded in it."""
+        self._core.save(os.fspath(path), self.name if agent_id is None else agent_id)
+
+    def load(self, path: Union[str, "os.PathLike[str]"]) -> str:
+        """Replace the table with a checkpoint's (written by ``save`` or by an agent service) of the same role
+        and environment; returns the service id recorded in it."""
+        return self._core.load(os.fspath(path))
 
     @property
     def q(self) -> np.ndarray:

@@ -21,7 +21,7 @@ from pettingzoo import AECEnv
 
 from . import _baton
 
-__all__ = ["BatonEnv", "synthetic", "routing"]
+__all__ = ["BatonEnv", "synthetic", "routing", "math", "cpu"]
 
 
 class BatonEnv(AECEnv):
@@ -30,7 +30,7 @@ class BatonEnv(AECEnv):
     metadata = {"render_modes": [], "name": "baton_v0", "is_parallelizable": False}
 
     def __init__(self, table: Dict[str, Any], load: Optional[float] = None, max_cycles: Optional[int] = None,
-                 render_mode: Optional[str] = None):
+                 render_mode: Optional[str] = None, lam: Optional[float] = None, k: Optional[int] = None):
         super().__init__()
         if render_mode is not None:
             raise ValueError("render_mode: baton environments do not render")
@@ -38,7 +38,7 @@ class BatonEnv(AECEnv):
             raise ValueError(f"max_cycles: {max_cycles!r} must be a positive integer")
         self.render_mode = None
         self._table = dict(table)
-        self._core = _baton.make_env(json.dumps(self._table), secrets.randbits(63), load)
+        self._core = _baton.make_env(json.dumps(self._table), secrets.randbits(63), load, lam, k)
         self.max_cycles = max_cycles
         names: List[str] = self._core.agent_names()
         self.possible_agents = list(names)
@@ -161,3 +161,16 @@ def routing(load: Optional[float] = None, max_cycles: Optional[int] = 10_000, **
     as in ``[workload] kind = "routing"``. The network never empties, so an episode is ``max_cycles``
     decisions (then every router is truncated)."""
     return BatonEnv(dict(kind="routing", **table), load=load, max_cycles=max_cycles)
+
+
+def math(lam: Optional[float] = None, max_cycles: Optional[int] = None, **table: Any) -> BatonEnv:
+    """The multi-LLM math workflow (model.md 6.4) at price ``lam`` (default: the table's first of
+    ``lambdas``), one episode per training question drawn at random; keyword arguments as in
+    ``[workload] kind = "math"``."""
+    return BatonEnv(dict(kind="math", **table), lam=lam, max_cycles=max_cycles)
+
+
+def cpu(k: Optional[int] = None, max_cycles: Optional[int] = None, **table: Any) -> BatonEnv:
+    """CPU programming with TinyCPU roles (model.md 6.3) at tester sample size ``k`` (default: ``tester_k``),
+    one episode per task drawn at random; keyword arguments as in ``[workload] kind = "cpu"``."""
+    return BatonEnv(dict(kind="cpu", **table), k=k, max_cycles=max_cycles)

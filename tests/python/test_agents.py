@@ -75,3 +75,25 @@ def test_agent_inputs_are_checked():
         baton.IcqAgent(env, 0, step_exponent=2.0)
     with pytest.raises(ValueError, match="agent"):
         baton.IcqAgent(env, "nobody")
+
+
+def test_save_and_load_round_trip_in_the_service_checkpoint_format(tmp_path):
+    env = baton.envs.synthetic()
+    agents = {name: baton.IcqAgent(env, name, seed=i) for i, name in enumerate(env.possible_agents)}
+    train(env, agents, 5_000)
+    first = env.possible_agents[0]
+    path = tmp_path / "learner.safetensors"
+    agents[first].save(path, agent_id="svc-a")
+    assert path.read_bytes()[8:9] == b"{"  # safetensors: 8-byte header length, then the JSON header
+    fresh = baton.IcqAgent(env, first)
+    assert fresh.load(path) == "svc-a"
+    assert np.array_equal(fresh.q, agents[first].q)
+    assert fresh.updates == agents[first].updates > 0
+    other = baton.IcqAgent(env, env.possible_agents[1])
+    with pytest.raises(ValueError, match="role"):
+        other.load(path)
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(ValueError, match="safetensors"):
+        fresh.load(path)
+    with pytest.raises(OSError):
+        fresh.load(tmp_path / "missing.safetensors")

@@ -67,3 +67,28 @@ def test_reset_with_a_seed_replays_the_episode_and_infos_carry_the_handoff():
 
     assert trajectory(5) == trajectory(5)
     assert trajectory(5) != trajectory(6)
+
+
+def workload_table(root, name):
+    import tomllib  # Python >= 3.11, as the pinned test dependencies
+
+    with open(root / "experiments" / name, "rb") as f:
+        return tomllib.load(f)["workload"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name,factory", [("math-gsm8k.toml", "math"), ("cpu.toml", "cpu")])
+def test_math_and_cpu_from_their_experiment_tables_pass_the_api_and_seed_tests(root, name, factory):
+    table = {k: v for k, v in workload_table(root, name).items() if k != "kind"}
+    make = getattr(baton.envs, factory)
+    api_test(make(**table), num_cycles=300)
+    seed_test(lambda: make(**table), num_cycles=200)
+
+
+def test_workload_specific_arguments_are_refused_elsewhere():
+    with pytest.raises(ValueError, match="load"):
+        baton.envs.BatonEnv({"kind": "synthetic"}, load=1.0)
+    with pytest.raises(ValueError, match="lam"):
+        baton.envs.BatonEnv({"kind": "synthetic"}, lam=1.0)
+    with pytest.raises(ValueError, match="k"):
+        baton.envs.BatonEnv({"kind": "synthetic"}, k=3)

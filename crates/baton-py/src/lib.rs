@@ -25,6 +25,7 @@ use baton_experiment::launch::{launch, RunOptions};
 use baton_experiment::{ExperimentConfig, ExperimentError, Progress};
 use baton_learn::icq::{Scalar, Transition};
 use baton_learn::{Behaviour, LearnerConfig, TabularQ};
+use baton_service::checkpoint::Checkpoint;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -317,15 +318,26 @@ impl Env {
 }
 
 /// Build the environment of a `[workload]` table (JSON); `seed` seeds its stream until `reset(seed=...)`.
-/// Routing runs at `load` (default: the table's first load).
+/// Routing runs at `load` (default: the table's first of `loads`), math at price `lam` (default: the first
+/// of `lambdas`) over the training questions, cpu at tester sample size `k` (default: `tester_k`).
 #[pyfunction]
-#[pyo3(signature = (table, seed, load=None))]
-fn make_env(table: &str, seed: u64, load: Option<f64>) -> PyResult<Env> {
-    let inner = match workload_from_json(table)? {
+#[pyo3(signature = (table, seed, load=None, lam=None, k=None))]
+fn make_env(table: &str, seed: u64, load: Option<f64>, lam: Option<f64>, k: Option<u32>) -> PyResult<Env> {
+    let workload = workload_from_json(table)?;
+    let unused = |name: &str, used_by: &str| {
+        PyValueError::new_err(format!("{name}: only {used_by} workloads take it, this one is {}", workload.name()))
+    };
+    if load.is_some() && !matches!(workload, Workload::Routing(_)) {
+        return Err(unused("load", "routing"));
+    }
+    if lam.is_some() && !matches!(workload, Workload::Math(_)) {
+        return Err(unused("lam", "math"));
+    }
+    if k.is_some() && !matches!(workload, Workload::Cpu(_)) {
+        return Err(unused("k", "cpu"));
+    }
+    let inner = match workload {
         Workload::Synthetic(s) => {
-            if load.is_some() {
-                return Err(PyValueError::new_err("load: only routing workloads have a load"));
-            }
             let model = s.build_model().map_err(|e| PyValueError::new_err(e.to_string()))?;
             Inner::Finite(OwnedFinite::new(model, |m| FiniteEnv::new(m)))
         }
@@ -340,10 +352,25 @@ fn make_env(table: &str, seed: u64, load: Option<f64>) -> PyResult<Env> {
                 };
             Inner::Owned(Box::new(r.network(load)))
         }
-        Workload::Math(_) | Workload::Cpu(_) => {
-            return Err(PyValueError::new_err(
-                "workload.kind: the Python environments cover synthetic and routing so far",
-            ))
+        Workload::Math(m) => {
+            let lam = match lam {
+                Some(l) if (0.0..=1e9).contains(&l) => l,
+                Some(l) => return Err(PyValueError::new_err(format!("lam: {l} must be finite and >= 0"))),
+                None => m.math.config.lambdas.first().copied().ok_or_else(|| {
+                    PyValueError::new_err("invalid config: workload.lambdas: name at least one lambda")
+                })?,
+            };
+            Inner::Owned(Box::new(m.env(&m.train, baton_envs::math::Order::Sample, lam)))
+        }
+        Workload::Cpu(c) => {
+            let ks = c.cpu.ks();
+            let k = k.unwrap_or(c.cpu.config.tester_k);
+            if !ks.contains(&k) {
+                return Err(PyValueError::new_err(format!(
+                    "k: {k} is not one of the workload's tester sample sizes {ks:?} (tester_k and k_sweep)"
+                )));
+            }
+            Inner::Owned(Box::new(c.env(k, baton_envs::cpu::Order::Sample)))
         }
     };
     Env::new(inner, seed)
@@ -354,6 +381,9 @@ fn make_env(table: &str, seed: u64, load: Option<f64>) -> PyResult<Env> {
 struct IcqAgent {
     agent: baton_learn::IcqAgent<TabularQ>,
     spec: AgentSpec,
+    env_id: String,
+    discount: f64,
+    step: baton_learn::StepSize,
     behaviour: Behaviour,
     rng: Rng,
     role: u16,
@@ -388,8 +418,11 @@ impl IcqAgent {
         }
         let role = u16::try_from(agent).map_err(|_| PyValueError::new_err("agent index too large"))?;
         Ok(IcqAgent {
-            agent: baton_learn::IcqAgent::tabular(&spec, env.spec.discount, params.step),
+            agent: baton_learn::IcqAgent::tabular(&spec, env.spec.discount, params.step.clone()),
             spec,
+            env_id: env.spec.id.clone(),
+            discount: env.spec.discount,
+            step: params.step,
             behaviour: params.behaviour,
             rng: stream(seed, Stream::Agent(role)),
             role,
@@ -464,6 +497,63 @@ impl IcqAgent {
     /// `Q(o, a)`, row-major, `n_obs * n_actions` values.
     fn q_table(&self) -> Vec<f64> {
         self.agent.q().as_slice().to_vec()
+    }
+
+    /// Write the table and visit counts to `path` (atomically) in the agent services' safetensors format
+    /// (`baton agent serve`'s `learner.safetensors`); `agent_id` is the service id recorded in it.
+    fn save(&self, path: &str, agent_id: &str) -> PyResult<()> {
+        let q = self.agent.q();
+        let checkpoint = Checkpoint {
+            agent: agent_id.to_string(),
+            role: self.role,
+            env: self.env_id.clone(),
+            n_obs: q.n_obs(),
+            n_actions: q.n_actions(),
+            q: q.as_slice().to_vec(),
+            visits: q.visits_slice().to_vec(),
+            updates: self.updates,
+        };
+        let bytes = checkpoint.to_bytes().map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        baton_experiment::output::write_file_atomically(Path::new(path), &bytes).map_err(experiment_error)
+    }
+
+    /// Replace the table and visit counts with those of a checkpoint file (as `save` or an agent service
+    /// writes them); it must be this agent's role in the same environment, with the same table shape.
+    /// Returns the service id recorded in it.
+    fn load(&mut self, path: &str) -> PyResult<String> {
+        let path = Path::new(path);
+        let size = std::fs::metadata(path).map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?.len();
+        let limit = 16 * (self.spec.n_obs as u64) * u64::from(self.spec.n_actions) + (1 << 20);
+        if size > limit {
+            return Err(PyValueError::new_err(format!(
+                "{}: {size} bytes is more than a checkpoint of this agent's table can be ({limit})",
+                path.display()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?;
+        let c = Checkpoint::from_bytes(&bytes, path).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        if c.role != self.role || c.env != self.env_id {
+            return Err(PyValueError::new_err(format!(
+                "{}: belongs to role {} of {}, not role {} of {}",
+                path.display(),
+                c.role,
+                c.env,
+                self.role,
+                self.env_id
+            )));
+        }
+        let shape = (c.n_obs, c.n_actions);
+        let q = TabularQ::from_parts(&self.spec, self.step.clone(), c.q, c.visits).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "{}: table shape {shape:?} does not match the interface's ({}, {})",
+                path.display(),
+                self.spec.n_obs,
+                self.spec.n_actions
+            ))
+        })?;
+        self.agent = baton_learn::IcqAgent::new(q, self.discount);
+        self.updates = c.updates;
+        Ok(c.agent)
     }
 }
 
