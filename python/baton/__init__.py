@@ -12,5 +12,6 @@ from . import envs
 from .agents import IcqAgent
 from .runs import RunResult, run
 from .solve import Solution, solve
+from .sweep import sweep
 
-__all__ = ["__version__", "envs", "IcqAgent", "RunResult", "run", "Solution", "solve"]
+__all__ = ["__version__", "envs", "IcqAgent", "RunResult", "run", "Solution", "solve", "sweep"]
