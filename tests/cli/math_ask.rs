@@ -14,9 +14,7 @@ use tempfile::TempDir;
 use crate::support::{baton, read_json, Outcome};
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("BATON_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+    baton::experiment::data::data_dir()
 }
 
 /// One tiny GSM8K math run (IC-Q only, one seed, lambdas 0 and 20), shared by the tests of this module.

@@ -84,7 +84,7 @@ fn the_shipped_routing_experiments_are_valid() {
         let path = root.join(format!("experiments/{name}.toml"));
         let origin = path.display().to_string();
         let config = ExperimentConfig::from_toml(&read(&path), &origin).unwrap_or_else(|e| panic!("{e}"));
-        // Topology files resolve under ../shared/data from the working directory (the package root here).
+        // Topology files resolve under the repository's data/ folder (or $BATON_DATA_DIR).
         config.validate().unwrap_or_else(|e| panic!("{origin} is not valid: {e}"));
     }
 }

@@ -9,18 +9,9 @@ use baton_core::{ActionId, ArtifactId, Env, Event, Next, Rng};
 use baton_envs::routing::network::{Change, Interface, SourceCost, Task};
 use baton_envs::routing::{Network, NetworkParams, ShortestPaths, Topology};
 
-/// The shared data directory: `BATON_DATA_DIR`, or `../shared/data` from the project root.
-fn data_dir() -> std::path::PathBuf {
-    std::env::var_os("BATON_DATA_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
-}
-
+/// B&L's grid, built in (the repository's `data/routing/irregular-6x6.edges`).
 fn six_by_six() -> Topology {
-    let path = data_dir().join("routing/irregular-6x6.edges");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set BATON_DATA_DIR to the shared data directory)", path.display()));
-    Topology::parse_edges(&text, &path.display().to_string()).unwrap()
+    Topology::builtin("irregular-6x6").expect("built in").unwrap()
 }
 
 fn params(load: f64, cap: u32) -> NetworkParams {

@@ -121,7 +121,7 @@ pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, Experi
     // `ic-q` is the fused loop `baton run` uses; `ic-q-generic` the reference (the generic runner over the
     // `Env`), which gives the same results.
     if wanted("routing-6x6/ic-q/hops_per_sec") {
-        let mut l = crate::qrouting::FusedQRouting::new(
+        let mut l = crate::routing::qrouting::FusedQRouting::new(
             six_by_six()?,
             routing_bench_params(3.0),
             StepSize::Constant(0.5),
@@ -430,7 +430,7 @@ fn routing_bench_params(load: f64) -> baton_envs::routing::NetworkParams {
 }
 
 /// The network of `experiments/routing-rgg-10k.toml`, through the same configuration code.
-fn rgg_10k() -> Result<crate::qrouting::FusedQRouting, ExperimentError> {
+fn rgg_10k() -> Result<crate::routing::qrouting::FusedQRouting, ExperimentError> {
     use baton_envs::routing::config::{InterfaceConfig, QInit, RoutingConfig, TopologyConfig};
     use baton_envs::routing::network::SourceCost;
     let config = RoutingConfig {
@@ -450,7 +450,7 @@ fn rgg_10k() -> Result<crate::qrouting::FusedQRouting, ExperimentError> {
     let routing = config.validate(None).map_err(|e| ExperimentError::Internal(e.to_string()))?;
     let hops = baton_envs::routing::HopTable::new(&routing.topology, &routing.interface);
     let network = routing.network(50.0);
-    crate::qrouting::FusedQRouting::new(
+    crate::routing::qrouting::FusedQRouting::new(
         std::sync::Arc::clone(&routing.topology),
         routing.params(50.0),
         StepSize::polynomial(0.8),

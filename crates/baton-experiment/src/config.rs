@@ -26,7 +26,7 @@ use baton_envs::synthetic::{Synthetic, SyntheticConfig};
 use baton_learn::{LearnerConfig, LearnerParams};
 use serde::{Deserialize, Serialize};
 
-pub use crate::data::{resolve_data_path, DATA_DIR_VAR, DEFAULT_DATA_DIR};
+pub use crate::data::{data_dir_help, resolve_data_path, DATA_DIR_VAR};
 pub use crate::method::Method;
 use crate::ExperimentError;
 
@@ -294,7 +294,10 @@ impl ExperimentConfig {
                             path: resolved.display().to_string(),
                             message: format!(
                                 "cannot read the topology file of workload.topology.path = {path:?}: {e} \
-                                 (relative paths are looked up under {DATA_DIR_VAR}, default {DEFAULT_DATA_DIR})"
+                                 (a relative path is tried from the working directory, then under the data folder: \
+                                 {}; the small topologies are also built in: topology = {{ kind = \"builtin\", \
+                                 name = \"irregular-6x6\" }})",
+                                data_dir_help()
                             ),
                         })?;
                         Some((resolved.display().to_string(), text))

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use plotters::prelude::*;
 
 use crate::method::Method;
-use crate::runner::{JobResult, Summary};
 use crate::stats::quantile;
+use crate::synthetic::{JobResult, Summary};
 
 const COLOURS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),

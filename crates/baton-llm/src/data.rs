@@ -1,9 +1,9 @@
 //! Data loaders: GSM8K (test/train JSONL), MathQA (test JSONL) and the recorded GSM8K responses of two real
 //! models (RouteLLM's CSV).
 //!
-//! Files are read from the data directory, [`data_dir`]: `$BATON_DATA_DIR`, default `../shared/data` relative to
-//! the working directory (the project root). Nothing is copied into the repository. Every error names the file,
-//! the 1-based line (JSONL) or data row (CSV) and the reason.
+//! Files are read from the data directory, [`data_dir`]: `$BATON_DATA_DIR` if set, else the repository's `data/`
+//! folder (its path is compiled in: [`BUILT_IN_DATA_DIR`]), where every data set ships with its `SOURCE.md` and
+//! `LICENSE`. Every error names the file, the 1-based line (JSONL) or data row (CSV) and the reason.
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +14,10 @@ use crate::grade;
 
 /// The environment variable naming the data directory.
 pub const DATA_DIR_VAR: &str = "BATON_DATA_DIR";
-/// The data directory when [`DATA_DIR_VAR`] is unset, relative to the working directory (the project root).
-pub const DEFAULT_DATA_DIR: &str = "../shared/data";
+/// The data directory when [`DATA_DIR_VAR`] is unset: the repository's `data/` folder, as it was when this crate
+/// was built (`cargo install --path .` from a clone keeps working while the clone exists; elsewhere, copy the
+/// folder and set [`DATA_DIR_VAR`]).
+pub const BUILT_IN_DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
 
 /// GSM8K test split, relative to the data directory.
 pub const GSM8K_TEST: &str = "gsm8k/test.jsonl";
@@ -26,9 +28,29 @@ pub const MATHQA_TEST: &str = "mathqa/test.jsonl";
 /// RouteLLM's recorded GSM8K responses, relative to the data directory.
 pub const ROUTELLM_GSM8K: &str = "routellm-gsm8k/gsm8k_responses.csv";
 
-/// The data directory: `$BATON_DATA_DIR` if set, else [`DEFAULT_DATA_DIR`].
+/// The data directory: `$BATON_DATA_DIR` if set and not empty, else [`BUILT_IN_DATA_DIR`] (with its `..`
+/// resolved where the folder exists, so messages show a plain path).
 pub fn data_dir() -> PathBuf {
-    std::env::var_os(DATA_DIR_VAR).map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), Into::into)
+    match std::env::var_os(DATA_DIR_VAR) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => {
+            let built_in = Path::new(BUILT_IN_DATA_DIR);
+            std::fs::canonicalize(built_in).unwrap_or_else(|_| built_in.to_path_buf())
+        }
+    }
+}
+
+/// Where the data directory comes from, for error messages: names [`DATA_DIR_VAR`] and the folder looked in.
+pub fn data_dir_help() -> String {
+    let dir = data_dir();
+    match std::env::var_os(DATA_DIR_VAR) {
+        Some(v) if !v.is_empty() => format!("data files are read under ${DATA_DIR_VAR} = {}", dir.display()),
+        _ => format!(
+            "data files are read under {} (the repository's data/ folder); to use another copy of that folder, \
+             set ${DATA_DIR_VAR} to it",
+            dir.display()
+        ),
+    }
 }
 
 /// Which data set a [`Dataset`] holds.

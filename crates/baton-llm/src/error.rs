@@ -93,11 +93,7 @@ impl LlmError {
     pub fn io(path: &std::path::Path, err: impl std::fmt::Display) -> Self {
         LlmError::Io {
             path: path.display().to_string(),
-            message: format!(
-                "{err} (data files are read under ${}, default {})",
-                crate::data::DATA_DIR_VAR,
-                crate::data::DEFAULT_DATA_DIR
-            ),
+            message: format!("{err} ({})", crate::data::data_dir_help()),
         }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! - [`data`]: GSM8K test/train, the MathQA test subset and RouteLLM's recorded GSM8K responses of
 //!   `gpt-4-1106-preview` and `Mixtral-8x7B-Instruct-v0.1`, read from `$BATON_DATA_DIR` (default
-//!   `../shared/data`). Row `i` of the recording is GSM8K test question `i` (checked at load).
+//!   the repository's `data/` folder). Row `i` of the recording is GSM8K test question `i` (checked at load).
 //! - [`backend`]: one trait, [`Backend::complete`]`(&Request) -> Response` (text, input and output tokens,
 //!   cost in USD, and a ground-truth label for scoring only).
 //!   - [`replay::ReplayBackend`] returns the recorded response for (model, question), priced per token.

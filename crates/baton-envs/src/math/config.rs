@@ -101,7 +101,7 @@ pub struct MathConfig {
     /// The simulated backend's models (simulated only; default: model.md 6.4's GSM8K calibration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulated: Option<SimulatedConfig>,
-    /// Data directory (GSM8K, MathQA, the recording); default `$BATON_DATA_DIR`, else `../shared/data`.
+    /// Data directory (GSM8K, MathQA, the recording); default `$BATON_DATA_DIR`, else the repository's `data/` folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
 }

@@ -95,11 +95,17 @@ fn default_bin() -> f64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TopologyConfig {
-    /// An `.edges` file. A relative path is looked up under the data directory (`BATON_DATA_DIR`, default
-    /// `../shared/data` from the working directory).
+    /// An `.edges` file. A relative path is tried from the working directory, then under the data directory
+    /// (`BATON_DATA_DIR`, default the repository's `data/` folder).
     File {
         /// Path of the file.
         path: String,
+    },
+    /// A topology built into baton by name: `irregular-6x6` (Boyan & Littman's grid), `nsfnet`, `geant2`, `gbn`
+    /// (the files of `data/routing/`, compiled in; no data directory needed).
+    Builtin {
+        /// The topology's name.
+        name: String,
     },
     /// A `rows x cols` grid with 4-neighbour links.
     Grid {
@@ -251,6 +257,10 @@ impl RoutingConfig {
                 let (name, text) = file.ok_or_else(|| bad("topology.path", "the file was not read"))?;
                 Topology::parse_edges(text, name)
             }
+            TopologyConfig::Builtin { name } => Topology::builtin(name).ok_or_else(|| {
+                let known: Vec<&str> = crate::routing::topology::BUILTIN.iter().map(|(n, _)| *n).collect();
+                bad("topology.name", format!("no built-in topology {name:?}; built in: {}", known.join(", ")))
+            })?,
             TopologyConfig::Grid { rows, cols } => Topology::grid(*rows, *cols),
             TopologyConfig::Hypercube { dim } => Topology::hypercube(*dim),
             TopologyConfig::RandomGeometric { nodes, radius, seed } => {

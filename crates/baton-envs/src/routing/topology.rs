@@ -115,7 +115,22 @@ impl TopologyError {
     }
 }
 
+/// The topologies built into baton, by name: the `.edges` files of the repository's `data/routing/` folder,
+/// compiled in so that a binary installed anywhere runs them without a data directory.
+pub const BUILTIN: [(&str, &str); 4] = [
+    ("irregular-6x6", include_str!("../../../../data/routing/irregular-6x6.edges")),
+    ("nsfnet", include_str!("../../../../data/routing/nsfnet.edges")),
+    ("geant2", include_str!("../../../../data/routing/geant2.edges")),
+    ("gbn", include_str!("../../../../data/routing/gbn.edges")),
+];
+
 impl Topology {
+    /// A built-in topology by name (see [`BUILTIN`]); `None` for an unknown name.
+    pub fn builtin(name: &str) -> Option<Result<Topology, TopologyError>> {
+        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        Some(Topology::parse_edges(text, &format!("builtin/{name}.edges")))
+    }
+
     /// Parses the `.edges` format (see the module docs). `source_name` (usually the file path) is used in
     /// error messages; the topology's name is its file stem (`/data/nsfnet.edges` -> `nsfnet`).
     pub fn parse_edges(text: &str, source_name: &str) -> Result<Topology, TopologyError> {
@@ -754,7 +769,7 @@ mod tests {
     use super::*;
     use baton_core::rng::{stream, Stream};
 
-    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/routing/");
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/routing/");
 
     fn shipped(file: &str) -> Topology {
         let path = format!("{DATA}{file}");
@@ -815,7 +830,11 @@ mod tests {
             assert_eq!(t.n_nodes(), nodes, "{file}");
             assert_eq!(t.n_links(), links, "{file}");
             assert!(t.positions().is_none());
+            let built_in = Topology::builtin(name).expect("built in").unwrap();
+            assert_eq!(built_in, t, "built-in {name} differs from data/routing/{file}");
         }
+        assert_eq!(BUILTIN.len(), 4);
+        assert!(Topology::builtin("nsfnet.edges").is_none());
     }
 
     #[test]

@@ -12,9 +12,7 @@ use baton_experiment::{ExperimentConfig, ExperimentError, Method, NoProgress};
 use baton_learn::{Behaviour, IcqAgent, StepSize, TabularQ};
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("BATON_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+    baton_experiment::data::data_dir()
 }
 
 fn config(backend: &str, extra: &str, methods: &str) -> String {

@@ -5,13 +5,10 @@ use baton_experiment::routing::{RoutingResults, RoutingRow};
 use baton_experiment::{Experiment, ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
 use baton_learn::{Behaviour, IcqAgent, QFunction, Scalar, StepSize, Transition};
 
-/// B&L's grid in the shared data directory (`BATON_DATA_DIR`, or `../shared/data` from the project root).
+/// B&L's grid in the data directory (`BATON_DATA_DIR`, default the repository's `data/` folder).
 fn six_by_six_path() -> String {
-    let dir = std::env::var_os("BATON_DATA_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let path = dir.join("routing/irregular-6x6.edges");
-    assert!(path.exists(), "{} is missing: set BATON_DATA_DIR to the shared data directory", path.display());
+    let path = baton_experiment::data::data_dir().join("routing/irregular-6x6.edges");
+    assert!(path.exists(), "{} is missing ({})", path.display(), baton_experiment::data::data_dir_help());
     path.display().to_string()
 }
 

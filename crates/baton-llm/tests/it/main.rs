@@ -8,15 +8,9 @@ mod simulated;
 
 use std::path::PathBuf;
 
-/// The shared data directory: `BATON_DATA_DIR`, or `../shared/data` from the project root.
+/// The data directory: `BATON_DATA_DIR`, default the repository's `data/` folder.
 pub fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("BATON_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(
-        dir.join("gsm8k/test.jsonl").exists(),
-        "{} has no gsm8k/test.jsonl: set BATON_DATA_DIR to the shared data directory",
-        dir.display()
-    );
+    let dir = baton_llm::data::data_dir();
+    assert!(dir.join("gsm8k/test.jsonl").exists(), "no gsm8k/test.jsonl: {}", baton_llm::data::data_dir_help());
     dir
 }

@@ -2,6 +2,8 @@
 //! train half of a fixed split and scored by its greedy policy on the held-out half; the fixed strategies
 //! scored on the same held-out half.
 
+pub mod ask;
+
 use std::sync::Arc;
 
 use baton_core::rng::uniform_index;

@@ -1,6 +1,8 @@
 //! Routing experiments (model.md 6.2): every method at every load over every seed, scored by the mean delivery
 //! time of the packets delivered in the measurement window, median over seeds.
 
+pub mod qrouting;
+
 use std::sync::Arc;
 
 use baton_core::rng::uniform_index;
@@ -14,7 +16,7 @@ use serde::Serialize;
 
 use crate::method::Method;
 use crate::progress::Progress;
-use crate::qrouting::FusedQRouting;
+use crate::routing::qrouting::FusedQRouting;
 use crate::stats::quantile;
 use crate::train::{Decentralized, NoScalar, Scripted, TrainStats};
 use crate::ExperimentError;

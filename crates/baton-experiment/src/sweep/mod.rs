@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Experiment, ExperimentConfig, Method, WorkloadConfig};
 use crate::eval::GroundTruth;
-use crate::runner::{CurvePoint, JobResult, ModelFacts, Progress};
+use crate::progress::Progress;
 use crate::stats::{linear_fit, mean_ci95, LineFit};
+use crate::synthetic::{CurvePoint, JobResult, ModelFacts};
 use crate::ExperimentError;
 
 /// The axis of a sweep (model.md 5's table).

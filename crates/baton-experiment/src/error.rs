@@ -1,0 +1,66 @@
+//! The runner's one error type.
+
+/// Errors of the runner.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// The config file could not be parsed (syntax, unknown field, wrong type).
+    #[error("{origin}: {message}")]
+    Parse {
+        /// The file.
+        origin: String,
+        /// The parser's message (it names the field and line).
+        message: String,
+    },
+    /// A config field is out of range.
+    #[error("invalid config: {field}: {reason}")]
+    InvalidConfig {
+        /// The field, dotted as in TOML.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// The workload could not be built.
+    #[error("workload: {0}")]
+    Workload(String),
+    /// The exact solver failed.
+    #[error("solver: {0}")]
+    Solve(#[from] baton_solve::SolveError),
+    /// A learner's table became non-finite.
+    #[error("{method} (seed {seed}) diverged: non-finite Q-value after {handoffs} handoffs")]
+    Diverged {
+        /// Method.
+        method: String,
+        /// Seed.
+        seed: u64,
+        /// When.
+        handoffs: u64,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A bug: something that should not fail did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ExperimentError {
+    pub(crate) fn from_env(e: baton_envs::EnvError) -> Self {
+        match e {
+            baton_envs::EnvError::InvalidConfig { field, reason } => {
+                ExperimentError::InvalidConfig { field: format!("workload.{field}"), reason }
+            }
+            other => ExperimentError::Workload(other.to_string()),
+        }
+    }
+}
+
+impl From<baton_envs::EnvError> for ExperimentError {
+    fn from(e: baton_envs::EnvError) -> Self {
+        ExperimentError::from_env(e)
+    }
+}
