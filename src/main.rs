@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use baton::experiment::routing::RoutingSummary;
-use baton::experiment::{self, runner::Progress, Experiment, Outcome, Summary};
+use baton::experiment::{self, runner::Progress, Outcome, Summary};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -136,20 +136,16 @@ fn run(
     quiet: bool,
     quick: bool,
 ) -> Result<()> {
-    let mut cfg = experiment::read_config(&config)?;
-    if quick {
-        cfg = cfg.quick();
-    }
-    if let Some(s) = seeds {
-        cfg.seeds = s;
-    }
-    let exp: Experiment = cfg.validate().with_context(|| format!("config {} is not valid", config.display()))?;
-    let threads = threads.unwrap_or(0);
-    if threads > 1024 {
-        anyhow::bail!("--threads {threads}: at most 1024");
-    }
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("cannot start the worker threads")?;
+    let cfg = experiment::read_config(&config)?;
+    let options = experiment::launch::RunOptions { seeds, threads, force, quick };
+    let launch = match experiment::launch::launch(cfg, &config.display().to_string(), &out, &options) {
+        Ok(launch) => launch,
+        Err(e @ experiment::ExperimentError::InvalidConfig { .. }) => {
+            return Err(anyhow::Error::new(e).context(format!("config {} is not valid", config.display())))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let exp = &launch.experiment;
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(exp.total_work()) };
     bar.set_style(
         ProgressStyle::with_template(&format!(
@@ -158,22 +154,10 @@ fn run(
         ))
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let dir = experiment::prepare_run_dir(&out, force)?;
-    let started = Instant::now();
     let progress = Bar(bar);
-    let results = pool.install(|| exp.run(&progress))?;
+    let finished = launch.run(&progress)?;
     progress.0.finish_and_clear();
-    let wall = started.elapsed().as_secs_f64();
-    let meta = serde_json::json!({
-        "baton_version": env!("CARGO_PKG_VERSION"),
-        "config_file": config.display().to_string(),
-        "threads": pool.current_num_threads(),
-        "wall_seconds": wall,
-        "work": exp.total_work(),
-        "work_unit": exp.work_unit(),
-        "host": std::env::var("HOSTNAME").unwrap_or_default(),
-    });
-    let dir = experiment::write_run(dir, &exp, &results, &meta)?;
+    let (dir, results, wall) = (finished.dir, finished.outcome, finished.wall_seconds);
     match &results {
         Outcome::Synthetic(r) => print_summary(&r.summary),
         Outcome::Routing(r) => print_routing(&r.summary),

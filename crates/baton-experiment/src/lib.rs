@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod launch;
 pub mod math;
 pub mod method;
 pub mod output;

@@ -1,0 +1,664 @@
+//! # baton-py: the Python bindings
+//!
+//! The extension module `baton._baton`, wrapped by the pure-Python package `baton` (python/baton). It binds
+//! the public Rust API and adds no logic of its own:
+//! - `run`: `baton run` through [`baton_experiment::launch`], the GIL released while it trains;
+//! - `Env`: any workload's [`baton_core::Env`] built from a `[workload]` table (checked by the same
+//!   validation as a config file), stepped one decision at a time for the PettingZoo wrapper;
+//! - `IcqAgent`: one tabular IC-Q agent ([`baton_learn::IcqAgent`]);
+//! - `solve`: a finite model's ground truth ([`baton_experiment::eval::GroundTruth`]).
+//!
+//! Bad input raises `ValueError` (config errors name the dotted field) before any work; nothing a caller
+//! passes can make the Rust side panic.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_core::rng::{stream, Stream};
+use baton_core::{ActionId, AgentSpec, ArtifactId, Decision, Event, FiniteEnv, FiniteModel, Next, ObsId};
+use baton_core::{EnvSpec, Rng};
+use baton_experiment::config::Workload;
+use baton_experiment::eval::GroundTruth;
+use baton_experiment::launch::{launch, RunOptions};
+use baton_experiment::{ExperimentConfig, ExperimentError, Progress};
+use baton_learn::icq::{Scalar, Transition};
+use baton_learn::{Behaviour, LearnerConfig, TabularQ};
+use baton_service::checkpoint::Checkpoint;
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Python exception for a runner error: config errors are `ValueError`, file errors `OSError`.
+fn experiment_error(e: ExperimentError) -> PyErr {
+    match e {
+        ExperimentError::Parse { .. } | ExperimentError::InvalidConfig { .. } => PyValueError::new_err(e.to_string()),
+        ExperimentError::Io { .. } => PyOSError::new_err(e.to_string()),
+        other => PyRuntimeError::new_err(other.to_string()),
+    }
+}
+
+/// Parse an experiment config given as TOML text or as JSON (a Python dict, serialised by the wrapper).
+fn parse_config(text: &str, format: &str, origin: &str) -> PyResult<ExperimentConfig> {
+    match format {
+        "toml" => ExperimentConfig::from_toml(text, origin).map_err(experiment_error),
+        "json" => from_json(text).map_err(|e| PyValueError::new_err(format!("{origin}: {e}"))),
+        other => Err(PyValueError::new_err(format!("config format {other:?}: expected \"toml\" or \"json\""))),
+    }
+}
+
+/// Deserialize JSON; errors name the dotted path of the offending field.
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." {
+            e.into_inner().to_string()
+        } else {
+            format!("{path}: {}", e.into_inner())
+        }
+    })
+}
+
+/// Counts the work units the runner reports; the calling thread reads it to feed the Python progress bar.
+#[derive(Default)]
+struct Counter(AtomicU64);
+impl Progress for Counter {
+    fn advance(&self, handoffs: u64) {
+        self.0.fetch_add(handoffs, Ordering::Relaxed);
+    }
+}
+
+/// Run an experiment and write its run directory, exactly as `baton run` does. `progress(done, total)` is
+/// called about ten times a second from the calling thread; the GIL is released while the run trains.
+/// Returns the run directory and the training's wall-clock seconds.
+#[pyfunction]
+#[pyo3(signature = (text, format, origin, out, seeds=None, threads=None, quick=false, force=false, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn run(
+    py: Python<'_>,
+    text: &str,
+    format: &str,
+    origin: &str,
+    out: &str,
+    seeds: Option<u32>,
+    threads: Option<usize>,
+    quick: bool,
+    force: bool,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(String, f64)> {
+    let config = parse_config(text, format, origin)?;
+    let options = RunOptions { seeds, threads, force, quick };
+    let launched = launch(config, origin, Path::new(out), &options).map_err(experiment_error)?;
+    let total = launched.total_work();
+    if let Some(cb) = &progress {
+        cb.call1(py, (0u64, total))?;
+    }
+    let counter = Arc::new(Counter::default());
+    let worker_counter = Arc::clone(&counter);
+    let handle = std::thread::Builder::new()
+        .name("baton-run".into())
+        .spawn(move || launched.run(&*worker_counter))
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the run thread: {e}")))?;
+    loop {
+        py.detach(|| {
+            for _ in 0..10 {
+                if handle.is_finished() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        // Ctrl-C (KeyboardInterrupt) returns at once; the detached run thread finishes on its own.
+        py.check_signals()?;
+        if let Some(cb) = &progress {
+            cb.call1(py, (counter.0.load(Ordering::Relaxed), total))?;
+        }
+        if handle.is_finished() {
+            break;
+        }
+    }
+    let finished = handle
+        .join()
+        .map_err(|_| PyRuntimeError::new_err("internal error: the run thread panicked"))?
+        .map_err(experiment_error)?;
+    Ok((finished.dir.display().to_string(), finished.wall_seconds))
+}
+
+/// A validated workload from a `[workload]` table given as JSON: the same checks as a config file's
+/// (`ExperimentConfig::validate`), so errors name the dotted field (`workload.agents`).
+fn workload_from_json(table: &str) -> PyResult<Workload> {
+    let workload: serde_json::Value =
+        serde_json::from_str(table).map_err(|e| PyValueError::new_err(format!("workload: {e}")))?;
+    let config = serde_json::json!({ "name": "python", "seeds": 1, "methods": ["ic-q"], "workload": workload });
+    let config: ExperimentConfig =
+        serde_json::from_value(config).map_err(|e| PyValueError::new_err(format!("invalid config: workload: {e}")))?;
+    Ok(config.validate().map_err(experiment_error)?.workload)
+}
+
+self_cell::self_cell!(
+    /// A finite model and its simulator, owned together.
+    struct OwnedFinite {
+        owner: FiniteModel,
+        #[covariant]
+        dependent: FiniteEnv,
+    }
+);
+
+/// The Rust environment behind a Python one.
+enum Inner {
+    /// A finite model (synthetic).
+    Finite(OwnedFinite),
+    /// An environment that owns its data (routing).
+    Owned(Box<dyn baton_core::Env + Send>),
+}
+
+impl Inner {
+    fn with<R>(&mut self, f: impl FnOnce(&mut dyn baton_core::Env) -> R) -> R {
+        match self {
+            Inner::Finite(cell) => cell.with_dependent_mut(|_, env| f(env)),
+            Inner::Owned(env) => f(env.as_mut()),
+        }
+    }
+}
+
+/// Most events an environment may emit between two decisions before the step is abandoned as a hang.
+const MAX_EVENTS_PER_STEP: u32 = 10_000_000;
+
+/// One workload's environment, one decision at a time: the engine of the PettingZoo `AECEnv` in
+/// `baton.envs`. A step is the decision of the agent holding an artifact; every handoff the environment
+/// emits until the next decision is returned with it.
+#[pyclass(unsendable, module = "baton._baton")]
+struct Env {
+    inner: Inner,
+    spec: EnvSpec,
+    rng: Rng,
+    pending: Option<Decision>,
+}
+
+/// `(sender, reward, duration, receiver, receiver_obs)`; receiver -1: the episode ended, -2: truncated.
+type HandoffTuple = (u16, f64, u32, i64, u32);
+/// What a reset or a step returns: the next decision `(agent, obs)` (None: the episode ended) and the handoffs
+/// emitted before it.
+type StepResult = (Option<(u16, u32)>, Vec<HandoffTuple>);
+
+impl Env {
+    fn new(inner: Inner, seed: u64) -> PyResult<Self> {
+        let mut inner = inner;
+        let spec = inner.with(|e| e.spec().clone());
+        spec.validate().map_err(|e| PyRuntimeError::new_err(format!("internal error: {e}")))?;
+        Ok(Env { inner, spec, rng: stream(seed, Stream::Env), pending: None })
+    }
+
+    fn agent_spec(&self, agent: usize) -> PyResult<&AgentSpec> {
+        self.spec
+            .agents
+            .get(agent)
+            .ok_or_else(|| PyValueError::new_err(format!("agent {agent} out of range 0..{}", self.spec.agents.len())))
+    }
+
+    /// Emit events until the next decision (or the episode's end), collecting the handoffs.
+    fn pump(&mut self, handoffs: &mut Vec<HandoffTuple>) -> PyResult<Option<(u16, u32)>> {
+        let rng = &mut self.rng;
+        let mut pending = None;
+        let mut ended = false;
+        let mut count = 0u32;
+        self.inner.with(|env| {
+            while count < MAX_EVENTS_PER_STEP {
+                count += 1;
+                match env.next_event(rng) {
+                    Event::Decide(d) => {
+                        pending = Some(d);
+                        return;
+                    }
+                    Event::Handoff(h) => {
+                        let (receiver, obs) = match h.next {
+                            Next::To { agent, obs } => (i64::from(agent.0), obs.0),
+                            Next::Terminated => (-1, 0),
+                            Next::Truncated => (-2, 0),
+                        };
+                        handoffs.push((h.sender.0, h.reward, h.duration, receiver, obs));
+                    }
+                    Event::EpisodeEnd => {
+                        ended = true;
+                        return;
+                    }
+                }
+            }
+        });
+        self.pending = pending;
+        match (pending, ended) {
+            (Some(d), _) => Ok(Some((d.agent.0, d.obs.0))),
+            (None, true) => Ok(None),
+            (None, false) => Err(PyRuntimeError::new_err(format!(
+                "the environment emitted {MAX_EVENTS_PER_STEP} events without a decision"
+            ))),
+        }
+    }
+}
+
+#[pymethods]
+impl Env {
+    /// The environment's id (`synthetic-v0`, ...).
+    #[getter]
+    fn id(&self) -> String {
+        self.spec.id.clone()
+    }
+
+    /// Discount gamma per primitive step.
+    #[getter]
+    fn discount(&self) -> f64 {
+        self.spec.discount
+    }
+
+    /// The agents' names, by index.
+    fn agent_names(&self) -> Vec<String> {
+        self.spec.agents.iter().map(|a| a.name.clone()).collect()
+    }
+
+    /// `(n_obs, n_actions)` of agent `agent`.
+    fn agent_shape(&self, agent: usize) -> PyResult<(u32, u16)> {
+        let a = self.agent_spec(agent)?;
+        Ok((a.n_obs, a.n_actions))
+    }
+
+    /// The names of agent `agent`'s actions.
+    fn action_names(&self, agent: usize) -> PyResult<Vec<String>> {
+        Ok(self.agent_spec(agent)?.action_names.clone())
+    }
+
+    /// Agent `agent`'s legal actions at `obs`, as a mask of `n_actions` bytes (1 = legal).
+    fn legal_mask(&self, agent: usize, obs: u32) -> PyResult<Vec<u8>> {
+        let a = self.agent_spec(agent)?;
+        if obs >= a.n_obs {
+            return Err(PyValueError::new_err(format!("observation {obs} out of range 0..{}", a.n_obs)));
+        }
+        let mut mask = vec![0u8; usize::from(a.n_actions)];
+        for act in a.legal.of(ObsId(obs)) {
+            mask[usize::from(act.0)] = 1;
+        }
+        Ok(mask)
+    }
+
+    /// Start afresh. With a seed, the environment's random stream restarts from it (same seed, same
+    /// episode); without one it continues. Returns the first decision `(agent, obs)` and the handoffs
+    /// before it.
+    #[pyo3(signature = (seed=None))]
+    fn reset(&mut self, seed: Option<u64>) -> PyResult<StepResult> {
+        if let Some(s) = seed {
+            self.rng = stream(s, Stream::Env);
+        }
+        let rng = &mut self.rng;
+        self.inner.with(|env| env.reset(rng));
+        let mut handoffs = Vec::new();
+        let next = self.pump(&mut handoffs)?;
+        Ok((next, handoffs))
+    }
+
+    /// The agent holding the pending decision takes `action`; returns the next decision `(agent, obs)` (None:
+    /// the episode ended) and the handoffs emitted in between.
+    fn step(&mut self, action: u16) -> PyResult<StepResult> {
+        let d = self.pending.ok_or_else(|| PyValueError::new_err("no decision is pending: call reset()"))?;
+        let a = &self.spec.agents[d.agent.index()];
+        if a.legal.of(d.obs).binary_search(&ActionId(action)).is_err() {
+            return Err(PyValueError::new_err(format!(
+                "action {action} is not legal for {} at observation {} (see the action mask)",
+                a.name, d.obs.0
+            )));
+        }
+        let artifact: ArtifactId = d.artifact;
+        let rng = &mut self.rng;
+        self.inner.with(|env| env.act(artifact, ActionId(action), rng));
+        self.pending = None;
+        let mut handoffs = Vec::new();
+        let next = self.pump(&mut handoffs)?;
+        Ok((next, handoffs))
+    }
+}
+
+/// Build the environment of a `[workload]` table (JSON); `seed` seeds its stream until `reset(seed=...)`.
+/// Routing runs at `load` (default: the table's first of `loads`), math at price `lam` (default: the first
+/// of `lambdas`) over the training questions, cpu at tester sample size `k` (default: `tester_k`).
+#[pyfunction]
+#[pyo3(signature = (table, seed, load=None, lam=None, k=None))]
+fn make_env(table: &str, seed: u64, load: Option<f64>, lam: Option<f64>, k: Option<u32>) -> PyResult<Env> {
+    let workload = workload_from_json(table)?;
+    let unused = |name: &str, used_by: &str| {
+        PyValueError::new_err(format!("{name}: only {used_by} workloads take it, this one is {}", workload.name()))
+    };
+    if load.is_some() && !matches!(workload, Workload::Routing(_)) {
+        return Err(unused("load", "routing"));
+    }
+    if lam.is_some() && !matches!(workload, Workload::Math(_)) {
+        return Err(unused("lam", "math"));
+    }
+    if k.is_some() && !matches!(workload, Workload::Cpu(_)) {
+        return Err(unused("k", "cpu"));
+    }
+    let inner = match workload {
+        Workload::Synthetic(s) => {
+            let model = s.build_model().map_err(|e| PyValueError::new_err(e.to_string()))?;
+            Inner::Finite(OwnedFinite::new(model, |m| FiniteEnv::new(m)))
+        }
+        Workload::Routing(r) => {
+            let load =
+                match load {
+                    Some(l) if l.is_finite() && l > 0.0 && l <= 1e6 => l,
+                    Some(l) => return Err(PyValueError::new_err(format!("load: {l} must be in (0, 1e6]"))),
+                    None => r.config.loads.first().copied().ok_or_else(|| {
+                        PyValueError::new_err("invalid config: workload.loads: name at least one load")
+                    })?,
+                };
+            Inner::Owned(Box::new(r.network(load)))
+        }
+        Workload::Math(m) => {
+            let lam = match lam {
+                Some(l) if (0.0..=1e9).contains(&l) => l,
+                Some(l) => return Err(PyValueError::new_err(format!("lam: {l} must be finite and >= 0"))),
+                None => m.math.config.lambdas.first().copied().ok_or_else(|| {
+                    PyValueError::new_err("invalid config: workload.lambdas: name at least one lambda")
+                })?,
+            };
+            Inner::Owned(Box::new(m.env(&m.train, baton_envs::math::Order::Sample, lam)))
+        }
+        Workload::Cpu(c) => {
+            let ks = c.cpu.ks();
+            let k = k.unwrap_or(c.cpu.config.tester_k);
+            if !ks.contains(&k) {
+                return Err(PyValueError::new_err(format!(
+                    "k: {k} is not one of the workload's tester sample sizes {ks:?} (tester_k and k_sweep)"
+                )));
+            }
+            Inner::Owned(Box::new(c.env(k, baton_envs::cpu::Order::Sample)))
+        }
+    };
+    Env::new(inner, seed)
+}
+
+/// One agent's tabular IC-Q learner (model.md 2) over its own interface.
+#[pyclass(module = "baton._baton")]
+struct IcqAgent {
+    agent: baton_learn::IcqAgent<TabularQ>,
+    spec: AgentSpec,
+    env_id: String,
+    discount: f64,
+    step: baton_learn::StepSize,
+    behaviour: Behaviour,
+    rng: Rng,
+    role: u16,
+    updates: u64,
+}
+
+impl IcqAgent {
+    fn check_obs(&self, obs: u32) -> PyResult<ObsId> {
+        if obs < self.spec.n_obs {
+            Ok(ObsId(obs))
+        } else {
+            Err(PyValueError::new_err(format!("observation {obs} out of range 0..{}", self.spec.n_obs)))
+        }
+    }
+}
+
+#[pymethods]
+impl IcqAgent {
+    /// The learner of agent `agent` of `env`, configured by a `[learner]` table (JSON); `seed` seeds its own
+    /// exploration stream (the runner's `Stream::Agent(agent)`).
+    #[new]
+    #[pyo3(signature = (env, agent, learner="{}", seed=0))]
+    fn new(env: &Env, agent: usize, learner: &str, seed: u64) -> PyResult<Self> {
+        let spec = env.agent_spec(agent)?.clone();
+        let config: LearnerConfig =
+            from_json(learner).map_err(|e| PyValueError::new_err(format!("invalid config: learner.{e}")))?;
+        let params = config.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        if params.network.is_some() {
+            return Err(PyValueError::new_err(
+                "learner.network: the Python IcqAgent is tabular (neural agents run through baton.run)",
+            ));
+        }
+        let role = u16::try_from(agent).map_err(|_| PyValueError::new_err("agent index too large"))?;
+        Ok(IcqAgent {
+            agent: baton_learn::IcqAgent::tabular(&spec, env.spec.discount, params.step.clone()),
+            spec,
+            env_id: env.spec.id.clone(),
+            discount: env.spec.discount,
+            step: params.step,
+            behaviour: params.behaviour,
+            rng: stream(seed, Stream::Agent(role)),
+            role,
+            updates: 0,
+        })
+    }
+
+    /// Step 1: the behaviour policy's action at `obs`. A mask (bytes, 1 = legal), when given, must allow it.
+    #[pyo3(signature = (obs, mask=None))]
+    fn act(&mut self, obs: u32, mask: Option<&[u8]>) -> PyResult<u16> {
+        let o = self.check_obs(obs)?;
+        let a = self.behaviour.act(self.agent.q(), o, None, &mut self.rng);
+        if let Some(m) = mask {
+            if m.len() != usize::from(self.spec.n_actions) || m[usize::from(a.0)] == 0 {
+                return Err(PyValueError::new_err(format!(
+                    "mask: {} entries disagree with {}'s legal actions at observation {obs}",
+                    m.len(),
+                    self.spec.name
+                )));
+            }
+        }
+        Ok(a.0)
+    }
+
+    /// The greedy action at `obs` (ties: lowest index).
+    fn greedy(&self, obs: u32) -> PyResult<u16> {
+        Ok(self.agent.greedy(self.check_obs(obs)?).0)
+    }
+
+    /// Step 3, as the receiver: the one scalar `v = max_a Q(obs, a)`.
+    fn reply(&self, obs: u32) -> PyResult<f64> {
+        Ok(self.agent.reply(self.check_obs(obs)?).value())
+    }
+
+    /// Step 4, as the sender: move `Q(obs, action)` towards `reward + gamma^duration v`; returns the TD error.
+    /// `v` is the receiver's `reply`, 0 when the episode ended.
+    fn learn(&mut self, obs: u32, action: u16, reward: f64, duration: u32, v: f64) -> PyResult<f64> {
+        let o = self.check_obs(obs)?;
+        if self.spec.legal.of(o).binary_search(&ActionId(action)).is_err() {
+            return Err(PyValueError::new_err(format!("action {action} is not legal at observation {obs}")));
+        }
+        if duration == 0 {
+            return Err(PyValueError::new_err("duration: must be at least 1"));
+        }
+        if !reward.is_finite() || !v.is_finite() {
+            return Err(PyValueError::new_err(format!("reward {reward} and v {v} must be finite")));
+        }
+        let t = Transition { obs: o, action: ActionId(action), reward, duration };
+        let td = self.agent.learn(&t, Scalar::from_wire(v));
+        self.updates += 1;
+        Ok(td)
+    }
+
+    /// The agent's index in its environment.
+    #[getter]
+    fn role(&self) -> u16 {
+        self.role
+    }
+
+    /// Updates applied so far.
+    #[getter]
+    fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// `(n_obs, n_actions)`.
+    #[getter]
+    fn shape(&self) -> (u32, u16) {
+        (self.spec.n_obs, self.spec.n_actions)
+    }
+
+    /// `Q(o, a)`, row-major, `n_obs * n_actions` values.
+    fn q_table(&self) -> Vec<f64> {
+        self.agent.q().as_slice().to_vec()
+    }
+
+    /// Write the table and visit counts to `path` (atomically) in the agent services' safetensors format
+    /// (`baton agent serve`'s `learner.safetensors`); `agent_id` is the service id recorded in it.
+    fn save(&self, path: &str, agent_id: &str) -> PyResult<()> {
+        let q = self.agent.q();
+        let checkpoint = Checkpoint {
+            agent: agent_id.to_string(),
+            role: self.role,
+            env: self.env_id.clone(),
+            n_obs: q.n_obs(),
+            n_actions: q.n_actions(),
+            q: q.as_slice().to_vec(),
+            visits: q.visits_slice().to_vec(),
+            updates: self.updates,
+        };
+        let bytes = checkpoint.to_bytes().map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        baton_experiment::output::write_file_atomically(Path::new(path), &bytes).map_err(experiment_error)
+    }
+
+    /// Replace the table and visit counts with those of a checkpoint file (as `save` or an agent service
+    /// writes them); it must be this agent's role in the same environment, with the same table shape.
+    /// Returns the service id recorded in it.
+    fn load(&mut self, path: &str) -> PyResult<String> {
+        let path = Path::new(path);
+        let size = std::fs::metadata(path).map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?.len();
+        let limit = 16 * (self.spec.n_obs as u64) * u64::from(self.spec.n_actions) + (1 << 20);
+        if size > limit {
+            return Err(PyValueError::new_err(format!(
+                "{}: {size} bytes is more than a checkpoint of this agent's table can be ({limit})",
+                path.display()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?;
+        let c = Checkpoint::from_bytes(&bytes, path).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        if c.role != self.role || c.env != self.env_id {
+            return Err(PyValueError::new_err(format!(
+                "{}: belongs to role {} of {}, not role {} of {}",
+                path.display(),
+                c.role,
+                c.env,
+                self.role,
+                self.env_id
+            )));
+        }
+        let shape = (c.n_obs, c.n_actions);
+        let q = TabularQ::from_parts(&self.spec, self.step.clone(), c.q, c.visits).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "{}: table shape {shape:?} does not match the interface's ({}, {})",
+                path.display(),
+                self.spec.n_obs,
+                self.spec.n_actions
+            ))
+        })?;
+        self.agent = baton_learn::IcqAgent::new(q, self.discount);
+        self.updates = c.updates;
+        Ok(c.agent)
+    }
+}
+
+/// Ground truth of a finite model: `V*`, `Q*`, the stationary weights `xi`, `Q_bar` and the interface gap.
+#[pyclass(module = "baton._baton")]
+struct Solved {
+    truth: GroundTruth,
+}
+
+#[pymethods]
+impl Solved {
+    /// `V*` per joint state.
+    fn v(&self) -> Vec<f64> {
+        self.truth.optimal.v.clone()
+    }
+    /// `Q*` per pair (state-major, actions increasing).
+    fn q(&self) -> Vec<f64> {
+        self.truth.optimal.q.clone()
+    }
+    /// `Q_bar(sigma(s), a)` per pair (NaN where the behaviour never visits).
+    fn q_bar(&self) -> Vec<f64> {
+        self.truth.q_bar.clone()
+    }
+    /// The behaviour chain's stationary distribution per pair.
+    fn xi(&self) -> Vec<f64> {
+        self.truth.xi.clone()
+    }
+    /// `(state, action)` of every pair.
+    fn pairs(&self) -> Vec<(u32, u16)> {
+        let m = &self.truth.model;
+        (0..m.n_states() as u32).flat_map(|s| m.pairs(s).map(move |p| (s, m.pair_action(p).0))).collect()
+    }
+    /// `(holder agent, observation)` of every joint state.
+    fn states(&self) -> Vec<(u16, u32)> {
+        let m = &self.truth.model;
+        (0..m.n_states() as u32).map(|s| (m.holder(s).0, m.obs(s).0)).collect()
+    }
+    /// Scalars: `V*` and the random policy's value from `nu_0`, the interface-gap terms.
+    fn scalars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let t = &self.truth;
+        let d = PyDict::new(py);
+        d.set_item("optimal_value", t.optimal_value)?;
+        d.set_item("random_value", t.random_value)?;
+        d.set_item("eps_if", t.gap.eps_if)?;
+        d.set_item("delta_if", t.gap.delta_if)?;
+        d.set_item("alpha_if", t.gap.alpha_if)?;
+        d.set_item("gamma_bar", t.gap.gamma_bar)?;
+        d.set_item("vbar_inf", t.gap.vbar_inf)?;
+        d.set_item("exact_gap_inf", t.exact_gap_inf)?;
+        d.set_item("q_bar_policy_loss", t.q_bar_policy_loss)?;
+        d.set_item("coverage_min", t.coverage_min)?;
+        d.set_item("t_mix", t.t_mix)?;
+        Ok(d)
+    }
+    /// Score one IC-Q agent per model agent (in agent order): the exact value of their greedy policy,
+    /// its relative gap to `V*` and the Q errors, as the runner reports them.
+    fn score<'py>(&self, py: Python<'py>, agents: Vec<PyRef<'py, IcqAgent>>) -> PyResult<Bound<'py, PyDict>> {
+        let m = &self.truth.model;
+        let n = m.spec().agents.len();
+        if agents.len() != n {
+            return Err(PyValueError::new_err(format!("agents: the model has {n} agents, got {}", agents.len())));
+        }
+        for (i, (a, spec)) in agents.iter().zip(&m.spec().agents).enumerate() {
+            if a.spec != *spec {
+                return Err(PyValueError::new_err(format!("agents[{i}]: its interface is not agent {i}'s")));
+            }
+        }
+        let owned: Vec<_> = agents.iter().map(|a| a.agent.clone()).collect();
+        let s = self.truth.score(&self.truth.lift_agents(&owned)).map_err(experiment_error)?;
+        let d = PyDict::new(py);
+        d.set_item("value", s.value)?;
+        d.set_item("gap", s.gap)?;
+        d.set_item("q_error_inf", s.q_error_inf)?;
+        d.set_item("q_error_xi", s.q_error_xi)?;
+        d.set_item("q_bar_error_inf", s.q_bar_error_inf)?;
+        d.set_item("q_bar_error_xi", s.q_bar_error_xi)?;
+        Ok(d)
+    }
+}
+
+/// Solve a synthetic `[workload]` table (JSON) exactly; `kappa` is the stickiness of the behaviour whose
+/// chain defines `xi` and `Q_bar` (0: uniform). The GIL is released while it solves.
+#[pyfunction]
+#[pyo3(signature = (table, kappa=0.0))]
+fn solve(py: Python<'_>, table: &str, kappa: f64) -> PyResult<Solved> {
+    let Workload::Synthetic(s) = workload_from_json(table)? else {
+        return Err(PyValueError::new_err("workload.kind: only synthetic workloads have an exact solution"));
+    };
+    if !(kappa.is_finite() && (0.0..1.0).contains(&kappa)) {
+        return Err(PyValueError::new_err(format!("kappa: {kappa} must be in [0, 1)")));
+    }
+    let model = s.build_model().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let truth = py.detach(|| GroundTruth::new(model, kappa)).map_err(experiment_error)?;
+    Ok(Solved { truth })
+}
+
+/// The extension module.
+#[pymodule]
+fn _baton(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(make_env, m)?)?;
+    m.add_function(wrap_pyfunction!(solve, m)?)?;
+    m.add_class::<Env>()?;
+    m.add_class::<IcqAgent>()?;
+    m.add_class::<Solved>()?;
+    Ok(())
+}

@@ -1,0 +1,17 @@
+"""baton for Python: run experiments, step workloads as PettingZoo environments, train IC-Q agents, solve
+finite models exactly. Every computation is the Rust library's (the extension module ``baton._baton``); this
+package converts arguments and results.
+
+    >>> import baton
+    >>> result = baton.run("experiments/synthetic.toml", quick=True)
+    >>> result.summary[["method", "value", "gap"]]
+"""
+
+from ._baton import __version__
+from . import envs
+from .agents import IcqAgent
+from .runs import RunResult, run
+from .solve import Solution, solve
+from .sweep import sweep
+
+__all__ = ["__version__", "envs", "IcqAgent", "RunResult", "run", "Solution", "solve", "sweep"]

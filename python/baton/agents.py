@@ -1,0 +1,63 @@
+"""``baton.IcqAgent``: one agent's tabular IC-Q learner (the Rust ``baton_learn::IcqAgent``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _baton
+
+
+class IcqAgent:
+    """One agent's IC-Q learner over its own interface.
+
+    ``env`` is a ``baton.envs`` environment and ``agent`` its name or index; keyword arguments mirror the
+    ``[learner]`` table (``step_exponent``, ``constant_step_size``, ``behaviour={"kind": "uniform"}``) and
+    are checked by the same validation. ``seed`` seeds the agent's own exploration stream.
+    """
+
+    def __init__(self, env: Any, agent: Union[str, int], seed: int = 0, **learner: Any):
+        core_env = env.unwrapped._core
+        index = agent if isinstance(agent, int) else env.unwrapped.agent_index(agent)
+        self._core = _baton.IcqAgent(core_env, index, json.dumps(learner), seed)
+        self.name: str = core_env.agent_names()[index]
+
+    def act(self, obs: int, mask: Optional[np.ndarray] = None) -> int:
+        """The behaviour policy's action at ``obs``; ``mask`` (PettingZoo's ``action_mask``) must allow it."""
+        return self._core.act(obs, None if mask is None else mask.tobytes())
+
+    def greedy(self, obs: int) -> int:
+        """The greedy action at ``obs`` (ties: lowest index)."""
+        return self._core.greedy(obs)
+
+    def reply(self, obs: int) -> float:
+        """As the receiver: the one scalar ``max_a Q(obs, a)`` sent back to the sender."""
+        return self._core.reply(obs)
+
+    def learn(self, obs: int, action: int, reward: float, duration: int, v: float) -> float:
+        """As the sender: move ``Q(obs, action)`` towards ``reward + gamma**duration * v``; returns the TD error."""
+        return self._core.learn(obs, action, reward, duration, v)
+
+    def save(self, path: Union[str, "os.PathLike[str]"], agent_id: Optional[str] = None) -> None:
+        """Write the table to ``path`` atomically, in the agent services' safetensors checkpoint format
+        (the ``learner.safetensors`` of ``baton agent serve``); ``agent_id`` (default: the agent's name) is the
+        service id recorded in it."""
+        self._core.save(os.fspath(path), self.name if agent_id is None else agent_id)
+
+    def load(self, path: Union[str, "os.PathLike[str]"]) -> str:
+        """Replace the table with a checkpoint's (written by ``save`` or by an agent service) of the same role
+        and environment; returns the service id recorded in it."""
+        return self._core.load(os.fspath(path))
+
+    @property
+    def q(self) -> np.ndarray:
+        """``Q(o, a)`` as an ``(n_obs, n_actions)`` array (a copy)."""
+        return np.asarray(self._core.q_table()).reshape(self._core.shape)
+
+    @property
+    def updates(self) -> int:
+        """Updates applied so far."""
+        return self._core.updates
