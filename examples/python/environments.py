@@ -26,20 +26,20 @@ envs = {
 rng = np.random.default_rng(0)
 for label, env in envs.items():
     env.reset(seed=0)
-    steps, durations, total = 0, [], 0.0
+    steps, episodes, rewards = 0, 0, []
     while steps < 2000:
         agent = env.agent_selection
         if env.terminations[agent] or env.truncations[agent]:
             env.step(None)
             if not env.agents:
+                episodes += 1
                 env.reset()
             continue
         mask = env.observe(agent)["action_mask"]
         env.step(int(rng.choice(np.flatnonzero(mask))))
         steps += 1
-        for info in env.infos.values():
-            if "duration" in info:
-                durations.append(info["duration"])
-        total += sum(env.rewards.values())
-    print(f"{label:22} agents {len(env.possible_agents):3}  steps {steps}  "
-          f"mean reward per step {total / steps:+.4f}  mean handoff duration {np.mean(durations):.2f}")
+        rewards.append(sum(env.rewards.values()))  # the rewards of this step's handoffs, whoever sent them
+    n_obs = max(env.observation_space(a)["observation"].n for a in env.possible_agents)
+    n_act = max(env.action_space(a).n for a in env.possible_agents)
+    print(f"{label:22} agents {len(env.possible_agents):3}  max n_obs {n_obs:5}  max n_actions {n_act:3}  "
+          f"{steps} decisions, {episodes} episodes, mean reward per decision {np.mean(rewards):+.4f}")

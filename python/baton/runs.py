@@ -35,7 +35,7 @@ def _progress_bar(enabled: bool):
         return None, lambda: None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=0, unit="work", dynamic_ncols=True, leave=False)
+    bar = tqdm(total=None, unit="work", dynamic_ncols=True, leave=False)
 
     def update(done: int, total: int) -> None:
         if bar.total != total:

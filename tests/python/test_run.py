@@ -104,3 +104,32 @@ def test_a_ray_sweep_equals_the_local_sweep_byte_for_byte(tmp_path):
     for label in local:
         for name in ("summary.json", "metrics.jsonl", "config.toml", "learning_curves.svg"):
             assert (local[label].dir / name).read_bytes() == (remote[label].dir / name).read_bytes(), (label, name)
+
+
+def test_the_gil_is_released_while_a_run_trains(tmp_path):
+    import json
+    import threading
+
+    from baton import _baton
+
+    ticks = 0
+    stop = threading.Event()
+    seen = []  # ticks at each progress callback: the first comes before training, the last after it
+
+    def count():
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    config = dict(SWEEP, training={"handoffs": 400_000, "eval_points": 3})
+    thread = threading.Thread(target=count)
+    thread.start()
+    try:
+        _baton.run(json.dumps(config), "json", "<dict>", str(tmp_path / "run"), None, None, False, False,
+                   lambda done, total: seen.append((ticks, done, total)))
+    finally:
+        stop.set()
+        thread.join()
+    assert len(seen) >= 2 and seen[-1][1] == seen[-1][2] > 0, seen
+    # With the GIL held while training, the counting thread could not run between the first and last callback.
+    assert seen[-1][0] - seen[0][0] > 10_000, seen
