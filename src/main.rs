@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use baton::experiment::routing::RoutingSummary;
 use baton::experiment::{self, runner::Progress, Outcome, Summary};
 use clap::{Parser, Subcommand};
