@@ -147,3 +147,27 @@ fn an_unknown_subcommand_is_a_usage_error() {
     assert_eq!(outcome.code, Some(2), "{outcome:?}");
     assert!(outcome.stderr.contains("fly"), "{outcome:?}");
 }
+
+#[test]
+fn a_type_error_inside_the_workload_table_names_the_dotted_field() {
+    assert_rejected(
+        &tiny().set("workload", "agents", "-1"),
+        &["workload.agents", "invalid value: integer `-1`, expected u32"],
+    );
+}
+
+#[test]
+fn a_huge_step_size_is_rejected_before_training() {
+    assert_rejected(&tiny().set("learner", "constant_step_size", "1e308"), &["learner.constant_step_size"]);
+    assert_rejected(&tiny().set("training", "handoffs", "9223372036854775807"), &["training.handoffs", "at most"]);
+}
+
+#[test]
+fn an_endless_config_file_is_refused_at_once() {
+    let tmp = temp_dir();
+    let out = tmp.path().join("out");
+    let started = std::time::Instant::now();
+    let outcome = baton_run(Path::new("/dev/zero"), &out, &[]);
+    assert_refused(&outcome, tmp.path(), &out, &["/dev/zero", "larger than"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+}

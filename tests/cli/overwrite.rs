@@ -79,7 +79,7 @@ fn a_refused_output_directory_costs_no_training() {
     std::fs::create_dir(&out).expect("create out");
     std::fs::write(out.join("keep.txt"), "precious").expect("write");
     // A budget that would take minutes if it ran: the refusal must come first.
-    let cfg = Config::tiny(&["ic-q"]).set("training", "handoffs", "5000000000").write(tmp.path(), "big.toml");
+    let cfg = Config::tiny(&["ic-q"]).set("training", "handoffs", "10000000000").write(tmp.path(), "big.toml");
     let started = std::time::Instant::now();
     let outcome = baton_run(&cfg, &out, &[]);
     assert_ne!(outcome.code, Some(0));
@@ -98,4 +98,36 @@ fn an_output_path_without_a_directory_name_is_rejected() {
         assert_ne!(outcome.code, Some(0));
         assert!(outcome.stderr.contains("directory name"), "{}", outcome.stderr);
     }
+}
+
+/// The process id of a child that has exited.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+    let pid = child.id();
+    child.wait().expect("wait for true");
+    pid
+}
+
+/// A run killed half-way leaves its staging directory; a `--force` run killed between moving the old results
+/// aside and moving the new ones in leaves the output missing. The next run cleans up both and says so.
+#[test]
+fn the_next_run_restores_results_a_killed_force_run_moved_aside_and_removes_dead_staging() {
+    let tmp = temp_dir();
+    let methods = ["optimal", "ic-q"];
+    let config = Config::tiny(&methods).write(tmp.path(), "tiny.toml");
+    let out = tmp.path().join("out");
+    baton_run(&config, &out, &[]).assert_success();
+    let before = snapshot(&out);
+    let pid = dead_pid();
+    let aside = tmp.path().join(format!(".out.old-{pid}-123"));
+    std::fs::rename(&out, &aside).expect("move the results aside as a killed --force run would");
+    let staging = tmp.path().join(format!(".out.partial-{pid}"));
+    std::fs::create_dir(&staging).expect("create a dead run's staging");
+
+    // Without --force: the earlier results are back, so the run is refused, and both steps are reported.
+    let outcome = baton_run(&config, &out, &[]);
+    assert_ne!(outcome.code, Some(0), "{outcome:?}");
+    assert!(outcome.stderr.contains("restored") && outcome.stderr.contains("removed"), "{outcome:?}");
+    assert!(snapshot(&out) == before, "the earlier results should be restored intact");
+    assert_eq!(entries(tmp.path()), ["out", "tiny.toml"]);
 }

@@ -65,8 +65,8 @@ fn default_seeds() -> u32 {
     10
 }
 
-/// The workload, by `kind`. (Deserialized by hand, see [`WorkloadConfig::deserialize`], so that a type error
-/// inside the table names its field.)
+/// The workload, by `kind`. (Deserialized by hand, `kind` first, so that a type error inside the table names
+/// its field.)
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum WorkloadConfig {
