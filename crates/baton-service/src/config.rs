@@ -327,6 +327,8 @@ pub struct PeerAgent {
     pub id: String,
     /// Its base URL, without a trailing slash.
     pub url: String,
+    /// The URL messages are POSTed to (`url` + `/`), parsed once.
+    pub endpoint: reqwest::Url,
     /// The pair's bearer token (none: the peer knows this agent by its client certificate).
     pub token: Option<String>,
 }
@@ -550,11 +552,7 @@ impl AgentConfig {
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
                         return Err(bad(&field("url"), format!("must start with http:// or https://, got {url:?}")));
                     }
-                    agents.push(PeerAgent {
-                        id: p.id.clone(),
-                        url: url.trim_end_matches('/').to_string(),
-                        token: p.token.clone(),
-                    });
+                    agents.push(peer_agent(&p.id, url, &p.token).map_err(|r| bad(&field("url"), r))?);
                 }
                 (Some(_), _) if self.option.is_some() => {
                     return Err(bad(&field("role"), "peers of a hook agent have no role (give `url` only)".into()))
@@ -569,11 +567,7 @@ impl AgentConfig {
                     if by_role[usize::from(r)].is_some() {
                         return Err(bad(&field("role"), format!("two peers play role {r}")));
                     }
-                    let peer = PeerAgent {
-                        id: p.id.clone(),
-                        url: url.trim_end_matches('/').to_string(),
-                        token: p.token.clone(),
-                    };
+                    let peer = peer_agent(&p.id, url, &p.token).map_err(|r| bad(&field("url"), r))?;
                     agents.push(peer.clone());
                     by_role[usize::from(r)] = Some(peer);
                 }
@@ -605,6 +599,12 @@ impl AgentConfig {
             tls,
         })
     }
+}
+
+fn peer_agent(id: &str, url: &str, token: &Option<String>) -> Result<PeerAgent, String> {
+    let url = url.trim_end_matches('/').to_string();
+    let endpoint = reqwest::Url::parse(&format!("{url}/")).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    Ok(PeerAgent { id: id.to_string(), url, endpoint, token: token.clone() })
 }
 
 /// Check a hook config against the agent peers; errors are `(field, reason)`.

@@ -106,16 +106,23 @@ enum SeenState {
     Answered(f64),
 }
 
-/// The most recent handoff ids (per sending peer), oldest forgotten first.
+/// The most recent handoff ids (per sending peer), oldest forgotten first. An id is kept as a 64-bit keyed hash
+/// of (peer, id) under a per-process random key, so a peer cannot aim for collisions and no string is stored.
 struct Seen {
-    map: HashMap<(String, String), SeenState>,
-    order: VecDeque<(String, String)>,
+    map: HashMap<u64, SeenState>,
+    order: VecDeque<u64>,
     cap: usize,
+    keyed: std::collections::hash_map::RandomState,
 }
 
 impl Seen {
-    fn insert(&mut self, key: (String, String), state: SeenState) {
-        if self.map.insert(key.clone(), state).is_none() {
+    fn key(&self, peer: &str, id: &str) -> u64 {
+        use std::hash::BuildHasher as _;
+        self.keyed.hash_one((peer, id))
+    }
+
+    fn insert(&mut self, key: u64, state: SeenState) {
+        if self.map.insert(key, state).is_none() {
             self.order.push_back(key);
             while self.order.len() > self.cap {
                 if let Some(old) = self.order.pop_front() {
@@ -184,7 +191,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// retry can take it).
 struct PendingHandoff {
     sh: Arc<Shared>,
-    key: Option<(String, String)>,
+    key: Option<u64>,
 }
 
 impl PendingHandoff {
@@ -264,7 +271,12 @@ impl Agent {
             .build()
             .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
         let peer_counts = s.agents.iter().map(|p| (p.id.clone(), PeerCounts::default())).collect();
-        let seen = Seen { map: HashMap::new(), order: VecDeque::new(), cap: s.limits.remembered_handoffs as usize };
+        let seen = Seen {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            cap: s.limits.remembered_handoffs as usize,
+            keyed: std::collections::hash_map::RandomState::new(),
+        };
         let boot = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         Ok(Agent {
             shared: Arc::new(Shared {
@@ -436,11 +448,15 @@ async fn handle_rpc(State(sh): State<Arc<Shared>>, req: axum::extract::Request) 
     sh.log("in", &peer, &bytes);
     let id = incoming.id.clone();
     match sh.clone().dispatch(&peer, incoming).await {
-        Ok(v) => {
+        Ok(Reply::Json(v)) => {
             if let Some(w) = &sh.wire_log {
                 let _ = log_line(w, "out-reply", &peer, &v);
             }
             Json(v).into_response()
+        }
+        Ok(Reply::Bytes(b)) => {
+            sh.log("out-reply", &peer, &b);
+            ([(axum::http::header::CONTENT_TYPE, "application/json")], b).into_response()
         }
         Err(e) => sh.reject(&id, &e),
     }
@@ -617,7 +633,7 @@ impl Shared {
         self.s.agents.iter().find(|p| p.id == id)
     }
 
-    async fn dispatch(self: Arc<Self>, peer: &str, inc: wire::Incoming) -> Result<Value, ServiceError> {
+    async fn dispatch(self: Arc<Self>, peer: &str, inc: wire::Incoming) -> Result<Reply, ServiceError> {
         if inc.envelope.from() != peer {
             return Err(ServiceError::UnknownAgent(format!(
                 "message claims to come from {:?} but carries the token of {peer:?}",
@@ -653,13 +669,13 @@ impl Shared {
                 };
                 // A retried handoff (the same id from the same peer) is answered with the scalar already sent,
                 // and its work is not run again.
-                let key = (peer.to_string(), inc.message_id.clone());
-                {
+                let key = {
                     let mut seen = lock(&self.seen);
+                    let key = seen.key(peer, &inc.message_id);
                     match seen.map.get(&key) {
                         Some(SeenState::Answered(v)) => {
                             self.deduplicated.fetch_add(1, Ordering::Relaxed);
-                            return Ok(wire::scalar_reply(&inc.id, &inc.message_id, *v));
+                            return wire::scalar_reply_bytes(&inc.id, &inc.message_id, *v).map(Reply::Bytes);
                         }
                         Some(SeenState::Pending) => {
                             return Err(ServiceError::Busy(format!(
@@ -667,16 +683,18 @@ impl Shared {
                                 inc.message_id
                             )))
                         }
-                        None => seen.insert(key.clone(), SeenState::Pending),
+                        None => seen.insert(key, SeenState::Pending),
                     }
-                }
+                    key
+                };
                 let pending = PendingHandoff { sh: self.clone(), key: Some(key) };
                 let guard = self.enter()?;
                 // model.md 2 step 3: observe (a synthetic role draws its own private state first), reply with ONE
                 // scalar. A failed observation (a hook's) answers the sender with an error instead.
                 let (obs, held, v) = match (levels, &self.s.hook) {
                     (Some(levels), None) => {
-                        // One locked section: the private draw, the observation and the reply.
+                        // One locked section: the private draw, the observation, the reply, and this agent's
+                        // own action and option (model.md 2 steps 3, 1-2), run as soon as it holds control.
                         let mut core = lock(&self.core);
                         let private = self.s.workload.draw_private(&mut core.rng);
                         let obs = self
@@ -685,7 +703,8 @@ impl Shared {
                             .agent_observation(self.s.role, &levels, private)
                             .map_err(|e| ServiceError::InvalidParams(e.to_string()))?;
                         let v = core.learner.reply(obs).value();
-                        (obs, Held::Synthetic { levels, private }, v)
+                        let stepped = self.step_locked(&mut core, obs, levels, private);
+                        (obs, Held::Ready(stepped), v)
                     }
                     (levels, _) => {
                         let (obs, held) = self.observe(levels, data).await?;
@@ -705,7 +724,7 @@ impl Shared {
                 tokio::spawn(async move {
                     sh.hold(Hold { workflow, origin, hop, obs, held }, guard).await;
                 });
-                Ok(wire::scalar_reply(&inc.id, &inc.message_id, v))
+                wire::scalar_reply_bytes(&inc.id, &inc.message_id, v).map(Reply::Bytes)
             }
             Envelope::Start { .. } => {
                 let start_data = match &self.s.hook {
@@ -762,7 +781,7 @@ impl Shared {
                 let mut meta = Map::new();
                 let env = Envelope::Result { from: self.s.config.id.clone(), workflow, outcome };
                 meta.insert(HANDOFF_EXT.into(), serde_json::to_value(&env).unwrap_or(Value::Null));
-                Ok(wire::reply(&inc.id, &inc.message_id, meta))
+                Ok(Reply::Json(wire::reply(&inc.id, &inc.message_id, meta)))
             }
             Envelope::Result { workflow, outcome, .. } => {
                 if self.peer_agent_by_id(peer).is_none() {
@@ -774,7 +793,7 @@ impl Shared {
                     ))
                 })?;
                 let _ = tx.send(outcome);
-                Ok(wire::reply(&inc.id, &inc.message_id, Map::new()))
+                Ok(Reply::Json(wire::reply(&inc.id, &inc.message_id, Map::new())))
             }
         }
     }
@@ -784,6 +803,7 @@ impl Shared {
         let Hold { workflow, origin, hop, obs, held } = h;
         // model.md 2 steps 1-2: this agent's own action and option.
         let stepped = match held {
+            Held::Ready(stepped) => stepped,
             Held::Synthetic { levels, private } => self.run_synthetic(obs, levels, private),
             Held::Hook { artifact, legal } => match &self.s.hook {
                 Some(hook) => self.run_hook(hook, obs, &artifact, legal.as_deref()).await,
@@ -822,12 +842,16 @@ impl Shared {
         };
         let message_id = format!("{workflow}-h{}", hop + 1);
         let body = match payload {
-            Payload::Levels(levels) => wire::request(&message_id, &message_id, &env, Some(&Artifact { levels })),
-            Payload::Json(a) => wire::request_with_data(&message_id, &message_id, &env, Some(&a)),
+            Payload::Levels(levels) => wire::request_bytes(&message_id, &message_id, &env, Some(&Artifact { levels })),
+            Payload::Json(a) => wire::request_bytes(&message_id, &message_id, &env, Some(&a)),
+        };
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => return self.finish(&workflow, &origin, failed(hop, e.to_string())).await,
         };
         self.counts.handoffs_sent.fetch_add(1, Ordering::Relaxed);
         let counts = self.peer_counts.get(&peer.id);
-        let reply = self.call(&peer, &body).await.map_err(|e| {
+        let reply = self.call(&peer, body).await.map_err(|e| {
             if let (true, Some(c)) = (e.replied, counts) {
                 c.refused.fetch_add(1, Ordering::Relaxed);
             }
@@ -890,9 +914,14 @@ impl Shared {
     }
 
     /// Act and run the synthetic workload's option (one locked section).
-    fn run_synthetic(&self, obs: ObsId, mut levels: Vec<u32>, private: u32) -> Result<Stepped, String> {
+    fn run_synthetic(&self, obs: ObsId, levels: Vec<u32>, private: u32) -> Result<Stepped, String> {
         let mut core = lock(&self.core);
-        let Core { learner, rng, .. } = &mut *core;
+        self.step_locked(&mut core, obs, levels, private)
+    }
+
+    /// Act and run the synthetic workload's option, with the learner already locked.
+    fn step_locked(&self, core: &mut Core, obs: ObsId, mut levels: Vec<u32>, private: u32) -> Result<Stepped, String> {
+        let Core { learner, rng, .. } = core;
         let action = self.s.learner.behaviour.act(learner.q(), obs, None, rng);
         let step =
             self.s.workload.run_option(self.s.role, &mut levels, private, action, rng).map_err(|e| e.to_string())?;
@@ -950,19 +979,17 @@ impl Shared {
     /// when the connection failed or broke before a reply, or when the peer answered 503 (busy, or taking
     /// the same handoff now): a handoff carries an id and a receiver that already took it answers with the
     /// same scalar without running the work again, so a retry cannot run an option twice.
-    async fn call(&self, peer: &PeerAgent, body: &Value) -> Result<axum::body::Bytes, CallError> {
+    async fn call(&self, peer: &PeerAgent, body: Vec<u8>) -> Result<axum::body::Bytes, CallError> {
         let budget = self.s.limits.call_timeout;
         let start = Instant::now();
         let mut backoff = Duration::from_millis(10);
-        if let Some(w) = &self.wire_log {
-            let _ = log_line(w, "out", &peer.id, body);
-        }
+        self.log("out", &peer.id, &body);
         let err =
             |reason: String| CallError { error: ServiceError::Peer { peer: peer.id.clone(), reason }, replied: false };
         let bad =
             |reason: String| CallError { error: ServiceError::Peer { peer: peer.id.clone(), reason }, replied: true };
-        let payload = axum::body::Bytes::from(serde_json::to_vec(body).map_err(|e| err(e.to_string()))?);
-        let url = format!("{}/", peer.url);
+        let payload = axum::body::Bytes::from(body);
+        let url = &peer.endpoint;
         let max = self.s.limits.max_body_bytes;
         loop {
             let remaining = budget.saturating_sub(start.elapsed());
@@ -971,7 +998,7 @@ impl Shared {
             }
             let mut req = self
                 .http
-                .post(&url)
+                .post(url.clone())
                 .timeout(remaining)
                 .header(axum::http::header::CONTENT_TYPE, "application/json")
                 .body(payload.clone());
@@ -1027,11 +1054,20 @@ impl Shared {
         };
         let env = Envelope::Result { from: self.s.config.id.clone(), workflow: workflow.to_string(), outcome };
         let message_id = format!("{workflow}-result");
-        let body = wire::request(&message_id, &message_id, &env, None);
-        if let Err(e) = self.call(&peer, &body).await {
+        let body = match wire::request_bytes::<Value>(&message_id, &message_id, &env, None) {
+            Ok(b) => b,
+            Err(e) => return tracing::warn!("workflow {workflow}: {e}"),
+        };
+        if let Err(e) = self.call(&peer, body).await {
             tracing::warn!("workflow {workflow}: reporting the result to {origin} failed: {}", e.error);
         }
     }
+}
+
+/// A successful answer: a JSON tree, or bytes already serialised (the hot path).
+enum Reply {
+    Json(Value),
+    Bytes(Vec<u8>),
 }
 
 /// A failed call to a peer; `replied` if the peer answered, with an error status or an oversized reply.
@@ -1051,8 +1087,16 @@ struct Hold {
 /// What an agent holds besides its observation: the synthetic artifact and its own private state, or a hook's
 /// opaque artifact and the legal actions its hook reported.
 enum Held {
-    Synthetic { levels: Vec<u32>, private: u32 },
-    Hook { artifact: Value, legal: Option<Vec<baton_core::ActionId>> },
+    Synthetic {
+        levels: Vec<u32>,
+        private: u32,
+    },
+    /// A synthetic role that already acted and ran its option when it took the handoff.
+    Ready(Result<Stepped, String>),
+    Hook {
+        artifact: Value,
+        legal: Option<Vec<baton_core::ActionId>>,
+    },
 }
 
 /// Where the artifact goes next.

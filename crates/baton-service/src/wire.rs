@@ -146,6 +146,124 @@ pub fn request_with_data(rpc_id: &str, message_id: &str, envelope: &Envelope, ar
     json!({ "jsonrpc": "2.0", "id": rpc_id, "method": METHOD, "params": { "message": message } })
 }
 
+#[derive(Serialize)]
+struct RequestOut<'a, A: Serialize> {
+    jsonrpc: &'static str,
+    id: &'a str,
+    method: &'static str,
+    params: ParamsOut<'a, A>,
+}
+
+#[derive(Serialize)]
+struct ParamsOut<'a, A: Serialize> {
+    message: MessageOut<'a, A>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageOut<'a, A: Serialize> {
+    kind: &'static str,
+    role: &'static str,
+    message_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context_id: Option<&'a str>,
+    parts: &'a [DataPartOut<'a, A>],
+    extensions: [&'static str; 1],
+    metadata: HandoffMetaOut<'a>,
+}
+
+#[derive(Serialize)]
+struct DataPartOut<'a, A: Serialize> {
+    kind: &'static str,
+    data: &'a A,
+}
+
+#[derive(Serialize)]
+struct HandoffMetaOut<'a> {
+    #[serde(rename = "urn:baton:ext:icq-handoff:v1")]
+    handoff: &'a Envelope,
+}
+
+/// The bytes of the request [`request_with_data`] builds, serialised straight from typed parts (no JSON tree):
+/// the same JSON object, for the hot path of a handoff. `artifact` is any serialisable artifact.
+pub fn request_bytes<A: Serialize>(
+    rpc_id: &str,
+    message_id: &str,
+    envelope: &Envelope,
+    artifact: Option<&A>,
+) -> Result<Vec<u8>, ServiceError> {
+    let context_id = match envelope {
+        Envelope::Handoff { workflow, .. } | Envelope::Result { workflow, .. } => Some(workflow.as_str()),
+        Envelope::Start { .. } => None,
+    };
+    let part = artifact.map(|data| DataPartOut { kind: "data", data });
+    let out = RequestOut {
+        jsonrpc: "2.0",
+        id: rpc_id,
+        method: METHOD,
+        params: ParamsOut {
+            message: MessageOut {
+                kind: "message",
+                role: "user",
+                message_id,
+                context_id,
+                parts: part.as_slice(),
+                extensions: [HANDOFF_EXT],
+                metadata: HandoffMetaOut { handoff: envelope },
+            },
+        },
+    };
+    let mut buf = Vec::with_capacity(512);
+    serde_json::to_writer(&mut buf, &out).map_err(|e| ServiceError::Internal(format!("serialising a request: {e}")))?;
+    Ok(buf)
+}
+
+#[derive(Serialize)]
+struct ScalarReplyOut<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: ScalarMessageOut,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScalarMessageOut {
+    kind: &'static str,
+    role: &'static str,
+    message_id: String,
+    parts: [(); 0],
+    metadata: ScalarMetaOut,
+}
+
+#[derive(Serialize)]
+struct ScalarMetaOut {
+    #[serde(rename = "urn:baton:ext:icq-scalar:v1")]
+    scalar: ScalarOut,
+}
+
+#[derive(Serialize)]
+struct ScalarOut {
+    v: f64,
+}
+
+/// The bytes of [`scalar_reply`], serialised straight from typed parts: the same JSON object.
+pub fn scalar_reply_bytes(rpc_id: &Value, message_id: &str, v: f64) -> Result<Vec<u8>, ServiceError> {
+    let out = ScalarReplyOut {
+        jsonrpc: "2.0",
+        id: rpc_id,
+        result: ScalarMessageOut {
+            kind: "message",
+            role: "agent",
+            message_id: format!("{message_id}-reply"),
+            parts: [],
+            metadata: ScalarMetaOut { scalar: ScalarOut { v } },
+        },
+    };
+    let mut buf = Vec::with_capacity(256);
+    serde_json::to_writer(&mut buf, &out).map_err(|e| ServiceError::Internal(format!("serialising a reply: {e}")))?;
+    Ok(buf)
+}
+
 /// A JSON-RPC success reply: an agent message with the given metadata and no parts.
 pub fn reply(rpc_id: &Value, message_id: &str, metadata: Map<String, Value>) -> Value {
     json!({
@@ -239,6 +357,13 @@ fn result_of(body: &[u8]) -> Result<Map<String, Value>, String> {
 /// exactly one entry, [`SCALAR_EXT`], holding exactly one field `v`: a finite number with `|v| <= max_abs`.
 /// Anything else is rejected (and no update happens).
 pub fn parse_scalar_reply(body: &[u8], max_abs: f64) -> Result<f64, String> {
+    // The fast path: a well-formed reply parses straight into typed parts that admit nothing else; anything
+    // else goes through the checks below, which say what is wrong.
+    if let Ok(r) = serde_json::from_slice::<ScalarReplyIn>(body) {
+        if r.error.is_none() && r.result.parts.is_empty() && r.result.metadata.scalar.v.abs() <= max_abs {
+            return Ok(r.result.metadata.scalar.v);
+        }
+    }
     let result = result_of(body)?;
     if result.get("parts").and_then(Value::as_array).is_some_and(|p| !p.is_empty()) {
         return Err("a handoff's reply must carry no parts".into());
@@ -260,6 +385,33 @@ pub fn parse_scalar_reply(body: &[u8], max_abs: f64) -> Result<f64, String> {
         return Err(format!("scalar `v` = {v} is out of range (|v| <= {max_abs})"));
     }
     Ok(v)
+}
+
+#[derive(Deserialize)]
+struct ScalarReplyIn {
+    result: ScalarMessageIn,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct ScalarMessageIn {
+    #[serde(default)]
+    parts: Vec<serde::de::IgnoredAny>,
+    metadata: ScalarMetaIn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScalarMetaIn {
+    #[serde(rename = "urn:baton:ext:icq-scalar:v1")]
+    scalar: ScalarIn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScalarIn {
+    v: f64,
 }
 
 /// Read a workflow's outcome from the reply to a `start`.
@@ -292,6 +444,24 @@ mod tests {
         assert_eq!(inc.envelope, handoff());
         assert_eq!(Artifact::from_data(&inc.artifact.unwrap()).unwrap(), art);
         assert_eq!(inc.message_id, "m1");
+    }
+
+    #[test]
+    fn typed_requests_and_replies_are_the_same_json_as_the_tree_built_ones() {
+        let art = Artifact { levels: vec![1, 2, 3] };
+        for env in [handoff(), Envelope::Start { from: "c".into() }] {
+            let tree = request("r1", "m1", &env, Some(&art));
+            let typed: Value = serde_json::from_slice(&request_bytes("r1", "m1", &env, Some(&art)).unwrap()).unwrap();
+            assert_eq!(typed, tree);
+            let tree = request("r1", "m1", &env, None);
+            let typed: Value =
+                serde_json::from_slice(&request_bytes::<Artifact>("r1", "m1", &env, None).unwrap()).unwrap();
+            assert_eq!(typed, tree);
+        }
+        for id in [json!("x"), json!(7)] {
+            let typed: Value = serde_json::from_slice(&scalar_reply_bytes(&id, "m1", -0.25).unwrap()).unwrap();
+            assert_eq!(typed, scalar_reply(&id, "m1", -0.25));
+        }
     }
 
     #[test]
