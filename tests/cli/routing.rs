@@ -34,7 +34,15 @@ fn a_routing_run_writes_summary_rows_time_series_and_plots() {
     let rows = summary["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
     for row in rows {
-        for key in ["method", "load", "mean_delivery_time", "mean_hops", "delivered", "dropped"] {
+        for key in [
+            "method",
+            "load",
+            "mean_delivery_time",
+            "mean_delivery_time_truncated",
+            "mean_hops",
+            "delivered",
+            "dropped",
+        ] {
             assert!(row.get(key).is_some(), "row lacks {key}: {row}");
         }
     }
@@ -80,7 +88,14 @@ fn a_malformed_topology_file_is_rejected_with_file_line_and_reason() {
 #[test]
 fn the_shipped_routing_experiments_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["routing-6x6", "routing-adapt", "routing-skills", "routing-rgg-10k", "synthetic-neural"] {
+    for name in [
+        "routing-6x6",
+        "routing-6x6-like-for-like",
+        "routing-adapt",
+        "routing-skills",
+        "routing-rgg-10k",
+        "synthetic-neural",
+    ] {
         let path = root.join(format!("experiments/{name}.toml"));
         let origin = path.display().to_string();
         let config = ExperimentConfig::from_toml(&read(&path), &origin).unwrap_or_else(|e| panic!("{e}"));
