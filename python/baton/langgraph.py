@@ -78,7 +78,7 @@ class Router:
         self._pending: Dict[int, Tuple[str, int, int, float, int]] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
-        self.mode = mode
+        self.mode = "train"
         self.set_mode(mode)
 
     # -- building ---------------------------------------------------------------------------------------------
@@ -96,6 +96,8 @@ class Router:
         """Add ``fn`` (sync or async; returns a ``Report`` or a plain update dict, which reports 0 and 0) to the
         ``StateGraph`` ``graph`` as node ``name``, with a conditional edge to one of ``routes`` (other learned
         nodes or ``END``) that the node's agent picks. Returns the agent."""
+        if HANDOFF_KEY not in getattr(graph, "channels", {}):
+            raise ValueError(f"node {name!r}: the graph's state schema must declare the key {HANDOFF_KEY!r}")
         if name in self._nodes:
             raise ValueError(f"node {name!r}: already added")
         if not routes or len(set(routes)) != len(routes):
@@ -132,6 +134,7 @@ class Router:
     # -- modes, checkpoints -------------------------------------------------------------------------------------
 
     def set_mode(self, mode: str) -> None:
+        """``"train"`` or ``"frozen"``; takes effect at the next node that starts."""
         if mode not in MODES:
             raise ValueError(f"mode: {mode!r} is not one of {MODES}")
         self.mode = mode

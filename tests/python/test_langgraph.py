@@ -164,5 +164,10 @@ def test_bad_input_is_refused():
     app = graph.compile()
     with pytest.raises(ValueError, match="observe returned 5"):
         app.invoke({"hard": 0})
+    class Bare(TypedDict):
+        hard: int
+
+    with pytest.raises(ValueError, match="must declare the key 'baton_handoff'"):
+        Router().add_node(StateGraph(Bare), "a", triage, observe=lambda s: 0, n_obs=1, routes=[END])
     with pytest.raises(ValueError, match="n_obs"):
         baton.IcqAgent.for_interface("x", 0, 2)
