@@ -25,6 +25,26 @@ class IcqAgent:
         self._core = _baton.IcqAgent(core_env, index, json.dumps(learner), seed)
         self.name: str = core_env.agent_names()[index]
 
+    @classmethod
+    def for_interface(
+        cls,
+        name: str,
+        n_obs: int,
+        n_actions: int,
+        discount: float = 1.0,
+        env_id: str = "pipeline",
+        role: int = 0,
+        seed: int = 0,
+        **learner: Any,
+    ) -> "IcqAgent":
+        """The learner of an agent that is not part of a ``baton.envs`` environment (a LangGraph node, a
+        service): ``n_obs`` observations, ``n_actions`` actions all legal everywhere, ``discount`` per step.
+        ``env_id`` and ``role`` identify it in checkpoints (``load`` refuses another's)."""
+        self = cls.__new__(cls)
+        self._core = _baton.IcqAgent.interface(name, n_obs, n_actions, discount, env_id, role, json.dumps(learner), seed)
+        self.name = name
+        return self
+
     def act(self, obs: int, mask: Optional[np.ndarray] = None) -> int:
         """The behaviour policy's action at ``obs``; ``mask`` (PettingZoo's ``action_mask``) must allow it."""
         return self._core.act(obs, None if mask is None else mask.tobytes())

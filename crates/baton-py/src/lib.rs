@@ -391,6 +391,28 @@ struct IcqAgent {
 }
 
 impl IcqAgent {
+    fn build(spec: AgentSpec, env_id: String, discount: f64, role: u16, learner: &str, seed: u64) -> PyResult<Self> {
+        let config: LearnerConfig =
+            from_json(learner).map_err(|e| PyValueError::new_err(format!("invalid config: learner.{e}")))?;
+        let params = config.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        if params.network.is_some() {
+            return Err(PyValueError::new_err(
+                "learner.network: the Python IcqAgent is tabular (neural agents run through baton.run)",
+            ));
+        }
+        Ok(IcqAgent {
+            agent: baton_learn::IcqAgent::tabular(&spec, discount, params.step.clone()),
+            spec,
+            env_id,
+            discount,
+            step: params.step,
+            behaviour: params.behaviour,
+            rng: stream(seed, Stream::Agent(role)),
+            role,
+            updates: 0,
+        })
+    }
+
     fn check_obs(&self, obs: u32) -> PyResult<ObsId> {
         if obs < self.spec.n_obs {
             Ok(ObsId(obs))
@@ -408,26 +430,46 @@ impl IcqAgent {
     #[pyo3(signature = (env, agent, learner="{}", seed=0))]
     fn new(env: &Env, agent: usize, learner: &str, seed: u64) -> PyResult<Self> {
         let spec = env.agent_spec(agent)?.clone();
-        let config: LearnerConfig =
-            from_json(learner).map_err(|e| PyValueError::new_err(format!("invalid config: learner.{e}")))?;
-        let params = config.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        if params.network.is_some() {
-            return Err(PyValueError::new_err(
-                "learner.network: the Python IcqAgent is tabular (neural agents run through baton.run)",
-            ));
-        }
         let role = u16::try_from(agent).map_err(|_| PyValueError::new_err("agent index too large"))?;
-        Ok(IcqAgent {
-            agent: baton_learn::IcqAgent::tabular(&spec, env.spec.discount, params.step.clone()),
-            spec,
-            env_id: env.spec.id.clone(),
-            discount: env.spec.discount,
-            step: params.step,
-            behaviour: params.behaviour,
-            rng: stream(seed, Stream::Agent(role)),
-            role,
-            updates: 0,
-        })
+        IcqAgent::build(spec, env.spec.id.clone(), env.spec.discount, role, learner, seed)
+    }
+
+    /// The learner of one agent of a pipeline that is not a baton environment (a LangGraph node, a service):
+    /// its interface is `n_obs` observations and `n_actions` actions, every action legal everywhere, discount
+    /// `discount` per step; `env_id` and `role` identify it in checkpoints.
+    #[staticmethod]
+    #[pyo3(signature = (name, n_obs, n_actions, discount, env_id, role, learner="{}", seed=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn interface(
+        name: &str,
+        n_obs: u32,
+        n_actions: u16,
+        discount: f64,
+        env_id: &str,
+        role: u16,
+        learner: &str,
+        seed: u64,
+    ) -> PyResult<Self> {
+        if !(1..=1 << 24).contains(&n_obs) {
+            return Err(PyValueError::new_err(format!("n_obs: {n_obs} must be in 1..=16777216")));
+        }
+        if !(1..=1024).contains(&n_actions) {
+            return Err(PyValueError::new_err(format!("n_actions: {n_actions} must be in 1..=1024")));
+        }
+        if u64::from(n_obs) * u64::from(n_actions) > 1 << 24 {
+            return Err(PyValueError::new_err(format!("n_obs * n_actions: {n_obs} * {n_actions} exceeds 16777216")));
+        }
+        if !(0.0..=1.0).contains(&discount) {
+            return Err(PyValueError::new_err(format!("discount: {discount} must be in [0, 1]")));
+        }
+        let spec = AgentSpec {
+            name: name.to_string(),
+            n_obs,
+            n_actions,
+            legal: baton_core::Legal::all(n_actions),
+            action_names: (0..n_actions).map(|a| format!("action-{a}")).collect(),
+        };
+        IcqAgent::build(spec, env_id.to_string(), discount, role, learner, seed)
     }
 
     /// Step 1: the behaviour policy's action at `obs`. A mask (bytes, 1 = legal), when given, must allow it.
