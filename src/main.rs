@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use baton::experiment::routing::RoutingSummary;
-use baton::experiment::{self, runner::Progress, Experiment, Outcome, Summary};
+use baton::experiment::{self, runner::Progress, Experiment};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -176,95 +175,9 @@ fn run(
         "host": std::env::var("HOSTNAME").unwrap_or_default(),
     });
     let dir = experiment::write_run(dir, &exp, &results, &meta)?;
-    match &results {
-        Outcome::Synthetic(r) => print_summary(&r.summary),
-        Outcome::Routing(r) => print_routing(&r.summary),
-        Outcome::Sweep(r) => print_sweep(&r.summary),
-        Outcome::Math(r) => print_math(&r.summary),
-        Outcome::Cpu(r) => cpu::print_summary(&r.summary),
-    }
+    print!("{}", results.terminal());
     println!("\nwrote {} in {wall:.1}s", dir.display());
     Ok(())
-}
-
-fn print_math(s: &experiment::math::MathSummary) {
-    println!(
-        "{} on {} ({} seeds, {} training episodes, {} held-out questions of {})\n",
-        s.experiment, s.workload, s.seeds, s.episodes, s.heldout_questions, s.dataset
-    );
-    println!(
-        "{:<12} {:>7} {:>9} {:>17} {:>10} {:>12} {:>9}",
-        "method", "lambda", "accuracy", "95% CI", "routellm", "USD per 1k", "return"
-    );
-    let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
-    for r in &s.rows {
-        println!(
-            "{:<12} {:>7} {:>9.4} {:>17} {:>10} {:>12.3} {:>9}",
-            r.method.name(),
-            opt(r.lambda, 0),
-            r.accuracy,
-            format!("[{:.3}, {:.3}]", r.accuracy_ci95[0], r.accuracy_ci95[1]),
-            opt(r.accuracy_routellm, 4),
-            r.cost_per_1k_usd,
-            opt(r.mean_return, 4)
-        );
-    }
-    for c in &s.front_checks {
-        println!(
-            "front vs {:<12} at ${:.3}/1k: {:.4} vs {:.4} ({})",
-            c.method.name(),
-            c.cost_per_1k_usd,
-            c.front_accuracy.unwrap_or(f64::NAN),
-            c.accuracy,
-            if c.holds { "holds" } else { "does not hold" }
-        );
-    }
-    for c in &s.oracle_checks {
-        println!(
-            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {}); return {:+.4}; \
-             ic-q's front at the oracle's ${:.3}/1k: {:.4} ({:+.4}, {})",
-            c.lambda,
-            c.ic_q,
-            c.oracle,
-            c.difference,
-            if c.holds { "holds" } else { "does not hold" },
-            c.return_difference,
-            c.oracle_cost_per_1k_usd,
-            c.front_accuracy.unwrap_or(f64::NAN),
-            c.front_difference.unwrap_or(f64::NAN),
-            if c.front_holds { "holds" } else { "does not hold" }
-        );
-    }
-}
-
-fn print_routing(s: &RoutingSummary) {
-    println!("{} on {} ({} seeds): {}", s.experiment, s.workload, s.seeds, s.network.description);
-    println!("mean delivery time of packets delivered after t = {}, median over seeds\n", s.warmup);
-    let skills = s.rows.iter().any(|r| r.routing_accuracy.is_some());
-    let last = if skills { "accuracy" } else { "published" };
-    println!(
-        "{:<14} {:>6} {:>12} {:>19} {:>10} {:>10} {:>9} {:>10}",
-        "method", "load", "delivery", "IQR", "hops", "delivered", "dropped", last
-    );
-    for r in &s.rows {
-        let iqr = format!("[{:.2}, {:.2}]", r.mean_delivery_time_iqr[0], r.mean_delivery_time_iqr[1]);
-        let extra = match (r.routing_accuracy, r.published) {
-            (Some(a), _) => format!("{:.2}%", 100.0 * a),
-            (None, Some(v)) => format!("{v:.2}"),
-            (None, None) => "-".to_string(),
-        };
-        println!(
-            "{:<14} {:>6} {:>12.3} {:>19} {:>10.2} {:>10.0} {:>9.0} {:>10}",
-            r.method.name(),
-            r.load,
-            r.mean_delivery_time,
-            iqr,
-            r.mean_hops,
-            r.delivered,
-            r.dropped,
-            extra
-        );
-    }
 }
 
 fn report(dirs: &[PathBuf], out: Option<&std::path::Path>) -> Result<()> {
@@ -283,77 +196,6 @@ fn report(dirs: &[PathBuf], out: Option<&std::path::Path>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn print_sweep(s: &experiment::sweep::SweepSummary) {
-    println!(
-        "{} on {} ({} seeds, {} handoffs): {} against {} (predicted: {})\n",
-        s.experiment,
-        s.workload,
-        s.seeds,
-        s.handoffs,
-        s.error,
-        s.axis.name(),
-        s.predicted
-    );
-    println!(
-        "{:<10} {:>9} {:>12} {:>25} {:>11} {:>11} {:>11}",
-        "method", "level", "error", "95% CI", "predicted", "q_err_inf", "policy loss"
-    );
-    for r in &s.rows {
-        let ci = format!("[{:.4}, {:.4}]", r.error_ci95[0], r.error_ci95[1]);
-        let predicted = r.predicted.map_or_else(|| "-".to_string(), |p| format!("{p:.4}"));
-        println!(
-            "{:<10} {:>9} {:>12.4} {:>25} {:>11} {:>11.4} {:>11.4}",
-            r.method.name(),
-            r.level,
-            r.error,
-            ci,
-            predicted,
-            r.q_error_inf,
-            r.policy_loss
-        );
-    }
-    match &s.fit {
-        Some(f) => println!(
-            "\nfit of {} ({} on {}, levels {:?}): slope {:.4}, R^2 {:.4}",
-            f.method.name(),
-            f.y,
-            f.x,
-            f.levels,
-            f.slope,
-            f.r2
-        ),
-        None => println!("\nno fit (too few levels with a finite measurement)"),
-    }
-}
-
-fn print_summary(s: &Summary) {
-    let m = &s.model;
-    println!("{} on {} ({} seeds): {}", s.experiment, s.workload, s.seeds, m.description);
-    println!(
-        "interface gap: eps_IF = {:.3e}, delta_IF = {:.3e}, alpha_IF = {:.3e} (gamma_bar = {:.4})",
-        m.eps_if, m.delta_if, m.alpha_if, m.gamma_bar
-    );
-    let t_mix = m.t_mix.map_or_else(|| "not computed".to_string(), |t| t.to_string());
-    println!("behaviour chain: t_mix = {t_mix} handoffs, min xi = {:.3e}\n", m.coverage_min);
-    println!(
-        "{:<11} {:>10} {:>23} {:>9} {:>12} {:>12} {:>9}",
-        "method", "value", "95% CI", "gap", "q_err_inf", "q_err_xi", "scalars"
-    );
-    for r in &s.rows {
-        let ci = format!("[{:.4}, {:.4}]", r.value_ci95[0], r.value_ci95[1]);
-        println!(
-            "{:<11} {:>10.4} {:>23} {:>8.2}% {:>12.4} {:>12.4} {:>9}",
-            r.method.name(),
-            r.value,
-            ci,
-            100.0 * r.gap,
-            r.q_error_inf,
-            r.q_error_xi,
-            format!("{:.0}/xfer", r.scalars_per_transfer)
-        );
-    }
 }
 
 fn bench(json: bool, seconds: f64, filter: &str) -> Result<()> {

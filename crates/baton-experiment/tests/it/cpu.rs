@@ -22,10 +22,7 @@ fn run(text: &str, threads: usize) -> (baton_experiment::Experiment, Outcome) {
 }
 
 fn results(o: &Outcome) -> &CpuResults {
-    match o {
-        Outcome::Cpu(r) => r,
-        _ => panic!("a cpu config gave other results"),
-    }
+    o.downcast_ref::<CpuResults>().expect("a cpu config gave other results")
 }
 
 #[test]
