@@ -12,6 +12,7 @@ pub mod data;
 pub(crate) mod episodic;
 pub mod error;
 pub mod eval;
+pub mod finite;
 pub mod math;
 pub mod method;
 pub mod output;

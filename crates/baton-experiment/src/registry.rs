@@ -19,6 +19,8 @@ pub enum WorkloadConfig {
     Math(baton_envs::math::MathConfig),
     /// CPU programming with TinyCPU roles (model.md 6.3).
     Cpu(baton_envs::cpu::CpuConfig),
+    /// An explicit finite IC-SMDP read from a file (docs/finite.md; exact ground truth).
+    Finite(crate::finite::FiniteConfig),
 }
 
 impl WorkloadConfig {
@@ -29,6 +31,7 @@ impl WorkloadConfig {
             WorkloadConfig::Routing(c) => c,
             WorkloadConfig::Math(c) => c,
             WorkloadConfig::Cpu(c) => c,
+            WorkloadConfig::Finite(c) => c,
         }
     }
 
@@ -39,13 +42,14 @@ impl WorkloadConfig {
             WorkloadConfig::Routing(c) => c,
             WorkloadConfig::Math(c) => c,
             WorkloadConfig::Cpu(c) => c,
+            WorkloadConfig::Finite(c) => c,
         }
     }
 }
 
 /// Every workload, in the order `baton bench` runs their loops.
 pub static KINDS: &[&dyn Kind] =
-    &[&crate::synthetic::KIND, &crate::routing::KIND, &crate::math::KIND, &crate::cpu::KIND];
+    &[&crate::synthetic::KIND, &crate::routing::KIND, &crate::math::KIND, &crate::cpu::KIND, &crate::finite::KIND];
 
 /// The workload whose runs write `id` to `summary.json`.
 pub fn by_id(id: &str) -> Option<&'static dyn Kind> {

@@ -40,6 +40,17 @@ fn configs() -> Vec<(&'static str, String)> {
                 head("[\"ic-q\"]")
             ),
         ),
+        (
+            "finite",
+            format!(
+                "{}[workload]\nkind = \"finite\"\nmodel = {:?}\n",
+                head("[\"ic-q\"]"),
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../experiments/models/finite-example.toml")
+                    .display()
+                    .to_string()
+            ),
+        ),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 mod check_env;
 mod cpu;
+mod finite;
 mod math;
 mod neural;
 mod routing;
