@@ -159,7 +159,8 @@ fn run(
         ))
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let dir = experiment::prepare_run_dir(&out, force)?;
+    // Prepared before running, so that a refused output path costs no training.
+    let dir = experiment::output::RunDir::create(&out, force)?;
     let started = Instant::now();
     let progress = Bar(bar);
     let results = pool.install(|| exp.run(&progress))?;

@@ -246,7 +246,7 @@ impl ExperimentConfig {
             baton_learn::LearnError::InvalidConfig { field, reason } => {
                 ExperimentError::InvalidConfig { field, reason }
             }
-            other => ExperimentError::Internal(other.to_string()),
+            other => ExperimentError::Learn(other),
         })?;
         let workload = self.workload.spec().check(&self)?;
         Ok(CheckedExperiment { config: self, workload, learner, training })

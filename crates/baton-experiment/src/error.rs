@@ -25,6 +25,12 @@ pub enum ExperimentError {
     /// A spec or model was refused by the core vocabulary.
     #[error("{0}")]
     Core(#[from] baton_core::CoreError),
+    /// A routing topology (the built-in benchmark grid) could not be parsed.
+    #[error(transparent)]
+    Topology(#[from] baton_envs::routing::topology::TopologyError),
+    /// The learner settings were refused.
+    #[error("learner: {0}")]
+    Learn(#[source] baton_learn::LearnError),
     /// The exact solver failed.
     #[error("solver: {0}")]
     Solve(#[from] baton_solve::SolveError),

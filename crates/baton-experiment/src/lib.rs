@@ -52,12 +52,8 @@ pub fn load_experiment(path: &Path) -> Result<Experiment, ExperimentError> {
     })
 }
 
-/// Prepare the run directory `out` before running, so that a refused output path costs no training.
-pub fn prepare_run_dir(out: &Path, overwrite: bool) -> Result<output::RunDir, ExperimentError> {
-    output::RunDir::create(out, overwrite)
-}
-
-/// Write a finished run into a prepared directory, atomically (see [`output`]): the resolved `config.toml`,
+/// Write a finished run into a directory prepared by [`output::RunDir::create`] (before the run, so that a
+/// refused output path costs no training), atomically (see [`output`]): the resolved `config.toml`,
 /// `meta.json`, and from the workload's results `metrics.jsonl`, `summary.json` and its other files (plots;
 /// a math run's saved policy under `policy/`, see [`ask`]).
 pub fn write_run(

@@ -187,9 +187,7 @@ pub fn load_policy(run: &Path, lambda: Option<f64>) -> Result<Policy, Experiment
             })
         }
     };
-    let spec = Arc::new(
-        spec(math.config.discount, math.config.interfaces).map_err(|e| ExperimentError::Internal(e.to_string()))?,
-    );
+    let spec = Arc::new(spec(math.config.discount, math.config.interfaces)?);
     let mut agents = Vec::with_capacity(spec.agents.len());
     for (i, a) in spec.agents.iter().enumerate() {
         let path = run.join(lambda_dir(lambda)).join(format!("agent-{i}.json"));

@@ -117,7 +117,7 @@ pub const IRREGULAR_6X6: &str = "nodes 36
 fn six_by_six() -> Result<std::sync::Arc<baton_envs::routing::Topology>, ExperimentError> {
     baton_envs::routing::Topology::parse_edges(IRREGULAR_6X6, "irregular-6x6 (built in)")
         .map(std::sync::Arc::new)
-        .map_err(|e| ExperimentError::Internal(e.to_string()))
+        .map_err(ExperimentError::from)
 }
 
 fn routing_bench_params(load: f64) -> baton_envs::routing::NetworkParams {
@@ -153,7 +153,7 @@ fn rgg_10k() -> Result<crate::routing::qrouting::FusedQRouting, ExperimentError>
         skills: None,
         published: None,
     };
-    let routing = config.validate(None).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+    let routing = config.validate(None)?;
     let hops = baton_envs::routing::HopTable::new(&routing.topology, &routing.interface);
     let network = routing.network(50.0);
     crate::routing::qrouting::FusedQRouting::new(

@@ -2,7 +2,8 @@
 //! named, and a small learning test.
 
 use baton_experiment::cpu::CpuResults;
-use baton_experiment::{prepare_run_dir, write_run, ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
+use baton_experiment::output::RunDir;
+use baton_experiment::{write_run, ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
 
 /// A small, fast workload (debug builds run the role MCMC too).
 fn config(methods: &str, extra: &str) -> String {
@@ -37,7 +38,7 @@ fn files_are_byte_identical_on_one_and_two_threads() {
         // A fresh world each time: the role caches fill in a different order.
         let (exp, out) = run(&text, threads);
         let target = dir.path().join(format!("t{threads}"));
-        let rd = prepare_run_dir(&target, false).unwrap();
+        let rd = RunDir::create(&target, false).unwrap();
         let meta = serde_json::json!({});
         let path = write_run(rd, &exp, &out, &meta).unwrap();
         let read = |n: &str| std::fs::read(path.join(n)).unwrap();
