@@ -79,7 +79,7 @@ fn a_refused_output_directory_costs_no_training() {
     std::fs::create_dir(&out).expect("create out");
     std::fs::write(out.join("keep.txt"), "precious").expect("write");
     // A budget that would take minutes if it ran: the refusal must come first.
-    let cfg = Config::tiny(&["ic-q"]).set("training", "handoffs", "100000000000").write(tmp.path(), "big.toml");
+    let cfg = Config::tiny(&["ic-q"]).set("training", "handoffs", "10000000000").write(tmp.path(), "big.toml");
     let started = std::time::Instant::now();
     let outcome = baton_run(&cfg, &out, &[]);
     assert_ne!(outcome.code, Some(0));
