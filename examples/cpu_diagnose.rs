@@ -25,7 +25,6 @@ use baton::core::rng::{stream, Stream};
 use baton::core::{ActionId, AgentId, ArtifactId, Env, Event, JointState, ObsId};
 use baton::envs::cpu::env::{oracle_spec, Artifact, SUBMIT, SUBMIT_PROGRAM};
 use baton::envs::cpu::{CpuEnv, Order};
-use baton::experiment::config::Workload;
 use baton::experiment::cpu::CpuWorkload;
 use baton::experiment::train::{Centralized, Decentralized};
 use baton::learn::{IcqAgent, QFunction, TabularQ};
@@ -226,8 +225,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = args.first().ok_or("usage: cpu_diagnose CONFIG [SEED]")?;
     let seed: u64 = args.get(1).map_or(Ok(0), |s| s.parse())?;
     let exp = baton::experiment::load_experiment(std::path::Path::new(path))?;
-    let Workload::Cpu(w) = &exp.workload else { return Err("not a cpu config".into()) };
-    let w: &CpuWorkload = w;
+    let Some(w) = exp.workload_as::<CpuWorkload>() else { return Err("not a cpu config".into()) };
     let k = w.cpu.config.tester_k;
     let episodes = w.cpu.config.episodes;
     let spec = &w.spec;

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use baton::core::{ActionId, AgentId, Env, Event, JointState, Next, ObsId};
 use baton::envs::math::env::{describe, oracle_spec_for};
 use baton::envs::math::{MathEnv, Order, Strategy};
-use baton::experiment::config::Workload;
 use baton::experiment::math::MathWorkload;
 use baton::experiment::train::{Centralized, Decentralized};
 use baton::learn::{IcqAgent, QFunction, TabularQ};
@@ -66,8 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = args.first().ok_or("usage: math_diagnose CONFIG LAMBDA...")?;
     let exp = baton::experiment::load_experiment(std::path::Path::new(path))?;
-    let Workload::Math(m) = &exp.workload else { return Err("not a math config".into()) };
-    let m: &MathWorkload = m;
+    let Some(m) = exp.workload_as::<MathWorkload>() else { return Err("not a math config".into()) };
     let lambdas: Vec<f64> = args[1..].iter().map(|s| s.parse()).collect::<Result<_, _>>()?;
     let episodes = m.math.config.episodes;
     let seed = 0;

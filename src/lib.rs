@@ -11,6 +11,7 @@
 //! - [`envs`], workloads;
 //! - [`experiment`], configs, the runner, run directories;
 //! - [`tinycpu`], the 8-bit machine and task set of the CPU-programming workload;
+//! - [`llm`], the math workload's data sets, model backends, grading and prices (model.md 6.4);
 //! - [`service`], agents as HTTP services across trust boundaries (model.md 7).
 //!
 //! ```
@@ -27,6 +28,7 @@ pub use baton_core as core;
 pub use baton_envs as envs;
 pub use baton_experiment as experiment;
 pub use baton_learn as learn;
+pub use baton_llm as llm;
 pub use baton_service as service;
 pub use baton_solve as solve;
 pub use baton_tinycpu as tinycpu;

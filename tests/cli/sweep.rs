@@ -14,7 +14,10 @@ fn the_four_bound_sweep_files_are_valid_sweeps_with_ten_seeds() {
         let config = ExperimentConfig::from_toml(&read(&path), &origin).unwrap_or_else(|e| panic!("{origin}: {e}"));
         assert!(config.seeds >= 10, "{origin}: at least 10 seeds");
         let experiment = config.validate().unwrap_or_else(|e| panic!("{origin} is not valid: {e}"));
-        let sweep = experiment.sweep.as_ref().unwrap_or_else(|| panic!("{origin} has no [sweep]"));
+        let sweep = &experiment
+            .workload_as::<baton::experiment::sweep::SweepWorkload>()
+            .unwrap_or_else(|| panic!("{origin} has no [sweep]"))
+            .sweep;
         assert_eq!(sweep.axis.name(), axis);
     }
 }

@@ -293,11 +293,6 @@ impl FiniteModel {
     pub fn expected_reward(&self, p: usize) -> f64 {
         self.outcomes(p).iter().map(|o| o.prob * o.reward).sum()
     }
-    /// `Gamma(s, a) = E[gamma^tau | s, a]` of pair `p`.
-    pub fn expected_discount(&self, p: usize) -> f64 {
-        let g = self.discount();
-        self.outcomes(p).iter().map(|o| o.prob * g.powi(o.duration as i32)).sum()
-    }
     /// `gamma_bar = max_{s,a} E[gamma^tau 1{s' not terminal} | s, a]`, the contraction factor of the SMDP
     /// Bellman operator: a terminal outcome carries no continuation value, so it does not count (counting it,
     /// as `max Gamma(s, a)` does, gives a looser factor that every model with a one-step terminal action

@@ -22,6 +22,10 @@ pub enum Stream {
     Central,
     /// Evaluation rollouts (Monte-Carlo checks), numbered.
     Eval(u32),
+    /// Agent `i`'s learner initialisation (a network's random weights and features).
+    Init(u16),
+    /// Agent `i`'s i.i.d. samples for an offline regression (a bound sweep's `e_approx`).
+    Sample(u16),
     /// Anything else a workload needs, numbered by the workload.
     Other(u32),
 }
@@ -34,6 +38,10 @@ impl Stream {
             Stream::Agent(i) => (1 << 32) | u64::from(i),
             Stream::Eval(i) => (2 << 32) | u64::from(i),
             Stream::Other(i) => (3 << 32) | u64::from(i),
+            // Named after they were numbered `Other(1000 + i)` and `Other(3000 + i)`: the same ids, so the same
+            // numbers as before the names.
+            Stream::Init(i) => (3 << 32) | (1000 + u64::from(i)),
+            Stream::Sample(i) => (3 << 32) | (3000 + u64::from(i)),
         }
     }
 }
@@ -113,6 +121,17 @@ mod tests {
             for (k, &c) in counts.iter().enumerate() {
                 assert!((f64::from(c) - 20_000.0).abs() < 5.0 * sd + 1e-9, "n {n} bucket {k}: {c}");
             }
+        }
+    }
+
+    #[test]
+    fn named_streams_keep_their_former_numbers() {
+        for i in [0u16, 1, 7, 999] {
+            assert_eq!(stream(5, Stream::Init(i)).next_u64(), stream(5, Stream::Other(1000 + u32::from(i))).next_u64());
+            assert_eq!(
+                stream(5, Stream::Sample(i)).next_u64(),
+                stream(5, Stream::Other(3000 + u32::from(i))).next_u64()
+            );
         }
     }
 

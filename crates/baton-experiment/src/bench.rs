@@ -4,12 +4,11 @@
 use std::time::{Duration, Instant};
 
 use baton_core::rng::{stream, uniform_index, Stream};
-use baton_core::{ActionId, AgentId, Env, Event, FiniteEnv, FiniteModel, ObsId, TERMINAL};
+use baton_core::{ActionId, AgentId, FiniteModel, ObsId, TERMINAL};
 use baton_envs::SyntheticConfig;
-use baton_learn::{Behaviour, IcqAgent, Scalar, StepSize, TabularQ, Transition};
+use baton_learn::{IcqAgent, Scalar, StepSize, TabularQ, Transition};
 use serde::Serialize;
 
-use crate::train::{Centralized, Decentralized};
 use crate::ExperimentError;
 
 /// One measured figure.
@@ -59,7 +58,7 @@ fn thread_cpu_seconds() -> Option<f64> {
     Some(ns as f64 * 1e-9)
 }
 
-fn time_loop(name: &str, budget: Duration, mut chunk: impl FnMut() -> u64) -> Figure {
+pub(crate) fn time_loop(name: &str, budget: Duration, mut chunk: impl FnMut() -> u64) -> Figure {
     // Warm up (page in tables, settle the branch predictor), then time whole chunks.
     chunk();
     let cpu_start = thread_cpu_seconds();
@@ -73,109 +72,23 @@ fn time_loop(name: &str, budget: Duration, mut chunk: impl FnMut() -> u64) -> Fi
     Figure { name: name.into(), per_sec: ops as f64 / seconds, ops, seconds, cpu_seconds }
 }
 
-/// Run every hot loop whose name contains `filter` for about `budget` each.
+/// Handoffs per timed chunk of the training loops.
+pub(crate) const CHUNK: u64 = 100_000;
+
+/// Run every hot loop whose name contains `filter` for about `budget` each: each workload's (through the
+/// registry), then the learners'.
 pub fn run_benches(budget: Duration, filter: &str) -> Result<Vec<Figure>, ExperimentError> {
     let model = SyntheticConfig::default().validate()?.build_model()?;
     let spec = model.spec().clone();
     let step = StepSize::polynomial(0.8);
     let agents: Vec<IcqAgent<TabularQ>> =
         spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, step.clone())).collect();
-    const CHUNK: u64 = 100_000;
     let mut figures = Vec::new();
 
     let wanted = |name: &str| name.contains(filter);
 
-    let mut icq = Decentralized::new(FiniteEnv::new(&model), agents.clone(), Behaviour::Uniform, 1);
-    if wanted("synthetic/ic-q/handoffs_per_sec") {
-        figures.push(time_loop("synthetic/ic-q/handoffs_per_sec", budget, || {
-            icq.run(CHUNK);
-            CHUNK
-        }));
-    }
-
-    let mut greedy =
-        Decentralized::new(FiniteEnv::new(&model), agents.clone(), Behaviour::EpsilonGreedy { epsilon: 0.1 }, 1);
-    if wanted("synthetic/ic-q-epsilon-greedy/handoffs_per_sec") {
-        figures.push(time_loop("synthetic/ic-q-epsilon-greedy/handoffs_per_sec", budget, || {
-            greedy.run(CHUNK);
-            CHUNK
-        }));
-    }
-
-    let oracle = IcqAgent::tabular(&model.oracle_spec(), spec.discount, step);
-    let mut central = Centralized::new(FiniteEnv::new(&model), oracle, Behaviour::Uniform, 1);
-    if wanted("synthetic/oracle/handoffs_per_sec") {
-        figures.push(time_loop("synthetic/oracle/handoffs_per_sec", budget, || {
-            central.run(CHUNK);
-            CHUNK
-        }));
-    }
-
-    // The two halves of a handoff, timed apart: the environment alone (uniform actions, no learning) and
-    // the learners alone (the receiver's reply and the sender's update, replayed from recorded transitions).
-    if wanted("synthetic/environment-only/handoffs_per_sec") {
-        let mut env = FiniteEnv::new(&model);
-        let mut env_rng = stream(1, Stream::Env);
-        let mut act_rng = stream(1, Stream::Agent(0));
-        let legal: Vec<Vec<ActionId>> = spec.agents.iter().map(|a| a.legal.of(ObsId(0)).to_vec()).collect();
-        figures.push(time_loop("synthetic/environment-only/handoffs_per_sec", budget, || {
-            let mut done = 0;
-            while done < CHUNK {
-                match env.next_event(&mut env_rng) {
-                    Event::Decide(d) => {
-                        let l = &legal[d.agent.index()];
-                        env.act(d.artifact, l[uniform_index(&mut act_rng, l.len())], &mut env_rng);
-                    }
-                    Event::Handoff(_) => done += 1,
-                    Event::EpisodeEnd => {}
-                }
-            }
-            CHUNK
-        }));
-    }
-    // Routing (model.md 6.2): Q-routing as IC-Q on Boyan & Littman's irregular 6x6 grid at L = 3.0, counted in
-    // hops (each hop is one Q-update), steady state (the first chunk, timed out, covers the learning burst).
-    // `ic-q` is the fused loop `baton run` uses; `ic-q-generic` the reference (the generic runner over the
-    // `Env`), which gives the same results.
-    if wanted("routing-6x6/ic-q/hops_per_sec") {
-        let mut l = crate::routing::qrouting::FusedQRouting::new(
-            six_by_six()?,
-            routing_bench_params(3.0),
-            StepSize::Constant(0.5),
-            Behaviour::Greedy,
-            1,
-            |_| None,
-        )
-        .map_err(ExperimentError::Internal)?;
-        figures.push(time_loop("routing-6x6/ic-q/hops_per_sec", budget, || {
-            let before = l.stats().hops;
-            let until = l.now() + 20_000.0;
-            l.run_until(until);
-            l.stats().hops - before
-        }));
-    }
-    // The same loop on a 10,000-router random geometric network (`experiments/routing-rgg-10k.toml`: 100
-    // regions, hop-count start, decaying step, L = 50). Its tables take about 600 MB and building them a few
-    // seconds, so it runs only when the filter names it (`--filter rgg`).
-    if !filter.is_empty() && wanted("routing-rgg-10k/ic-q/hops_per_sec") {
-        let mut l = rgg_10k()?;
-        figures.push(time_loop("routing-rgg-10k/ic-q/hops_per_sec", budget, || {
-            let before = l.stats().hops;
-            let until = l.now() + 200.0;
-            l.run_until(until);
-            l.stats().hops - before
-        }));
-    }
-    if wanted("routing-6x6/ic-q-generic/hops_per_sec") {
-        let routing = baton_envs::routing::Network::new(six_by_six()?, routing_bench_params(3.0));
-        let spec = routing.spec().clone();
-        let agents: Vec<IcqAgent<TabularQ>> =
-            spec.agents.iter().map(|a| IcqAgent::tabular(a, spec.discount, StepSize::Constant(0.5))).collect();
-        let mut l = Decentralized::new(routing, agents, Behaviour::Greedy, 1);
-        figures.push(time_loop("routing-6x6/ic-q-generic/hops_per_sec", budget, || {
-            l.run(CHUNK);
-            CHUNK
-        }));
+    for kind in crate::registry::KINDS {
+        kind.benches(budget, filter, &mut figures)?;
     }
     // Neural IC-Q (model.md 3) on random unit features in R^64, as in a width sweep. Flops counted per update:
     // forward pass 2md (a multiply and an add per weight) + rank-1 step 2md = 4md; per handoff the receiver's
@@ -370,110 +283,4 @@ fn record_transitions(model: &FiniteModel, n: usize) -> Vec<Recorded> {
     out
 }
 
-/// Boyan & Littman's irregular 6x6 grid, built in so the benchmark needs no data directory. The same
-/// links as `routing/irregular-6x6.edges` of the shared data (a test checks they agree).
-pub const IRREGULAR_6X6: &str = "nodes 36
-0 1
-0 6
-1 2
-1 7
-2 8
-3 4
-3 9
-4 5
-4 10
-5 11
-6 7
-6 12
-7 8
-7 13
-8 14
-9 10
-9 15
-10 11
-10 16
-11 17
-12 13
-12 18
-13 14
-13 19
-14 20
-15 16
-15 21
-16 17
-16 22
-17 23
-18 19
-18 24
-19 20
-19 25
-20 21
-20 26
-21 22
-21 27
-22 23
-22 28
-23 29
-24 30
-25 26
-27 28
-29 35
-30 31
-31 32
-32 33
-33 34
-34 35
-";
-
-fn six_by_six() -> Result<std::sync::Arc<baton_envs::routing::Topology>, ExperimentError> {
-    baton_envs::routing::Topology::parse_edges(IRREGULAR_6X6, "irregular-6x6 (built in)")
-        .map(std::sync::Arc::new)
-        .map_err(|e| ExperimentError::Internal(e.to_string()))
-}
-
-fn routing_bench_params(load: f64) -> baton_envs::routing::NetworkParams {
-    use baton_envs::routing::network::{Interface, SourceCost, Task};
-    baton_envs::routing::NetworkParams {
-        load,
-        max_in_flight: 1000,
-        interface: std::sync::Arc::new(Interface::Destination),
-        source_cost: SourceCost::Full,
-        warmup: 0.0,
-        horizon: f64::INFINITY,
-        bin: 1e9,
-        changes: Vec::new(),
-        task: Task::Deliver,
-    }
-}
-
-/// The network of `experiments/routing-rgg-10k.toml`, through the same configuration code.
-fn rgg_10k() -> Result<crate::routing::qrouting::FusedQRouting, ExperimentError> {
-    use baton_envs::routing::config::{InterfaceConfig, QInit, RoutingConfig, TopologyConfig};
-    use baton_envs::routing::network::SourceCost;
-    let config = RoutingConfig {
-        topology: TopologyConfig::RandomGeometric { nodes: 10_000, radius: None, seed: 1 },
-        loads: vec![50.0],
-        duration: 1e9,
-        warmup: 0.0,
-        max_in_flight: 100_000,
-        interface: InterfaceConfig::Region { regions: 100 },
-        source_cost: SourceCost::Full,
-        q_init: QInit::HopCount,
-        bin: 1e6,
-        changes: Vec::new(),
-        skills: None,
-        published: None,
-    };
-    let routing = config.validate(None).map_err(|e| ExperimentError::Internal(e.to_string()))?;
-    let hops = baton_envs::routing::HopTable::new(&routing.topology, &routing.interface);
-    let network = routing.network(50.0);
-    crate::routing::qrouting::FusedQRouting::new(
-        std::sync::Arc::clone(&routing.topology),
-        routing.params(50.0),
-        StepSize::polynomial(0.8),
-        Behaviour::Greedy,
-        1,
-        |v| Some(network.hop_prior(&hops, v)),
-    )
-    .map_err(ExperimentError::Internal)
-}
+pub use crate::routing::bench::IRREGULAR_6X6;

@@ -18,16 +18,14 @@
 //! behaviour = { kind = "uniform" }
 //! ```
 
-use baton_envs::cpu::CpuConfig;
-use baton_envs::math::MathConfig;
-use baton_envs::routing::config::TopologyConfig;
-use baton_envs::routing::{Routing, RoutingConfig};
-use baton_envs::synthetic::{Synthetic, SyntheticConfig};
 use baton_learn::{LearnerConfig, LearnerParams};
 use serde::{Deserialize, Serialize};
 
 pub use crate::data::{data_dir_help, resolve_data_path, DATA_DIR_VAR};
 pub use crate::method::Method;
+pub use crate::registry::WorkloadConfig;
+use crate::workload::Checked;
+pub use crate::workload::Workload;
 use crate::ExperimentError;
 
 /// A whole experiment: one workload, the methods to compare, how long to train, over how many seeds.
@@ -65,80 +63,10 @@ fn default_seeds() -> u32 {
     10
 }
 
-/// The workload, by `kind`. (Deserialized by hand, `kind` first, so that a type error inside the table names
-/// its field.)
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum WorkloadConfig {
-    /// The synthetic IC-SMDP of model.md 6.1 (exact ground truth).
-    Synthetic(SyntheticConfig),
-    /// Packet routing of model.md 6.2 (Boyan & Littman's simulator).
-    Routing(RoutingConfig),
-    /// The multi-LLM math workflow of model.md 6.4.
-    Math(MathConfig),
-    /// CPU programming with TinyCPU roles (model.md 6.3).
-    Cpu(CpuConfig),
-}
-
 /// Most seeds per learning method.
 pub const MAX_SEEDS: u32 = 1000;
 /// Most training handoffs per seed and method (10^10 take hours even on the fast loops).
 pub const MAX_HANDOFFS: u64 = 10_000_000_000;
-
-/// The `kind`s of [`WorkloadConfig`], as spelled in TOML.
-const WORKLOAD_KINDS: &[&str] = &["synthetic", "routing", "math", "cpu"];
-
-/// Marks the path of an error inside an internally tagged table in the error's message: serde buffers such a
-/// table before it knows its type and forgets where a field error occurred, so the table is read here, its
-/// `kind` first, and the rest deserialized with its path tracked; [`ExperimentConfig::from_toml`] joins the
-/// inner path to the table's.
-const INNER_PATH: char = '\u{1f}';
-
-/// The inner path and message of an error raised inside a tagged table (see [`INNER_PATH`]).
-fn split_inner_path(message: &str) -> Option<(&str, &str)> {
-    message.strip_prefix(INNER_PATH)?.split_once(INNER_PATH)
-}
-
-impl<'de> Deserialize<'de> for WorkloadConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
-        fn part<T: serde::de::DeserializeOwned, E: serde::de::Error>(table: toml::Table) -> Result<T, E> {
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-                let path = e.path().to_string();
-                let message = e.into_inner().message().to_string();
-                match split_inner_path(&message) {
-                    Some((inner, rest)) if path != "." => {
-                        E::custom(format!("{INNER_PATH}{path}.{inner}{INNER_PATH}{rest}"))
-                    }
-                    Some(_) => E::custom(message),
-                    None if path == "." => E::custom(message),
-                    None => E::custom(format!("{INNER_PATH}{path}{INNER_PATH}{message}")),
-                }
-            })
-        }
-        let mut table = toml::Table::deserialize(deserializer)?;
-        let kind = match table.remove("kind") {
-            Some(toml::Value::String(kind)) => kind,
-            Some(other) => {
-                return Err(D::Error::custom(format!(
-                    "{INNER_PATH}kind{INNER_PATH}expected a string, one of {}, got {other}",
-                    WORKLOAD_KINDS.join(", ")
-                )))
-            }
-            None => return Err(D::Error::missing_field("kind")),
-        };
-        match kind.as_str() {
-            "synthetic" => part(table).map(WorkloadConfig::Synthetic),
-            "routing" => part(table).map(WorkloadConfig::Routing),
-            "math" => part(table).map(WorkloadConfig::Math),
-            "cpu" => part(table).map(WorkloadConfig::Cpu),
-            other => Err(D::Error::custom(format!(
-                "{INNER_PATH}kind{INNER_PATH}unknown variant `{other}`, expected one of {}",
-                WORKLOAD_KINDS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-            ))),
-        }
-    }
-}
 
 /// How long each learning method trains, and how often it is evaluated. TOML table `[training]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -196,32 +124,44 @@ impl Default for TrainingConfig {
     }
 }
 
-/// A validated workload.
-#[derive(Clone, Debug)]
-pub enum Workload {
-    /// The synthetic IC-SMDP.
-    Synthetic(Synthetic),
-    /// Packet routing.
-    Routing(Routing),
-    /// The math workflow, its table of calls built.
-    Math(Box<crate::math::MathWorkload>),
-    /// CPU programming, its task set loaded and its worlds built.
-    Cpu(Box<crate::cpu::CpuWorkload>),
-}
-
 /// A validated experiment: every field checked, ready to run.
 #[derive(Clone, Debug)]
 pub struct Experiment {
     /// The config as given (after overrides), written back as the resolved `config.toml`.
     pub config: ExperimentConfig,
-    /// The workload.
-    pub workload: Workload,
+    /// The workload, its world built.
+    pub workload: std::sync::Arc<dyn Workload>,
     /// The learner settings.
     pub learner: LearnerParams,
     /// The training budget (synthetic workloads; defaults when the config has no `[training]`).
     pub training: TrainingConfig,
-    /// The bound sweep, when the config has one.
-    pub sweep: Option<crate::sweep::Sweep>,
+}
+
+/// A checked experiment: every field valid, no data read and no world built yet ([`CheckedExperiment::build`]
+/// does that).
+#[derive(Debug)]
+pub struct CheckedExperiment {
+    /// The config as given (after overrides).
+    pub config: ExperimentConfig,
+    /// The checked workload.
+    pub workload: Box<dyn Checked>,
+    /// The learner settings.
+    pub learner: LearnerParams,
+    /// The training budget.
+    pub training: TrainingConfig,
+}
+
+impl CheckedExperiment {
+    /// Read the workload's data and build its world.
+    pub fn build(self) -> Result<Experiment, ExperimentError> {
+        let workload = self.workload.build()?;
+        Ok(Experiment {
+            config: self.config,
+            workload: workload.into(),
+            learner: self.learner,
+            training: self.training,
+        })
+    }
 }
 
 impl ExperimentConfig {
@@ -236,7 +176,7 @@ impl ExperimentConfig {
             let path = e.path().to_string();
             let error = e.into_inner();
             let line = error.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-            let (path, message) = match split_inner_path(error.message()) {
+            let (path, message) = match crate::registry::split_inner_path(error.message()) {
                 Some((inner, message)) if path != "." => (format!("{path}.{inner}"), message.to_string()),
                 Some((inner, message)) => (inner.to_string(), message.to_string()),
                 None => (path, error.message().to_string()),
@@ -257,21 +197,12 @@ impl ExperimentConfig {
         self.seeds = self.seeds.min(3);
         if let Some(t) = self.training.as_mut() {
             t.handoffs = (t.handoffs / 10).max(1000).max(u64::from(t.eval_points));
-        } else if matches!(self.workload, WorkloadConfig::Synthetic(_)) {
+        } else if self.workload.spec().uses_training() {
             let mut t = TrainingConfig::default();
             t.handoffs /= 10;
             self.training = Some(t);
         }
-        if let WorkloadConfig::Math(m) = &mut self.workload {
-            m.episodes = (m.episodes / 10).max(100);
-        }
-        if let WorkloadConfig::Routing(r) = &mut self.workload {
-            r.shorten(10.0);
-        }
-        if let WorkloadConfig::Cpu(c) = &mut self.workload {
-            c.episodes = (c.episodes / 10).max(100);
-            c.eval_episodes_per_task = (c.eval_episodes_per_task / 4).max(1);
-        }
+        self.workload.spec_mut().quick();
         if let Some(s) = self.sweep.as_mut() {
             s.approx_samples = (s.approx_samples / 10).max(1000);
             s.approx_seeds = s.approx_seeds.min(self.seeds);
@@ -286,7 +217,7 @@ impl ExperimentConfig {
 
     /// Routing and cpu runs: `[learner.network]` configures the `ic-q-neural` method and nothing else, so each
     /// needs the other.
-    fn check_neural_method(&self) -> Result<(), ExperimentError> {
+    pub(crate) fn check_neural_method(&self) -> Result<(), ExperimentError> {
         let listed = self.methods.contains(&Method::IcQNeural);
         match (listed, self.learner.network.is_some()) {
             (true, false) => Err(ExperimentError::InvalidConfig {
@@ -301,9 +232,14 @@ impl ExperimentConfig {
         }
     }
 
-    /// Check every field and build the checked types. Errors name the field and the reason. A routing
-    /// topology file is read from disk here (see [`resolve_data_path`]).
+    /// Check every field and build the experiment: [`ExperimentConfig::check`], then
+    /// [`CheckedExperiment::build`] (which reads the workload's data, see [`resolve_data_path`]).
     pub fn validate(self) -> Result<Experiment, ExperimentError> {
+        self.check()?.build()
+    }
+
+    /// Check every field, reading no file. Errors name the field and the reason.
+    pub fn check(self) -> Result<CheckedExperiment, ExperimentError> {
         let bad = |field: &str, reason: &str| ExperimentError::InvalidConfig {
             field: field.to_string(),
             reason: reason.to_string(),
@@ -345,129 +281,10 @@ impl ExperimentConfig {
             baton_learn::LearnError::InvalidConfig { field, reason } => {
                 ExperimentError::InvalidConfig { field, reason }
             }
-            other => ExperimentError::Internal(other.to_string()),
+            other => ExperimentError::Learn(other),
         })?;
-        let workload = match &self.workload {
-            WorkloadConfig::Synthetic(c) => {
-                if let Some(m) = self.methods.iter().find(|m| **m == Method::ShortestPath) {
-                    return Err(bad("methods", &format!("`{m}` is a routing method, not a synthetic one")));
-                }
-                if let Some(m) = self.methods.iter().find(|m| m.math_only()) {
-                    return Err(bad("methods", &format!("`{m}` is a math-workflow method, not a synthetic one")));
-                }
-                if let Some(m) = self.methods.iter().find(|m| **m == Method::FixedPipeline) {
-                    return Err(bad("methods", &format!("`{m}` is a cpu method, not a synthetic one")));
-                }
-                if self.methods.contains(&Method::IcQNeural) {
-                    return Err(bad(
-                        "methods",
-                        "`ic-q-neural` is for routing and cpu runs; a synthetic run makes every learner neural \
-                         with [learner.network] (list `ic-q`)",
-                    ));
-                }
-                Workload::Synthetic(c.validate().map_err(ExperimentError::from_env)?)
-            }
-            WorkloadConfig::Routing(c) => {
-                if self.training.is_some() {
-                    return Err(bad("training", "not used by routing: a run lasts workload.duration time units"));
-                }
-                self.check_neural_method()?;
-                if let Some(m) = self.methods.iter().find(|m| !crate::routing::METHODS.contains(m)) {
-                    return Err(bad(
-                        "methods",
-                        &format!(
-                            "`{m}` is not a routing method (use ic-q, ic-q-neural, no-scalar, shortest-path, oracle, \
-                             random)"
-                        ),
-                    ));
-                }
-                let file = match &c.topology {
-                    TopologyConfig::File { path } => {
-                        let resolved = resolve_data_path(path);
-                        let what = format!("the topology file of workload.topology.path = {path:?}");
-                        let text = crate::data::read_capped(&resolved, crate::data::MAX_DATA_BYTES, &what).map_err(
-                            |e| match e {
-                                ExperimentError::Io { path, message } => ExperimentError::Io {
-                                    path,
-                                    message: format!(
-                                        "{message} (a relative path is tried from the working directory, then under \
-                                         the data folder: {}; the small topologies are also built in: topology = \
-                                         {{ kind = \"builtin\", name = \"irregular-6x6\" }})",
-                                        data_dir_help()
-                                    ),
-                                },
-                                other => other,
-                            },
-                        )?;
-                        Some((resolved.display().to_string(), text))
-                    }
-                    _ => None,
-                };
-                let file = file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
-                Workload::Routing(c.validate(file).map_err(ExperimentError::from_env)?)
-            }
-            WorkloadConfig::Math(c) => {
-                if self.training.is_some() {
-                    return Err(bad("training", "not used by math runs: the budget is workload.episodes"));
-                }
-                if self.learner.network.is_some() {
-                    return Err(bad(
-                        "learner.network",
-                        "neural IC-Q is not available for math runs yet (tabular only)",
-                    ));
-                }
-                if let Some(m) = self.methods.iter().find(|m| !crate::math::METHODS.contains(m)) {
-                    return Err(bad(
-                        "methods",
-                        &format!(
-                            "`{m}` is not a math method (use ic-q, oracle, no-scalar, cheap-only, strong-only, \
-                             cascade, both-tie, random)"
-                        ),
-                    ));
-                }
-                let math = c.validate().map_err(ExperimentError::from_env)?;
-                Workload::Math(Box::new(crate::math::MathWorkload::load(math)?))
-            }
-            WorkloadConfig::Cpu(c) => {
-                if self.training.is_some() {
-                    return Err(bad("training", "not used by cpu runs: the budget is workload.episodes"));
-                }
-                self.check_neural_method()?;
-                if let Some(m) = self.methods.iter().find(|m| !crate::cpu::METHODS.contains(m)) {
-                    return Err(bad(
-                        "methods",
-                        &format!(
-                            "`{m}` is not a cpu method (use ic-q, ic-q-neural, oracle, no-scalar, fixed-pipeline, \
-                             random)"
-                        ),
-                    ));
-                }
-                let cpu = c.validate().map_err(ExperimentError::from_env)?;
-                Workload::Cpu(Box::new(crate::cpu::CpuWorkload::load(cpu)?))
-            }
-        };
-        let sweep = match &self.sweep {
-            None => None,
-            Some(sweep) => {
-                if !matches!(self.workload, WorkloadConfig::Synthetic(_)) {
-                    return Err(bad("sweep", "bound sweeps run on the synthetic workload only"));
-                }
-                Some(sweep.validate(&self)?)
-            }
-        };
-        Ok(Experiment { config: self, workload, learner, training, sweep })
-    }
-}
-
-impl Workload {
-    /// The stable workload name written to `summary.json`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Workload::Synthetic(_) => "synthetic-v0",
-            Workload::Routing(_) => baton_envs::routing::network::ENV_ID,
-            Workload::Math(_) => baton_envs::math::env::ENV_ID,
-            Workload::Cpu(_) => baton_envs::cpu::env::ENV_ID,
-        }
+        let workload = self.workload.spec().check(&self)?;
+        Ok(CheckedExperiment { config: self, workload, learner, training })
     }
 }
 

@@ -22,6 +22,15 @@ pub enum ExperimentError {
     /// The workload could not be built.
     #[error("workload: {0}")]
     Workload(String),
+    /// A spec or model was refused by the core vocabulary.
+    #[error("{0}")]
+    Core(#[from] baton_core::CoreError),
+    /// A routing topology (the built-in benchmark grid) could not be parsed.
+    #[error(transparent)]
+    Topology(#[from] baton_envs::routing::topology::TopologyError),
+    /// The learner settings were refused.
+    #[error("learner: {0}")]
+    Learn(#[source] baton_learn::LearnError),
     /// The exact solver failed.
     #[error("solver: {0}")]
     Solve(#[from] baton_solve::SolveError),
@@ -43,6 +52,12 @@ pub enum ExperimentError {
         /// What went wrong.
         message: String,
     },
+    /// A result could not be serialised (JSON).
+    #[error("serialising: {0}")]
+    Serialise(#[source] serde_json::Error),
+    /// A plot could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
     /// A bug: something that should not fail did.
     #[error("internal error: {0}")]
     Internal(String),

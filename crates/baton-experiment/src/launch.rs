@@ -68,7 +68,7 @@ pub fn launch(
         .num_threads(threads)
         .build()
         .map_err(|e| ExperimentError::Internal(format!("cannot start the worker threads: {e}")))?;
-    let dir = crate::prepare_run_dir(out, options.force)?;
+    let dir = crate::output::RunDir::create(out, options.force)?;
     Ok(Launch { experiment, pool, dir, config_file: config_file.to_string() })
 }
 

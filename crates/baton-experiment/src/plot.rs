@@ -181,12 +181,17 @@ impl Panel {
     }
 }
 
-fn err(e: &dyn std::fmt::Display) -> String {
-    e.to_string()
+/// A plot the plotting library could not draw (its message).
+#[derive(Debug, thiserror::Error)]
+#[error("drawing a plot: {0}")]
+pub struct PlotError(String);
+
+fn err(e: &dyn std::fmt::Display) -> PlotError {
+    PlotError(e.to_string())
 }
 
 /// Draw `panels` stacked top to bottom on a white canvas of `size` pixels. Returns the SVG text.
-fn render(size: (u32, u32), panels: &[Panel]) -> Result<String, String> {
+fn render(size: (u32, u32), panels: &[Panel]) -> Result<String, PlotError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -207,7 +212,7 @@ fn render(size: (u32, u32), panels: &[Panel]) -> Result<String, String> {
     Ok(svg)
 }
 
-fn draw_panel(area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, p: &Panel) -> Result<(), String> {
+fn draw_panel(area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, p: &Panel) -> Result<(), PlotError> {
     let ((x0, x1), (y0, y1)) = (p.x.range, p.y.range);
     let mut builder = ChartBuilder::on(area);
     builder
@@ -301,7 +306,7 @@ fn methods_in<T>(rows: &[T], method: impl Fn(&T) -> Method) -> Vec<Method> {
 
 /// Render the mean value of the greedy policy against handoffs for each learning method, with `V*` and
 /// the random policy's value as horizontal references. Returns the SVG text.
-pub fn learning_curves_svg(summary: &Summary, jobs: &[JobResult]) -> Result<String, String> {
+pub fn learning_curves_svg(summary: &Summary, jobs: &[JobResult]) -> Result<String, PlotError> {
     let mut curves: BTreeMap<Method, BTreeMap<u64, Vec<f64>>> = BTreeMap::new();
     for j in jobs {
         for p in &j.curve {
@@ -343,7 +348,7 @@ pub fn learning_curves_svg(summary: &Summary, jobs: &[JobResult]) -> Result<Stri
 pub fn delivery_vs_load_svg(
     summary: &crate::routing::RoutingSummary,
     published: Option<&baton_envs::routing::config::PublishedCurve>,
-) -> Result<String, String> {
+) -> Result<String, PlotError> {
     let mut series: Vec<Series> = methods_in(&summary.rows, |r| r.method)
         .into_iter()
         .map(|m| {
@@ -427,7 +432,7 @@ pub fn time_series_svg(
     summary: &crate::routing::RoutingSummary,
     points: &[crate::routing::BinPoint],
     config: &baton_envs::routing::RoutingConfig,
-) -> Result<String, String> {
+) -> Result<String, PlotError> {
     let delay = median_per_bin(points, config.bin, |p| p.mean_delivery_time);
     // Packets delivered per time unit in each bin (median over seeds), bins with no delivery included.
     let rate = median_per_bin(points, config.bin, |p| Some(p.delivered as f64 / config.bin));
@@ -477,7 +482,7 @@ pub fn time_series_svg(
 /// every feature map dashed. Interface: against `lambda`, with `alpha_IF` and the exact gap
 /// `max |Q* - Q_bar o sigma|` dashed. Mixing and duration: against the predicted quantity (`t_mix`,
 /// `1/(1-gamma_bar)`), with IC-Q's fitted line dashed.
-pub fn sweep_svg(summary: &crate::sweep::SweepSummary) -> Result<String, String> {
+pub fn sweep_svg(summary: &crate::sweep::SweepSummary) -> Result<String, PlotError> {
     use crate::sweep::Axis as SweepAxis;
     let axis = summary.axis;
     let x_of = |r: &crate::sweep::SweepRow| match axis {
@@ -555,7 +560,7 @@ pub fn sweep_svg(summary: &crate::sweep::SweepSummary) -> Result<String, String>
 }
 
 /// Render x-y series (with their bands) on linear or log-log axes, the range fitted to every point and band.
-fn xy_svg(caption: &str, x_desc: &str, y_desc: &str, log: bool, series: Vec<Series>) -> Result<String, String> {
+fn xy_svg(caption: &str, x_desc: &str, y_desc: &str, log: bool, series: Vec<Series>) -> Result<String, PlotError> {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
     for s in &series {
         for (i, &(x, y)) in s.points.iter().enumerate() {
@@ -597,7 +602,7 @@ fn xy_svg(caption: &str, x_desc: &str, y_desc: &str, log: bool, series: Vec<Seri
 
 /// Held-out accuracy against USD per 1000 questions (log x axis): each learning method as a line through its
 /// lambda points (in cost order), each fixed strategy as one marked point. Returns the SVG text.
-pub fn front_svg(summary: &crate::math::MathSummary) -> Result<String, String> {
+pub fn front_svg(summary: &crate::math::MathSummary) -> Result<String, PlotError> {
     let series: Vec<Series> = methods_in(&summary.rows, |r| r.method)
         .into_iter()
         .map(|m| {
@@ -646,7 +651,7 @@ fn success_svg(
     x_desc: &str,
     series: Vec<(Method, Vec<(f64, f64)>)>,
     log_x: bool,
-) -> Result<String, String> {
+) -> Result<String, PlotError> {
     let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for x in series.iter().flat_map(|s| s.1.iter().map(|p| p.0)) {
         x_lo = x_lo.min(x);
@@ -669,7 +674,7 @@ fn success_svg(
 
 /// Success rate against task difficulty (reference length; tasks of equal length averaged), one line per
 /// method, at the run's `tester_k`. Returns the SVG text.
-pub fn success_vs_difficulty_svg(summary: &crate::cpu::CpuSummary) -> Result<String, String> {
+pub fn success_vs_difficulty_svg(summary: &crate::cpu::CpuSummary) -> Result<String, PlotError> {
     let series: Vec<(Method, Vec<(f64, f64)>)> = summary
         .rows
         .iter()
@@ -692,7 +697,7 @@ pub fn success_vs_difficulty_svg(summary: &crate::cpu::CpuSummary) -> Result<Str
 }
 
 /// Success rate against the tester's sample size k (log axis), one line per method. Returns the SVG text.
-pub fn success_vs_k_svg(summary: &crate::cpu::CpuSummary) -> Result<String, String> {
+pub fn success_vs_k_svg(summary: &crate::cpu::CpuSummary) -> Result<String, PlotError> {
     let series: Vec<(Method, Vec<(f64, f64)>)> = summary
         .rows
         .iter()

@@ -412,7 +412,7 @@ pub fn neural_agents(
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let mut rng = stream(seed, Stream::Other(1000 + i as u32));
+            let mut rng = stream(seed, Stream::Init(i as u16));
             IcqAgent::new(NeuralQ::new(a, NeuralParams { tail_start, ..params }, &mut rng), spec.discount)
         })
         .collect())

@@ -4,7 +4,7 @@ use baton_core::rng::{replace_on_tie, uniform_index};
 use baton_core::{ActionId, ObsId};
 use rand::{Rng as _, RngCore};
 
-use crate::icq::QFunction;
+use crate::icq::{QFunction, Scalar};
 
 /// A validated behaviour policy. Each agent draws from its own random stream.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,6 +77,22 @@ impl Behaviour {
             Behaviour::Greedy => greedy_and_max(q, obs, rng),
             _ => (self.act(q, obs, previous, rng), q.max_value(obs)),
         }
+    }
+
+    /// Step 3 on the receiver `j` ([`crate::icq::reply`]), then its own step 1 on the same observation: the
+    /// scalar `v = max_{a'} Q_j(o', a')` and the action this behaviour picks at `o'`, in one pass for greedy
+    /// behaviour ([`Behaviour::act_and_max`]). For a receiver that decides at once on what it received, when
+    /// nothing changes its table in between: the same scalar as `reply` and the same action, from the same
+    /// draws, as [`Behaviour::act`]. (The routing fast path.)
+    #[inline(always)]
+    pub fn reply_and_act<Q: QFunction, R: RngCore + ?Sized>(
+        &self,
+        q_j: &Q,
+        o_next: ObsId,
+        rng: &mut R,
+    ) -> (Scalar, ActionId) {
+        let (action, v) = self.act_and_max(q_j, o_next, None, rng);
+        (Scalar::of_max(v), action)
     }
 }
 

@@ -20,12 +20,11 @@
 
 use baton_core::{ActionId, ObsId};
 
-use crate::Behaviour;
-
 /// The one number that crosses from the receiver back to the sender at a handoff.
 ///
-/// Only [`reply`] (the receiver's side of step 3) can make one that carries information; the episode's end
-/// is [`Scalar::TERMINAL`]. A runner counts the scalars it carries: exactly one per non-terminal handoff.
+/// Only [`reply`] (the receiver's side of step 3, or [`crate::Behaviour::reply_and_act`], which computes the same
+/// maximum beside the receiver's own action) can make one that carries information; the episode's end is
+/// [`Scalar::TERMINAL`]. A runner counts the scalars it carries: exactly one per non-terminal handoff.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scalar(f64);
 
@@ -42,6 +41,13 @@ impl Scalar {
     /// A scalar received over a wire (from an agent running as a separate service). The caller vouches
     /// that it was produced by the receiver's [`reply`].
     pub fn from_wire(v: f64) -> Scalar {
+        Scalar(v)
+    }
+
+    /// The scalar of a receiver's maximum computed beside its own action
+    /// ([`crate::Behaviour::reply_and_act`]): the same number as [`reply`].
+    #[inline(always)]
+    pub(crate) fn of_max(v: f64) -> Scalar {
         Scalar(v)
     }
 }
@@ -78,21 +84,6 @@ pub struct Transition {
 #[inline(always)]
 pub fn reply<Q: QFunction>(q_j: &Q, o_next: ObsId) -> Scalar {
     Scalar(q_j.max_value(o_next))
-}
-
-/// Step 3 on the receiver `j`, then its own step 1 on the same observation: `v = max_{a'} Q_j(o', a')` and
-/// the action `behaviour` picks at `o'`, in one pass for greedy behaviour ([`Behaviour::act_and_max`]).
-/// For a receiver that decides at once on what it received, when nothing changes its table in between:
-/// the same scalar as [`reply`] and the same action, from the same draws, as `behaviour.act`.
-#[inline(always)]
-pub fn reply_and_act<Q: QFunction, R: rand::RngCore + ?Sized>(
-    q_j: &Q,
-    o_next: ObsId,
-    behaviour: &Behaviour,
-    rng: &mut R,
-) -> (Scalar, ActionId) {
-    let (action, v) = behaviour.act_and_max(q_j, o_next, None, rng);
-    (Scalar(v), action)
 }
 
 /// Step 4, on the sender `i`: the TD target `R + gamma^tau v` and the move of `Q_i(o, a)` towards it.

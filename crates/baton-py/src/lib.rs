@@ -19,9 +19,14 @@ use std::time::Duration;
 use baton_core::rng::{stream, Stream};
 use baton_core::{ActionId, AgentSpec, ArtifactId, Decision, Event, FiniteEnv, FiniteModel, Next, ObsId};
 use baton_core::{EnvSpec, Rng};
-use baton_experiment::config::Workload;
+use baton_envs::routing::Routing;
+use baton_envs::synthetic::Synthetic;
+use baton_experiment::config::Experiment;
+use baton_experiment::cpu::CpuWorkload;
 use baton_experiment::eval::GroundTruth;
+use baton_experiment::finite::FiniteWorkload;
 use baton_experiment::launch::{launch, RunOptions};
+use baton_experiment::math::MathWorkload;
 use baton_experiment::{ExperimentConfig, ExperimentError, Progress};
 use baton_learn::icq::{Scalar, Transition};
 use baton_learn::{Behaviour, LearnerConfig, TabularQ};
@@ -126,15 +131,15 @@ fn run(
     Ok((finished.dir.display().to_string(), finished.wall_seconds))
 }
 
-/// A validated workload from a `[workload]` table given as JSON: the same checks as a config file's
-/// (`ExperimentConfig::validate`), so errors name the dotted field (`workload.agents`).
-fn workload_from_json(table: &str) -> PyResult<Workload> {
+/// An experiment around a `[workload]` table given as JSON, its workload validated and built: the same checks
+/// as a config file's (`ExperimentConfig::validate`), so errors name the dotted field (`workload.agents`).
+fn workload_from_json(table: &str) -> PyResult<Experiment> {
     let workload: serde_json::Value =
         serde_json::from_str(table).map_err(|e| PyValueError::new_err(format!("workload: {e}")))?;
     let config = serde_json::json!({ "name": "python", "seeds": 1, "methods": ["ic-q"], "workload": workload });
     let config: ExperimentConfig =
         serde_json::from_value(config).map_err(|e| PyValueError::new_err(format!("invalid config: workload: {e}")))?;
-    Ok(config.validate().map_err(experiment_error)?.workload)
+    config.validate().map_err(experiment_error)
 }
 
 self_cell::self_cell!(
@@ -323,25 +328,30 @@ impl Env {
 #[pyfunction]
 #[pyo3(signature = (table, seed, load=None, lam=None, k=None))]
 fn make_env(table: &str, seed: u64, load: Option<f64>, lam: Option<f64>, k: Option<u32>) -> PyResult<Env> {
-    let workload = workload_from_json(table)?;
+    let experiment = workload_from_json(table)?;
+    let id = experiment.workload.id();
     let unused = |name: &str, used_by: &str| {
-        PyValueError::new_err(format!("{name}: only {used_by} workloads take it, this one is {}", workload.name()))
+        PyValueError::new_err(format!("{name}: only {used_by} workloads take it, this one is {id}"))
     };
-    if load.is_some() && !matches!(workload, Workload::Routing(_)) {
+    let routing = experiment.workload_as::<Routing>();
+    let math = experiment.workload_as::<MathWorkload>();
+    let cpu = experiment.workload_as::<CpuWorkload>();
+    if load.is_some() && routing.is_none() {
         return Err(unused("load", "routing"));
     }
-    if lam.is_some() && !matches!(workload, Workload::Math(_)) {
+    if lam.is_some() && math.is_none() {
         return Err(unused("lam", "math"));
     }
-    if k.is_some() && !matches!(workload, Workload::Cpu(_)) {
+    if k.is_some() && cpu.is_none() {
         return Err(unused("k", "cpu"));
     }
-    let inner = match workload {
-        Workload::Synthetic(s) => {
+    let inner =
+        if let Some(s) = experiment.workload_as::<Synthetic>() {
             let model = s.build_model().map_err(|e| PyValueError::new_err(e.to_string()))?;
             Inner::Finite(OwnedFinite::new(model, |m| FiniteEnv::new(m)))
-        }
-        Workload::Routing(r) => {
+        } else if let Some(f) = experiment.workload_as::<FiniteWorkload>() {
+            Inner::Finite(OwnedFinite::new(f.model.clone(), |m| FiniteEnv::new(m)))
+        } else if let Some(r) = routing {
             let load =
                 match load {
                     Some(l) if l.is_finite() && l > 0.0 && l <= 1e6 => l,
@@ -351,8 +361,7 @@ fn make_env(table: &str, seed: u64, load: Option<f64>, lam: Option<f64>, k: Opti
                     })?,
                 };
             Inner::Owned(Box::new(r.network(load)))
-        }
-        Workload::Math(m) => {
+        } else if let Some(m) = math {
             let lam = match lam {
                 Some(l) if (0.0..=1e9).contains(&l) => l,
                 Some(l) => return Err(PyValueError::new_err(format!("lam: {l} must be finite and >= 0"))),
@@ -361,8 +370,7 @@ fn make_env(table: &str, seed: u64, load: Option<f64>, lam: Option<f64>, k: Opti
                 })?,
             };
             Inner::Owned(Box::new(m.env(&m.train, baton_envs::math::Order::Sample, lam)))
-        }
-        Workload::Cpu(c) => {
+        } else if let Some(c) = cpu {
             let ks = c.cpu.ks();
             let k = k.unwrap_or(c.cpu.config.tester_k);
             if !ks.contains(&k) {
@@ -371,8 +379,9 @@ fn make_env(table: &str, seed: u64, load: Option<f64>, lam: Option<f64>, k: Opti
                 )));
             }
             Inner::Owned(Box::new(c.env(k, baton_envs::cpu::Order::Sample)))
-        }
-    };
+        } else {
+            return Err(PyValueError::new_err(format!("workload.kind: `{id}` has no Python environment")));
+        };
     Env::new(inner, seed)
 }
 
@@ -681,13 +690,17 @@ impl Solved {
 #[pyfunction]
 #[pyo3(signature = (table, kappa=0.0))]
 fn solve(py: Python<'_>, table: &str, kappa: f64) -> PyResult<Solved> {
-    let Workload::Synthetic(s) = workload_from_json(table)? else {
-        return Err(PyValueError::new_err("workload.kind: only synthetic workloads have an exact solution"));
+    let experiment = workload_from_json(table)?;
+    let model = if let Some(s) = experiment.workload_as::<Synthetic>() {
+        s.build_model().map_err(|e| PyValueError::new_err(e.to_string()))?
+    } else if let Some(f) = experiment.workload_as::<FiniteWorkload>() {
+        f.model.clone()
+    } else {
+        return Err(PyValueError::new_err("workload.kind: only synthetic and finite workloads have an exact solution"));
     };
     if !(kappa.is_finite() && (0.0..1.0).contains(&kappa)) {
         return Err(PyValueError::new_err(format!("kappa: {kappa} must be in [0, 1)")));
     }
-    let model = s.build_model().map_err(|e| PyValueError::new_err(e.to_string()))?;
     let truth = py.detach(|| GroundTruth::new(model, kappa)).map_err(experiment_error)?;
     Ok(Solved { truth })
 }

@@ -73,15 +73,6 @@ struct Cache {
     edits: HashMap<(u32, u16, u8, Role), (u32, u32)>,
 }
 
-/// Counters of the world's caches.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CacheStats {
-    /// Distinct programs seen (each checked exhaustively once).
-    pub programs: usize,
-    /// Distinct debugger and optimizer calls computed.
-    pub edits: usize,
-}
-
 /// The world: tasks, drafts, samples and caches at one k.
 pub struct CpuWorld {
     /// The validated config.
@@ -260,11 +251,5 @@ impl CpuWorld {
     /// The optimizer on `p` against log `log` (or [`NO_LOG`]) with seed `variant`.
     pub fn optimize(&self, p: &ProgramInfo, log: u16, variant: u8) -> (Arc<ProgramInfo>, u32) {
         self.edit(p, log, variant, Role::Optimize)
-    }
-
-    /// Cache counters.
-    pub fn cache_stats(&self) -> CacheStats {
-        let c = self.lock();
-        CacheStats { programs: c.programs.len(), edits: c.edits.len() }
     }
 }

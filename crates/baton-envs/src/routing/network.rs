@@ -403,11 +403,6 @@ impl Network {
         self.packets.len() - self.free.len()
     }
 
-    /// Length of every router's queue (global state: for the oracle and for tests, never for learners).
-    pub fn queue_len(&self, node: u32) -> usize {
-        self.queues[node as usize].len()
-    }
-
     /// The destination of the packet in `artifact` (for heuristics that route on the destination).
     pub fn destination(&self, artifact: ArtifactId) -> u32 {
         self.packets[artifact.index()].dest

@@ -5,20 +5,23 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use baton_core::rng::uniform_index;
-use baton_core::{Env, EnvSpec, JointState};
-use baton_envs::cpu::env::{oracle_spec, spec};
-use baton_envs::cpu::{strategy, Cpu, CpuEnv, CpuWorld, Order, Tally};
-use baton_learn::{IcqAgent, LearnerParams, QFunction, TabularQ};
+use baton_core::{ActionId, Decision, EnvSpec};
+use baton_envs::cpu::env::{oracle_spec, spec, ENV_ID};
+use baton_envs::cpu::{strategy, Cpu, CpuConfig, CpuEnv, CpuWorld, Order, Tally};
+use baton_learn::LearnerParams;
 use baton_tinycpu::TaskSet;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::episodic::{train_then_score, EpisodeJob};
 use crate::method::Method;
 use crate::progress::Progress;
 use crate::stats::mean_ci95;
-use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
+use crate::train::{Scripted, TrainStats};
+use crate::workload::{lines, pretty, Checked, Kind, Outcome, Results, Workload, WorkloadSpec};
 use crate::ExperimentError;
+
+pub(crate) mod report;
 
 /// The methods a CPU experiment can run.
 pub const METHODS: [Method; 6] =
@@ -70,8 +73,7 @@ impl CpuWorkload {
                 reason: "the task set is empty".into(),
             });
         }
-        let spec =
-            spec(cpu.config.discount, cpu.config.interfaces).map_err(|e| ExperimentError::Internal(e.to_string()))?;
+        let spec = spec(cpu.config.discount, cpu.config.interfaces)?;
         let worlds = cpu.ks().iter().map(|&k| Arc::new(CpuWorld::new(&cpu, &tasks.tasks, k))).collect();
         Ok(CpuWorkload { cpu, task_set: name, worlds, spec: Arc::new(spec) })
     }
@@ -298,81 +300,23 @@ pub fn run_job(
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<CpuJob, ExperimentError> {
-    let episodes = cpu.cpu.config.episodes;
-    let n_eval = cpu.eval_episodes();
     let mut eval = Scripted::new(cpu.env(k, Order::Sequential), seed);
-    let spec = &cpu.spec;
-    let agents = || -> Vec<IcqAgent<TabularQ>> {
-        spec.agents.iter().map(|a| IcqAgent::new(TabularQ::new(a, learner.step.clone()), spec.discount)).collect()
+    let job = EpisodeJob {
+        kind: "cpu",
+        method,
+        seed,
+        learner,
+        spec: &cpu.spec,
+        oracle_spec,
+        episodes: cpu.cpu.config.episodes,
+        chunks: CHUNKS,
+        eval_episodes: cpu.eval_episodes(),
+        progress,
     };
-    let chunked = |run: &mut dyn FnMut(u64)| {
-        for c in 1..=CHUNKS {
-            run(episodes * c / CHUNKS);
-            progress.advance(episodes * c / CHUNKS - episodes * (c - 1) / CHUNKS);
-        }
-    };
-    let diverged = |handoffs| ExperimentError::Diverged { method: method.name().into(), seed, handoffs };
-    let done = |n: u64| move |_: &CpuEnv, s: &TrainStats| s.episodes >= n;
-    macro_rules! decentralized {
-        ($loop:ident) => {{
-            let mut t = $loop::new(cpu.env(k, Order::Sample), agents(), learner.behaviour, seed);
-            chunked(&mut |n| t.run_until(done(n)));
-            if t.agents().iter().any(|a| a.q().has_non_finite()) {
-                return Err(diverged(t.stats().handoffs));
-            }
-            let a = t.agents();
-            eval.run_until(done(n_eval), |_, d, _| a[d.agent.index()].greedy(d.obs));
-            t.stats()
-        }};
-    }
-    let train = match method {
-        Method::IcQ => decentralized!(Decentralized),
-        Method::NoScalar => decentralized!(NoScalar),
-        Method::IcQNeural => {
-            // Each network's tail average starts after `tail_fraction * episodes` of its own updates (every role
-            // acts at least about once per episode) and is what the evaluation plays (model.md 3's output).
-            let tail = learner.network.map_or(0.0, |(_, f)| f);
-            let agents = crate::train::neural_agents(spec, learner, (tail * episodes as f64) as u64, seed)?;
-            let mut t = Decentralized::new(cpu.env(k, Order::Sample), agents, learner.behaviour, seed);
-            chunked(&mut |n| t.run_until(done(n)));
-            if t.agents().iter().any(|a| !a.q().distance_from_init().is_finite()) {
-                return Err(diverged(t.stats().handoffs));
-            }
-            let nets: Vec<_> = t.agents().iter().map(|a| a.q().averaged()).collect();
-            eval.run_until(done(n_eval), |_, d, _| nets[d.agent.index()].greedy(d.obs));
-            t.stats()
-        }
-        Method::Oracle => {
-            let os = oracle_spec().map_err(|e| ExperimentError::Internal(e.to_string()))?;
-            let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);
-            let mut t = Centralized::new(cpu.env(k, Order::Sample), central, learner.behaviour, seed);
-            chunked(&mut |n| t.run_until(done(n)));
-            if t.learner().q().has_non_finite() {
-                return Err(diverged(t.stats().handoffs));
-            }
-            let c = t.learner();
-            eval.run_until(done(n_eval), |env, d, _| c.greedy(env.joint_state(d.artifact)));
-            t.stats()
-        }
-        Method::FixedPipeline => {
-            eval.run_until(done(n_eval), |env, d, _| strategy::fixed_pipeline(d.agent, env.artifact()));
-            TrainStats::default()
-        }
-        Method::Random => {
-            eval.run_until(done(n_eval), |env, d, rng| {
-                let legal = env.spec().agents[d.agent.index()].legal.of(d.obs);
-                legal[uniform_index(rng, legal.len())]
-            });
-            TrainStats::default()
-        }
-        m => {
-            return Err(ExperimentError::InvalidConfig {
-                field: "methods".into(),
-                reason: format!("`{m}` is not a cpu method"),
-            })
-        }
-    };
-    Ok(CpuJob { method, k, seed, tasks: eval.env().tallies().to_vec(), train })
+    let pipeline = |env: &CpuEnv, d: &Decision| strategy::fixed_pipeline(d.agent, env.artifact());
+    let fixed = (method == Method::FixedPipeline).then_some(&pipeline as &dyn Fn(&CpuEnv, &Decision) -> ActionId);
+    let trained = train_then_score(&job, || cpu.env(k, Order::Sample), &mut eval, fixed)?;
+    Ok(CpuJob { method, k, seed, tasks: eval.env().tallies().to_vec(), train: trained.stats })
 }
 
 impl CpuJob {
@@ -501,7 +445,7 @@ fn summarise(name: &str, cpu: &CpuWorkload, methods: &[Method], seeds: u32, jobs
     }
     CpuSummary {
         experiment: name.into(),
-        workload: baton_envs::cpu::env::ENV_ID.into(),
+        workload: ENV_ID.into(),
         task_set: cpu.task_set.clone(),
         tasks: world.tasks.len(),
         tester_k: k0,
@@ -513,4 +457,109 @@ fn summarise(name: &str, cpu: &CpuWorkload, methods: &[Method], seeds: u32, jobs
         per_task,
         k_sweep,
     }
+}
+
+/// The cpu workload in the registry.
+pub static KIND: CpuKind = CpuKind;
+
+/// The cpu workload's [`Kind`]: its report section.
+pub struct CpuKind;
+
+impl Kind for CpuKind {
+    fn kind(&self) -> &'static str {
+        "cpu"
+    }
+    fn id(&self) -> &'static str {
+        ENV_ID
+    }
+    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
+        report::markdown(out, summary);
+    }
+}
+
+impl WorkloadSpec for CpuConfig {
+    fn quick(&mut self) {
+        self.episodes = (self.episodes / 10).max(100);
+        self.eval_episodes_per_task = (self.eval_episodes_per_task / 4).max(1);
+    }
+
+    fn check(&self, experiment: &crate::ExperimentConfig) -> Result<Box<dyn Checked>, ExperimentError> {
+        let bad = |field: &str, reason: String| ExperimentError::InvalidConfig { field: field.into(), reason };
+        if experiment.training.is_some() {
+            return Err(bad("training", "not used by cpu runs: the budget is workload.episodes".into()));
+        }
+        experiment.check_neural_method()?;
+        if let Some(m) = experiment.methods.iter().find(|m| !METHODS.contains(m)) {
+            return Err(bad(
+                "methods",
+                format!("`{m}` is not a cpu method (use ic-q, ic-q-neural, oracle, no-scalar, fixed-pipeline, random)"),
+            ));
+        }
+        let cpu = self.validate().map_err(ExperimentError::from_env)?;
+        if experiment.sweep.is_some() {
+            return Err(bad("sweep", "bound sweeps run on the synthetic workload only".into()));
+        }
+        Ok(Box::new(cpu))
+    }
+}
+
+impl Checked for Cpu {
+    fn build(self: Box<Self>) -> Result<Box<dyn Workload>, ExperimentError> {
+        Ok(Box::new(CpuWorkload::load(*self)?))
+    }
+}
+
+impl Workload for CpuWorkload {
+    fn id(&self) -> &'static str {
+        ENV_ID
+    }
+    fn work_unit(&self) -> &'static str {
+        "episodes"
+    }
+    fn total_work(&self, experiment: &crate::Experiment) -> u64 {
+        let c = &experiment.config;
+        let learning = c.methods.iter().filter(|x| x.learns()).count() as u64;
+        learning * self.worlds.len() as u64 * u64::from(c.seeds) * self.cpu.config.episodes
+    }
+    fn run(&self, experiment: &crate::Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
+        let c = &experiment.config;
+        run(&c.name, self, &c.methods, &experiment.seed_list(), &experiment.learner, progress).map(Outcome::new)
+    }
+    fn check_env(&self) -> Result<(), ExperimentError> {
+        // The deadline ends every episode after `max_handoffs` handoffs.
+        let max = self.cpu.config.max_handoffs as usize;
+        let opts = baton_core::CheckOptions { max_episode_handoffs: max, events: 5_000, ..Default::default() };
+        for k in self.cpu.ks() {
+            baton_core::check_env(|| self.env(k, Order::Sample), opts)?;
+            baton_core::check_env(|| self.env(k, Order::Sequential), opts)?;
+        }
+        Ok(())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Results for CpuResults {
+    fn summary_json(&self) -> Result<String, ExperimentError> {
+        pretty(&self.summary)
+    }
+    fn metrics_jsonl(&self) -> Result<String, ExperimentError> {
+        lines(points(self).iter())
+    }
+    /// `success_vs_difficulty.svg`, and `success_vs_k.svg` with a k sweep.
+    fn files(&self) -> Result<Vec<(String, Vec<u8>)>, ExperimentError> {
+        let mut files = vec![(
+            "success_vs_difficulty.svg".to_string(),
+            crate::plot::success_vs_difficulty_svg(&self.summary)?.into_bytes(),
+        )];
+        if self.summary.k_sweep.iter().any(|r| r.k != self.summary.tester_k) {
+            files.push(("success_vs_k.svg".to_string(), crate::plot::success_vs_k_svg(&self.summary)?.into_bytes()));
+        }
+        Ok(files)
+    }
+    fn terminal(&self) -> String {
+        report::terminal(&self.summary)
+    }
+    crate::results_any!();
 }

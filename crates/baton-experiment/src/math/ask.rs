@@ -192,10 +192,12 @@ pub fn load_policy(run: &Path, lambda: Option<f64>) -> Result<Policy, Experiment
             })
         }
     };
-    let spec = Arc::new(
-        spec_for(math.config.discount, math.config.interfaces, Workflow::Full, math.config.critic.kind.enabled())
-            .map_err(|e| ExperimentError::Internal(e.to_string()))?,
-    );
+    let spec = Arc::new(spec_for(
+        math.config.discount,
+        math.config.interfaces,
+        Workflow::Full,
+        math.config.critic.kind.enabled(),
+    )?);
     let mut agents = Vec::with_capacity(spec.agents.len());
     for (i, a) in spec.agents.iter().enumerate() {
         let path = run.join(lambda_dir(lambda)).join(format!("agent-{i}.json"));

@@ -7,23 +7,27 @@ pub mod metrics;
 
 use std::sync::Arc;
 
-use baton_core::rng::uniform_index;
-use baton_core::{Env, EnvSpec, JointState};
-use baton_envs::math::env::{oracle_spec_for, spec_for, Workflow};
+use baton_core::{ActionId, AgentSpec, CoreError, Decision, EnvSpec};
+use baton_envs::math::env::{oracle_spec_for, spec_for, Workflow, ENV_ID};
 use baton_envs::math::{
-    BackendKind, CriticKind, CriticSource, EpisodeRecord, Math, MathEnv, MathTable, Order, Strategy, TableParams, Tally,
+    BackendKind, CriticKind, CriticSource, EpisodeRecord, Math, MathConfig, MathEnv, MathTable, Order, Strategy,
+    TableParams, Tally,
 };
-use baton_learn::{IcqAgent, LearnerParams, TabularQ};
+use baton_learn::LearnerParams;
 use baton_llm::{ReplayBackend, SimulatedBackend};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use self::metrics::Reference;
+use crate::episodic::{train_then_score, EpisodeJob};
 use crate::method::Method;
 use crate::progress::Progress;
 use crate::stats::mean_ci95;
-use crate::train::{Centralized, Decentralized, NoScalar, Scripted, TrainStats};
+use crate::train::{Scripted, TrainStats};
+use crate::workload::{lines, pretty, Checked, Kind, Outcome, Results, Workload, WorkloadSpec};
 use crate::ExperimentError;
+
+pub(crate) mod report;
 
 /// The methods a math experiment can run.
 pub const METHODS: [Method; 9] = [
@@ -115,9 +119,8 @@ impl MathWorkload {
                 reason: "leaves one side of the split empty".into(),
             });
         }
-        let internal = |e: baton_core::CoreError| ExperimentError::Internal(e.to_string());
-        let spec = spec_for(c.discount, c.interfaces, Workflow::Full, c.critic.kind.enabled()).map_err(internal)?;
-        let prompt_spec = spec_for(c.discount, c.interfaces, Workflow::PromptOnly, false).map_err(internal)?;
+        let spec = spec_for(c.discount, c.interfaces, Workflow::Full, c.critic.kind.enabled())?;
+        let prompt_spec = spec_for(c.discount, c.interfaces, Workflow::PromptOnly, false)?;
         Ok(MathWorkload {
             math,
             table: Arc::new(table),
@@ -346,6 +349,8 @@ pub struct MathResults {
     pub summary: MathSummary,
     /// Every job, in (method, lambda, seed) order.
     pub jobs: Vec<MathJob>,
+    /// The workload (its table and spec, for the saved policy).
+    pub workload: MathWorkload,
 }
 
 fn strategy(method: Method) -> Option<Strategy> {
@@ -389,7 +394,7 @@ pub fn run(
         .map(|&(method, lambda, seed)| run_job(math, learner, method, lambda, seed, progress))
         .collect::<Result<_, _>>()?;
     let summary = summarise(name, math, methods, seeds.len() as u32, &results);
-    Ok(MathResults { summary, jobs: results })
+    Ok(MathResults { summary, jobs: results, workload: math.clone() })
 }
 
 /// One job: train (if the method learns) at `lambda`, then score the greedy policy on the held-out half.
@@ -401,81 +406,38 @@ pub fn run_job(
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<MathJob, ExperimentError> {
-    let episodes = math.math.config.episodes;
     let l = lambda.unwrap_or(0.0);
-    let n_test = math.test.len() as u64;
     let spec = math.spec_of(method);
-    let train_env = || MathEnv::new(math.table.clone(), spec.clone(), math.train.clone(), Order::Sample, l);
-    let mut eval_env = MathEnv::new(math.table.clone(), spec.clone(), math.test.clone(), Order::Sequential, l);
+    let env =
+        |questions: &Arc<[u32]>, order| MathEnv::new(math.table.clone(), spec.clone(), questions.clone(), order, l);
+    let mut eval_env = env(&math.test, Order::Sequential);
     eval_env.keep_records();
     let mut eval = Scripted::new(eval_env, seed);
-    let agents = || -> Vec<IcqAgent<TabularQ>> {
-        spec.agents.iter().map(|a| IcqAgent::new(TabularQ::new(a, learner.step.clone()), spec.discount)).collect()
+    // The centralized learner sees the critic's verdict only when the run has a critic.
+    let oracle_spec: fn() -> Result<AgentSpec, CoreError> =
+        if math.critic().enabled() { || oracle_spec_for(true) } else { || oracle_spec_for(false) };
+    let job = EpisodeJob {
+        kind: "math",
+        method,
+        seed,
+        learner,
+        spec,
+        oracle_spec,
+        episodes: math.math.config.episodes,
+        chunks: CHUNKS,
+        eval_episodes: math.test.len() as u64,
+        progress,
     };
-    let chunked = |run: &mut dyn FnMut(u64)| {
-        for k in 1..=CHUNKS {
-            run(episodes * k / CHUNKS);
-            progress.advance(episodes * k / CHUNKS - episodes * (k - 1) / CHUNKS);
-        }
-    };
-    let diverged = |handoffs| ExperimentError::Diverged { method: method.name().into(), seed, handoffs };
-    let done = |n: u64| move |_: &MathEnv, s: &TrainStats| s.episodes >= n;
-    // IC-Q and the no-scalar ablation differ only in the training loop's type.
-    macro_rules! decentralized {
-        ($loop:ident) => {{
-            let mut t = $loop::new(train_env(), agents(), learner.behaviour, seed);
-            chunked(&mut |n| t.run_until(done(n)));
-            if t.agents().iter().any(|a| a.q().has_non_finite()) {
-                return Err(diverged(t.stats().handoffs));
-            }
-            let a = t.agents();
-            eval.run_until(done(n_test), |_, d, _| a[d.agent.index()].greedy(d.obs));
-            (t.stats(), a.iter().map(|a| a.q().as_slice().to_vec()).collect::<Vec<_>>())
-        }};
-    }
-    let mut policy = None;
-    let train = match method {
-        Method::IcQ => {
-            let (stats, tables) = decentralized!(Decentralized);
-            policy = Some(tables);
-            stats
-        }
-        Method::NoScalar => decentralized!(NoScalar).0,
-        Method::PromptOnly => decentralized!(Decentralized).0,
-        Method::Oracle => {
-            let os = oracle_spec_for(math.critic().enabled()).map_err(|e| ExperimentError::Internal(e.to_string()))?;
-            let central = IcqAgent::new(TabularQ::new(&os, learner.step.clone()), spec.discount);
-            let mut t = Centralized::new(train_env(), central, learner.behaviour, seed);
-            chunked(&mut |n| t.run_until(done(n)));
-            if t.learner().q().has_non_finite() {
-                return Err(diverged(t.stats().handoffs));
-            }
-            let c = t.learner();
-            eval.run_until(done(n_test), |env, d, _| c.greedy(env.joint_state(d.artifact)));
-            t.stats()
-        }
-        Method::Random => {
-            eval.run_until(done(n_test), |env, d, rng| {
-                let legal = env.spec().agents[d.agent.index()].legal.of(d.obs);
-                legal[uniform_index(rng, legal.len())]
-            });
-            TrainStats::default()
-        }
-        m => {
-            let s = strategy(m).ok_or_else(|| ExperimentError::InvalidConfig {
-                field: "methods".into(),
-                reason: format!("`{m}` is not a math method"),
-            })?;
-            eval.run_until(done(n_test), |env, d, _| s.action(d.agent, env.features()));
-            TrainStats::default()
-        }
-    };
+    let fixed = strategy(method).map(|s| move |env: &MathEnv, d: &Decision| s.action(d.agent, env.features()));
+    let fixed = fixed.as_ref().map(|f| f as &dyn Fn(&MathEnv, &Decision) -> ActionId);
+    let trained = train_then_score(&job, || env(&math.train, Order::Sample), &mut eval, fixed)?;
+    let policy = if method == Method::IcQ { trained.tables } else { None };
     Ok(MathJob {
         method,
         lambda,
         seed,
         eval: eval.env().tally(),
-        train,
+        train: trained.stats,
         policy,
         records: eval.env().records().to_vec(),
     })
@@ -620,7 +582,7 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
         .collect();
     MathSummary {
         experiment: name.into(),
-        workload: baton_envs::math::env::ENV_ID.into(),
+        workload: ENV_ID.into(),
         backend: math.math.config.backend,
         dataset: math.dataset.clone(),
         train_questions: math.train.len(),
@@ -633,4 +595,112 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
         oracle_checks,
         routellm: section,
     }
+}
+
+/// The math workload in the registry.
+pub static KIND: MathKind = MathKind;
+
+/// The math workload's [`Kind`]: its report section.
+pub struct MathKind;
+
+impl Kind for MathKind {
+    fn kind(&self) -> &'static str {
+        "math"
+    }
+    fn id(&self) -> &'static str {
+        ENV_ID
+    }
+    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
+        report::markdown(out, summary);
+    }
+}
+
+impl WorkloadSpec for MathConfig {
+    fn quick(&mut self) {
+        self.episodes = (self.episodes / 10).max(100);
+    }
+
+    fn check(&self, experiment: &crate::ExperimentConfig) -> Result<Box<dyn Checked>, ExperimentError> {
+        let bad = |field: &str, reason: String| ExperimentError::InvalidConfig { field: field.into(), reason };
+        if experiment.training.is_some() {
+            return Err(bad("training", "not used by math runs: the budget is workload.episodes".into()));
+        }
+        if experiment.learner.network.is_some() {
+            return Err(bad("learner.network", "neural IC-Q is not available for math runs yet (tabular only)".into()));
+        }
+        if let Some(m) = experiment.methods.iter().find(|m| !METHODS.contains(m)) {
+            return Err(bad(
+                "methods",
+                format!(
+                    "`{m}` is not a math method (use ic-q, oracle, no-scalar, prompt-only, cheap-only, strong-only, \
+                     cascade, both-tie, random)"
+                ),
+            ));
+        }
+        let math = self.validate().map_err(ExperimentError::from_env)?;
+        if experiment.sweep.is_some() {
+            return Err(bad("sweep", "bound sweeps run on the synthetic workload only".into()));
+        }
+        Ok(Box::new(math))
+    }
+}
+
+impl Checked for Math {
+    fn build(self: Box<Self>) -> Result<Box<dyn Workload>, ExperimentError> {
+        Ok(Box::new(MathWorkload::load(*self)?))
+    }
+}
+
+impl Workload for MathWorkload {
+    fn id(&self) -> &'static str {
+        ENV_ID
+    }
+    fn work_unit(&self) -> &'static str {
+        "episodes"
+    }
+    fn total_work(&self, experiment: &crate::Experiment) -> u64 {
+        let c = &experiment.config;
+        let learning = c.methods.iter().filter(|x| x.learns()).count() as u64;
+        learning * self.math.config.lambdas.len() as u64 * u64::from(c.seeds) * self.math.config.episodes
+    }
+    fn run(&self, experiment: &crate::Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
+        let c = &experiment.config;
+        run(&c.name, self, &c.methods, &experiment.seed_list(), &experiment.learner, progress).map(Outcome::new)
+    }
+    fn check_env(&self) -> Result<(), ExperimentError> {
+        // Every agent acts at most once per episode before the submit desk, so an episode is short.
+        let opts = baton_core::CheckOptions { max_episode_handoffs: 14, ..Default::default() };
+        for &lambda in &self.math.config.lambdas {
+            baton_core::check_env(|| self.env(&self.train, Order::Sample, lambda), opts)?;
+            baton_core::check_env(|| self.env(&self.test, Order::Sequential, lambda), opts)?;
+        }
+        Ok(())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Results for MathResults {
+    fn summary_json(&self) -> Result<String, ExperimentError> {
+        pretty(&self.summary)
+    }
+    fn metrics_jsonl(&self) -> Result<String, ExperimentError> {
+        lines(points(self, self.workload.has_routellm()).iter())
+    }
+    /// `front.svg`, and IC-Q's learned tables for the first seed under `policy/` (see [`ask`]).
+    fn files(&self) -> Result<Vec<(String, Vec<u8>)>, ExperimentError> {
+        let mut files = vec![("front.svg".to_string(), crate::plot::front_svg(&self.summary)?.into_bytes())];
+        if let Some(seed) = self.jobs.iter().find(|j| j.policy.is_some()).map(|j| j.seed) {
+            let w = &self.workload;
+            for (name, text) in ask::policy_files(&self.jobs, &w.table, &w.spec, &w.dataset, seed)? {
+                files.push((name, text.into_bytes()));
+            }
+        }
+        Ok(files)
+    }
+    fn terminal(&self) -> String {
+        report::terminal(&self.summary)
+    }
+    crate::results_any!();
 }

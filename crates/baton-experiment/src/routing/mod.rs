@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use baton_core::rng::uniform_index;
 use baton_core::Env;
-use baton_envs::routing::config::QInit;
+use baton_envs::routing::config::{QInit, TopologyConfig};
 use baton_envs::routing::network::Task;
-use baton_envs::routing::{HopTable, NetStats, Network, Routing, ShortestPaths, Tally};
+use baton_envs::routing::network::ENV_ID;
+use baton_envs::routing::{HopTable, NetStats, Network, Routing, RoutingConfig, ShortestPaths, Tally};
 use baton_learn::{IcqAgent, LearnerParams, TabularQ};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -19,7 +20,11 @@ use crate::progress::Progress;
 use crate::routing::qrouting::FusedQRouting;
 use crate::stats::quantile;
 use crate::train::{Decentralized, NoScalar, Scripted, TrainStats};
+use crate::workload::{lines, pretty, Checked, Kind, Outcome, Results, Workload, WorkloadSpec};
 use crate::ExperimentError;
+
+pub(crate) mod bench;
+pub(crate) mod report;
 
 /// Progress is reported in simulated time units, this many times per run.
 const CHUNKS: u32 = 50;
@@ -140,6 +145,8 @@ pub struct RoutingResults {
     pub summary: RoutingSummary,
     /// Every job, in (method, load, seed) order.
     pub jobs: Vec<RoutingJob>,
+    /// The run's `[workload]` table (bins, loads, published curves for the plots).
+    pub config: RoutingConfig,
 }
 
 /// Run `methods` at every load of `routing` over `seeds`.
@@ -167,7 +174,7 @@ pub fn run(
         })
         .collect::<Result<_, _>>()?;
     let summary = summarise(name, routing, methods, seeds.len() as u32, &results);
-    Ok(RoutingResults { summary, jobs: results })
+    Ok(RoutingResults { summary, jobs: results, config: routing.config.clone() })
 }
 
 /// Precomputed tables shared by every job of a run.
@@ -395,4 +402,142 @@ pub fn bin_points(results: &RoutingResults, bin: f64) -> Vec<BinPoint> {
         }
     }
     out
+}
+
+/// The routing workload in the registry.
+pub static KIND: RoutingKind = RoutingKind;
+
+/// The routing workload's [`Kind`]: its report section, its hot loops.
+pub struct RoutingKind;
+
+impl Kind for RoutingKind {
+    fn kind(&self) -> &'static str {
+        "routing"
+    }
+    fn id(&self) -> &'static str {
+        ENV_ID
+    }
+    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
+        report::markdown(out, summary);
+    }
+    fn benches(
+        &self,
+        budget: std::time::Duration,
+        filter: &str,
+        figures: &mut Vec<crate::bench::Figure>,
+    ) -> Result<(), ExperimentError> {
+        bench::benches(budget, filter, figures)
+    }
+}
+
+/// A checked routing config: its topology file, if any, is read by [`Checked::build`].
+#[derive(Clone, Debug)]
+struct CheckedRouting(RoutingConfig);
+
+impl WorkloadSpec for RoutingConfig {
+    /// A tenth of the simulated time (warm-up and snapshots scaled alike).
+    fn quick(&mut self) {
+        self.shorten(10.0);
+    }
+
+    fn check(&self, experiment: &crate::ExperimentConfig) -> Result<Box<dyn Checked>, ExperimentError> {
+        let bad = |field: &str, reason: String| ExperimentError::InvalidConfig { field: field.into(), reason };
+        if experiment.training.is_some() {
+            return Err(bad("training", "not used by routing: a run lasts workload.duration time units".into()));
+        }
+        experiment.check_neural_method()?;
+        if let Some(m) = experiment.methods.iter().find(|m| !METHODS.contains(m)) {
+            return Err(bad(
+                "methods",
+                format!(
+                    "`{m}` is not a routing method (use ic-q, ic-q-neural, no-scalar, shortest-path, oracle, random)"
+                ),
+            ));
+        }
+        if experiment.sweep.is_some() {
+            return Err(bad("sweep", "bound sweeps run on the synthetic workload only".into()));
+        }
+        Ok(Box::new(CheckedRouting(self.clone())))
+    }
+}
+
+impl Checked for CheckedRouting {
+    fn build(self: Box<Self>) -> Result<Box<dyn Workload>, ExperimentError> {
+        let c = &self.0;
+        let file = match &c.topology {
+            TopologyConfig::File { path } => {
+                let resolved = crate::data::resolve_data_path(path);
+                let what = format!("the topology file of workload.topology.path = {path:?}");
+                let text =
+                    crate::data::read_capped(&resolved, crate::data::MAX_DATA_BYTES, &what).map_err(|e| match e {
+                        ExperimentError::Io { path, message } => ExperimentError::Io {
+                            path,
+                            message: format!(
+                                "{message} (a relative path is tried from the working directory, then under the data \
+                             folder: {}; the small topologies are also built in: topology = {{ kind = \"builtin\", \
+                             name = \"irregular-6x6\" }})",
+                                crate::data::data_dir_help()
+                            ),
+                        },
+                        other => other,
+                    })?;
+                Some((resolved.display().to_string(), text))
+            }
+            _ => None,
+        };
+        let file = file.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+        Ok(Box::new(c.validate(file).map_err(ExperimentError::from_env)?))
+    }
+}
+
+impl Workload for Routing {
+    fn id(&self) -> &'static str {
+        ENV_ID
+    }
+    fn work_unit(&self) -> &'static str {
+        "time units"
+    }
+    fn total_work(&self, experiment: &crate::Experiment) -> u64 {
+        let jobs =
+            (experiment.config.methods.len() * self.config.loads.len()) as u64 * u64::from(experiment.config.seeds);
+        let step = (self.config.duration / 50.0).round() as u64;
+        jobs * 50 * step
+    }
+    fn run(&self, experiment: &crate::Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
+        let c = &experiment.config;
+        run(&c.name, self, &c.methods, &experiment.seed_list(), &experiment.learner, progress).map(Outcome::new)
+    }
+    fn check_env(&self) -> Result<(), ExperimentError> {
+        for &load in &self.config.loads {
+            baton_core::check_env(|| self.network(load), baton_core::CheckOptions::default())?;
+        }
+        Ok(())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Results for RoutingResults {
+    fn summary_json(&self) -> Result<String, ExperimentError> {
+        pretty(&self.summary)
+    }
+    fn metrics_jsonl(&self) -> Result<String, ExperimentError> {
+        lines(bin_points(self, self.config.bin).iter())
+    }
+    fn files(&self) -> Result<Vec<(String, Vec<u8>)>, ExperimentError> {
+        let mut files = Vec::new();
+        let svg = crate::plot::delivery_vs_load_svg(&self.summary, self.config.published.as_ref())?;
+        files.push(("delivery_vs_load.svg".to_string(), svg.into_bytes()));
+        if self.config.loads.len() == 1 {
+            let points = bin_points(self, self.config.bin);
+            let svg = crate::plot::time_series_svg(&self.summary, &points, &self.config)?;
+            files.push(("time_series.svg".to_string(), svg.into_bytes()));
+        }
+        Ok(files)
+    }
+    fn terminal(&self) -> String {
+        report::terminal(&self.summary)
+    }
+    crate::results_any!();
 }

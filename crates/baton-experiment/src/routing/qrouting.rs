@@ -646,7 +646,7 @@ impl FusedQRouting {
                     state: &mut r.draws_state,
                     stream: &mut self.rngs[y as usize].0,
                 };
-                let (v, a) = icq::reply_and_act(&view, obs, &self.behaviour, &mut rng);
+                let (v, a) = self.behaviour.reply_and_act(&view, obs, &mut rng);
                 self.then_decide = Some((slot, Some((obs, a))));
                 v
             } else {

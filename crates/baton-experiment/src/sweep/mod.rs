@@ -26,6 +26,7 @@ use crate::eval::GroundTruth;
 use crate::progress::Progress;
 use crate::stats::{linear_fit, mean_ci95, LineFit};
 use crate::synthetic::{CurvePoint, JobResult, ModelFacts};
+use crate::workload::{lines, pretty, Outcome, Results, Workload};
 use crate::ExperimentError;
 use baton_envs::synthetic::MAX_REWARD_SCALE;
 
@@ -33,6 +34,8 @@ use baton_envs::synthetic::MAX_REWARD_SCALE;
 pub const MAX_LEVELS: usize = 100;
 /// Most samples per agent for `e_approx`.
 pub const MAX_APPROX_SAMPLES: u64 = 1_000_000_000;
+
+pub(crate) mod report;
 
 /// The axis of a sweep (model.md 5's table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,7 +300,7 @@ impl SweepConfig {
         };
         // Every level must make a valid experiment on its own.
         for &level in &sweep.levels {
-            sweep.level_config(base, level).validate()?;
+            sweep.level_config(base, level).check()?;
         }
         Ok(sweep)
     }
@@ -509,7 +512,7 @@ pub fn run(base: &Experiment, sweep: &Sweep, progress: &dyn Progress) -> Result<
     let fit = fit(sweep, &rows);
     let summary = SweepSummary {
         experiment: base.config.name.clone(),
-        workload: base.workload.name().into(),
+        workload: base.workload.id().into(),
         axis: sweep.axis,
         error: sweep.axis.error_name().into(),
         predicted: sweep.axis.predicted_name().into(),
@@ -659,8 +662,8 @@ pub fn e_approx(truth: &GroundTruth, params: NeuralParams, seed: u64, samples: u
             continue;
         }
         let p = NeuralParams { tail_start: samples / 2, ..params };
-        let mut net = NeuralQ::new(agent, p, &mut stream(seed, Stream::Other(1000 + i as u32)));
-        let mut rng = stream(seed, Stream::Other(3000 + i as u32));
+        let mut net = NeuralQ::new(agent, p, &mut stream(seed, Stream::Init(i as u16)));
+        let mut rng = stream(seed, Stream::Sample(i as u16));
         for _ in 0..samples {
             let u = rng.random::<f64>() * total;
             let k = cumulative.partition_point(|&c| c <= u).min(size - 1);
@@ -680,4 +683,56 @@ pub fn e_approx(truth: &GroundTruth, params: NeuralParams, seed: u64, samples: u
     } else {
         0.0
     }
+}
+
+/// A bound sweep: the synthetic workload run once per level of one axis.
+#[derive(Clone, Debug)]
+pub struct SweepWorkload {
+    /// The checked sweep.
+    pub sweep: Sweep,
+    /// The base level's synthetic workload.
+    pub synthetic: baton_envs::Synthetic,
+}
+
+impl crate::workload::Checked for SweepWorkload {
+    fn build(self: Box<Self>) -> Result<Box<dyn Workload>, ExperimentError> {
+        Ok(self)
+    }
+}
+
+impl Workload for SweepWorkload {
+    fn id(&self) -> &'static str {
+        baton_envs::synthetic::ENV_ID
+    }
+    fn work_unit(&self) -> &'static str {
+        "handoffs"
+    }
+    fn total_work(&self, experiment: &Experiment) -> u64 {
+        self.sweep.total_work(experiment)
+    }
+    fn run(&self, experiment: &Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
+        run(experiment, &self.sweep, progress).map(Outcome::new)
+    }
+    fn check_env(&self) -> Result<(), ExperimentError> {
+        Workload::check_env(&self.synthetic)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Results for SweepResults {
+    fn summary_json(&self) -> Result<String, ExperimentError> {
+        pretty(&self.summary)
+    }
+    fn metrics_jsonl(&self) -> Result<String, ExperimentError> {
+        lines(self.points())
+    }
+    fn files(&self) -> Result<Vec<(String, Vec<u8>)>, ExperimentError> {
+        Ok(vec![("sweep.svg".into(), crate::plot::sweep_svg(&self.summary)?.into_bytes())])
+    }
+    fn terminal(&self) -> String {
+        report::terminal(&self.summary)
+    }
+    crate::results_any!();
 }

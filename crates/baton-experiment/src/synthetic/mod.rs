@@ -10,12 +10,18 @@ use baton_learn::{IcqAgent, NeuralParams, NeuralQ, QFunction, TabularQ};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::{Experiment, Method, Workload};
+use baton_envs::synthetic::{Synthetic, SyntheticConfig, ENV_ID};
+
+use crate::config::{Experiment, ExperimentConfig, Method};
 use crate::eval::{GroundTruth, Scores};
 use crate::progress::Progress;
 use crate::stats::mean_ci95;
 use crate::train::{Centralized, Decentralized, NoScalar, TrainStats};
+use crate::workload::{lines, pretty, Checked, Kind, Outcome, Results, Workload, WorkloadSpec};
 use crate::ExperimentError;
+
+pub(crate) mod bench;
+pub(crate) mod report;
 
 /// One point of a learning curve (one line of `metrics.jsonl`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -134,27 +140,22 @@ pub struct RunResults {
 }
 
 impl Experiment {
-    pub(crate) fn run_synthetic(
-        &self,
-        synthetic: &baton_envs::Synthetic,
-        progress: &dyn Progress,
-    ) -> Result<RunResults, ExperimentError> {
-        self.run_synthetic_with(synthetic, progress).map(|(results, _)| results)
-    }
-
     /// Run a synthetic experiment and also return its solved ground truth (the bound sweeps need it).
     pub fn run_synthetic_full(&self, progress: &dyn Progress) -> Result<(RunResults, GroundTruth), ExperimentError> {
-        match &self.workload {
-            Workload::Synthetic(synthetic) => self.run_synthetic_with(synthetic, progress),
-            Workload::Routing(_) | Workload::Math(_) | Workload::Cpu(_) => {
-                Err(ExperimentError::Internal("a synthetic run of a non-synthetic workload".into()))
-            }
-        }
+        let synthetic = self
+            .workload_as::<Synthetic>()
+            .ok_or_else(|| ExperimentError::Internal("a synthetic run of a non-synthetic workload".into()))?;
+        let round_robin = |model: &baton_core::FiniteModel| round_robin_indicator(synthetic, model);
+        self.run_exact(synthetic.build_model()?, synthetic.describe(), Some(&round_robin), progress)
     }
 
-    fn run_synthetic_with(
+    /// Run every method on an explicit finite model against its exact ground truth (the synthetic and finite
+    /// workloads). `round_robin` gives the per-pair indicator of the workload's fixed pipeline, if it has one.
+    pub(crate) fn run_exact(
         &self,
-        synthetic: &baton_envs::Synthetic,
+        model: baton_core::FiniteModel,
+        description: String,
+        round_robin: Option<Indicator<'_>>,
         progress: &dyn Progress,
     ) -> Result<(RunResults, GroundTruth), ExperimentError> {
         // The behaviour chain that defines xi, Q_bar and the interface gap: uniform, made sticky when the
@@ -164,7 +165,7 @@ impl Experiment {
             baton_learn::Behaviour::Sticky { kappa } => kappa,
             _ => 0.0,
         };
-        let truth = GroundTruth::new(synthetic.build_model()?, kappa)?;
+        let truth = GroundTruth::new(model, kappa)?;
         tracing::info!(
             states = truth.model.n_states(),
             pairs = truth.model.n_pairs(),
@@ -183,14 +184,15 @@ impl Experiment {
             .par_iter()
             .map(|&(method, seed)| self.run_job(&truth, method, seed, progress))
             .collect::<Result<_, _>>()?;
-        let round_robin = if self.config.methods.contains(&Method::RoundRobin) {
-            let model = &truth.model;
-            let policy = baton_solve::Policy::greedy(model, &round_robin_indicator(synthetic, model))?;
-            Some(truth.policy_value(&policy)?)
-        } else {
-            None
+        let round_robin = match round_robin {
+            Some(indicator) if self.config.methods.contains(&Method::RoundRobin) => {
+                let model = &truth.model;
+                let policy = baton_solve::Policy::greedy(model, &indicator(model))?;
+                Some(truth.policy_value(&policy)?)
+            }
+            _ => None,
         };
-        let summary = self.summarise(&truth, synthetic.describe(), &results, round_robin);
+        let summary = self.summarise(&truth, description, &results, round_robin);
         Ok((RunResults { summary, jobs: results }, truth))
     }
 
@@ -210,7 +212,7 @@ impl Experiment {
                 self.run_job_with(truth, method, seed, progress, |spec, i, learners| {
                     // The tail average starts after `tail_fraction` of this network's expected updates.
                     let tail_start = (tail_fraction * handoffs / learners as f64) as u64;
-                    let mut rng = stream(seed, Stream::Other(1000 + i as u32));
+                    let mut rng = stream(seed, Stream::Init(i as u16));
                     NeuralQ::new(spec, NeuralParams { tail_start, ..params }, &mut rng)
                 })
             }
@@ -338,7 +340,7 @@ impl Experiment {
         let g = truth.gap;
         Summary {
             experiment: self.config.name.clone(),
-            workload: self.workload.name().into(),
+            workload: self.workload.id().into(),
             seeds: self.config.seeds,
             rows,
             model: ModelFacts {
@@ -362,9 +364,12 @@ impl Experiment {
     }
 }
 
+/// A per-pair indicator of a fixed pipeline's actions on a model (see [`round_robin_indicator`]).
+pub(crate) type Indicator<'a> = &'a dyn Fn(&baton_core::FiniteModel) -> Vec<f64>;
+
 /// A per-pair indicator (1 on the heuristic's action, 0 elsewhere) whose greedy policy is the synthetic
 /// workload's round-robin pipeline.
-fn round_robin_indicator(synthetic: &baton_envs::Synthetic, model: &baton_core::FiniteModel) -> Vec<f64> {
+fn round_robin_indicator(synthetic: &Synthetic, model: &baton_core::FiniteModel) -> Vec<f64> {
     let mut q = vec![0.0; model.n_pairs()];
     for s in 0..model.n_states() as u32 {
         let state = synthetic.decode_state(s);
@@ -439,4 +444,114 @@ impl<E: baton_core::Env + baton_core::JointState, Q: Reported> Trainer for Centr
     fn stats(&self) -> TrainStats {
         Centralized::stats(self)
     }
+}
+
+/// The synthetic workload in the registry.
+pub static KIND: SyntheticKind = SyntheticKind;
+
+/// The synthetic workload's [`Kind`]: its report section (and the bound sweeps'), its hot loops.
+pub struct SyntheticKind;
+
+impl Kind for SyntheticKind {
+    fn kind(&self) -> &'static str {
+        "synthetic"
+    }
+    fn id(&self) -> &'static str {
+        ENV_ID
+    }
+    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
+        // A bound sweep runs the synthetic workload; its summary has an `axis`.
+        if summary.get("axis").is_some() {
+            crate::sweep::report::markdown(out, summary);
+        } else {
+            report::markdown(out, summary);
+        }
+    }
+    fn benches(
+        &self,
+        budget: std::time::Duration,
+        filter: &str,
+        figures: &mut Vec<crate::bench::Figure>,
+    ) -> Result<(), ExperimentError> {
+        bench::benches(budget, filter, figures)
+    }
+}
+
+impl WorkloadSpec for SyntheticConfig {
+    fn uses_training(&self) -> bool {
+        true
+    }
+
+    fn check(&self, experiment: &ExperimentConfig) -> Result<Box<dyn Checked>, ExperimentError> {
+        let bad = |reason: String| ExperimentError::InvalidConfig { field: "methods".into(), reason };
+        let methods = &experiment.methods;
+        if let Some(m) = methods.iter().find(|m| **m == Method::ShortestPath) {
+            return Err(bad(format!("`{m}` is a routing method, not a synthetic one")));
+        }
+        if let Some(m) = methods.iter().find(|m| m.math_only()) {
+            return Err(bad(format!("`{m}` is a math-workflow method, not a synthetic one")));
+        }
+        if let Some(m) = methods.iter().find(|m| **m == Method::FixedPipeline) {
+            return Err(bad(format!("`{m}` is a cpu method, not a synthetic one")));
+        }
+        if methods.contains(&Method::IcQNeural) {
+            return Err(bad("`ic-q-neural` is for routing and cpu runs; a synthetic run makes every learner neural \
+                 with [learner.network] (list `ic-q`)"
+                .into()));
+        }
+        let synthetic = self.validate().map_err(ExperimentError::from_env)?;
+        match &experiment.sweep {
+            None => Ok(Box::new(synthetic)),
+            Some(sweep) => Ok(Box::new(crate::sweep::SweepWorkload { sweep: sweep.validate(experiment)?, synthetic })),
+        }
+    }
+}
+
+impl Checked for Synthetic {
+    fn build(self: Box<Self>) -> Result<Box<dyn Workload>, ExperimentError> {
+        // The model is built (and solved) when the run starts.
+        Ok(self)
+    }
+}
+
+impl Workload for Synthetic {
+    fn id(&self) -> &'static str {
+        ENV_ID
+    }
+    fn work_unit(&self) -> &'static str {
+        "handoffs"
+    }
+    fn total_work(&self, experiment: &Experiment) -> u64 {
+        let learning = experiment.config.methods.iter().filter(|m| m.learns()).count() as u64;
+        learning * u64::from(experiment.config.seeds) * experiment.training.handoffs
+    }
+    fn run(&self, experiment: &Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
+        let round_robin = |model: &baton_core::FiniteModel| round_robin_indicator(self, model);
+        let (results, _) = experiment.run_exact(self.build_model()?, self.describe(), Some(&round_robin), progress)?;
+        Ok(Outcome::new(results))
+    }
+    fn check_env(&self) -> Result<(), ExperimentError> {
+        let model = self.build_model()?;
+        Ok(baton_core::check_env(|| FiniteEnv::new(&model), baton_core::CheckOptions::default())?)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Results for RunResults {
+    fn summary_json(&self) -> Result<String, ExperimentError> {
+        pretty(&self.summary)
+    }
+    fn metrics_jsonl(&self) -> Result<String, ExperimentError> {
+        lines(self.jobs.iter().flat_map(|j| j.curve.iter()))
+    }
+    fn files(&self) -> Result<Vec<(String, Vec<u8>)>, ExperimentError> {
+        let svg = crate::plot::learning_curves_svg(&self.summary, &self.jobs)?;
+        Ok(vec![("learning_curves.svg".into(), svg.into_bytes())])
+    }
+    fn terminal(&self) -> String {
+        report::terminal(&self.summary)
+    }
+    crate::results_any!();
 }

@@ -2,7 +2,8 @@
 //! named, and a small learning test.
 
 use baton_experiment::cpu::CpuResults;
-use baton_experiment::{prepare_run_dir, write_run, ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
+use baton_experiment::output::RunDir;
+use baton_experiment::{write_run, ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
 
 /// A small, fast workload (debug builds run the role MCMC too).
 fn config(methods: &str, extra: &str) -> String {
@@ -22,10 +23,7 @@ fn run(text: &str, threads: usize) -> (baton_experiment::Experiment, Outcome) {
 }
 
 fn results(o: &Outcome) -> &CpuResults {
-    match o {
-        Outcome::Cpu(r) => r,
-        _ => panic!("a cpu config gave other results"),
-    }
+    o.downcast_ref::<CpuResults>().expect("a cpu config gave other results")
 }
 
 #[test]
@@ -40,7 +38,7 @@ fn files_are_byte_identical_on_one_and_two_threads() {
         // A fresh world each time: the role caches fill in a different order.
         let (exp, out) = run(&text, threads);
         let target = dir.path().join(format!("t{threads}"));
-        let rd = prepare_run_dir(&target, false).unwrap();
+        let rd = RunDir::create(&target, false).unwrap();
         let meta = serde_json::json!({});
         let path = write_run(rd, &exp, &out, &meta).unwrap();
         let read = |n: &str| std::fs::read(path.join(n)).unwrap();

@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod check_env;
 mod cpu;
+mod finite;
 mod math;
 mod neural;
 mod routing;
@@ -12,7 +14,7 @@ mod validation;
 use baton_core::FiniteEnv;
 use baton_envs::SyntheticConfig;
 use baton_experiment::train::Decentralized;
-use baton_experiment::{Experiment, ExperimentConfig, Method, NoProgress, Outcome, RunResults};
+use baton_experiment::{Experiment, ExperimentConfig, Method, NoProgress, RunResults};
 use baton_learn::{Behaviour, IcqAgent, StepSize, TabularQ};
 
 fn experiment(workload: &str, methods: &str, seeds: u32, handoffs: u64) -> Experiment {
@@ -24,8 +26,8 @@ fn experiment(workload: &str, methods: &str, seeds: u32, handoffs: u64) -> Exper
 }
 
 fn run(exp: &Experiment) -> RunResults {
-    match exp.run(&NoProgress).unwrap() {
-        Outcome::Synthetic(r) => r,
+    match exp.run(&NoProgress).unwrap().downcast::<RunResults>() {
+        Some(r) => r,
         _ => panic!("a synthetic config gave other results"),
     }
 }

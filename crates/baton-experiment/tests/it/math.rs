@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use baton_envs::math::{Order, Strategy};
-use baton_experiment::config::Workload;
 use baton_experiment::math::{front_at, run_job, MathWorkload};
 use baton_experiment::train::Decentralized;
 use baton_experiment::{ExperimentConfig, ExperimentError, Method, NoProgress};
@@ -25,8 +24,8 @@ fn config(backend: &str, extra: &str, methods: &str) -> String {
 
 fn workload(backend: &str, extra: &str) -> (baton_experiment::Experiment, Arc<MathWorkload>) {
     let exp = ExperimentConfig::from_toml(&config(backend, extra, "[\"ic-q\"]"), "t.toml").unwrap().validate().unwrap();
-    let Workload::Math(m) = &exp.workload else { panic!("not math") };
-    let m = Arc::new((**m).clone());
+    let m = exp.workload_as::<MathWorkload>().expect("a math workload");
+    let m = Arc::new(m.clone());
     (exp, m)
 }
 

@@ -51,7 +51,7 @@ const NEURAL: &str = "name = \"n\"\nseeds = 2\nmethods = [\"optimal\", \"ic-q\"]
 #[test]
 fn a_learner_network_table_runs_neural_ic_q_through_the_runner() {
     let exp = config(NEURAL).unwrap();
-    let baton_experiment::Outcome::Synthetic(r) = exp.run(&baton_experiment::NoProgress).unwrap() else {
+    let Some(r) = exp.run(&baton_experiment::NoProgress).unwrap().downcast::<baton_experiment::RunResults>() else {
         panic!("synthetic results expected")
     };
     let icq = r.summary.rows.iter().find(|row| row.method == baton_experiment::Method::IcQ).unwrap();

@@ -2,7 +2,7 @@
 
 use baton_envs::routing::Topology;
 use baton_experiment::routing::{RoutingResults, RoutingRow};
-use baton_experiment::{Experiment, ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
+use baton_experiment::{Experiment, ExperimentConfig, ExperimentError, Method, NoProgress};
 use baton_learn::{Behaviour, IcqAgent, QFunction, Scalar, StepSize, Transition};
 
 /// B&L's grid in the data directory (`BATON_DATA_DIR`, default the repository's `data/` folder).
@@ -30,8 +30,8 @@ fn six_by_six(loads: &str, duration: f64) -> String {
 }
 
 fn run(exp: &Experiment) -> RoutingResults {
-    match exp.run(&NoProgress).unwrap() {
-        Outcome::Routing(r) => r,
+    match exp.run(&NoProgress).unwrap().downcast::<RoutingResults>() {
+        Some(r) => r,
         _ => panic!("a routing config gave other results"),
     }
 }
@@ -252,10 +252,7 @@ fn assert_fused_matches_reference(routing: &baton_envs::routing::Routing, load: 
 fn the_fused_q_routing_loop_gives_the_reference_results_bit_for_bit() {
     let validate = |workload: &str| {
         let exp = config("[\"ic-q\"]", 1, workload).unwrap();
-        match &exp.workload {
-            baton_experiment::config::Workload::Routing(r) => r.clone(),
-            _ => panic!("not a routing workload"),
-        }
+        exp.workload_as::<baton_envs::routing::Routing>().expect("a routing workload").clone()
     };
     // B&L's grid from zero, below and past shortest-path saturation, with both first-hop conventions;
     // L = 6 fills the 1000-packet cap (drops).

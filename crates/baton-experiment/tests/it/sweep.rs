@@ -2,7 +2,7 @@
 //! reproduce (see `experiments/bound-*.toml`).
 
 use baton_experiment::sweep::{Axis, SweepResults, SweepRow};
-use baton_experiment::{ExperimentConfig, ExperimentError, Method, NoProgress, Outcome};
+use baton_experiment::{ExperimentConfig, ExperimentError, Method, NoProgress};
 
 fn sweep_config(methods: &str, seeds: u32, handoffs: u64, eval_points: u32, extra: &str) -> String {
     format!(
@@ -13,8 +13,8 @@ fn sweep_config(methods: &str, seeds: u32, handoffs: u64, eval_points: u32, extr
 
 fn run(text: &str) -> SweepResults {
     let exp = ExperimentConfig::from_toml(text, "sweep.toml").unwrap().validate().unwrap();
-    match exp.run(&NoProgress).unwrap() {
-        Outcome::Sweep(r) => r,
+    match exp.run(&NoProgress).unwrap().downcast::<baton_experiment::sweep::SweepResults>() {
+        Some(r) => r,
         _ => panic!("a sweep config gave other results"),
     }
 }
