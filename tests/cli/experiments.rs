@@ -44,7 +44,8 @@ fn every_shipped_experiment_is_valid() {
     }
 }
 
-/// The data files a shipped config names (a topology file, a data folder, a task file), as written.
+/// The data files a shipped config names (a topology file, a data folder, a finite model, a task file), as
+/// written.
 fn named_data_paths(config: &toml::Value) -> Vec<String> {
     let mut paths = Vec::new();
     let Some(workload) = config.get("workload") else { return paths };
@@ -53,6 +54,9 @@ fn named_data_paths(config: &toml::Value) -> Vec<String> {
     }
     if let Some(dir) = workload.get("data_dir").and_then(|p| p.as_str()) {
         paths.push(dir.to_string());
+    }
+    if let Some(model) = workload.get("model").and_then(|p| p.as_str()) {
+        paths.push(model.to_string());
     }
     if let Some(tasks) = workload.get("tasks").and_then(|p| p.as_str()).filter(|t| *t != "builtin") {
         paths.push(tasks.to_string());
