@@ -215,6 +215,32 @@ impl ExperimentConfig {
         toml::to_string_pretty(self).map_err(|e| ExperimentError::Internal(format!("serialising config: {e}")))
     }
 
+    /// Every listed method is one of the workload's `allowed` methods; the error names the first that is not and
+    /// lists `allowed` in order (followed by `hint`), so the list in the message cannot drift from the code.
+    pub(crate) fn check_methods(&self, kind: &str, allowed: &[Method], hint: &str) -> Result<(), ExperimentError> {
+        match self.methods.iter().find(|m| !allowed.contains(m)) {
+            None => Ok(()),
+            Some(m) => {
+                let names: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+                Err(ExperimentError::InvalidConfig {
+                    field: "methods".into(),
+                    reason: format!("`{m}` is not a {kind} method (use {}{hint})", names.join(", ")),
+                })
+            }
+        }
+    }
+
+    /// Bound sweeps (`[sweep]`) run on the synthetic workload only: every other workload refuses the table.
+    pub(crate) fn check_no_sweep(&self) -> Result<(), ExperimentError> {
+        match self.sweep {
+            None => Ok(()),
+            Some(_) => Err(ExperimentError::InvalidConfig {
+                field: "sweep".into(),
+                reason: "bound sweeps run on the synthetic workload only".into(),
+            }),
+        }
+    }
+
     /// Routing and cpu runs: `[learner.network]` configures the `ic-q-neural` method and nothing else, so each
     /// needs the other.
     pub(crate) fn check_neural_method(&self) -> Result<(), ExperimentError> {

@@ -489,16 +489,9 @@ impl WorkloadSpec for CpuConfig {
             return Err(bad("training", "not used by cpu runs: the budget is workload.episodes".into()));
         }
         experiment.check_neural_method()?;
-        if let Some(m) = experiment.methods.iter().find(|m| !METHODS.contains(m)) {
-            return Err(bad(
-                "methods",
-                format!("`{m}` is not a cpu method (use ic-q, ic-q-neural, oracle, no-scalar, fixed-pipeline, random)"),
-            ));
-        }
+        experiment.check_methods("cpu", &METHODS, "")?;
         let cpu = self.validate().map_err(ExperimentError::from_env)?;
-        if experiment.sweep.is_some() {
-            return Err(bad("sweep", "bound sweeps run on the synthetic workload only".into()));
-        }
+        experiment.check_no_sweep()?;
         Ok(Box::new(cpu))
     }
 }

@@ -60,21 +60,11 @@ impl WorkloadSpec for FiniteConfig {
 
     fn check(&self, experiment: &ExperimentConfig) -> Result<Box<dyn Checked>, ExperimentError> {
         let bad = |field: &str, reason: String| ExperimentError::InvalidConfig { field: field.into(), reason };
-        if let Some(m) = experiment.methods.iter().find(|m| !METHODS.contains(m)) {
-            return Err(bad(
-                "methods",
-                format!(
-                    "`{m}` is not a finite method (use optimal, ic-q, oracle, no-scalar, random; [learner.network] \
-                     makes every learner neural)"
-                ),
-            ));
-        }
+        experiment.check_methods("finite", &METHODS, "; [learner.network] makes every learner neural")?;
         if self.model.trim().is_empty() {
             return Err(bad("workload.model", "name the model file".into()));
         }
-        if experiment.sweep.is_some() {
-            return Err(bad("sweep", "bound sweeps run on the synthetic workload only".into()));
-        }
+        experiment.check_no_sweep()?;
         Ok(Box::new(CheckedFinite(self.clone())))
     }
 }

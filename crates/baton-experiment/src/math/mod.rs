@@ -628,19 +628,9 @@ impl WorkloadSpec for MathConfig {
         if experiment.learner.network.is_some() {
             return Err(bad("learner.network", "neural IC-Q is not available for math runs yet (tabular only)".into()));
         }
-        if let Some(m) = experiment.methods.iter().find(|m| !METHODS.contains(m)) {
-            return Err(bad(
-                "methods",
-                format!(
-                    "`{m}` is not a math method (use ic-q, oracle, no-scalar, prompt-only, cheap-only, strong-only, \
-                     cascade, both-tie, random)"
-                ),
-            ));
-        }
+        experiment.check_methods("math", &METHODS, "")?;
         let math = self.validate().map_err(ExperimentError::from_env)?;
-        if experiment.sweep.is_some() {
-            return Err(bad("sweep", "bound sweeps run on the synthetic workload only".into()));
-        }
+        experiment.check_no_sweep()?;
         Ok(Box::new(math))
     }
 }

@@ -446,17 +446,8 @@ impl WorkloadSpec for RoutingConfig {
             return Err(bad("training", "not used by routing: a run lasts workload.duration time units".into()));
         }
         experiment.check_neural_method()?;
-        if let Some(m) = experiment.methods.iter().find(|m| !METHODS.contains(m)) {
-            return Err(bad(
-                "methods",
-                format!(
-                    "`{m}` is not a routing method (use ic-q, ic-q-neural, no-scalar, shortest-path, oracle, random)"
-                ),
-            ));
-        }
-        if experiment.sweep.is_some() {
-            return Err(bad("sweep", "bound sweeps run on the synthetic workload only".into()));
-        }
+        experiment.check_methods("routing", &METHODS, "")?;
+        experiment.check_no_sweep()?;
         Ok(Box::new(CheckedRouting(self.clone())))
     }
 }
