@@ -10,8 +10,9 @@ package converts arguments and results.
 from ._baton import __version__
 from . import envs
 from .agents import IcqAgent
+from .mathworld import MathWorld
 from .runs import RunResult, run
 from .solve import Solution, solve
 from .sweep import sweep
 
-__all__ = ["__version__", "envs", "IcqAgent", "RunResult", "run", "Solution", "solve", "sweep"]
+__all__ = ["__version__", "envs", "IcqAgent", "MathWorld", "RunResult", "run", "Solution", "solve", "sweep"]

@@ -17,7 +17,14 @@ sender learns from ``reward - cost + gamma**duration * reply`` (0 instead of the
     router.freeze(); router.save("policy/"); router.load("policy/")
 
 Modes: ``"train"`` (the behaviour policy picks, every handoff is learned from), ``"frozen"`` (greedy, no
-exploration, no reply, no update). The pending handoffs of invocations in flight are kept in the router (keyed by
+exploration, no reply, no update).
+
+When a node decides: ``decide="before"`` (the default) observes the state the node starts with, and a node's
+``Report`` is what its own pick earned. ``decide="after"`` is work on receipt, LangGraph's usual reading of a
+conditional edge: the node's function runs first, the node observes the state with its update applied, picks and
+replies at that observation, and its ``Report`` is credited to the handoff that brought it the work (the sender
+pays for the work it asked for; the first node's report has no handoff and is dropped). ``add_terminal`` adds a
+node that ends the run: its report is credited to the handoff that reached it, which ends with ``v = 0``. The pending handoffs of invocations in flight are kept in the router (keyed by
 a handoff id that travels in the state), so concurrent invocations of one compiled graph learn correctly.
 """
 
@@ -39,6 +46,7 @@ HANDOFF_KEY = "baton_handoff"
 """The one state key baton uses: ``{"to": next node, "handoff": id, "reply": {"handoff": id, "v": float}}``."""
 
 MODES = ("train", "frozen")
+DECIDE = ("before", "after")
 MAX_PENDING = 100_000
 """Handoffs awaiting their reply at most (invocations that died mid-way leave theirs; the oldest are dropped)."""
 
@@ -70,12 +78,22 @@ class Router:
     arguments are the ``[learner]`` table of every node's ``IcqAgent`` (``behaviour``, ``step_exponent``, ...).
     """
 
-    def __init__(self, mode: str = "train", seed: int = 0, discount: float = 1.0, **learner: Any):
+    def __init__(
+        self, mode: str = "train", seed: int = 0, discount: float = 1.0, decide: str = "before", **learner: Any
+    ):
+        if decide not in DECIDE:
+            raise ValueError(f"decide: {decide!r} is not one of {DECIDE}")
         self._nodes: Dict[str, _Node] = {}
+        self._terminals: List[str] = []
         self._seed = seed
         self._discount = discount
         self._learner = learner
-        self._pending: Dict[int, Tuple[str, int, int, float, int]] = {}
+        self.decide = decide
+        # handoff id -> [sender, observation, action, reward, duration]
+        self._pending: Dict[int, List[Any]] = {}
+        self.stats = {"handoffs": 0, "transfers": 0, "scalars": 0}
+        """Learned handoffs (updates), those that passed the work to a learned node, and the replies they
+        used (one per transfer)."""
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self.mode = "train"
@@ -90,25 +108,51 @@ class Router:
         fn: Callable[[Any], Any],
         *,
         observe: Callable[[Any], int],
-        n_obs: int,
+        n_obs: Optional[int] = None,
         routes: List[str],
+        agent: Optional[IcqAgent] = None,
     ) -> IcqAgent:
         """Add ``fn`` (sync or async; returns a ``Report`` or a plain update dict, which reports 0 and 0) to the
         ``StateGraph`` ``graph`` as node ``name``, with a conditional edge to one of ``routes`` (other learned
-        nodes or ``END``) that the node's agent picks. Returns the agent."""
+        nodes, terminal nodes or ``END``) that the node's agent picks. ``agent``: a ready learner instead of a
+        fresh one over ``n_obs`` observations with every route legal everywhere (e.g. an agent of a baton
+        workload, whose legal actions depend on the observation); its actions are the routes, in order.
+        Returns the agent."""
         if HANDOFF_KEY not in getattr(graph, "channels", {}):
             raise ValueError(f"node {name!r}: the graph's state schema must declare the key {HANDOFF_KEY!r}")
-        if name in self._nodes:
+        if name in self._nodes or name in self._terminals:
             raise ValueError(f"node {name!r}: already added")
         if not routes or len(set(routes)) != len(routes):
             raise ValueError(f"node {name!r}: routes must name at least one next node, each once: {routes}")
-        agent = IcqAgent.for_interface(
-            name, n_obs, len(routes), discount=self._discount, env_id="langgraph", role=len(self._nodes),
-            seed=self._seed + len(self._nodes), **self._learner,
-        )
+        if agent is None:
+            if n_obs is None:
+                raise ValueError(f"node {name!r}: give n_obs (or a ready agent)")
+            agent = IcqAgent.for_interface(
+                name, n_obs, len(routes), discount=self._discount, env_id="langgraph", role=len(self._nodes),
+                seed=self._seed + len(self._nodes), **self._learner,
+            )
+        else:
+            shape = tuple(agent.q.shape)
+            if shape[1] != len(routes) or (n_obs is not None and n_obs != shape[0]):
+                raise ValueError(
+                    f"node {name!r}: the agent's table is {shape[0]} x {shape[1]}, not {n_obs} x {len(routes)} routes"
+                )
+            n_obs = shape[0]
         node = _Node(name, agent, observe, n_obs, list(routes))
         self._nodes[name] = node
-        if inspect.iscoroutinefunction(fn):
+        if self.decide == "after":
+            if inspect.iscoroutinefunction(fn):
+
+                async def run_after(state: Any) -> Dict[str, Any]:
+                    return self._after(node, state, await fn(state))
+
+            else:
+
+                def run_after(state: Any) -> Dict[str, Any]:
+                    return self._after(node, state, fn(state))
+
+            graph.add_node(name, run_after)
+        elif inspect.iscoroutinefunction(fn):
 
             async def run(state: Any) -> Dict[str, Any]:
                 start = self._start(node, state)
@@ -120,16 +164,39 @@ class Router:
                 start = self._start(node, state)
                 return self._finish(node, start, fn(state))
 
-        graph.add_node(name, run)
+        if self.decide == "before":
+            graph.add_node(name, run)
         graph.add_conditional_edges(name, lambda state: self._route(node, state), {r: r for r in routes})
         return agent
 
+    def add_terminal(self, graph: Any, name: str, fn: Callable[[Any], Any]) -> None:
+        """Add ``fn`` (sync or async; returns a ``Report`` or an update dict) as node ``name`` that ends the run
+        (an edge to ``END``): its reward and cost are credited to the handoff that reached it, whose sender
+        learns at once with ``v = 0`` (no reply: the episode ended)."""
+        if HANDOFF_KEY not in getattr(graph, "channels", {}):
+            raise ValueError(f"node {name!r}: the graph's state schema must declare the key {HANDOFF_KEY!r}")
+        if name in self._nodes or name in self._terminals:
+            raise ValueError(f"node {name!r}: already added")
+        self._terminals.append(name)
+        if inspect.iscoroutinefunction(fn):
+
+            async def run(state: Any) -> Dict[str, Any]:
+                return self._terminal(name, state, await fn(state))
+
+        else:
+
+            def run(state: Any) -> Dict[str, Any]:
+                return self._terminal(name, state, fn(state))
+
+        graph.add_node(name, run)
+        graph.add_edge(name, END)
+
     def check(self) -> None:
-        """Every route names a learned node or ``END`` (call after adding the nodes)."""
+        """Every route names a learned node, a terminal node or ``END`` (call after adding the nodes)."""
         for node in self._nodes.values():
             for r in node.routes:
-                if r != END and r not in self._nodes:
-                    raise ValueError(f"node {node.name!r}: route {r!r} is not a learned node or END")
+                if r != END and r not in self._nodes and r not in self._terminals:
+                    raise ValueError(f"node {node.name!r}: route {r!r} is not a learned node, a terminal or END")
 
     # -- modes, checkpoints -------------------------------------------------------------------------------------
 
@@ -181,24 +248,75 @@ class Router:
             reply = {"handoff": inbound["handoff"], "v": node.agent.reply(o)}
         return o, node.agent.act(o), reply
 
-    def _finish(self, node: _Node, start: Tuple[int, int, Optional[Dict[str, Any]]], out: Any) -> Dict[str, Any]:
-        o, a, reply = start
+    @staticmethod
+    def _report(name: str, out: Any) -> Report:
         report = out if isinstance(out, Report) else Report(update=dict(out or {}))
         if HANDOFF_KEY in report.update:
-            raise ValueError(f"node {node.name!r}: the state key {HANDOFF_KEY!r} is baton's")
+            raise ValueError(f"node {name!r}: the state key {HANDOFF_KEY!r} is baton's")
         if isinstance(report.duration, bool) or not isinstance(report.duration, int) or report.duration < 1:
-            raise ValueError(f"node {node.name!r}: Report.duration {report.duration!r} must be an int >= 1")
+            raise ValueError(f"node {name!r}: Report.duration {report.duration!r} must be an int >= 1")
+        return report
+
+    def _open(self, node: _Node, o: int, a: int, reward: float, duration: int) -> int:
+        """Open the record of the node's handoff; returns its id."""
+        h = next(self._ids)
+        with self._lock:
+            self._pending[h] = [node.name, o, a, reward, duration]
+            while len(self._pending) > MAX_PENDING:
+                self._pending.pop(next(iter(self._pending)))
+        return h
+
+    def _credit(self, handoff: int, reward: float, duration: int) -> None:
+        """What the receiver's work earned goes to the handoff that brought it the work."""
+        with self._lock:
+            record = self._pending.get(handoff)
+            if record is not None:
+                record[3] += reward
+                record[4] = duration
+
+    @staticmethod
+    def _inbound(name: str, state: Any) -> Optional[int]:
+        """The id of the handoff that brought the work to node ``name``, if a learned node sent it."""
+        inbound = state.get(HANDOFF_KEY) or {}
+        if inbound.get("to") == name and "handoff" in inbound:
+            return inbound["handoff"]
+        return None
+
+    def _finish(self, node: _Node, start: Tuple[int, int, Optional[Dict[str, Any]]], out: Any) -> Dict[str, Any]:
+        o, a, reply = start
+        report = self._report(node.name, out)
         message: Dict[str, Any] = {"to": node.routes[a]}
         if self.mode == "train":
-            h = next(self._ids)
-            with self._lock:
-                self._pending[h] = (node.name, o, a, float(report.reward) - float(report.cost), report.duration)
-                while len(self._pending) > MAX_PENDING:
-                    self._pending.pop(next(iter(self._pending)))
-            message["handoff"] = h
+            message["handoff"] = self._open(node, o, a, float(report.reward) - float(report.cost), report.duration)
             if reply is not None:
                 message["reply"] = reply
         return {**report.update, HANDOFF_KEY: message}
+
+    def _after(self, node: _Node, state: Any, out: Any) -> Dict[str, Any]:
+        """``decide="after"``: the node has worked; it observes the state with its update applied, credits its
+        report to the inbound handoff, replies and picks."""
+        report = self._report(node.name, out)
+        o = self._observe(node, {**state, **report.update})
+        if self.mode == "frozen":
+            return {**report.update, HANDOFF_KEY: {"to": node.routes[node.agent.greedy(o)]}}
+        message: Dict[str, Any] = {}
+        h_in = self._inbound(node.name, state)
+        if h_in is not None:
+            self._credit(h_in, float(report.reward) - float(report.cost), report.duration)
+            message["reply"] = {"handoff": h_in, "v": node.agent.reply(o)}
+        a = node.agent.act(o)
+        message["to"] = node.routes[a]
+        message["handoff"] = self._open(node, o, a, 0.0, 1)
+        return {**report.update, HANDOFF_KEY: message}
+
+    def _terminal(self, name: str, state: Any, out: Any) -> Dict[str, Any]:
+        report = self._report(name, out)
+        if self.mode == "train":
+            h_in = self._inbound(name, state)
+            if h_in is not None:
+                self._credit(h_in, float(report.reward) - float(report.cost), report.duration)
+                self._learn(h_in, 0.0, transfer=False)
+        return {**report.update, HANDOFF_KEY: {"to": END}}
 
     def _route(self, node: _Node, state: Any) -> str:
         """The conditional edge: settle the reply this node sent back, end the node's own handoff if it picked
@@ -207,14 +325,18 @@ class Router:
         if self.mode == "train":
             reply = message.get("reply")
             if reply is not None:
-                self._learn(reply["handoff"], reply["v"])
+                self._learn(reply["handoff"], reply["v"], transfer=True)
             if message["to"] == END:
-                self._learn(message["handoff"], 0.0)
+                self._learn(message["handoff"], 0.0, transfer=False)
         return message["to"]
 
-    def _learn(self, handoff: int, v: float) -> None:
+    def _learn(self, handoff: int, v: float, transfer: bool) -> None:
         with self._lock:
             pending = self._pending.pop(handoff, None)
+            if pending is not None:
+                self.stats["handoffs"] += 1
+                self.stats["transfers"] += int(transfer)
+                self.stats["scalars"] += int(transfer)
         if pending is None:
             return  # dropped (MAX_PENDING) or already learned
         sender, o, a, reward, duration = pending

@@ -404,6 +404,17 @@ impl IcqAgent {
         let config: LearnerConfig =
             from_json(learner).map_err(|e| PyValueError::new_err(format!("invalid config: learner.{e}")))?;
         let params = config.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        IcqAgent::with_params(spec, env_id, discount, role, params, seed)
+    }
+
+    fn with_params(
+        spec: AgentSpec,
+        env_id: String,
+        discount: f64,
+        role: u16,
+        params: baton_learn::LearnerParams,
+        seed: u64,
+    ) -> PyResult<Self> {
         if params.network.is_some() {
             return Err(PyValueError::new_err(
                 "learner.network: the Python IcqAgent is tabular (neural agents run through baton.run)",
@@ -608,6 +619,341 @@ impl IcqAgent {
     }
 }
 
+/// The math workload's world for a pipeline outside the runner (the LangGraph example of the Python package):
+/// the validated config, its split and agents' interfaces, the backend the nodes ask one question at a time,
+/// the observation encoding, the training draws of the runner, and the runner's summary of the jobs made
+/// outside it. Everything is `baton_envs::math` and `baton_experiment::math`'s own code.
+#[pyclass(module = "baton._baton")]
+struct MathWorld {
+    experiment: Experiment,
+    backend: baton_experiment::math::MathBackend,
+}
+
+impl MathWorld {
+    fn math(&self) -> &MathWorkload {
+        self.experiment.workload_as::<MathWorkload>().expect("checked in new")
+    }
+
+    fn problem(&self, q: usize) -> PyResult<&baton_llm::data::Problem> {
+        let data = self.backend.dataset();
+        data.problems
+            .get(q)
+            .ok_or_else(|| PyValueError::new_err(format!("question {q} out of range 0..{}", data.problems.len())))
+    }
+
+    fn solver(m: usize) -> PyResult<usize> {
+        if m < 2 {
+            Ok(m)
+        } else {
+            Err(PyValueError::new_err(format!("solver {m}: 0 is the cheap solver, 1 the strong one")))
+        }
+    }
+}
+
+/// One solver's answer as a Python dict.
+fn answer_dict<'py>(py: Python<'py>, s: &baton_envs::math::Solved, long: bool) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("text", &s.text)?;
+    d.set_item("correct", s.answer.correct)?;
+    d.set_item("correct_routellm", s.answer.correct_routellm)?;
+    d.set_item("cost_usd", s.answer.cost_usd)?;
+    d.set_item("output_tokens", s.output_tokens)?;
+    d.set_item("long", long)?;
+    Ok(d)
+}
+
+/// A verdict code from Python: 0 pending, 1 fine, 2 flagged.
+fn verdict(code: u8, field: &str) -> PyResult<baton_envs::math::env::Verdict> {
+    use baton_envs::math::env::Verdict;
+    match code {
+        0 => Ok(Verdict::Pending),
+        1 => Ok(Verdict::Ok),
+        2 => Ok(Verdict::Flagged),
+        c => Err(PyValueError::new_err(format!("{field}: verdict {c} is not 0 (pending), 1 (fine) or 2 (flagged)"))),
+    }
+}
+
+/// A job made outside the runner, as the Python side sends it (JSON).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutsideJob {
+    method: baton_experiment::Method,
+    lambda: Option<f64>,
+    seed: u64,
+    /// `[episodes, handoffs, transfers, scalars]` of training.
+    train: [u64; 4],
+    /// Per held-out question in evaluation order: `[question, submitted answer, handoffs]`, the USD spent and
+    /// who was called (`[cheap, strong, checker, critic]`).
+    records: Vec<OutsideRecord>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutsideRecord {
+    question: usize,
+    submitted: usize,
+    handoffs: u32,
+    cost_usd: f64,
+    calls: [bool; 4],
+}
+
+#[pymethods]
+impl MathWorld {
+    /// The world of a math config (TOML text or JSON, as `run` takes it), validated as `baton run` validates it.
+    #[new]
+    fn new(py: Python<'_>, text: &str, format: &str, origin: &str) -> PyResult<Self> {
+        let config = parse_config(text, format, origin)?;
+        let experiment = py.detach(|| config.validate()).map_err(experiment_error)?;
+        let Some(math) = experiment.workload_as::<MathWorkload>() else {
+            return Err(PyValueError::new_err(format!(
+                "{origin}: workload.kind: the math world needs a math workload, this one is {}",
+                experiment.workload.id()
+            )));
+        };
+        let backend = baton_experiment::math::open_backend(&math.math).map_err(experiment_error)?;
+        Ok(MathWorld { experiment, backend })
+    }
+
+    /// The experiment's name.
+    #[getter]
+    fn name(&self) -> String {
+        self.experiment.config.name.clone()
+    }
+
+    /// The methods, by their config names.
+    #[getter]
+    fn methods(&self) -> Vec<String> {
+        self.experiment.config.methods.iter().map(|m| m.name().to_string()).collect()
+    }
+
+    /// The run's seeds.
+    #[getter]
+    fn seeds(&self) -> Vec<u64> {
+        self.experiment.seed_list()
+    }
+
+    /// The prices of cost (reward units per USD).
+    #[getter]
+    fn lambdas(&self) -> Vec<f64> {
+        self.math().math.config.lambdas.clone()
+    }
+
+    /// Training episodes per (lambda, seed).
+    #[getter]
+    fn episodes(&self) -> u64 {
+        self.math().math.config.episodes
+    }
+
+    /// Training questions (data-set indices), in the split's order.
+    #[getter]
+    fn train(&self) -> Vec<u32> {
+        self.math().train.to_vec()
+    }
+
+    /// Held-out questions, in evaluation order.
+    #[getter]
+    fn test(&self) -> Vec<u32> {
+        self.math().test.to_vec()
+    }
+
+    /// The agents' names, by index (cheap solver, strong solver, checker, critic, submit desk).
+    fn agent_names(&self) -> Vec<String> {
+        self.math().spec.agents.iter().map(|a| a.name.clone()).collect()
+    }
+
+    /// The actions' names, by index (the same for every agent).
+    fn action_names(&self) -> Vec<String> {
+        self.math().spec.agents[0].action_names.clone()
+    }
+
+    /// Agent `agent`'s IC-Q learner as the runner builds it: its interface (observations, legal actions), the
+    /// config's `[learner]` table and discount, its exploration stream `Stream::Agent(agent)` of `seed`.
+    fn agent(&self, agent: usize) -> PyResult<IcqAgent> {
+        self.agent_seeded(agent, 0)
+    }
+
+    /// The same with the stream of `seed`.
+    fn agent_seeded(&self, agent: usize, seed: u64) -> PyResult<IcqAgent> {
+        let spec = &self.math().spec;
+        let a = spec
+            .agents
+            .get(agent)
+            .ok_or_else(|| PyValueError::new_err(format!("agent {agent} out of range 0..{}", spec.agents.len())))?;
+        let role = agent as u16;
+        IcqAgent::with_params(a.clone(), spec.id.clone(), spec.discount, role, self.experiment.learner.clone(), seed)
+    }
+
+    /// The questions of the first `n` training episodes of seed `seed`, as the runner's training environment
+    /// draws them (`baton_envs::math::env::draw_question` on the seed's environment stream).
+    fn training_questions(&self, seed: u64, n: usize) -> PyResult<Vec<usize>> {
+        if n > 100_000_000 {
+            return Err(PyValueError::new_err(format!("n: {n} draws is more than 1e8")));
+        }
+        let train = &self.math().train;
+        let mut rng = stream(seed, Stream::Env);
+        let mut next = 0;
+        Ok((0..n)
+            .map(|_| baton_envs::math::env::draw_question(train, baton_envs::math::Order::Sample, &mut next, &mut rng))
+            .collect())
+    }
+
+    /// Whether question `q`'s text is long (known before any call).
+    fn long_question(&self, q: usize) -> PyResult<bool> {
+        let t = &self.math().table.thresholds;
+        Ok(t.long_question(self.problem(q)?))
+    }
+
+    /// Ask solver `m` (0 cheap, 1 strong) question `q` through the backend: `{text, correct, correct_routellm,
+    /// cost_usd, output_tokens, long}` (`correct` by the decimal-aware grader, for scoring only; `long`: the
+    /// response is longer than that model's median).
+    fn solve<'py>(&self, py: Python<'py>, q: usize, m: usize) -> PyResult<Bound<'py, PyDict>> {
+        let m = MathWorld::solver(m)?;
+        let problem = self.problem(q)?;
+        let p = baton_experiment::math::table_params(&self.math().math);
+        let s = baton_envs::math::table::solve(self.backend.backend(), problem, q, m, &p)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let long = self.math().table.thresholds.long_answer(m, s.output_tokens);
+        answer_dict(py, &s, long)
+    }
+
+    /// The arithmetic checker on a response `text` to question `q`: whether it flags it.
+    fn check(&self, q: usize, text: &str) -> PyResult<bool> {
+        Ok(baton_envs::math::table::checker_flags(text, &self.problem(q)?.gold))
+    }
+
+    /// Whether two responses to question `q` give the same final answer.
+    fn agree(&self, q: usize, a: &str, b: &str) -> PyResult<bool> {
+        Ok(baton_envs::math::table::answers_agree(a, b, self.problem(q)?))
+    }
+
+    /// The critic on solver `m`'s response `text` to question `q` (`correct`: its grade, which the
+    /// label-simulated critic draws from): `(flags, cost_usd)`. Without a critic: `(False, 0.0)`.
+    fn critique(&self, q: usize, m: usize, text: &str, correct: bool) -> PyResult<(bool, f64)> {
+        let m = MathWorld::solver(m)?;
+        let problem = self.problem(q)?;
+        let p = baton_experiment::math::table_params(&self.math().math);
+        let solved = baton_envs::math::Solved {
+            answer: baton_envs::math::SolverAnswer {
+                cost_usd: 0.0,
+                checker_flags: false,
+                long: false,
+                critic_flags: false,
+                critic_cost_usd: 0.0,
+                correct,
+                correct_routellm: None,
+            },
+            output_tokens: 0,
+            text: text.to_string(),
+        };
+        baton_envs::math::table::critique(self.backend.backend(), problem, q, m, &solved, &p)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Agent `agent`'s observation of an artifact (the math workflow's encoding, `baton_envs::math::env::observe`):
+    /// per answer (cheap, strong) whether it is present and the checker's and critic's verdicts (0 pending,
+    /// 1 fine, 2 flagged); whether the answers agree, the cheap answer is long, the question is long; whether
+    /// the checker, the critic and the submit desk held the artifact before.
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &self,
+        agent: u16,
+        present: [bool; 2],
+        check: [u8; 2],
+        critic: [u8; 2],
+        agree: bool,
+        long_cheap: bool,
+        long_question: bool,
+        held: [bool; 3],
+    ) -> PyResult<u32> {
+        use baton_envs::math::env::{AnswerState, Features};
+        if usize::from(agent) >= baton_envs::math::env::N_AGENTS {
+            return Err(PyValueError::new_err(format!("agent {agent} out of range 0..5")));
+        }
+        let mut answers = [AnswerState::default(); 2];
+        for m in 0..2 {
+            answers[m] = AnswerState {
+                present: present[m],
+                check: verdict(check[m], "check")?,
+                critic: verdict(critic[m], "critic")?,
+            };
+        }
+        let f = Features { answers, agree, long_cheap, long_question, prompt: 0, held };
+        Ok(baton_envs::math::env::observe(baton_core::AgentId(agent), &f, self.math().math.config.interfaces).0)
+    }
+
+    /// The run's `summary.json` and `metrics.jsonl`, as `baton run` writes them, from the jobs made outside the
+    /// runner (JSON: a list of `{method, lambda, seed, train: [episodes, handoffs, transfers, scalars],
+    /// records: [{question, submitted, handoffs, cost_usd, calls: [cheap, strong, checker, critic]}]}`, one
+    /// record per held-out question in evaluation order) and the run's other jobs run here (the fixed
+    /// strategies: no training). A record's grade is the table's, by the question and the submitted answer.
+    fn summary(&self, py: Python<'_>, jobs: &str) -> PyResult<(String, String)> {
+        use baton_envs::math::{Calls, EpisodeRecord, Tally};
+        let jobs: Vec<OutsideJob> = from_json(jobs).map_err(|e| PyValueError::new_err(format!("jobs: {e}")))?;
+        let math = self.math();
+        let mut outside = Vec::with_capacity(jobs.len());
+        for (i, j) in jobs.into_iter().enumerate() {
+            if j.records.len() != math.test.len()
+                || j.records.iter().zip(math.test.iter()).any(|(r, &q)| r.question != q as usize)
+            {
+                return Err(PyValueError::new_err(format!(
+                    "jobs[{i}].records: must be the {} held-out questions, once each, in evaluation order",
+                    math.test.len()
+                )));
+            }
+            let mut eval = Tally::default();
+            let mut records = Vec::with_capacity(j.records.len());
+            for (k, r) in j.records.iter().enumerate() {
+                if r.submitted > 1 || !r.cost_usd.is_finite() || r.cost_usd < 0.0 || r.handoffs == 0 {
+                    return Err(PyValueError::new_err(format!(
+                        "jobs[{i}].records[{k}]: submitted must be 0 or 1, cost_usd finite and >= 0, handoffs >= 1"
+                    )));
+                }
+                let a = &math.table.rows[r.question].answers[r.submitted];
+                let [cheap, strong, checker, critic] = r.calls;
+                let rec = EpisodeRecord {
+                    question: r.question,
+                    submitted: r.submitted,
+                    correct: a.correct,
+                    correct_routellm: a.correct_routellm,
+                    cost_usd: r.cost_usd,
+                    handoffs: r.handoffs,
+                    calls: Calls { cheap, strong, checker, critic },
+                };
+                eval.add(&rec);
+                records.push(rec);
+            }
+            let [episodes, handoffs, transfers, scalars] = j.train;
+            outside.push(baton_experiment::math::MathJob {
+                method: j.method,
+                lambda: j.lambda,
+                seed: j.seed,
+                eval,
+                train: baton_experiment::train::TrainStats { handoffs, transfers, scalars, episodes },
+                policy: None,
+                records,
+            });
+        }
+        let c = &self.experiment.config;
+        let seeds = self.experiment.seed_list();
+        let learner = &self.experiment.learner;
+        let results = py
+            .detach(|| {
+                baton_experiment::math::run_with(
+                    &c.name,
+                    math,
+                    &c.methods,
+                    &seeds,
+                    learner,
+                    outside,
+                    &baton_experiment::NoProgress,
+                )
+            })
+            .map_err(experiment_error)?;
+        use baton_experiment::workload::Results;
+        Ok((results.summary_json().map_err(experiment_error)?, results.metrics_jsonl().map_err(experiment_error)?))
+    }
+}
+
 /// Ground truth of a finite model: `V*`, `Q*`, the stationary weights `xi`, `Q_bar` and the interface gap.
 #[pyclass(module = "baton._baton")]
 struct Solved {
@@ -715,5 +1061,6 @@ fn _baton(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Env>()?;
     m.add_class::<IcqAgent>()?;
     m.add_class::<Solved>()?;
+    m.add_class::<MathWorld>()?;
     Ok(())
 }

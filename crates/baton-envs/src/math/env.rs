@@ -511,6 +511,22 @@ pub enum Order {
     Sequential,
 }
 
+/// The question (data-set index) of the next episode over `questions`: under [`Order::Sample`] one uniform draw
+/// from the environment's stream `rng`, under [`Order::Sequential`] the next in turn (`next` counts them). The
+/// environment draws exactly this at every episode start, so a caller that replays the draws of a training run
+/// (the LangGraph example of the Python package) sees the same questions.
+pub fn draw_question(questions: &[u32], order: Order, next: &mut usize, rng: &mut Rng) -> usize {
+    let k = match order {
+        Order::Sample => uniform_index(rng, questions.len()),
+        Order::Sequential => {
+            let k = *next % questions.len();
+            *next += 1;
+            k
+        }
+    };
+    questions[k] as usize
+}
+
 /// Which agents worked on a question (were called on it at least once).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Calls {
@@ -792,15 +808,7 @@ impl Env for MathEnv {
     fn next_event(&mut self, rng: &mut Rng) -> Event {
         match self.phase {
             Phase::Start => {
-                let k = match self.order {
-                    Order::Sample => uniform_index(rng, self.questions.len()),
-                    Order::Sequential => {
-                        let k = self.next % self.questions.len();
-                        self.next += 1;
-                        k
-                    }
-                };
-                self.q = self.questions[k] as usize;
+                self.q = draw_question(&self.questions, self.order, &mut self.next, rng);
                 let row = &self.table.rows[self.q];
                 self.features =
                     Features { long_question: row.long_question, prompt: row.prompt, ..Features::default() };

@@ -74,43 +74,14 @@ impl MathWorkload {
     /// Loads the backend from the data directory (I/O) and asks it every question once per solver.
     pub fn load(math: Math) -> Result<Self, ExperimentError> {
         let c = &math.config;
-        let dir = match &c.data_dir {
-            Some(d) => crate::data::resolve_data_path(d),
-            None => baton_llm::data::data_dir(),
-        };
-        let llm = |e: baton_llm::LlmError| ExperimentError::Workload(format!("math backend: {e}"));
-        let models = [c.cheap_model.as_str(), c.strong_model.as_str()];
-        let (table, dataset, contaminated) = match c.backend {
-            BackendKind::Replay => {
-                let b = ReplayBackend::load(&dir, math.prices.clone()).map_err(llm)?;
-                let critic = match c.critic.kind {
-                    CriticKind::None => CriticSource::None,
-                    _ => CriticSource::FromLabel {
-                        true_positive: c.critic.true_positive,
-                        false_positive: c.critic.false_positive,
-                        seed: c.split_seed,
-                    },
-                };
-                let p = TableParams { models, critic_model: &c.critic.model, critic, prices: &math.prices };
-                let contaminated = metrics::contaminated(&dir, b.dataset())?;
-                (MathTable::build(&b, b.dataset(), &p)?, "gsm8k-test", contaminated)
-            }
-            BackendKind::Simulated => {
-                let cfg = math.simulated.clone().unwrap_or_default();
-                let b = SimulatedBackend::mathqa(&dir, cfg, math.prices.clone(), c.split_seed).map_err(llm)?;
-                let p = TableParams {
-                    models,
-                    critic_model: &c.critic.model,
-                    critic: match c.critic.kind {
-                        CriticKind::None => CriticSource::None,
-                        _ => CriticSource::Backend,
-                    },
-                    prices: &math.prices,
-                };
-                let table = MathTable::build(&b, b.dataset(), &p)?;
-                let none = vec![false; table.len()];
-                (table, "mathqa-test", none)
-            }
+        let dir = data_dir(&math);
+        let backend = open_backend(&math)?;
+        let p = table_params(&math);
+        let data = backend.dataset();
+        let table = MathTable::build(backend.backend(), data, &p)?;
+        let (dataset, contaminated) = match c.backend {
+            BackendKind::Replay => ("gsm8k-test", metrics::contaminated(&dir, data)?),
+            BackendKind::Simulated => ("mathqa-test", vec![false; table.len()]),
         };
         let (train, test) = table.split(c.split_seed, c.train_fraction);
         if train.is_empty() || test.is_empty() {
@@ -163,6 +134,76 @@ impl MathWorkload {
     /// Whether the data set has the recording's rule (GSM8K).
     pub fn has_routellm(&self) -> bool {
         self.math.config.backend == BackendKind::Replay
+    }
+}
+
+/// The data directory of a math workload: `data_dir`, else `$BATON_DATA_DIR`, else the repository's `data/`.
+fn data_dir(math: &Math) -> std::path::PathBuf {
+    match &math.config.data_dir {
+        Some(d) => crate::data::resolve_data_path(d),
+        None => baton_llm::data::data_dir(),
+    }
+}
+
+/// A math workload's backend, loaded from its data directory: the recording (replay) or the calibrated models
+/// (simulated). [`MathWorkload::load`] asks it every question once; the LangGraph example of the Python
+/// package asks it one question at a time from its graph's nodes.
+pub enum MathBackend {
+    /// The recorded GPT-4-1106 and Mixtral-8x7B responses to GSM8K test.
+    Replay(ReplayBackend),
+    /// The calibrated simulation on MathQA test.
+    Simulated(SimulatedBackend),
+}
+
+impl MathBackend {
+    /// The backend.
+    pub fn backend(&self) -> &dyn baton_llm::Backend {
+        match self {
+            MathBackend::Replay(b) => b,
+            MathBackend::Simulated(b) => b,
+        }
+    }
+
+    /// Its data set (question `q` of a request is `dataset().problems[q]`).
+    pub fn dataset(&self) -> &baton_llm::data::Dataset {
+        match self {
+            MathBackend::Replay(b) => b.dataset(),
+            MathBackend::Simulated(b) => b.dataset(),
+        }
+    }
+}
+
+/// Loads the backend of a validated math workload (I/O).
+pub fn open_backend(math: &Math) -> Result<MathBackend, ExperimentError> {
+    let c = &math.config;
+    let dir = data_dir(math);
+    let llm = |e: baton_llm::LlmError| ExperimentError::Workload(format!("math backend: {e}"));
+    Ok(match c.backend {
+        BackendKind::Replay => MathBackend::Replay(ReplayBackend::load(&dir, math.prices.clone()).map_err(llm)?),
+        BackendKind::Simulated => {
+            let cfg = math.simulated.clone().unwrap_or_default();
+            MathBackend::Simulated(SimulatedBackend::mathqa(&dir, cfg, math.prices.clone(), c.split_seed).map_err(llm)?)
+        }
+    })
+}
+
+/// What a math workload's solvers and critic are asked with: its models, its critic's source and prices.
+pub fn table_params(math: &Math) -> TableParams<'_> {
+    let c = &math.config;
+    let critic = match (c.critic.kind, c.backend) {
+        (CriticKind::None, _) => CriticSource::None,
+        (_, BackendKind::Replay) => CriticSource::FromLabel {
+            true_positive: c.critic.true_positive,
+            false_positive: c.critic.false_positive,
+            seed: c.split_seed,
+        },
+        (_, BackendKind::Simulated) => CriticSource::Backend,
+    };
+    TableParams {
+        models: [c.cheap_model.as_str(), c.strong_model.as_str()],
+        critic_model: &c.critic.model,
+        critic,
+        prices: &math.prices,
     }
 }
 
@@ -392,6 +433,48 @@ pub fn run(
     let results: Vec<MathJob> = jobs
         .par_iter()
         .map(|&(method, lambda, seed)| run_job(math, learner, method, lambda, seed, progress))
+        .collect::<Result<_, _>>()?;
+    let summary = summarise(name, math, methods, seeds.len() as u32, &results);
+    Ok(MathResults { summary, jobs: results, workload: math.clone() })
+}
+
+/// A run whose jobs of some (method, lambda, seed) were made outside the runner (`outside`: e.g. IC-Q trained
+/// and scored through a LangGraph graph by the Python package), the other jobs of `methods` x `seeds` run here;
+/// summarised as [`run`] summarises its own. Every outside job must be one of the run's, once.
+pub fn run_with(
+    name: &str,
+    math: &MathWorkload,
+    methods: &[Method],
+    seeds: &[u64],
+    learner: &LearnerParams,
+    outside: Vec<MathJob>,
+    progress: &dyn Progress,
+) -> Result<MathResults, ExperimentError> {
+    let jobs = jobs(math, methods, seeds);
+    let bad = |reason: String| ExperimentError::InvalidConfig { field: "jobs".into(), reason };
+    for (i, j) in outside.iter().enumerate() {
+        if !jobs.contains(&(j.method, j.lambda, j.seed)) {
+            return Err(bad(format!(
+                "job {i} ({}, {:?}, seed {}) is not one of the run's",
+                j.method, j.lambda, j.seed
+            )));
+        }
+        if outside[..i].iter().any(|k| (k.method, k.lambda, k.seed) == (j.method, j.lambda, j.seed)) {
+            return Err(bad(format!("job {i} ({}, {:?}, seed {}) is given twice", j.method, j.lambda, j.seed)));
+        }
+    }
+    let mut outside: Vec<Option<MathJob>> = outside.into_iter().map(Some).collect();
+    let results: Vec<MathJob> = jobs
+        .iter()
+        .map(|&(method, lambda, seed)| {
+            match outside
+                .iter_mut()
+                .find(|j| j.as_ref().is_some_and(|j| (j.method, j.lambda, j.seed) == (method, lambda, seed)))
+            {
+                Some(j) => Ok(j.take().expect("found above")),
+                None => run_job(math, learner, method, lambda, seed, progress),
+            }
+        })
         .collect::<Result<_, _>>()?;
     let summary = summarise(name, math, methods, seeds.len() as u32, &results);
     Ok(MathResults { summary, jobs: results, workload: math.clone() })
