@@ -144,8 +144,8 @@ def job(
 
     for q in world.training_questions(seed, episodes):
         app.invoke(start(q), config)
-    if router._pending:
-        raise RuntimeError(f"{len(router._pending)} handoffs were never learned")
+    if router.pending:
+        raise RuntimeError(f"{router.pending} handoffs were never learned")
     router.freeze()
     records = []
     right = 0

@@ -211,6 +211,12 @@ class Router:
         self.set_mode("frozen")
 
     @property
+    def pending(self) -> int:
+        """Handoffs awaiting their reply (0 between invocations that all finished)."""
+        with self._lock:
+            return len(self._pending)
+
+    @property
     def agents(self) -> Dict[str, IcqAgent]:
         return {name: node.agent for name, node in self._nodes.items()}
 

@@ -144,7 +144,7 @@ def test_async_invoke_learns_with_concurrent_invocations():
 
     asyncio.run(main())
     assert sum(a.updates for a in router.agents.values()) == 800
-    assert not router._pending
+    assert router.pending == 0
     q = router.agents["triage"].q
     assert q[0].argmax() == 0 and q[1].argmax() == 1, q
 
@@ -171,3 +171,39 @@ def test_bad_input_is_refused():
         Router().add_node(StateGraph(Bare), "a", triage, observe=lambda s: 0, n_obs=1, routes=[END])
     with pytest.raises(ValueError, match="n_obs"):
         baton.IcqAgent.for_interface("x", 0, 2)
+
+
+def test_decide_after_credits_the_work_to_the_handoff_that_asked_for_it():
+    # Work on receipt: triage works first (it looks at the question), then observes the state with its update
+    # applied and picks; the solvers are terminal nodes whose reward and cost go to triage's pick.
+    router = Router(seed=5, decide="after")
+    graph = StateGraph(State)
+
+    def look(state):
+        return Report({"answered_by": "nobody yet"}, cost=0.01)  # dropped: no handoff brought triage the work
+
+    def observe(state):
+        assert state["answered_by"] == "nobody yet"  # the node's own update is visible
+        return state["hard"]
+
+    router.add_node(graph, "triage", look, observe=observe, n_obs=2, routes=["cheap", "strong"])
+    router.add_terminal(graph, "cheap", cheap)
+    router.add_terminal(graph, "strong", strong)
+    router.check()
+    graph.add_edge(START, "triage")
+    app = graph.compile()
+    for q in questions(300, seed=5):
+        app.invoke(q)
+    assert router.stats == {"handoffs": 300, "transfers": 0, "scalars": 0} and router.pending == 0
+    q = router.agents["triage"].q
+    # The terminal's reward - cost is the whole target (v = 0); triage's own 0.01 is not in it.
+    assert q[0, 0] == pytest.approx(0.9, abs=0.02) and q[0, 1] == pytest.approx(0.5, abs=0.02)
+    assert q[1, 0] == pytest.approx(-0.1, abs=0.02) and q[1, 1] == pytest.approx(0.5, abs=0.02)
+    router.freeze()
+    assert app.invoke({"hard": 1})["answered_by"] == "strong"
+    with pytest.raises(ValueError, match="decide"):
+        Router(decide="sideways")
+    other = Router()
+    agent = baton.IcqAgent.for_interface("x", 3, 2)
+    with pytest.raises(ValueError, match="3 x 2"):
+        other.add_node(StateGraph(State), "x", look, observe=observe, n_obs=3, routes=["a", "b", "c"], agent=agent)

@@ -766,13 +766,8 @@ impl MathWorld {
         self.math().spec.agents[0].action_names.clone()
     }
 
-    /// Agent `agent`'s IC-Q learner as the runner builds it: its interface (observations, legal actions), the
-    /// config's `[learner]` table and discount, its exploration stream `Stream::Agent(agent)` of `seed`.
-    fn agent(&self, agent: usize) -> PyResult<IcqAgent> {
-        self.agent_seeded(agent, 0)
-    }
-
-    /// The same with the stream of `seed`.
+    /// Agent `agent`'s IC-Q learner as the runner builds it for seed `seed`: its interface (observations, legal
+    /// actions), the config's `[learner]` table and discount, its exploration stream `Stream::Agent(agent)`.
     fn agent_seeded(&self, agent: usize, seed: u64) -> PyResult<IcqAgent> {
         let spec = &self.math().spec;
         let a = spec
