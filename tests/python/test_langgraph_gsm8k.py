@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -30,6 +31,7 @@ behaviour = { kind = "uniform" }
 def example(root):
     spec = importlib.util.spec_from_file_location("langgraph_gsm8k", root / "examples/python/langgraph_gsm8k.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # LangGraph reads the state's type hints through the module
     spec.loader.exec_module(module)
     return module
 

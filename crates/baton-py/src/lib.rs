@@ -778,18 +778,27 @@ impl MathWorld {
         IcqAgent::with_params(a.clone(), spec.id.clone(), spec.discount, role, self.experiment.learner.clone(), seed)
     }
 
-    /// The questions of the first `n` training episodes of seed `seed`, as the runner's training environment
-    /// draws them (`baton_envs::math::env::draw_question` on the seed's environment stream).
-    fn training_questions(&self, seed: u64, n: usize) -> PyResult<Vec<usize>> {
-        if n > 100_000_000 {
-            return Err(PyValueError::new_err(format!("n: {n} draws is more than 1e8")));
+    /// The questions of training episodes `skip..skip + n` of seed `seed`, as the runner's training environment
+    /// draws them (`baton_envs::math::env::draw_question` on the seed's environment stream). At most 10^7 at a
+    /// time (ask for longer runs in chunks with `skip`).
+    #[pyo3(signature = (seed, n, skip=0))]
+    fn training_questions(&self, py: Python<'_>, seed: u64, n: usize, skip: u64) -> PyResult<Vec<usize>> {
+        if n > 10_000_000 || skip > baton_envs::math::config::MAX_EPISODES {
+            return Err(PyValueError::new_err(format!(
+                "n: {n} draws at a time is more than 10^7, or skip {skip} is beyond the longest run"
+            )));
         }
         let train = &self.math().train;
         let mut rng = stream(seed, Stream::Env);
         let mut next = 0;
-        Ok((0..n)
-            .map(|_| baton_envs::math::env::draw_question(train, baton_envs::math::Order::Sample, &mut next, &mut rng))
-            .collect())
+        Ok(py.detach(move || {
+            let order = baton_envs::math::Order::Sample;
+            let mut draw = || baton_envs::math::env::draw_question(train, order, &mut next, &mut rng);
+            for _ in 0..skip {
+                draw();
+            }
+            (0..n).map(|_| draw()).collect()
+        }))
     }
 
     /// Whether question `q`'s text is long (known before any call).

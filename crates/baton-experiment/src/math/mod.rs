@@ -467,11 +467,16 @@ pub fn run_with(
     let results: Vec<MathJob> = jobs
         .iter()
         .map(|&(method, lambda, seed)| {
-            match outside
-                .iter_mut()
-                .find(|j| j.as_ref().is_some_and(|j| (j.method, j.lambda, j.seed) == (method, lambda, seed)))
-            {
-                Some(j) => Ok(j.take().expect("found above")),
+            let made = outside.iter_mut().find_map(|slot| {
+                let this = slot.as_ref().is_some_and(|j| (j.method, j.lambda, j.seed) == (method, lambda, seed));
+                if this {
+                    slot.take()
+                } else {
+                    None
+                }
+            });
+            match made {
+                Some(j) => Ok(j),
                 None => run_job(math, learner, method, lambda, seed, progress),
             }
         })

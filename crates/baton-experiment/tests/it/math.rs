@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use baton_envs::math::{Order, Strategy};
-use baton_experiment::math::{front_at, run_job, MathWorkload};
+use baton_experiment::math::{self, front_at, run_job, MathWorkload};
 use baton_experiment::train::Decentralized;
 use baton_experiment::{ExperimentConfig, ExperimentError, Method, NoProgress};
 use baton_learn::{Behaviour, IcqAgent, StepSize, TabularQ};
@@ -253,5 +253,32 @@ fn the_default_uses_no_critic_and_the_simulated_one_is_labelled() {
         assert_eq!(icq.points, 5);
         println!("{label}: ic-q {:?}", icq.calls);
         assert!(icq.calls.apgr > 0.55, "{:?}", icq.calls);
+    }
+}
+
+#[test]
+fn jobs_made_outside_the_runner_are_summarised_as_its_own() {
+    let text = config("replay", "lambdas = [0.0, 20.0]\nepisodes = 200", "[\"ic-q\", \"cheap-only\", \"strong-only\"]");
+    let exp = ExperimentConfig::from_toml(&text, "t.toml").unwrap().validate().unwrap();
+    let m = exp.workload_as::<MathWorkload>().expect("a math workload");
+    let methods = &exp.config.methods;
+    let seeds = exp.seed_list();
+    let own = math::run("m", m, methods, &seeds, &exp.learner, &NoProgress).unwrap();
+    let icq: Vec<_> = own.jobs.iter().filter(|j| j.method == Method::IcQ).cloned().collect();
+    assert_eq!(icq.len(), 4);
+    let with = math::run_with("m", m, methods, &seeds, &exp.learner, icq.clone(), &NoProgress).unwrap();
+    assert_eq!(with.summary, own.summary);
+    // A job that is not one of the run's, or one given twice, is refused before anything runs.
+    let mut stranger = icq[0].clone();
+    stranger.seed = 99;
+    let twice = vec![icq[0].clone(), icq[0].clone()];
+    for (outside, reason) in [(vec![stranger], "not one of the run's"), (twice, "given twice")] {
+        match math::run_with("m", m, methods, &seeds, &exp.learner, outside, &NoProgress) {
+            Err(ExperimentError::InvalidConfig { field, reason: r }) => {
+                assert_eq!(field, "jobs");
+                assert!(r.contains(reason), "{r}");
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|r| r.summary)),
+        }
     }
 }
