@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Optional, Tuple, TypedDict
 from langgraph.graph import START, StateGraph
 
 import baton
-from baton.langgraph import HANDOFF_KEY, Report, Router
+from baton.langgraph import Report, Router
 
 CHEAP, STRONG = 0, 1
 PENDING, FINE, FLAGGED = 0, 1, 2

@@ -31,7 +31,7 @@ import contextvars
 import itertools
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional
 
 from agents import Agent, Runner, handoff
 from agents.items import ModelResponse

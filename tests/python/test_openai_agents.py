@@ -12,14 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from agents import Agent, Runner, set_tracing_disabled
+from agents.items import HandoffOutputItem
+from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
+from openai import AsyncOpenAI
 
-agents = pytest.importorskip("agents")
-from agents import Agent, Runner, set_tracing_disabled  # noqa: E402
-from agents.items import HandoffOutputItem  # noqa: E402
-from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel  # noqa: E402
-from openai import AsyncOpenAI  # noqa: E402
-
-from baton.openai_agents import FINISH, HandoffPolicy  # noqa: E402
+from baton.openai_agents import FINISH, HandoffPolicy
 
 set_tracing_disabled(True)
 
