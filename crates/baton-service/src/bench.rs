@@ -219,16 +219,31 @@ fn bench_runtime() -> Result<tokio::runtime::Runtime, ServiceError> {
 /// `in_flight` workflows or requests to be under way and every connection to be open.
 pub const WARM_UP_SECS: f64 = 1.0;
 
+/// What one measurement window saw.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    /// Operations per second of wall time in the window.
+    pub per_sec: f64,
+    /// Operations counted in the window.
+    pub ops: u64,
+    /// The window's wall seconds.
+    pub seconds: f64,
+    /// The process's CPU seconds in the window (from the caller's clock; `None` without one), so that
+    /// `ops / cpu_seconds` leaves out the warm-up, the drain and the start and stop of the servers.
+    pub cpu_seconds: Option<f64>,
+}
+
 /// Run `in_flight` closed loops of `one` (each starting its next operation when the last ended) for
-/// [`WARM_UP_SECS`] and then a window of `seconds`; `count()` read as the window opens and closes gives the
-/// rate. The loops stop starting new operations when the window closes and are then waited for; `one`
-/// returns whether its operation succeeded, and any failure fails the measurement.
+/// [`WARM_UP_SECS`] and then a window of `seconds`; `count()` and `cpu()` read as the window opens and closes
+/// give the rate. The loops stop starting new operations when the window closes and are then waited for;
+/// `one` returns whether its operation succeeded, and any failure fails the measurement.
 async fn closed_loop<F, Fut>(
     seconds: f64,
     in_flight: usize,
     one: F,
     count: impl Fn() -> u64,
-) -> Result<f64, ServiceError>
+    cpu: fn() -> Option<f64>,
+) -> Result<Window, ServiceError>
 where
     F: Fn(u64) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = bool> + Send + 'static,
@@ -251,23 +266,25 @@ where
         });
     }
     tokio::time::sleep_until(opens.into()).await;
-    let (t0, c0) = (Instant::now(), count());
+    let (t0, c0, cpu0) = (Instant::now(), count(), cpu());
     tokio::time::sleep_until(closes.into()).await;
-    let (t1, c1) = (Instant::now(), count());
+    let (t1, c1, cpu1) = (Instant::now(), count(), cpu());
     while tasks.join_next().await.is_some() {}
+    let (ops, seconds) = (c1.saturating_sub(c0), (t1 - t0).as_secs_f64());
+    let cpu_seconds = cpu0.zip(cpu1).map(|(a, b)| b - a);
     match failed.load(Ordering::Relaxed) {
-        0 => Ok(c1.saturating_sub(c0) as f64 / (t1 - t0).as_secs_f64()),
+        0 => Ok(Window { per_sec: ops as f64 / seconds, ops, seconds, cpu_seconds }),
         n => Err(ServiceError::Internal(format!("{n} operations failed"))),
     }
 }
 
 /// Handoffs per second through three agent services on loopback (the default synthetic workload, `in_flight`
-/// workflows kept in flight by one client: [`closed_loop`]'s window after its warm-up). Every handoff is one
-/// HTTP round trip carrying the artifact out and one scalar back; each workflow also costs the client's
+/// workflows kept in flight by one client, counted in a window after a warm-up of [`WARM_UP_SECS`]). Every
+/// handoff is one HTTP round trip carrying the artifact out and one scalar back; each workflow also costs the client's
 /// `start` and, unless agent-0 submits, one `result` message. The agents run with the default limits, except
 /// `max_connections` and `max_in_flight` raised above `in_flight`. Writes checkpoints to a temporary directory
-/// it removes.
-pub fn loopback_handoffs_per_sec(seconds: f64, in_flight: usize) -> Result<f64, ServiceError> {
+/// it removes. `cpu` reads the process's CPU seconds (for [`Window::cpu_seconds`]).
+pub fn loopback_handoffs(seconds: f64, in_flight: usize, cpu: fn() -> Option<f64>) -> Result<Window, ServiceError> {
     let rt = bench_runtime()?;
     let root: PathBuf = std::env::temp_dir().join(format!("baton-service-bench-{}", std::process::id()));
     let result = rt.block_on(async {
@@ -284,7 +301,7 @@ pub fn loopback_handoffs_per_sec(seconds: f64, in_flight: usize) -> Result<f64, 
             let c = client.clone();
             async move { matches!(c.start(n).await, Ok(o) if o.status == WorkflowStatus::Submitted) }
         };
-        let rate = closed_loop(seconds, in_flight, one, sent).await;
+        let rate = closed_loop(seconds, in_flight, one, sent, cpu).await;
         p.stop().await?;
         rate.map_err(|e| ServiceError::Internal(format!("bench workflows: {e}")))
     });
@@ -292,11 +309,15 @@ pub fn loopback_handoffs_per_sec(seconds: f64, in_flight: usize) -> Result<f64, 
     result
 }
 
-/// The HTTP stack's own rate on loopback, for comparison with [`loopback_handoffs_per_sec`]: round trips per
+/// The HTTP stack's own rate on loopback, for comparison with [`loopback_handoffs`]: round trips per
 /// second to a minimal axum server that echoes a JSON body back, with `in_flight` requests kept in flight
 /// through an HTTP client with the agents' settings. The body is a handoff's request (the same size), and
 /// each reply is read with the same size cap and parsed as JSON, as an agent reads a scalar reply.
-pub fn loopback_echo_round_trips_per_sec(seconds: f64, in_flight: usize) -> Result<f64, ServiceError> {
+pub fn loopback_echo_round_trips(
+    seconds: f64,
+    in_flight: usize,
+    cpu: fn() -> Option<f64>,
+) -> Result<Window, ServiceError> {
     use axum::routing::post;
     use axum::{Json, Router};
     let rt = bench_runtime()?;
@@ -356,7 +377,7 @@ pub fn loopback_echo_round_trips_per_sec(seconds: f64, in_flight: usize) -> Resu
                 }
             }
         };
-        let rate = closed_loop(seconds, in_flight, one, move || count.load(Ordering::Relaxed)).await;
+        let rate = closed_loop(seconds, in_flight, one, move || count.load(Ordering::Relaxed), cpu).await;
         let _ = stop_tx.send(());
         let _ = server.await;
         rate.map_err(|e| ServiceError::Internal(format!("echo round trips: {e}")))

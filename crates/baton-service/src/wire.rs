@@ -610,7 +610,8 @@ mod tests {
     fn the_fast_request_parse_agrees_with_the_checks_on_the_tree() {
         let good = request("r1", "m1", &handoff(), Some(&Artifact { levels: vec![1, 2, 3] }));
         let mut cases = vec![good.clone(), request("r1", "m1", &Envelope::Start { from: "c".into() }, None)];
-        let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<Edit> = vec![
             Box::new(|v| v["params"]["message"] = json!(["message", "user", "m1"])),
             Box::new(|v| v["params"] = json!([{ "message": {} }])),
             Box::new(|v| v["params"]["message"]["parts"] = json!(null)),
