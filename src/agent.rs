@@ -195,34 +195,31 @@ pub fn workflow_main(command: WorkflowCommand) -> Result<ExitCode> {
 }
 
 /// `baton bench`'s figures for agent services on loopback (real HTTP, one process, two worker threads):
-/// handoffs per second through three agents with 32 workflows in flight, and, in the same run, round trips per
+/// handoffs per second through three agents with 32 workflows in flight and, in the same run, round trips per
 /// second of a minimal axum JSON echo of the same payload through the same HTTP client settings. With a
-/// filter containing `sweep`, also handoffs per second at 32, 128, 512 and 1024 workflows in flight.
+/// filter containing `sweep`, also handoffs per second at 32, 128, 512 and 1024 workflows in flight. Each is a
+/// closed-loop window after a warm-up; its CPU seconds are the whole process's within the window.
 pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
     use baton::experiment::bench::process_cpu_seconds;
     let mut figures = Vec::new();
-    // The agents and the client share a multi-threaded runtime, so each figure's CPU time is the whole process's
-    // over its call (the agents' start-up included: the per-CPU-second rate is if anything low).
-    let mut measure = |name: String, run: &dyn Fn() -> Result<f64>| -> Result<()> {
-        let cpu_start = process_cpu_seconds();
-        let per_sec = run()?;
-        let cpu_seconds = cpu_start.and_then(|a| Some(process_cpu_seconds()? - a));
-        figures.push(Figure { name, per_sec, ops: (per_sec * seconds) as u64, seconds, cpu_seconds });
+    let mut measure = |name: String, run: &dyn Fn() -> Result<bench::Window>| -> Result<()> {
+        let w = run()?;
+        figures.push(Figure { name, per_sec: w.per_sec, ops: w.ops, seconds: w.seconds, cpu_seconds: w.cpu_seconds });
         Ok(())
     };
     let handoffs = "service/loopback/handoffs_per_sec";
     if handoffs.contains(filter) {
-        measure(handoffs.into(), &|| Ok(bench::loopback_handoffs_per_sec(seconds, 32)?))?;
+        measure(handoffs.into(), &|| Ok(bench::loopback_handoffs(seconds, 32, process_cpu_seconds)?))?;
     }
     let echo = "service/loopback/echo_round_trips_per_sec";
     if echo.contains(filter) {
-        measure(echo.into(), &|| Ok(bench::loopback_echo_round_trips_per_sec(seconds, 32)?))?;
+        measure(echo.into(), &|| Ok(bench::loopback_echo_round_trips(seconds, 32, process_cpu_seconds)?))?;
     }
     if filter.contains("sweep") {
         for n in [32, 128, 512, 1024] {
             let name = format!("service/sweep/handoffs_per_sec/in_flight_{n}");
             if name.contains(filter) {
-                measure(name, &|| Ok(bench::loopback_handoffs_per_sec(seconds, n)?))?;
+                measure(name, &|| Ok(bench::loopback_handoffs(seconds, n, process_cpu_seconds)?))?;
             }
         }
     }

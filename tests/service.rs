@@ -10,6 +10,8 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton::core::{FiniteEnv, FiniteModel};
@@ -19,7 +21,7 @@ use baton::experiment::train::Decentralized;
 use baton::learn::{Behaviour, IcqAgent, LearnerConfig, StepSize};
 use baton::service::bench::{client_tls, client_token, pipeline_configs, use_mutual_tls, CLIENT_ID};
 use baton::service::tls::{ClientConfig, DemoCerts};
-use baton::service::{Checkpoint, Client, Status};
+use baton::service::{AgentConfig, Checkpoint, Client, Status};
 use baton::solve::{evaluate, initial_value, value_iteration, Policy};
 
 struct Pipeline {
@@ -39,6 +41,11 @@ fn free_ports(n: usize) -> Vec<SocketAddr> {
 impl Pipeline {
     /// Three agent processes; over mutual TLS if `tls` (every identity from a certificate, no tokens).
     fn new(seed: u64, checkpoint_secs: f64, tls: bool) -> Pipeline {
+        Pipeline::with(seed, checkpoint_secs, tls, |_, _| {})
+    }
+
+    /// [`Pipeline::new`], with `tweak(i, config)` applied to agent `i`'s generated config.
+    fn with(seed: u64, checkpoint_secs: f64, tls: bool, tweak: impl Fn(usize, &mut AgentConfig)) -> Pipeline {
         let dir = tempfile::tempdir().unwrap();
         let addrs = free_ports(3);
         let mut configs = Vec::new();
@@ -54,6 +61,7 @@ impl Pipeline {
             c.checkpoint_interval_secs = checkpoint_secs;
             // A workflow lost with a killed agent fails at its entry agent after this deadline.
             c.limits.workflow_timeout_secs = 10.0;
+            tweak(i, &mut c);
             let path = dir.path().join(format!("agent-{i}.toml"));
             std::fs::write(&path, toml::to_string(&c).unwrap()).unwrap();
             configs.push(path);
@@ -380,18 +388,128 @@ fn resident_bytes(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// What the fake peer of the soak did.
+#[derive(Default)]
+struct FakePeerCounts {
+    /// Requests forwarded to the real peer.
+    forwarded: AtomicU64,
+    /// Oversized replies sent instead.
+    oversized: AtomicU64,
+    /// The most bytes of one oversized reply the agent let it write before dropping the connection.
+    most_written: AtomicU64,
+}
+
+/// The size of each oversized reply the fake peer tries to send.
+const OVERSIZED_REPLY_BYTES: u64 = 200 << 20;
+
+/// A fake agent-1 in front of the real one (at `target`), for one agent that calls it: it forwards each request
+/// (a 503 if the real one cannot be reached, so the caller retries as it would have), except that every
+/// `every`-th one is answered, without forwarding it, with a 200 MB chunked reply streamed until the caller
+/// hangs up. Serves until the process ends.
+fn fake_peer_with_oversized_replies(target: String, every: u64) -> (SocketAddr, Arc<FakePeerCounts>) {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let counts = Arc::new(FakePeerCounts::default());
+    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let seen = Arc::new(AtomicU64::new(0));
+    let c = counts.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(stream) = stream else { continue };
+            let (http, target, seen, counts) = (http.clone(), target.clone(), seen.clone(), c.clone());
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let Ok(mut out) = stream.try_clone() else { return };
+                let mut input = std::io::BufReader::new(stream);
+                loop {
+                    // One request: its head, then the body its Content-Length announces.
+                    let (mut len, mut auth) = (0usize, None);
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match input.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = l.split_once(':') {
+                            match name.to_ascii_lowercase().as_str() {
+                                "content-length" => len = value.trim().parse().unwrap_or(0),
+                                "authorization" => auth = Some(value.trim().to_string()),
+                                _ => {}
+                            }
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    if input.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    if seen.fetch_add(1, Ordering::Relaxed) % every == every - 1 {
+                        counts.oversized.fetch_add(1, Ordering::Relaxed);
+                        let head =
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                        let chunk = [b' '; 1 << 16];
+                        let mut written = 0u64;
+                        let mut ok = out.write_all(head.as_bytes()).is_ok();
+                        while ok && written < OVERSIZED_REPLY_BYTES {
+                            ok = write!(out, "{:x}\r\n", chunk.len()).is_ok()
+                                && out.write_all(&chunk).is_ok()
+                                && out.write_all(b"\r\n").is_ok();
+                            if ok {
+                                written += chunk.len() as u64;
+                            }
+                        }
+                        counts.most_written.fetch_max(written, Ordering::Relaxed);
+                        return;
+                    }
+                    let mut req = http.post(&target).header("content-type", "application/json").body(body);
+                    if let Some(a) = auth {
+                        req = req.header("authorization", a);
+                    }
+                    let (status, reply) = match req.send().and_then(|r| Ok((r.status().as_u16(), r.bytes()?))) {
+                        Ok((s, b)) => (s, b.to_vec()),
+                        Err(_) => (503, Vec::new()),
+                    };
+                    counts.forwarded.fetch_add(1, Ordering::Relaxed);
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        reply.len()
+                    );
+                    if out.write_all(head.as_bytes()).is_err() || out.write_all(&reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, counts)
+}
+
 /// About two minutes of valid workflows under hostile load: idle-connection floods past the cap, slowloris
-/// heads, garbage and oversized bodies, wrong tokens, and a kill -9 and restart of agent-1. Valid workflows
-/// keep being served with a bounded p99 latency, and every agent's resident memory stays bounded.
-/// Run: `cargo test --release --test service soak -- --ignored --nocapture`.
+/// heads, garbage and oversized bodies, wrong tokens, oversized replies from a fake peer (agent-0 reaches
+/// agent-1 through it; one call in 200 gets a 200 MB reply instead of agent-1's), and a kill -9 and restart
+/// of agent-1. Valid workflows keep being served with a bounded p99 latency, and every agent's resident memory
+/// stays bounded. Run: `cargo test --release --test service soak -- --ignored --nocapture`.
 #[test]
 #[ignore = "a two-minute soak; run it with --ignored"]
 fn soak_three_agents_under_mixed_valid_and_hostile_load() {
     use std::io::Write as _;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
     let secs: u64 = std::env::var("BATON_SOAK_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
-    let mut p = Pipeline::new(4, 1.0, false);
+    let fake = std::sync::Mutex::new(None);
+    let mut p = Pipeline::with(4, 1.0, false, |i, c| {
+        if i == 0 {
+            let peer = c.peers.iter_mut().find(|p| p.id == "agent-1").unwrap();
+            let (addr, counts) = fake_peer_with_oversized_replies(format!("{}/", peer.url.clone().unwrap()), 200);
+            peer.url = Some(format!("http://{addr}"));
+            *fake.lock().unwrap() = Some(counts);
+        }
+    });
+    let fake = fake.into_inner().unwrap().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let addrs: Vec<String> = p.urls.iter().map(|u| u.trim_start_matches("http://").to_string()).collect();
     // Hostile load, one thread per kind, until `stop`.
@@ -512,10 +630,30 @@ fn soak_three_agents_under_mixed_valid_and_hostile_load() {
         });
         eprintln!("agent-{i}: {status:#?}");
     }
+    let oversized = fake.oversized.load(Ordering::Relaxed);
+    let most_written = fake.most_written.load(Ordering::Relaxed);
+    eprintln!(
+        "fake peer: {} requests forwarded, {oversized} oversized replies, at most {} KB of one written",
+        fake.forwarded.load(Ordering::Relaxed),
+        most_written >> 10
+    );
+    let refused = (0..10)
+        .find_map(|_| {
+            p.status(0).ok().or_else(|| {
+                std::thread::sleep(Duration::from_millis(200));
+                None
+            })
+        })
+        .and_then(|s| s.peers.get("agent-1").map(|c| c.scalars_refused));
     p.stop();
     assert!(submitted > 1000, "{submitted}");
-    // Only workflows in flight at the kill may fail.
-    assert!(failed <= 16, "{failed} failed");
+    assert!(oversized >= 10, "only {oversized} oversized replies were sent");
+    // Each oversized reply was refused and counted against agent-1 at agent-0 ...
+    assert!(refused.is_some_and(|r| r >= oversized), "{refused:?} refused of {oversized} oversized replies");
+    // ... after reading a bounded part of it.
+    assert!(most_written < 32 << 20, "the agent read {} MB of a 200 MB reply", most_written >> 20);
+    // Only workflows in flight at the kill, and those whose handoff got an oversized reply, may fail.
+    assert!(failed <= 16 + oversized, "{failed} failed ({oversized} oversized replies)");
     assert!(p99 < Duration::from_secs(2), "p99 {p99:?}");
     assert!(peak_rss < 256 << 20, "peak RSS {} MB", peak_rss >> 20);
 }

@@ -215,12 +215,76 @@ fn bench_runtime() -> Result<tokio::runtime::Runtime, ServiceError> {
         .map_err(|e| ServiceError::Internal(format!("tokio runtime: {e}")))
 }
 
+/// Seconds every closed-loop measurement below runs before its window opens: long enough for every one of
+/// `in_flight` workflows or requests to be under way and every connection to be open.
+pub const WARM_UP_SECS: f64 = 1.0;
+
+/// What one measurement window saw.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    /// Operations per second of wall time in the window.
+    pub per_sec: f64,
+    /// Operations counted in the window.
+    pub ops: u64,
+    /// The window's wall seconds.
+    pub seconds: f64,
+    /// The process's CPU seconds in the window (from the caller's clock; `None` without one), so that
+    /// `ops / cpu_seconds` leaves out the warm-up, the drain and the start and stop of the servers.
+    pub cpu_seconds: Option<f64>,
+}
+
+/// Run `in_flight` closed loops of `one` (each starting its next operation when the last ended) for
+/// [`WARM_UP_SECS`] and then a window of `seconds`; `count()` and `cpu()` read as the window opens and closes
+/// give the rate. The loops stop starting new operations when the window closes and are then waited for;
+/// `one` returns whether its operation succeeded, and any failure fails the measurement.
+async fn closed_loop<F, Fut>(
+    seconds: f64,
+    in_flight: usize,
+    one: F,
+    count: impl Fn() -> u64,
+    cpu: fn() -> Option<f64>,
+) -> Result<Window, ServiceError>
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let window = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600));
+    let opens = Instant::now() + Duration::from_secs_f64(WARM_UP_SECS);
+    let closes = opens + window;
+    let failed = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for k in 0..in_flight {
+        let (one, failed) = (one.clone(), failed.clone());
+        tasks.spawn(async move {
+            let mut n = (k as u64) << 32;
+            while Instant::now() < closes {
+                if !one(n).await {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                n += 1;
+            }
+        });
+    }
+    tokio::time::sleep_until(opens.into()).await;
+    let (t0, c0, cpu0) = (Instant::now(), count(), cpu());
+    tokio::time::sleep_until(closes.into()).await;
+    let (t1, c1, cpu1) = (Instant::now(), count(), cpu());
+    while tasks.join_next().await.is_some() {}
+    let (ops, seconds) = (c1.saturating_sub(c0), (t1 - t0).as_secs_f64());
+    let cpu_seconds = cpu0.zip(cpu1).map(|(a, b)| b - a);
+    match failed.load(Ordering::Relaxed) {
+        0 => Ok(Window { per_sec: ops as f64 / seconds, ops, seconds, cpu_seconds }),
+        n => Err(ServiceError::Internal(format!("{n} operations failed"))),
+    }
+}
+
 /// Handoffs per second through three agent services on loopback (the default synthetic workload, `in_flight`
-/// workflows kept in flight by one client for about `seconds` after a short warm-up). Every handoff is one
-/// HTTP round trip carrying the artifact out and one scalar back; each workflow also costs the client's
-/// `start` and, unless agent-0 submits, one `result` message. Writes checkpoints to a temporary directory it
-/// removes.
-pub fn loopback_handoffs_per_sec(seconds: f64, in_flight: usize) -> Result<f64, ServiceError> {
+/// workflows kept in flight by one client, counted in a window after a warm-up of [`WARM_UP_SECS`]). Every
+/// handoff is one HTTP round trip carrying the artifact out and one scalar back; each workflow also costs the client's
+/// `start` and, unless agent-0 submits, one `result` message. The agents run with the default limits, except
+/// `max_connections` and `max_in_flight` raised above `in_flight`. Writes checkpoints to a temporary directory
+/// it removes. `cpu` reads the process's CPU seconds (for [`Window::cpu_seconds`]).
+pub fn loopback_handoffs(seconds: f64, in_flight: usize, cpu: fn() -> Option<f64>) -> Result<Window, ServiceError> {
     let rt = bench_runtime()?;
     let root: PathBuf = std::env::temp_dir().join(format!("baton-service-bench-{}", std::process::id()));
     let result = rt.block_on(async {
@@ -231,42 +295,29 @@ pub fn loopback_handoffs_per_sec(seconds: f64, in_flight: usize) -> Result<f64, 
         })
         .await?;
         let client = p.client(0, Duration::from_secs(30))?;
-        let _ = client.run(2 * in_flight as u64, in_flight).await;
-        let sent = |p: &LocalPipeline| p.agents.iter().map(|a| a.status().handoffs_sent).sum::<u64>();
-        let before = sent(&p);
-        let t0 = Instant::now();
-        let deadline = t0 + Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600));
-        let failed = Arc::new(AtomicU64::new(0));
-        let mut tasks = tokio::task::JoinSet::new();
-        for k in 0..in_flight {
-            let (c, failed) = (client.clone(), failed.clone());
-            tasks.spawn(async move {
-                let mut n = (k as u64) << 32;
-                while Instant::now() < deadline {
-                    if !matches!(c.start(n).await, Ok(o) if o.status == WorkflowStatus::Submitted) {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                    n += 1;
-                }
-            });
-        }
-        while tasks.join_next().await.is_some() {}
-        let rate = (sent(&p) - before) as f64 / t0.elapsed().as_secs_f64();
+        let agents = p.agents.clone();
+        let sent = move || agents.iter().map(|a| a.status().handoffs_sent).sum::<u64>();
+        let one = move |n: u64| {
+            let c = client.clone();
+            async move { matches!(c.start(n).await, Ok(o) if o.status == WorkflowStatus::Submitted) }
+        };
+        let rate = closed_loop(seconds, in_flight, one, sent, cpu).await;
         p.stop().await?;
-        match failed.load(Ordering::Relaxed) {
-            0 => Ok(rate),
-            n => Err(ServiceError::Internal(format!("{n} bench workflows failed"))),
-        }
+        rate.map_err(|e| ServiceError::Internal(format!("bench workflows: {e}")))
     });
     let _ = std::fs::remove_dir_all(&root);
     result
 }
 
-/// The HTTP stack's own rate on loopback, for comparison with [`loopback_handoffs_per_sec`]: round trips per
+/// The HTTP stack's own rate on loopback, for comparison with [`loopback_handoffs`]: round trips per
 /// second to a minimal axum server that echoes a JSON body back, with `in_flight` requests kept in flight
 /// through an HTTP client with the agents' settings. The body is a handoff's request (the same size), and
 /// each reply is read with the same size cap and parsed as JSON, as an agent reads a scalar reply.
-pub fn loopback_echo_round_trips_per_sec(seconds: f64, in_flight: usize) -> Result<f64, ServiceError> {
+pub fn loopback_echo_round_trips(
+    seconds: f64,
+    in_flight: usize,
+    cpu: fn() -> Option<f64>,
+) -> Result<Window, ServiceError> {
     use axum::routing::post;
     use axum::{Json, Router};
     let rt = bench_runtime()?;
@@ -299,51 +350,36 @@ pub fn loopback_echo_round_trips_per_sec(seconds: f64, in_flight: usize) -> Resu
         let http = crate::server::http_client_builder(Duration::from_secs(30))
             .build()
             .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
-        let url = format!("http://{addr}/");
+        let url = reqwest::Url::parse(&format!("http://{addr}/")).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let count = Arc::new(AtomicU64::new(0));
-        let failed = Arc::new(AtomicU64::new(0));
-        let round_trips = |deadline: Instant| {
-            let mut tasks = tokio::task::JoinSet::new();
-            for _ in 0..in_flight {
-                let (http, url, payload, count, failed) =
-                    (http.clone(), url.clone(), payload.clone(), count.clone(), failed.clone());
-                tasks.spawn(async move {
-                    while Instant::now() < deadline {
-                        let sent = http
-                            .post(&url)
-                            .header(reqwest::header::CONTENT_TYPE, "application/json")
-                            .body(payload.clone())
-                            .send()
-                            .await;
-                        let ok = match sent {
-                            Ok(resp) => match crate::client::read_capped(resp, 65536).await {
-                                Ok(b) => serde_json::from_slice::<serde_json::Value>(&b).is_ok(),
-                                Err(_) => false,
-                            },
+        let one = {
+            let count = count.clone();
+            move |_: u64| {
+                let (http, url, payload, count) = (http.clone(), url.clone(), payload.clone(), count.clone());
+                async move {
+                    let sent = http
+                        .post(url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(payload)
+                        .send()
+                        .await;
+                    let ok = match sent {
+                        Ok(resp) => match crate::client::read_capped(resp, 65536).await {
+                            Ok(b) => serde_json::from_slice::<serde_json::Value>(&b).is_ok(),
                             Err(_) => false,
-                        };
-                        if ok {
-                            count.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
+                        },
+                        Err(_) => false,
+                    };
+                    if ok {
+                        count.fetch_add(1, Ordering::Relaxed);
                     }
-                });
+                    ok
+                }
             }
-            tasks
         };
-        let mut warm = round_trips(Instant::now() + Duration::from_millis(300));
-        while warm.join_next().await.is_some() {}
-        count.store(0, Ordering::Relaxed);
-        let t0 = Instant::now();
-        let mut tasks = round_trips(t0 + Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600)));
-        while tasks.join_next().await.is_some() {}
-        let rate = count.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
+        let rate = closed_loop(seconds, in_flight, one, move || count.load(Ordering::Relaxed), cpu).await;
         let _ = stop_tx.send(());
         let _ = server.await;
-        match failed.load(Ordering::Relaxed) {
-            0 => Ok(rate),
-            n => Err(ServiceError::Internal(format!("{n} echo round trips failed"))),
-        }
+        rate.map_err(|e| ServiceError::Internal(format!("echo round trips: {e}")))
     })
 }

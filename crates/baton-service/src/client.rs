@@ -15,6 +15,8 @@ use crate::wire::{self, Envelope, WorkflowOutcome, WorkflowStatus};
 pub struct Client {
     http: reqwest::Client,
     url: String,
+    /// `url` + `/`, parsed once (`None`: not a URL, and every call says so).
+    endpoint: Option<reqwest::Url>,
     token: Option<String>,
     from: String,
     timeout: Duration,
@@ -113,9 +115,11 @@ impl Client {
             b = b.use_preconfigured_tls(config);
         }
         let http = b.build().map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
+        let url = url.trim_end_matches('/').to_string();
         Ok(Client {
             http,
-            url: url.trim_end_matches('/').to_string(),
+            endpoint: reqwest::Url::parse(&format!("{url}/")).ok(),
+            url,
             token: token.map(str::to_string),
             from: from.into(),
             timeout,
@@ -123,12 +127,11 @@ impl Client {
     }
 
     fn post(&self, body: &axum::body::Bytes, remaining: Duration) -> reqwest::RequestBuilder {
-        let req = self
-            .http
-            .post(format!("{}/", self.url))
-            .timeout(remaining)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.clone());
+        let req = match &self.endpoint {
+            Some(u) => self.http.post(u.clone()),
+            None => self.http.post(format!("{}/", self.url)),
+        };
+        let req = req.timeout(remaining).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
         match &self.token {
             Some(t) => req.bearer_auth(t),
             None => req,
@@ -145,8 +148,8 @@ impl Client {
     /// connection broke after it was sent may have begun a workflow, and is not sent twice.
     pub async fn start(&self, n: u64) -> Result<WorkflowOutcome, ServiceError> {
         let id = format!("{}-start-{n}", self.from);
-        let body = wire::request(&id, &id, &Envelope::Start { from: self.from.clone() }, None);
-        let body = axum::body::Bytes::from(serde_json::to_vec(&body).map_err(|e| self.peer_error(e))?);
+        let body = wire::request_bytes::<wire::Artifact>(&id, &id, &Envelope::Start { from: self.from.clone() }, None)?;
+        let body = axum::body::Bytes::from(body);
         let t0 = Instant::now();
         let mut backoff = Duration::from_millis(10);
         loop {

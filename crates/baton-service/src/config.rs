@@ -293,6 +293,12 @@ pub struct LimitsConfig {
     /// How many recent handoff ids this agent remembers, so that a retried handoff is answered with the
     /// same scalar and not run twice, in `1..=1048576` (oldest forgotten first). Default 16384.
     pub remembered_handoffs: u32,
+    /// Largest number of calls this agent has open to one peer at once, in `1..=65536`; more wait their turn
+    /// (first come, first served, within `call_timeout_secs`). It bounds the connections this agent opens to
+    /// each peer: without it, every workflow waiting for a reply holds its own connection, and at a thousand
+    /// workflows in flight the pools grow to hundreds of connections per peer, opened and closed as the
+    /// demand swings. Default 64.
+    pub max_calls_per_peer: u32,
 }
 
 fn default_listen() -> SocketAddr {
@@ -316,6 +322,7 @@ impl Default for LimitsConfig {
             max_in_flight: 4096,
             max_hops: 10_000,
             remembered_handoffs: 16_384,
+            max_calls_per_peer: 64,
         }
     }
 }
@@ -362,6 +369,8 @@ pub struct Limits {
     pub max_hops: u32,
     /// `remembered_handoffs`.
     pub remembered_handoffs: u32,
+    /// `max_calls_per_peer`.
+    pub max_calls_per_peer: u32,
 }
 
 /// The TLS files, read and checked.
@@ -486,6 +495,12 @@ impl AgentConfig {
         if !(1..=65_536).contains(&l.max_connections) {
             return Err(bad("limits.max_connections", format!("must be in 1..=65536, got {}", l.max_connections)));
         }
+        if !(1..=65_536).contains(&l.max_calls_per_peer) {
+            return Err(bad(
+                "limits.max_calls_per_peer",
+                format!("must be in 1..=65536, got {}", l.max_calls_per_peer),
+            ));
+        }
         if !(1..=1 << 20).contains(&l.remembered_handoffs) {
             return Err(bad(
                 "limits.remembered_handoffs",
@@ -511,6 +526,7 @@ impl AgentConfig {
             max_in_flight: l.max_in_flight,
             max_hops: l.max_hops,
             remembered_handoffs: l.remembered_handoffs,
+            max_calls_per_peer: l.max_calls_per_peer,
         };
         let tls = match &self.tls {
             None => None,

@@ -285,7 +285,10 @@ impl Conn {
     async fn http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, io: S, identity: CertIdentity) {
         let (app, active) = (self.app.clone(), self.active.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(identity.clone());
+            // Without a client certificate there is nothing to insert (and no allocation per request).
+            if !identity.0.is_empty() {
+                req.extensions_mut().insert(identity.clone());
+            }
             active.fetch_add(1, Ordering::Relaxed);
             let guard = Active(active.clone());
             let mut app = app.clone();

@@ -23,7 +23,7 @@ use baton_core::rng::{stream, Stream};
 use baton_core::{ObsId, Rng};
 use baton_learn::{IcqAgent, Scalar, TabularQ, Transition};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -91,10 +91,13 @@ pub struct PeerScalars {
     pub scalars_clamped: u64,
 }
 
-#[derive(Default)]
+/// What this agent keeps per agent peer: counts of its replies, its `Authorization` header (built once), and
+/// the turns of `limits.max_calls_per_peer`.
 struct PeerCounts {
     refused: AtomicU64,
     clamped: AtomicU64,
+    auth: Option<axum::http::HeaderValue>,
+    calls: tokio::sync::Semaphore,
 }
 
 /// What this agent remembers of a handoff id, for idempotent retries.
@@ -270,7 +273,26 @@ impl Agent {
             .timeout(s.limits.call_timeout)
             .build()
             .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
-        let peer_counts = s.agents.iter().map(|p| (p.id.clone(), PeerCounts::default())).collect();
+        let mut peer_counts = HashMap::new();
+        for p in &s.agents {
+            let auth = match &p.token {
+                None => None,
+                Some(t) => {
+                    let mut v = axum::http::HeaderValue::try_from(format!("Bearer {t}")).map_err(|e| {
+                        ServiceError::Internal(format!("the token of peer {:?} is not a valid header: {e}", p.id))
+                    })?;
+                    v.set_sensitive(true);
+                    Some(v)
+                }
+            };
+            let counts = PeerCounts {
+                refused: AtomicU64::new(0),
+                clamped: AtomicU64::new(0),
+                auth,
+                calls: tokio::sync::Semaphore::new(s.limits.max_calls_per_peer as usize),
+            };
+            peer_counts.insert(p.id.clone(), counts);
+        }
         let seen = Seen {
             map: HashMap::new(),
             order: VecDeque::new(),
@@ -448,12 +470,6 @@ async fn handle_rpc(State(sh): State<Arc<Shared>>, req: axum::extract::Request) 
     sh.log("in", &peer, &bytes);
     let id = incoming.id.clone();
     match sh.clone().dispatch(&peer, incoming).await {
-        Ok(Reply::Json(v)) => {
-            if let Some(w) = &sh.wire_log {
-                let _ = log_line(w, "out-reply", &peer, &v);
-            }
-            Json(v).into_response()
-        }
         Ok(Reply::Bytes(b)) => {
             sh.log("out-reply", &peer, &b);
             ([(axum::http::header::CONTENT_TYPE, "application/json")], b).into_response()
@@ -778,10 +794,8 @@ impl Shared {
                     }
                 };
                 drop(wait_guard);
-                let mut meta = Map::new();
                 let env = Envelope::Result { from: self.s.config.id.clone(), workflow, outcome };
-                meta.insert(HANDOFF_EXT.into(), serde_json::to_value(&env).unwrap_or(Value::Null));
-                Ok(Reply::Json(wire::reply(&inc.id, &inc.message_id, meta)))
+                wire::result_reply_bytes(&inc.id, &inc.message_id, &env).map(Reply::Bytes)
             }
             Envelope::Result { workflow, outcome, .. } => {
                 if self.peer_agent_by_id(peer).is_none() {
@@ -793,7 +807,7 @@ impl Shared {
                     ))
                 })?;
                 let _ = tx.send(outcome);
-                Ok(Reply::Json(wire::reply(&inc.id, &inc.message_id, Map::new())))
+                wire::empty_reply_bytes(&inc.id, &inc.message_id).map(Reply::Bytes)
             }
         }
     }
@@ -991,10 +1005,25 @@ impl Shared {
         let payload = axum::body::Bytes::from(body);
         let url = &peer.endpoint;
         let max = self.s.limits.max_body_bytes;
+        let state = self.peer_counts.get(&peer.id);
+        let no_reply = || err(format!("no reply within limits.call_timeout_secs = {}", budget.as_secs_f64()));
         loop {
             let remaining = budget.saturating_sub(start.elapsed());
             if remaining.is_zero() {
-                return Err(err(format!("no reply within limits.call_timeout_secs = {}", budget.as_secs_f64())));
+                return Err(no_reply());
+            }
+            // This call's turn among the calls open to this peer (limits.max_calls_per_peer).
+            let turn = match state {
+                Some(st) => match tokio::time::timeout(remaining, st.calls.acquire()).await {
+                    Ok(Ok(permit)) => Some(permit),
+                    Ok(Err(_)) => None,
+                    Err(_) => return Err(no_reply()),
+                },
+                None => None,
+            };
+            let remaining = budget.saturating_sub(start.elapsed());
+            if remaining.is_zero() {
+                return Err(no_reply());
             }
             let mut req = self
                 .http
@@ -1002,8 +1031,10 @@ impl Shared {
                 .timeout(remaining)
                 .header(axum::http::header::CONTENT_TYPE, "application/json")
                 .body(payload.clone());
-            if let Some(t) = &peer.token {
-                req = req.bearer_auth(t);
+            match (state.and_then(|st| st.auth.as_ref()), &peer.token) {
+                (Some(auth), _) => req = req.header(axum::http::header::AUTHORIZATION, auth.clone()),
+                (None, Some(t)) => req = req.bearer_auth(t),
+                (None, None) => {}
             }
             let retry_reason = match req.send().await {
                 Ok(resp) => {
@@ -1029,6 +1060,8 @@ impl Shared {
                 Err(e) if e.is_connect() || e.is_request() => e.to_string(),
                 Err(e) => return Err(err(e.to_string())),
             };
+            // Waiting to retry does not hold a turn.
+            drop(turn);
             if start.elapsed() + backoff >= budget {
                 return Err(err(format!("{retry_reason} (retried until limits.call_timeout_secs)")));
             }
@@ -1064,9 +1097,8 @@ impl Shared {
     }
 }
 
-/// A successful answer: a JSON tree, or bytes already serialised (the hot path).
+/// A successful answer, already serialised.
 enum Reply {
-    Json(Value),
     Bytes(Vec<u8>),
 }
 

@@ -219,20 +219,20 @@ pub fn request_bytes<A: Serialize>(
 }
 
 #[derive(Serialize)]
-struct ScalarReplyOut<'a> {
+struct ReplyOut<'a, M: Serialize> {
     jsonrpc: &'static str,
     id: &'a Value,
-    result: ScalarMessageOut,
+    result: ReplyMessageOut<M>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ScalarMessageOut {
+struct ReplyMessageOut<M: Serialize> {
     kind: &'static str,
     role: &'static str,
     message_id: String,
     parts: [(); 0],
-    metadata: ScalarMetaOut,
+    metadata: M,
 }
 
 #[derive(Serialize)]
@@ -248,15 +248,32 @@ struct ScalarOut {
 
 /// The bytes of [`scalar_reply`], serialised straight from typed parts: the same JSON object.
 pub fn scalar_reply_bytes(rpc_id: &Value, message_id: &str, v: f64) -> Result<Vec<u8>, ServiceError> {
-    let out = ScalarReplyOut {
+    reply_bytes(rpc_id, message_id, ScalarMetaOut { scalar: ScalarOut { v } })
+}
+
+/// The bytes of the reply to a `start`: [`reply`] with the workflow's end (`Envelope::Result`) under
+/// [`HANDOFF_EXT`], serialised straight from typed parts.
+pub fn result_reply_bytes(rpc_id: &Value, message_id: &str, envelope: &Envelope) -> Result<Vec<u8>, ServiceError> {
+    reply_bytes(rpc_id, message_id, HandoffMetaOut { handoff: envelope })
+}
+
+/// The bytes of [`reply`] with empty metadata (the answer to a `result`), serialised straight from typed parts.
+pub fn empty_reply_bytes(rpc_id: &Value, message_id: &str) -> Result<Vec<u8>, ServiceError> {
+    #[derive(Serialize)]
+    struct Empty {}
+    reply_bytes(rpc_id, message_id, Empty {})
+}
+
+fn reply_bytes<M: Serialize>(rpc_id: &Value, message_id: &str, metadata: M) -> Result<Vec<u8>, ServiceError> {
+    let out = ReplyOut {
         jsonrpc: "2.0",
         id: rpc_id,
-        result: ScalarMessageOut {
+        result: ReplyMessageOut {
             kind: "message",
             role: "agent",
             message_id: format!("{message_id}-reply"),
             parts: [],
-            metadata: ScalarMetaOut { scalar: ScalarOut { v } },
+            metadata,
         },
     };
     let mut buf = Vec::with_capacity(256);
@@ -292,8 +309,92 @@ pub fn error_reply(rpc_id: &Value, err: &ServiceError) -> Value {
     json!({ "jsonrpc": "2.0", "id": rpc_id, "error": { "code": code, "message": err.to_string() } })
 }
 
+/// A JSON object only (never the array form serde also accepts for structs), parsed as `T`: the typed fast
+/// paths below accept exactly what the checks on a JSON tree accept, or fall back to those checks.
+struct Obj<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<T, M::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData)).map(Obj)
+    }
+}
+
+#[derive(Deserialize)]
+struct RequestIn<'a> {
+    #[serde(borrow)]
+    jsonrpc: std::borrow::Cow<'a, str>,
+    id: Value,
+    #[serde(borrow)]
+    method: std::borrow::Cow<'a, str>,
+    params: Obj<ParamsIn>,
+}
+
+#[derive(Deserialize)]
+struct ParamsIn {
+    message: Obj<MessageIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageIn {
+    message_id: String,
+    metadata: Obj<HandoffMetaIn>,
+    #[serde(default)]
+    parts: Vec<Obj<PartIn>>,
+}
+
+#[derive(Deserialize)]
+struct HandoffMetaIn {
+    #[serde(rename = "urn:baton:ext:icq-handoff:v1")]
+    handoff: Envelope,
+}
+
+#[derive(Deserialize)]
+struct PartIn {
+    kind: String,
+    data: Value,
+}
+
+/// The typed fast path of [`parse_request`]: `None` for anything it does not take as is (the checks on the
+/// JSON tree then decide, and say what is wrong).
+fn parse_request_typed(body: &[u8]) -> Option<Incoming> {
+    let r: Obj<RequestIn<'_>> = serde_json::from_slice(body).ok()?;
+    let Obj(RequestIn { jsonrpc, id, method, params: Obj(ParamsIn { message: Obj(m) }) }) = r;
+    let ok = jsonrpc == "2.0"
+        && (id.is_string() || id.is_number())
+        && (method == METHOD || method == METHOD_V03)
+        && (1..=200).contains(&m.message_id.len())
+        && m.parts.len() <= 1
+        && m.parts.iter().all(|Obj(p)| p.kind == "data");
+    if !ok {
+        return None;
+    }
+    let artifact = m.parts.into_iter().next().map(|Obj(p)| p.data);
+    Some(Incoming { id, message_id: m.message_id, envelope: m.metadata.0.handoff, artifact })
+}
+
 /// Parse an incoming request body. Errors say what is wrong (and map to JSON-RPC codes).
 pub fn parse_request(body: &[u8]) -> Result<Incoming, ServiceError> {
+    // The fast path: a well-formed request parses straight into typed parts (no JSON tree of the whole
+    // message); anything else goes through the checks below.
+    if let Some(incoming) = parse_request_typed(body) {
+        return Ok(incoming);
+    }
+    parse_request_tree(body)
+}
+
+/// [`parse_request`]'s checks on the JSON tree of the whole message.
+fn parse_request_tree(body: &[u8]) -> Result<Incoming, ServiceError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| ServiceError::Parse(format!("body is not JSON: {e}")))?;
     let obj = v.as_object().ok_or_else(|| ServiceError::InvalidRequest("not a JSON object".into()))?;
     if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
@@ -360,7 +461,7 @@ pub fn parse_scalar_reply(body: &[u8], max_abs: f64) -> Result<f64, String> {
     // The fast path: a well-formed reply parses straight into typed parts that admit nothing else; anything
     // else goes through the checks below, which say what is wrong.
     if let Ok(r) = serde_json::from_slice::<ScalarReplyIn>(body) {
-        if r.error.is_none() && r.result.parts.is_empty() && r.result.metadata.scalar.v.abs() <= max_abs {
+        if !r.error && r.result.parts.is_empty() && r.result.metadata.scalar.v.abs() <= max_abs {
             return Ok(r.result.metadata.scalar.v);
         }
     }
@@ -390,8 +491,8 @@ pub fn parse_scalar_reply(body: &[u8], max_abs: f64) -> Result<f64, String> {
 #[derive(Deserialize)]
 struct ScalarReplyIn {
     result: ScalarMessageIn,
-    #[serde(default)]
-    error: Option<serde::de::IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    error: bool,
 }
 
 #[derive(Deserialize)]
@@ -414,8 +515,32 @@ struct ScalarIn {
     v: f64,
 }
 
+/// `true` when the field is present (whatever its value, `null` included).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+#[derive(Deserialize)]
+struct OutcomeReplyIn {
+    result: Obj<OutcomeMessageIn>,
+    #[serde(default, deserialize_with = "present")]
+    error: bool,
+}
+
+#[derive(Deserialize)]
+struct OutcomeMessageIn {
+    metadata: Obj<HandoffMetaIn>,
+}
+
 /// Read a workflow's outcome from the reply to a `start`.
 pub fn parse_outcome_reply(body: &[u8]) -> Result<WorkflowOutcome, String> {
+    // The fast path: a well-formed reply parses straight into typed parts; anything else goes through the
+    // checks below, which say what is wrong.
+    if let Ok(Obj(OutcomeReplyIn { result: Obj(m), error: false })) = serde_json::from_slice(body) {
+        if let Envelope::Result { outcome, .. } = m.metadata.0.handoff {
+            return Ok(outcome);
+        }
+    }
     let result = result_of(body)?;
     let meta = result
         .get("metadata")
@@ -461,7 +586,89 @@ mod tests {
         for id in [json!("x"), json!(7)] {
             let typed: Value = serde_json::from_slice(&scalar_reply_bytes(&id, "m1", -0.25).unwrap()).unwrap();
             assert_eq!(typed, scalar_reply(&id, "m1", -0.25));
+            let typed: Value = serde_json::from_slice(&empty_reply_bytes(&id, "m1").unwrap()).unwrap();
+            assert_eq!(typed, reply(&id, "m1", Map::new()));
+            let outcome = WorkflowOutcome {
+                status: WorkflowStatus::Submitted,
+                hops: 3,
+                levels: Some(vec![3, 3, 3]),
+                reason: None,
+                artifact: None,
+            };
+            let env = Envelope::Result { from: "a0".into(), workflow: "w1".into(), outcome: outcome.clone() };
+            let bytes = result_reply_bytes(&id, "m1", &env).unwrap();
+            let mut meta = Map::new();
+            meta.insert(HANDOFF_EXT.into(), serde_json::to_value(&env).unwrap());
+            assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), reply(&id, "m1", meta));
+            assert_eq!(parse_outcome_reply(&bytes), Ok(outcome));
         }
+    }
+
+    /// The typed fast paths take exactly what the checks on the JSON tree take: every variant below is parsed
+    /// both ways (the tree path is what the fast path falls back to) with the same result.
+    #[test]
+    fn the_fast_request_parse_agrees_with_the_checks_on_the_tree() {
+        let good = request("r1", "m1", &handoff(), Some(&Artifact { levels: vec![1, 2, 3] }));
+        let mut cases = vec![good.clone(), request("r1", "m1", &Envelope::Start { from: "c".into() }, None)];
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<Edit> = vec![
+            Box::new(|v| v["params"]["message"] = json!(["message", "user", "m1"])),
+            Box::new(|v| v["params"] = json!([{ "message": {} }])),
+            Box::new(|v| v["params"]["message"]["parts"] = json!(null)),
+            Box::new(|v| v["params"]["message"]["parts"] = json!("x")),
+            Box::new(|v| v["params"]["message"]["parts"][0]["kind"] = json!("text")),
+            Box::new(|v| v["params"]["message"]["parts"][0].as_object_mut().unwrap().clear()),
+            Box::new(|v| v["params"]["message"]["parts"][0] = json!({ "kind": "data" })),
+            Box::new(|v| v["params"]["message"]["parts"] = json!([{ "kind": "data", "data": 1 }, { "kind": "data" }])),
+            Box::new(|v| v["params"]["message"]["messageId"] = json!("")),
+            Box::new(|v| v["params"]["message"]["messageId"] = json!(7)),
+            Box::new(|v| v["params"]["message"]["metadata"] = json!([1])),
+            Box::new(|v| v["params"]["message"]["metadata"]["extra"] = json!(1)),
+            Box::new(|v| v["params"]["message"]["metadata"][HANDOFF_EXT]["hop"] = json!(1.5)),
+            Box::new(|v| v["params"]["message"]["metadata"][HANDOFF_EXT]["colour"] = json!(1)),
+            Box::new(|v| v["id"] = json!(null)),
+            Box::new(|v| v["id"] = json!([1])),
+            Box::new(|v| v["id"] = json!(7)),
+            Box::new(|v| v["jsonrpc"] = json!("1.0")),
+            Box::new(|v| v["method"] = json!(METHOD_V03)),
+            Box::new(|v| v["method"] = json!("tasks/get")),
+            Box::new(|v| v["extra"] = json!({ "a": [1, 2] })),
+            Box::new(|v| v["params"]["message"]["kind"] = json!("other")),
+        ];
+        for edit in &edits {
+            let mut v = good.clone();
+            edit(&mut v);
+            cases.push(v);
+        }
+        let mut fast_taken = 0;
+        for v in cases {
+            let body = serde_json::to_vec(&v).unwrap();
+            let both = parse_request(&body);
+            let tree = parse_request_tree(&body);
+            match (&both, &tree) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{v}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{v}"),
+                _ => panic!("the fast path and the tree disagree on {v}: {both:?} vs {tree:?}"),
+            }
+            if parse_request_typed(&body).is_some() {
+                fast_taken += 1;
+                assert!(tree.is_ok(), "the fast path took what the tree refuses: {v}");
+            }
+        }
+        assert!(fast_taken >= 5, "the fast path took only {fast_taken} cases");
+    }
+
+    #[test]
+    fn an_error_member_fails_a_reply_even_when_null() {
+        let mut v = scalar_reply(&json!("1"), "m1", 1.0);
+        v["error"] = Value::Null;
+        assert!(parse_scalar_reply(&serde_json::to_vec(&v).unwrap(), 1e6).is_err());
+        let outcome =
+            WorkflowOutcome { status: WorkflowStatus::Failed, hops: 0, levels: None, reason: None, artifact: None };
+        let env = Envelope::Result { from: "a0".into(), workflow: "w1".into(), outcome };
+        let mut v: Value = serde_json::from_slice(&result_reply_bytes(&json!(1), "m1", &env).unwrap()).unwrap();
+        v["error"] = Value::Null;
+        assert!(parse_outcome_reply(&serde_json::to_vec(&v).unwrap()).is_err());
     }
 
     #[test]
