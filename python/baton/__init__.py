@@ -10,8 +10,8 @@ package converts arguments and results.
 from ._baton import __version__
 from . import envs
 from .agents import IcqAgent
-from .runs import RunResult, run
+from .runs import RunResult, merge, run, run_shard
 from .solve import Solution, solve
 from .sweep import sweep
 
-__all__ = ["__version__", "envs", "IcqAgent", "RunResult", "run", "Solution", "solve", "sweep"]
+__all__ = ["__version__", "envs", "IcqAgent", "RunResult", "merge", "run", "run_shard", "Solution", "solve", "sweep"]
