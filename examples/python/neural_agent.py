@@ -12,7 +12,7 @@ import numpy as np
 
 import baton
 
-HANDOFFS = 60_000
+HANDOFFS = 150_000
 NETWORK = {"width": 64, "eta": 0.2, "features": {"kind": "one-hot"}, "symmetric": True, "tail_fraction": 0.5}
 
 env = baton.envs.synthetic()

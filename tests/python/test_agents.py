@@ -121,7 +121,7 @@ def test_a_neural_icq_agent_learns_the_synthetic_workload():
         solution.score([agents[env.possible_agents[0]]] + [baton.IcqAgent(env, x) for x in env.possible_agents[1:]])
 
 
-NEURAL_HANDOFFS = 60_000
+NEURAL_HANDOFFS = 150_000
 NEURAL_GAP = 0.01
 
 
