@@ -4,7 +4,7 @@
 //! `baton run` writes, byte for byte (`config.toml`, `metrics.jsonl`, `summary.json` and the plots; only
 //! `meta.json`'s timings and provenance differ).
 //!
-//! How: a workload runs its jobs through [`Experiment::map_jobs`]. In a shard, job `k` of the run (counted
+//! How: a workload runs its jobs through `Experiment::map_jobs`. In a shard, job `k` of the run (counted
 //! across the workload's successive job lists, e.g. a sweep's levels) runs when `k % n == i`; its result is
 //! kept (CBOR, every float bit for bit), and the workload stops before summarising. The merge runs the same
 //! workload with every job's result replayed from the shards instead of recomputed, so everything after the
@@ -75,7 +75,7 @@ impl std::fmt::Display for ShardSpec {
     }
 }
 
-/// How [`Experiment::map_jobs`] runs a workload's jobs.
+/// How `Experiment::map_jobs` runs a workload's jobs.
 #[derive(Clone, Debug, Default)]
 pub enum JobMode {
     /// Every job, here (a plain run).
