@@ -2,10 +2,11 @@
 
     python benches/python_bench.py [--seconds 3] [--cli target/release/baton] [--config experiments/synthetic.toml]
 
-1. AEC steps per CPU second on the default synthetic environment under a uniformly random legal policy (every
+1. AEC steps per CPU second on the default synthetic environment and on the finite example
+   (``baton.envs.finite``, data/finite/finite-example.toml) under a uniformly random legal policy (every
    ``env.step`` counts, including the ``None`` steps of finished agents; masks come from ``observe``).
-2. Handoffs per CPU second of the pure-Python IC-Q loop (one ``baton.IcqAgent`` per agent: act, step, reply,
-   learn).
+2. Handoffs per CPU second of the pure-Python IC-Q loop on the synthetic environment (one ``baton.IcqAgent`` per
+   agent: act, step, reply, learn), tabular and neural (width 64, one-hot features).
 3. ``baton.run`` against the ``baton`` CLI on the same config and thread count, alternating, wall and CPU seconds.
 Prints one JSON object.
 """
@@ -24,8 +25,8 @@ from pathlib import Path
 import baton
 
 
-def aec_steps_per_cpu_second(seconds: float) -> float:
-    env = baton.envs.synthetic()
+def aec_steps_per_cpu_second(seconds: float, make=baton.envs.synthetic) -> float:
+    env = make()
     env.reset(seed=0)
     rng = random.Random(0)
     legal = {}
@@ -53,9 +54,12 @@ def aec_steps_per_cpu_second(seconds: float) -> float:
             return steps / (now - start)
 
 
-def icq_handoffs_per_cpu_second(seconds: float) -> float:
+NETWORK = {"width": 64, "eta": 0.2, "features": {"kind": "one-hot"}}
+
+
+def icq_handoffs_per_cpu_second(seconds: float, **learner) -> float:
     env = baton.envs.synthetic()
-    agents = {name: baton.IcqAgent(env, name, seed=i) for i, name in enumerate(env.possible_agents)}
+    agents = {name: baton.IcqAgent(env, name, seed=i, **learner) for i, name in enumerate(env.possible_agents)}
     env.reset(seed=0)
     handoffs = 0
     start = time.process_time()
@@ -118,7 +122,10 @@ def main() -> None:
     out = {
         "python": sys.version.split()[0],
         "aec_steps_per_cpu_second": aec_steps_per_cpu_second(args.seconds),
+        "finite_aec_steps_per_cpu_second": aec_steps_per_cpu_second(
+            args.seconds, lambda: baton.envs.finite("data/finite/finite-example.toml")),
         "icq_handoffs_per_cpu_second": icq_handoffs_per_cpu_second(args.seconds),
+        "neural_icq_handoffs_per_cpu_second": icq_handoffs_per_cpu_second(args.seconds, network=NETWORK),
     }
     if os.path.exists(args.cli):
         out["run_vs_cli"] = run_against_cli(args.cli, args.config, args.threads, args.rounds)

@@ -47,6 +47,26 @@ enum Command {
         /// samples. The resolved config.toml records what ran.
         #[arg(long)]
         quick: bool,
+        /// Run only shard I of N of the run's jobs (`I/N`, I from 0) and write a shard directory to --out;
+        /// `baton merge` joins the N shards into the run directory this command writes without --shard
+        /// (synthetic, finite and [sweep] runs).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
+    /// Join the shard directories of one run (`baton run --shard I/N`, every I of 0..N) into its run
+    /// directory, byte for byte what the unsharded `baton run` writes (meta.json aside).
+    Merge {
+        /// The run directory to write.
+        out: PathBuf,
+        /// The shard directories, in any order.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Worker threads for what the merge recomputes (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Replace an existing non-empty output directory.
+        #[arg(long)]
+        force: bool,
     },
     /// Turn run directories into one Markdown page: tables, plots, and what the figures do and do not show.
     Report {
@@ -114,8 +134,24 @@ fn main() -> ExitCode {
 
 fn real_main() -> Result<ExitCode> {
     match Cli::parse().command {
-        Command::Run { config, out, seeds, threads, force, quiet, quick } => {
-            run(config, out, seeds, threads, force, quiet, quick).map(|()| ExitCode::SUCCESS)
+        Command::Run { config, out, seeds, threads, force, quiet, quick, shard } => {
+            let shard = shard.map(|s| s.parse::<experiment::shard::ShardSpec>()).transpose()?;
+            let options = experiment::launch::RunOptions { seeds, threads, force, quick, shard };
+            run(config, out, &options, quiet).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Merge { out, shards, threads, force } => {
+            let options = experiment::shard::MergeOptions { threads, force };
+            let finished = experiment::shard::merge(&out, &shards, &options, &experiment::NoProgress)?;
+            if let Some(results) = &finished.outcome {
+                print!("{}", results.terminal());
+            }
+            println!(
+                "\nmerged {} shards into {} in {:.1}s",
+                shards.len(),
+                finished.dir.display(),
+                finished.wall_seconds
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench { json, seconds, filter } => bench(json, seconds, &filter).map(|()| ExitCode::SUCCESS),
         Command::Report { dirs, out } => report(&dirs, out.as_deref()).map(|()| ExitCode::SUCCESS),
@@ -126,18 +162,9 @@ fn real_main() -> Result<ExitCode> {
     }
 }
 
-fn run(
-    config: PathBuf,
-    out: PathBuf,
-    seeds: Option<u32>,
-    threads: Option<usize>,
-    force: bool,
-    quiet: bool,
-    quick: bool,
-) -> Result<()> {
+fn run(config: PathBuf, out: PathBuf, options: &experiment::launch::RunOptions, quiet: bool) -> Result<()> {
     let cfg = experiment::read_config(&config)?;
-    let options = experiment::launch::RunOptions { seeds, threads, force, quick };
-    let launch = match experiment::launch::launch(cfg, &config.display().to_string(), &out, &options) {
+    let launch = match experiment::launch::launch(cfg, &config.display().to_string(), &out, options) {
         Ok(launch) => launch,
         Err(e @ experiment::ExperimentError::InvalidConfig { .. }) => {
             return Err(anyhow::Error::new(e).context(format!("config {} is not valid", config.display())))
@@ -156,9 +183,17 @@ fn run(
     let progress = Bar(bar);
     let finished = launch.run(&progress)?;
     progress.0.finish_and_clear();
-    let (dir, results, wall) = (finished.dir, finished.outcome, finished.wall_seconds);
-    print!("{}", results.terminal());
-    println!("\nwrote {} in {wall:.1}s", dir.display());
+    let (dir, wall) = (finished.dir, finished.wall_seconds);
+    match (finished.outcome, options.shard) {
+        (Some(results), _) => {
+            print!("{}", results.terminal());
+            println!("\nwrote {} in {wall:.1}s", dir.display());
+        }
+        (None, Some(shard)) => {
+            println!("wrote shard {shard} to {} in {wall:.1}s (join the shards with `baton merge`)", dir.display())
+        }
+        (None, None) => anyhow::bail!("internal error: a run without results"),
+    }
     Ok(())
 }
 

@@ -11,8 +11,20 @@ from ._baton import __version__
 from . import envs
 from .agents import IcqAgent
 from .mathworld import MathWorld
-from .runs import RunResult, run
+from .runs import RunResult, merge, run, run_shard
 from .solve import Solution, solve
 from .sweep import sweep
 
-__all__ = ["__version__", "envs", "IcqAgent", "MathWorld", "RunResult", "run", "Solution", "solve", "sweep"]
+__all__ = [
+    "__version__",
+    "envs",
+    "IcqAgent",
+    "MathWorld",
+    "RunResult",
+    "merge",
+    "run",
+    "run_shard",
+    "Solution",
+    "solve",
+    "sweep",
+]

@@ -12,6 +12,7 @@ the environment's).
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -21,7 +22,7 @@ from pettingzoo import AECEnv
 
 from . import _baton
 
-__all__ = ["BatonEnv", "synthetic", "routing", "math", "cpu"]
+__all__ = ["BatonEnv", "synthetic", "routing", "math", "cpu", "finite"]
 
 
 class BatonEnv(AECEnv):
@@ -174,3 +175,11 @@ def cpu(k: Optional[int] = None, max_cycles: Optional[int] = None, **table: Any)
     """CPU programming with TinyCPU roles (model.md 6.3) at tester sample size ``k`` (default: ``tester_k``),
     one episode per task drawn at random; keyword arguments as in ``[workload] kind = "cpu"``."""
     return BatonEnv(dict(kind="cpu", **table), k=k, max_cycles=max_cycles)
+
+
+def finite(path: "str | os.PathLike[str]", max_cycles: Optional[int] = None) -> BatonEnv:
+    """An explicit finite IC-SMDP read from a model file (docs/finite.md), as ``[workload] kind = "finite"``
+    with ``model = path``: a relative path is taken from the working directory if it exists there, else under
+    the data folder. An error in the file raises ``ValueError`` naming the file and the entry (state, action,
+    outcome); a missing file ``OSError``."""
+    return BatonEnv(dict(kind="finite", model=os.fspath(path)), max_cycles=max_cycles)

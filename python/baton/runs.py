@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import pandas as pd
 
@@ -101,12 +101,44 @@ def run(
     directory. The same config and seeds give the same ``summary.json`` and ``metrics.jsonl`` as the CLI.
     A bad config raises ``ValueError`` naming the field; the GIL is released while the run trains.
     """
+    return RunResult(_run(config, seeds, threads, out, quick, force, progress, None))
+
+
+def _run(config, seeds, threads, out, quick, force, progress, shard) -> str:
     text, fmt, origin = _config_source(config)
     if out is None:
         out = Path(tempfile.mkdtemp(prefix="baton-run-")) / "run"
     callback, close = _progress_bar(progress)
     try:
-        directory, _wall = _baton.run(text, fmt, origin, os.fspath(out), seeds, threads, quick, force, callback)
+        directory, _wall = _baton.run(text, fmt, origin, os.fspath(out), seeds, threads, quick, force, callback, shard)
     finally:
         close()
-    return RunResult(directory)
+    return directory
+
+
+def run_shard(
+    config: ConfigLike,
+    shard: str,
+    out: Union[str, "os.PathLike[str]"],
+    seeds: Optional[int] = None,
+    threads: Optional[int] = None,
+    quick: bool = False,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
+    """``baton run --shard I/N``: run only shard ``shard`` (``"I/N"``, I from 0) of the run's jobs and write the
+    shard directory ``out`` (returned). ``merge`` joins the N shards into the run directory ``run`` writes,
+    byte for byte (synthetic, finite and ``[sweep]`` runs; docs/cluster.md). The progress bar stops near 1/N."""
+    return Path(_run(config, seeds, threads, out, quick, force, progress, shard))
+
+
+def merge(
+    out: Union[str, "os.PathLike[str]"],
+    shards: Sequence[Union[str, "os.PathLike[str]"]],
+    threads: Optional[int] = None,
+    force: bool = False,
+) -> RunResult:
+    """``baton merge``: join the shard directories of one run (every ``I/N`` once, any order) into the run
+    directory ``out``, byte for byte what ``run`` writes unsharded (``meta.json`` aside). Incomplete or mixed
+    shards raise ``ValueError`` before anything is written."""
+    return RunResult(_baton.merge(os.fspath(out), [os.fspath(s) for s in shards], threads, force))

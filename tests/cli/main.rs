@@ -10,6 +10,7 @@
 //! - [`bench`]: `baton bench --json`;
 //! - [`cpu`]: `baton cpu tasks | run | check` on TinyCPU programs;
 //! - [`experiments`]: the shipped experiment configs are valid;
+//! - [`shard`]: `baton run --shard I/N` and `baton merge` reproduce the unsharded run byte for byte;
 //! - [`math_ask`]: `baton math ask` against a loopback OpenAI-compatible server, replay and simulated.
 
 mod bad_config;
@@ -20,5 +21,6 @@ mod math_ask;
 mod overwrite;
 mod routing;
 mod run;
+mod shard;
 mod support;
 mod sweep;

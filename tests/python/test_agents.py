@@ -97,3 +97,57 @@ def test_save_and_load_round_trip_in_the_service_checkpoint_format(tmp_path):
         fresh.load(path)
     with pytest.raises(OSError):
         fresh.load(tmp_path / "missing.safetensors")
+
+
+NETWORK = {"width": 64, "eta": 0.2, "features": {"kind": "one-hot"}, "symmetric": True, "tail_fraction": 0.5}
+
+
+def test_a_neural_icq_agent_learns_the_synthetic_workload():
+    """Neural IC-Q (model.md 3) through the same Python loop: each agent a two-layer ReLU network on the Rust
+    side; scored exactly, its Polyak tail average as `baton run` scores it."""
+    env = baton.envs.synthetic()
+    n = len(env.possible_agents)
+    handoffs = NEURAL_HANDOFFS
+    agents = {name: baton.IcqAgent(env, name, seed=i, network=NETWORK, planned_updates=handoffs // n)
+              for i, name in enumerate(env.possible_agents)}
+    assert all(a.neural for a in agents.values())
+    solution = baton.solve()
+    before = solution.score([agents[x] for x in env.possible_agents])
+    train(env, agents, handoffs)
+    after = solution.score([agents[x] for x in env.possible_agents])
+    assert before["gap"] > 0.05, before
+    assert after["gap"] <= NEURAL_GAP, after
+    with pytest.raises(ValueError, match="separately"):
+        solution.score([agents[env.possible_agents[0]]] + [baton.IcqAgent(env, x) for x in env.possible_agents[1:]])
+
+
+NEURAL_HANDOFFS = 150_000
+NEURAL_GAP = 0.01
+
+
+def test_a_neural_agent_round_trips_save_and_load_exactly(tmp_path):
+    env = baton.envs.synthetic()
+    agents = {name: baton.IcqAgent(env, name, seed=i, network=NETWORK, planned_updates=2_000)
+              for i, name in enumerate(env.possible_agents)}
+    train(env, agents, 5_000)
+    first = env.possible_agents[0]
+    path = tmp_path / "neural.safetensors"
+    agents[first].save(path, agent_id="svc-n")
+    fresh = baton.IcqAgent(env, first, seed=99, network=NETWORK, planned_updates=2_000)
+    assert not np.array_equal(fresh.q, agents[first].q)
+    assert fresh.load(path) == "svc-n"
+    assert np.array_equal(fresh.q, agents[first].q)
+    assert fresh.updates == agents[first].updates > 0
+    # The whole state travels: the same further updates give the same bits.
+    mask = env.action_mask(first, 0)
+    a = int(np.flatnonzero(mask)[0])
+    for k in range(50):
+        assert agents[first].learn(0, a, 0.1 * k, 1 + k % 3, 0.5) == fresh.learn(0, a, 0.1 * k, 1 + k % 3, 0.5)
+    assert np.array_equal(fresh.q, agents[first].q)
+    # A network's checkpoint is not a table's, nor one of another width.
+    with pytest.raises(ValueError, match="format"):
+        baton.IcqAgent(env, first).load(path)
+    with pytest.raises(ValueError, match="width"):
+        baton.IcqAgent(env, first, network=dict(NETWORK, width=32)).load(path)
+    with pytest.raises(ValueError, match="network.width"):
+        baton.IcqAgent(env, first, network=dict(NETWORK, width=0))

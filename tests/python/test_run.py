@@ -133,3 +133,19 @@ def test_the_gil_is_released_while_a_run_trains(tmp_path):
     assert len(seen) >= 2 and seen[-1][1] == seen[-1][2] > 0, seen
     # With the GIL held while training, the counting thread could not run between the first and last callback.
     assert seen[-1][0] - seen[0][0] > 10_000, seen
+
+
+def test_shards_run_from_python_merge_into_the_unsharded_run(tmp_path):
+    config = {"name": "tiny-shards", "seeds": 3, "methods": ["optimal", "ic-q", "oracle", "random"],
+              "workload": {"kind": "synthetic", "agents": 2},
+              "training": {"handoffs": 3000, "eval_points": 3}}
+    whole = baton.run(config, out=tmp_path / "whole", progress=False)
+    shards = [baton.run_shard(config, f"{i}/3", out=tmp_path / f"s{i}", progress=False) for i in (2, 0, 1)]
+    assert all((s / "shard.json").is_file() for s in shards)
+    merged = baton.merge(tmp_path / "merged", shards)
+    for name in ("summary.json", "metrics.jsonl", "config.toml", "learning_curves.svg"):
+        assert (whole.dir / name).read_bytes() == (merged.dir / name).read_bytes(), name
+    with pytest.raises(ValueError, match="missing shard"):
+        baton.merge(tmp_path / "never", shards[:2])
+    with pytest.raises(ValueError, match="--shard 3/3"):
+        baton.run_shard(config, "3/3", out=tmp_path / "never")

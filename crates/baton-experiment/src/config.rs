@@ -135,6 +135,8 @@ pub struct Experiment {
     pub learner: LearnerParams,
     /// The training budget (synthetic workloads; defaults when the config has no `[training]`).
     pub training: TrainingConfig,
+    /// How the jobs run: all here, a shard's share, or replayed from shards ([`crate::shard`]).
+    pub jobs: crate::shard::JobMode,
 }
 
 /// A checked experiment: every field valid, no data read and no world built yet ([`CheckedExperiment::build`]
@@ -160,6 +162,7 @@ impl CheckedExperiment {
             workload: workload.into(),
             learner: self.learner,
             training: self.training,
+            jobs: crate::shard::JobMode::All,
         })
     }
 }

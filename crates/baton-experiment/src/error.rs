@@ -58,6 +58,13 @@ pub enum ExperimentError {
     /// A plot could not be drawn.
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
+    /// Sharding or merging a run failed (a bad `--shard`, shards that are not one run's).
+    #[error("{0}")]
+    Shard(String),
+    /// A shard stopped after its share of the jobs, before summarising (not an error to the user: the
+    /// launcher writes the shard directory).
+    #[error("internal error: a shard stopped after its jobs")]
+    ShardStopped,
     /// A bug: something that should not fail did.
     #[error("internal error: {0}")]
     Internal(String),

@@ -53,7 +53,7 @@ pub struct GroundTruth {
 const MIXING_MAX_PAIRS: usize = 5_000;
 
 /// Scores of one learned Q (lifted to pairs) against the ground truth.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Scores {
     /// Exact value from `nu_0` of the greedy policy.
     pub value: f64,

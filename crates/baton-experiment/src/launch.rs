@@ -21,6 +21,9 @@ pub struct RunOptions {
     pub force: bool,
     /// The reduced run of [`ExperimentConfig::quick`].
     pub quick: bool,
+    /// Run only this shard's share of the jobs and write a shard directory instead of a run directory
+    /// ([`crate::shard`]; `baton merge` joins the shards).
+    pub shard: Option<crate::shard::ShardSpec>,
 }
 
 /// A run that passed validation and whose output directory was accepted: nothing has been trained yet.
@@ -34,10 +37,11 @@ pub struct Launch {
 
 /// What a finished run wrote.
 pub struct Finished {
-    /// The committed run directory.
+    /// The committed run directory (a shard's: its shard directory).
     pub dir: PathBuf,
-    /// The results, as written to `summary.json` and `metrics.jsonl`.
-    pub outcome: Outcome,
+    /// The results, as written to `summary.json` and `metrics.jsonl` (`None` for a shard, which stops before
+    /// summarising).
+    pub outcome: Option<Outcome>,
     /// Wall-clock seconds of the training (as in `meta.json`).
     pub wall_seconds: f64,
 }
@@ -56,7 +60,17 @@ pub fn launch(
     if let Some(s) = options.seeds {
         config.seeds = s;
     }
-    let experiment = config.validate()?;
+    let mut experiment = config.validate()?;
+    if let Some(spec) = options.shard {
+        if !experiment.workload.shardable() {
+            return Err(ExperimentError::Shard(format!(
+                "--shard {spec}: the {} workload does not split its jobs across shards yet (synthetic, finite and \
+                 [sweep] runs do)",
+                experiment.workload.id()
+            )));
+        }
+        experiment.jobs = crate::shard::JobMode::Shard(spec, Default::default());
+    }
     let threads = options.threads.unwrap_or(0);
     if threads > MAX_THREADS {
         return Err(ExperimentError::InvalidConfig {
@@ -87,8 +101,19 @@ impl Launch {
     pub fn run(self, progress: &dyn Progress) -> Result<Finished, ExperimentError> {
         let Launch { experiment, pool, dir, config_file } = self;
         let started = Instant::now();
-        let outcome = pool.install(|| experiment.run(progress))?;
+        let outcome = pool.install(|| experiment.run(progress));
         let wall_seconds = started.elapsed().as_secs_f64();
+        if let crate::shard::JobMode::Shard(spec, store) = &experiment.jobs {
+            return match outcome {
+                Err(ExperimentError::ShardStopped) => {
+                    let dir = crate::shard::write_shard(dir, &experiment, *spec, store)?;
+                    Ok(Finished { dir, outcome: None, wall_seconds })
+                }
+                Err(e) => Err(e),
+                Ok(_) => Err(ExperimentError::Internal("a shard ran past its jobs".into())),
+            };
+        }
+        let outcome = outcome?;
         let meta = serde_json::json!({
             "baton_version": env!("CARGO_PKG_VERSION"),
             "config_file": config_file,
@@ -99,6 +124,6 @@ impl Launch {
             "host": std::env::var("HOSTNAME").unwrap_or_default(),
         });
         let dir = crate::write_run(dir, &experiment, &outcome, &meta)?;
-        Ok(Finished { dir, outcome, wall_seconds })
+        Ok(Finished { dir, outcome: Some(outcome), wall_seconds })
     }
 }

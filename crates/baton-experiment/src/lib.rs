@@ -24,6 +24,7 @@ pub mod report;
 pub mod routellm;
 pub mod routing;
 pub mod runner;
+pub mod shard;
 pub mod stats;
 pub mod sweep;
 pub mod synthetic;

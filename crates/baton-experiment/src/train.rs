@@ -15,7 +15,7 @@ use baton_core::{ActionId, AgentId, ArtifactId, Decision, Env, Event, JointState
 use baton_learn::{Behaviour, IcqAgent, NeuralParams, NeuralQ, QFunction, Scalar, Transition};
 
 /// Counters of a training run. `scalars` counts the numbers that crossed between agents.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TrainStats {
     /// Completed options (Q-updates).
     pub handoffs: u64,

@@ -70,6 +70,11 @@ pub trait Workload: Debug + Send + Sync + Any {
     /// Run [`baton_core::check_env`] (the environment contract under a uniformly random policy) on every
     /// environment the workload's jobs train and score on.
     fn check_env(&self) -> Result<(), ExperimentError>;
+    /// Whether [`Workload::run`] runs its jobs through `Experiment::map_jobs`, so that `baton run --shard`
+    /// can split them and `baton merge` replay them ([`crate::shard`]).
+    fn shardable(&self) -> bool {
+        false
+    }
     /// For callers that need the concrete world (tests, examples).
     fn as_any(&self) -> &dyn Any;
 }

@@ -20,7 +20,7 @@ pub use agent::IcqAgent;
 pub use behaviour::Behaviour;
 pub use config::{BehaviourConfig, FeaturesConfig, LearnerConfig, LearnerParams, NetworkConfig};
 pub use icq::{QFunction, Scalar, Transition};
-pub use neural::{Features, NeuralParams, NeuralQ};
+pub use neural::{CheckpointMeta, Features, NeuralParams, NeuralQ};
 pub use step::StepSize;
 pub use tabular::TabularQ;
 
@@ -46,5 +46,11 @@ pub enum LearnError {
         action: u16,
         /// The offending value.
         value: f64,
+    },
+    /// A neural checkpoint is damaged or does not fit the network reading it.
+    #[error("checkpoint: {reason}")]
+    Checkpoint {
+        /// What is wrong.
+        reason: String,
     },
 }

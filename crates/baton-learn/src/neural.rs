@@ -49,6 +49,9 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::icq::QFunction;
 
+mod checkpoint;
+pub use checkpoint::{CheckpointMeta, FORMAT as CHECKPOINT_FORMAT};
+
 /// The feature map `x(o, a)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Features {
@@ -82,6 +85,7 @@ pub struct NeuralParams {
 #[derive(Clone, Debug)]
 pub struct NeuralQ {
     legal: Legal,
+    n_obs: usize,
     n_actions: usize,
     m: usize,
     d: usize,
@@ -389,6 +393,7 @@ impl NeuralQ {
         let w0_norm = w.iter().map(|&a| f64::from(a) * f64::from(a)).sum::<f64>().sqrt();
         NeuralQ {
             legal: spec.legal.clone(),
+            n_obs: spec.n_obs as usize,
             n_actions,
             m,
             d,

@@ -2,10 +2,11 @@
 //!
 //! The extension module `baton._baton`, wrapped by the pure-Python package `baton` (python/baton). It binds
 //! the public Rust API and adds no logic of its own:
-//! - `run`: `baton run` through [`baton_experiment::launch`], the GIL released while it trains;
+//! - `run`: `baton run` through [`baton_experiment::launch`], the GIL released while it trains (`--shard`
+//!   too); `merge`: `baton merge` ([`baton_experiment::shard::merge`]);
 //! - `Env`: any workload's [`baton_core::Env`] built from a `[workload]` table (checked by the same
 //!   validation as a config file), stepped one decision at a time for the PettingZoo wrapper;
-//! - `IcqAgent`: one tabular IC-Q agent ([`baton_learn::IcqAgent`]);
+//! - `IcqAgent`: one IC-Q agent ([`baton_learn::IcqAgent`]), tabular or neural ([`NeuralQ`]);
 //! - `solve`: a finite model's ground truth ([`baton_experiment::eval::GroundTruth`]).
 //!
 //! Bad input raises `ValueError` (config errors name the dotted field) before any work; nothing a caller
@@ -27,9 +28,10 @@ use baton_experiment::eval::GroundTruth;
 use baton_experiment::finite::FiniteWorkload;
 use baton_experiment::launch::{launch, RunOptions};
 use baton_experiment::math::MathWorkload;
+use baton_experiment::shard::{MergeOptions, ShardSpec};
 use baton_experiment::{ExperimentConfig, ExperimentError, Progress};
 use baton_learn::icq::{Scalar, Transition};
-use baton_learn::{Behaviour, LearnerConfig, TabularQ};
+use baton_learn::{Behaviour, CheckpointMeta, LearnerConfig, NeuralParams, NeuralQ, QFunction, TabularQ};
 use baton_service::checkpoint::Checkpoint;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -38,7 +40,9 @@ use pyo3::types::PyDict;
 /// Python exception for a runner error: config errors are `ValueError`, file errors `OSError`.
 fn experiment_error(e: ExperimentError) -> PyErr {
     match e {
-        ExperimentError::Parse { .. } | ExperimentError::InvalidConfig { .. } => PyValueError::new_err(e.to_string()),
+        ExperimentError::Parse { .. } | ExperimentError::InvalidConfig { .. } | ExperimentError::Shard(_) => {
+            PyValueError::new_err(e.to_string())
+        }
         ExperimentError::Io { .. } => PyOSError::new_err(e.to_string()),
         other => PyRuntimeError::new_err(other.to_string()),
     }
@@ -79,7 +83,7 @@ impl Progress for Counter {
 /// called about ten times a second from the calling thread; the GIL is released while the run trains.
 /// Returns the run directory and the training's wall-clock seconds.
 #[pyfunction]
-#[pyo3(signature = (text, format, origin, out, seeds=None, threads=None, quick=false, force=false, progress=None))]
+#[pyo3(signature = (text, format, origin, out, seeds=None, threads=None, quick=false, force=false, progress=None, shard=None))]
 #[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
@@ -92,9 +96,11 @@ fn run(
     quick: bool,
     force: bool,
     progress: Option<Py<PyAny>>,
+    shard: Option<&str>,
 ) -> PyResult<(String, f64)> {
+    let shard = shard.map(str::parse::<ShardSpec>).transpose().map_err(|e| PyValueError::new_err(e.to_string()))?;
     let config = parse_config(text, format, origin)?;
-    let options = RunOptions { seeds, threads, force, quick };
+    let options = RunOptions { seeds, threads, force, quick, shard };
     let launched = launch(config, origin, Path::new(out), &options).map_err(experiment_error)?;
     let total = launched.total_work();
     if let Some(cb) = &progress {
@@ -129,6 +135,19 @@ fn run(
         .map_err(|_| PyRuntimeError::new_err("internal error: the run thread panicked"))?
         .map_err(experiment_error)?;
     Ok((finished.dir.display().to_string(), finished.wall_seconds))
+}
+
+/// Merge the shard directories of one run into the run directory `out`, as `baton merge` does; the GIL is
+/// released meanwhile. Returns the run directory.
+#[pyfunction]
+#[pyo3(signature = (out, shards, threads=None, force=false))]
+fn merge(py: Python<'_>, out: &str, shards: Vec<String>, threads: Option<usize>, force: bool) -> PyResult<String> {
+    let shards: Vec<std::path::PathBuf> = shards.into_iter().map(Into::into).collect();
+    let options = MergeOptions { threads, force };
+    let finished = py
+        .detach(|| baton_experiment::shard::merge(Path::new(out), &shards, &options, &baton_experiment::NoProgress))
+        .map_err(experiment_error)?;
+    Ok(finished.dir.display().to_string())
 }
 
 /// An experiment around a `[workload]` table given as JSON, its workload validated and built: the same checks
@@ -385,10 +404,28 @@ fn make_env(table: &str, seed: u64, load: Option<f64>, lam: Option<f64>, k: Opti
     Env::new(inner, seed)
 }
 
-/// One agent's tabular IC-Q learner (model.md 2) over its own interface.
+/// An agent's Q-function: a table, or model.md 3's two-layer ReLU network.
+#[derive(Clone)]
+enum Learner {
+    Tabular(baton_learn::IcqAgent<TabularQ>),
+    Neural(baton_learn::IcqAgent<NeuralQ>),
+}
+
+/// Run `$body` with `$a` bound to the agent, whatever its Q-function.
+macro_rules! with_learner {
+    ($learner:expr, $a:ident => $body:expr) => {
+        match $learner {
+            Learner::Tabular($a) => $body,
+            Learner::Neural($a) => $body,
+        }
+    };
+}
+
+/// One agent's IC-Q learner (model.md 2) over its own interface: tabular, or neural (model.md 3) when the
+/// `[learner]` table has a `network`.
 #[pyclass(module = "baton._baton")]
 struct IcqAgent {
-    agent: baton_learn::IcqAgent<TabularQ>,
+    learner: Learner,
     spec: AgentSpec,
     env_id: String,
     discount: f64,
@@ -399,12 +436,25 @@ struct IcqAgent {
     updates: u64,
 }
 
+/// Most bytes read from a tabular checkpoint beyond its table.
+const CHECKPOINT_SLACK: u64 = 1 << 20;
+
 impl IcqAgent {
-    fn build(spec: AgentSpec, env_id: String, discount: f64, role: u16, learner: &str, seed: u64) -> PyResult<Self> {
+    /// `planned_updates`: the updates the caller means to apply; a network's Polyak tail average starts after
+    /// `tail_fraction` of them (as the runner's does after that fraction of its expected updates).
+    fn build(
+        spec: AgentSpec,
+        env_id: String,
+        discount: f64,
+        role: u16,
+        learner: &str,
+        seed: u64,
+        planned_updates: u64,
+    ) -> PyResult<Self> {
         let config: LearnerConfig =
             from_json(learner).map_err(|e| PyValueError::new_err(format!("invalid config: learner.{e}")))?;
         let params = config.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        IcqAgent::with_params(spec, env_id, discount, role, params, seed)
+        IcqAgent::with_params(spec, env_id, discount, role, params, seed, planned_updates)
     }
 
     fn with_params(
@@ -414,14 +464,20 @@ impl IcqAgent {
         role: u16,
         params: baton_learn::LearnerParams,
         seed: u64,
+        planned_updates: u64,
     ) -> PyResult<Self> {
-        if params.network.is_some() {
-            return Err(PyValueError::new_err(
-                "learner.network: the Python IcqAgent is tabular (neural agents run through baton.run)",
-            ));
-        }
+        let learner = match params.network {
+            None => Learner::Tabular(baton_learn::IcqAgent::tabular(&spec, discount, params.step.clone())),
+            Some((network, tail_fraction)) => {
+                let tail_start = (tail_fraction * planned_updates as f64) as u64;
+                // The runner's streams: the network from `Init(role)`, exploration from `Agent(role)`.
+                let mut init = stream(seed, Stream::Init(role));
+                let q = NeuralQ::new(&spec, NeuralParams { tail_start, ..network }, &mut init);
+                Learner::Neural(baton_learn::IcqAgent::new(q, discount))
+            }
+        };
         Ok(IcqAgent {
-            agent: baton_learn::IcqAgent::tabular(&spec, discount, params.step.clone()),
+            learner,
             spec,
             env_id,
             discount,
@@ -440,6 +496,22 @@ impl IcqAgent {
             Err(PyValueError::new_err(format!("observation {obs} out of range 0..{}", self.spec.n_obs)))
         }
     }
+
+    fn meta(&self, agent_id: &str) -> CheckpointMeta {
+        CheckpointMeta { agent: agent_id.to_string(), role: self.role, env: self.env_id.clone(), updates: self.updates }
+    }
+
+    fn check_owner(&self, path: &Path, role: u16, env: &str) -> PyResult<()> {
+        if role != self.role || env != self.env_id {
+            return Err(PyValueError::new_err(format!(
+                "{}: belongs to role {role} of {env}, not role {} of {}",
+                path.display(),
+                self.role,
+                self.env_id
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[pymethods]
@@ -447,18 +519,18 @@ impl IcqAgent {
     /// The learner of agent `agent` of `env`, configured by a `[learner]` table (JSON); `seed` seeds its own
     /// exploration stream (the runner's `Stream::Agent(agent)`).
     #[new]
-    #[pyo3(signature = (env, agent, learner="{}", seed=0))]
-    fn new(env: &Env, agent: usize, learner: &str, seed: u64) -> PyResult<Self> {
+    #[pyo3(signature = (env, agent, learner="{}", seed=0, planned_updates=0))]
+    fn new(env: &Env, agent: usize, learner: &str, seed: u64, planned_updates: u64) -> PyResult<Self> {
         let spec = env.agent_spec(agent)?.clone();
         let role = u16::try_from(agent).map_err(|_| PyValueError::new_err("agent index too large"))?;
-        IcqAgent::build(spec, env.spec.id.clone(), env.spec.discount, role, learner, seed)
+        IcqAgent::build(spec, env.spec.id.clone(), env.spec.discount, role, learner, seed, planned_updates)
     }
 
     /// The learner of one agent of a pipeline that is not a baton environment (a LangGraph node, a service):
     /// its interface is `n_obs` observations and `n_actions` actions, every action legal everywhere, discount
     /// `discount` per step; `env_id` and `role` identify it in checkpoints.
     #[staticmethod]
-    #[pyo3(signature = (name, n_obs, n_actions, discount, env_id, role, learner="{}", seed=0))]
+    #[pyo3(signature = (name, n_obs, n_actions, discount, env_id, role, learner="{}", seed=0, planned_updates=0))]
     #[allow(clippy::too_many_arguments)]
     fn interface(
         name: &str,
@@ -469,6 +541,7 @@ impl IcqAgent {
         role: u16,
         learner: &str,
         seed: u64,
+        planned_updates: u64,
     ) -> PyResult<Self> {
         if !(1..=1 << 24).contains(&n_obs) {
             return Err(PyValueError::new_err(format!("n_obs: {n_obs} must be in 1..=16777216")));
@@ -489,14 +562,15 @@ impl IcqAgent {
             legal: baton_core::Legal::all(n_actions),
             action_names: (0..n_actions).map(|a| format!("action-{a}")).collect(),
         };
-        IcqAgent::build(spec, env_id.to_string(), discount, role, learner, seed)
+        IcqAgent::build(spec, env_id.to_string(), discount, role, learner, seed, planned_updates)
     }
 
     /// Step 1: the behaviour policy's action at `obs`. A mask (bytes, 1 = legal), when given, must allow it.
     #[pyo3(signature = (obs, mask=None))]
     fn act(&mut self, obs: u32, mask: Option<&[u8]>) -> PyResult<u16> {
         let o = self.check_obs(obs)?;
-        let a = self.behaviour.act(self.agent.q(), o, None, &mut self.rng);
+        let (behaviour, rng) = (&self.behaviour, &mut self.rng);
+        let a = with_learner!(&self.learner, l => behaviour.act(l.q(), o, None, rng));
         if let Some(m) = mask {
             if m.len() != usize::from(self.spec.n_actions) || m[usize::from(a.0)] == 0 {
                 return Err(PyValueError::new_err(format!(
@@ -511,12 +585,14 @@ impl IcqAgent {
 
     /// The greedy action at `obs` (ties: lowest index).
     fn greedy(&self, obs: u32) -> PyResult<u16> {
-        Ok(self.agent.greedy(self.check_obs(obs)?).0)
+        let o = self.check_obs(obs)?;
+        Ok(with_learner!(&self.learner, l => l.greedy(o)).0)
     }
 
     /// Step 3, as the receiver: the one scalar `v = max_a Q(obs, a)`.
     fn reply(&self, obs: u32) -> PyResult<f64> {
-        Ok(self.agent.reply(self.check_obs(obs)?).value())
+        let o = self.check_obs(obs)?;
+        Ok(with_learner!(&self.learner, l => l.reply(o)).value())
     }
 
     /// Step 4, as the sender: move `Q(obs, action)` towards `reward + gamma^duration v`; returns the TD error.
@@ -533,7 +609,7 @@ impl IcqAgent {
             return Err(PyValueError::new_err(format!("reward {reward} and v {v} must be finite")));
         }
         let t = Transition { obs: o, action: ActionId(action), reward, duration };
-        let td = self.agent.learn(&t, Scalar::from_wire(v));
+        let td = with_learner!(&mut self.learner, l => l.learn(&t, Scalar::from_wire(v)));
         self.updates += 1;
         Ok(td)
     }
@@ -556,66 +632,95 @@ impl IcqAgent {
         (self.spec.n_obs, self.spec.n_actions)
     }
 
-    /// `Q(o, a)`, row-major, `n_obs * n_actions` values.
-    fn q_table(&self) -> Vec<f64> {
-        self.agent.q().as_slice().to_vec()
+    /// Whether the Q-function is a network (model.md 3) rather than a table.
+    #[getter]
+    fn neural(&self) -> bool {
+        matches!(self.learner, Learner::Neural(_))
     }
 
-    /// Write the table and visit counts to `path` (atomically) in the agent services' safetensors format
-    /// (`baton agent serve`'s `learner.safetensors`); `agent_id` is the service id recorded in it.
+    /// `Q(o, a)`, row-major, `n_obs * n_actions` values (a network: its current output at every pair).
+    fn q_table(&self) -> Vec<f64> {
+        match &self.learner {
+            Learner::Tabular(l) => l.q().as_slice().to_vec(),
+            Learner::Neural(l) => {
+                let n_actions = self.spec.n_actions;
+                (0..self.spec.n_obs)
+                    .flat_map(|o| (0..n_actions).map(move |a| (ObsId(o), ActionId(a))))
+                    .map(|(o, a)| l.q().value(o, a))
+                    .collect()
+            }
+        }
+    }
+
+    /// Write the learner to `path` (atomically) as safetensors; `agent_id` is the service id recorded in it.
+    /// A table: the agent services' checkpoint (`baton agent serve`'s `learner.safetensors`). A network: its
+    /// whole state (`baton-neural-checkpoint-v1`, the same metadata), so that training resumes exactly.
     fn save(&self, path: &str, agent_id: &str) -> PyResult<()> {
-        let q = self.agent.q();
-        let checkpoint = Checkpoint {
-            agent: agent_id.to_string(),
-            role: self.role,
-            env: self.env_id.clone(),
-            n_obs: q.n_obs(),
-            n_actions: q.n_actions(),
-            q: q.as_slice().to_vec(),
-            visits: q.visits_slice().to_vec(),
-            updates: self.updates,
+        let bytes = match &self.learner {
+            Learner::Tabular(l) => {
+                let q = l.q();
+                let checkpoint = Checkpoint {
+                    agent: agent_id.to_string(),
+                    role: self.role,
+                    env: self.env_id.clone(),
+                    n_obs: q.n_obs(),
+                    n_actions: q.n_actions(),
+                    q: q.as_slice().to_vec(),
+                    visits: q.visits_slice().to_vec(),
+                    updates: self.updates,
+                };
+                checkpoint.to_bytes().map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+            }
+            Learner::Neural(l) => {
+                l.q().to_safetensors(&self.meta(agent_id)).map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+            }
         };
-        let bytes = checkpoint.to_bytes().map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         baton_experiment::output::write_file_atomically(Path::new(path), &bytes).map_err(experiment_error)
     }
 
-    /// Replace the table and visit counts with those of a checkpoint file (as `save` or an agent service
-    /// writes them); it must be this agent's role in the same environment, with the same table shape.
-    /// Returns the service id recorded in it.
+    /// Replace the learner's state with a checkpoint file's (as `save` or an agent service writes them); it must
+    /// be this agent's role in the same environment, of the same kind (table or network) and shape. Returns the
+    /// service id recorded in it.
     fn load(&mut self, path: &str) -> PyResult<String> {
         let path = Path::new(path);
         let size = std::fs::metadata(path).map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?.len();
-        let limit = 16 * (self.spec.n_obs as u64) * u64::from(self.spec.n_actions) + (1 << 20);
+        let limit = match &self.learner {
+            Learner::Tabular(_) => 16 * (self.spec.n_obs as u64) * u64::from(self.spec.n_actions) + CHECKPOINT_SLACK,
+            Learner::Neural(l) => l.q().checkpoint_bytes_max(),
+        };
         if size > limit {
             return Err(PyValueError::new_err(format!(
-                "{}: {size} bytes is more than a checkpoint of this agent's table can be ({limit})",
+                "{}: {size} bytes is more than a checkpoint of this agent's learner can be ({limit})",
                 path.display()
             )));
         }
         let bytes = std::fs::read(path).map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?;
-        let c = Checkpoint::from_bytes(&bytes, path).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        if c.role != self.role || c.env != self.env_id {
-            return Err(PyValueError::new_err(format!(
-                "{}: belongs to role {} of {}, not role {} of {}",
-                path.display(),
-                c.role,
-                c.env,
-                self.role,
-                self.env_id
-            )));
+        match &mut self.learner {
+            Learner::Tabular(_) => {
+                let c = Checkpoint::from_bytes(&bytes, path).map_err(|e| PyValueError::new_err(e.to_string()))?;
+                self.check_owner(path, c.role, &c.env)?;
+                let shape = (c.n_obs, c.n_actions);
+                let q = TabularQ::from_parts(&self.spec, self.step.clone(), c.q, c.visits).ok_or_else(|| {
+                    PyValueError::new_err(format!(
+                        "{}: table shape {shape:?} does not match the interface's ({}, {})",
+                        path.display(),
+                        self.spec.n_obs,
+                        self.spec.n_actions
+                    ))
+                })?;
+                self.learner = Learner::Tabular(baton_learn::IcqAgent::new(q, self.discount));
+                self.updates = c.updates;
+                Ok(c.agent)
+            }
+            Learner::Neural(l) => {
+                let (q, meta) = NeuralQ::from_safetensors(&bytes, &self.spec, l.q())
+                    .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+                self.check_owner(path, meta.role, &meta.env)?;
+                self.learner = Learner::Neural(baton_learn::IcqAgent::new(q, self.discount));
+                self.updates = meta.updates;
+                Ok(meta.agent)
+            }
         }
-        let shape = (c.n_obs, c.n_actions);
-        let q = TabularQ::from_parts(&self.spec, self.step.clone(), c.q, c.visits).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "{}: table shape {shape:?} does not match the interface's ({}, {})",
-                path.display(),
-                self.spec.n_obs,
-                self.spec.n_actions
-            ))
-        })?;
-        self.agent = baton_learn::IcqAgent::new(q, self.discount);
-        self.updates = c.updates;
-        Ok(c.agent)
     }
 }
 
@@ -775,7 +880,12 @@ impl MathWorld {
             .get(agent)
             .ok_or_else(|| PyValueError::new_err(format!("agent {agent} out of range 0..{}", spec.agents.len())))?;
         let role = agent as u16;
-        IcqAgent::with_params(a.clone(), spec.id.clone(), spec.discount, role, self.experiment.learner.clone(), seed)
+        if self.experiment.learner.network.is_some() {
+            return Err(PyValueError::new_err(
+                "learner.network: MathWorld's agents are tabular (a neural math run goes through baton.run)",
+            ));
+        }
+        IcqAgent::with_params(a.clone(), spec.id.clone(), spec.discount, role, self.experiment.learner.clone(), seed, 0)
     }
 
     /// The questions of training episodes `skip..skip + n` of seed `seed`, as the runner's training environment
@@ -1022,8 +1132,29 @@ impl Solved {
                 return Err(PyValueError::new_err(format!("agents[{i}]: its interface is not agent {i}'s")));
             }
         }
-        let owned: Vec<_> = agents.iter().map(|a| a.agent.clone()).collect();
-        let s = self.truth.score(&self.truth.lift_agents(&owned)).map_err(experiment_error)?;
+        // What the runner scores: a table as it is, a network's Polyak tail average (model.md 3).
+        let lifted = if agents.iter().all(|a| matches!(a.learner, Learner::Tabular(_))) {
+            let owned: Vec<_> = agents
+                .iter()
+                .filter_map(|a| match &a.learner {
+                    Learner::Tabular(l) => Some(l.clone()),
+                    Learner::Neural(_) => None,
+                })
+                .collect();
+            self.truth.lift_agents(&owned)
+        } else if agents.iter().all(|a| matches!(a.learner, Learner::Neural(_))) {
+            let owned: Vec<_> = agents
+                .iter()
+                .filter_map(|a| match &a.learner {
+                    Learner::Neural(l) => Some(baton_learn::IcqAgent::new(l.q().averaged(), a.discount)),
+                    Learner::Tabular(_) => None,
+                })
+                .collect();
+            self.truth.lift_agents(&owned)
+        } else {
+            return Err(PyValueError::new_err("agents: score tabular and neural agents separately"));
+        };
+        let s = self.truth.score(&lifted).map_err(experiment_error)?;
         let d = PyDict::new(py);
         d.set_item("value", s.value)?;
         d.set_item("gap", s.gap)?;
@@ -1060,6 +1191,7 @@ fn solve(py: Python<'_>, table: &str, kappa: f64) -> PyResult<Solved> {
 fn _baton(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(merge, m)?)?;
     m.add_function(wrap_pyfunction!(make_env, m)?)?;
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_class::<Env>()?;

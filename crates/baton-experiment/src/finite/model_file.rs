@@ -246,7 +246,8 @@ impl ModelFile {
                         legal[h].get(&o).map_or_else(|| (0..n_actions).map(ActionId).collect(), |(s, _)| s.clone())
                     })
                     .collect();
-                let legal = Legal::per_obs(&sets, n_actions).map_err(ExperimentError::Core)?;
+                let legal =
+                    Legal::per_obs(&sets, n_actions).map_err(|e| bad(format!("agent `{}`", a.name), e.to_string()))?;
                 Ok(AgentSpec {
                     name: a.name.clone(),
                     n_obs: a.observations,
@@ -322,6 +323,6 @@ impl ModelFile {
             return Err(bad("states".into(), format!("the start probabilities sum to {start_total}, not 1")));
         }
         builder.set_initial(initial);
-        builder.build().map_err(ExperimentError::Core)
+        builder.build().map_err(|e| bad("model".into(), e.to_string()))
     }
 }

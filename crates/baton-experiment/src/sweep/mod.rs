@@ -476,8 +476,13 @@ pub fn run(base: &Experiment, sweep: &Sweep, progress: &dyn Progress) -> Result<
     let mut facts = Vec::new();
     let mut all_jobs = Vec::new();
     for &level in &sweep.levels {
-        let experiment = sweep.level_config(&base.config, level).validate()?;
-        let (results, truth) = experiment.run_synthetic_full(progress)?;
+        let mut experiment = sweep.level_config(&base.config, level).validate()?;
+        // A shard runs its share of every level's jobs (crate::shard), then stops before the summary.
+        experiment.jobs = base.jobs.clone();
+        let (results, truth) = match experiment.run_synthetic_full(progress) {
+            Err(ExperimentError::ShardStopped) if base.is_shard() => continue,
+            other => other?,
+        };
         tracing::info!(axis = sweep.axis.name(), level, "level done");
         let e_approx = match (sweep.axis, experiment.learner.network) {
             (Axis::Width, Some((params, _))) => {
@@ -508,6 +513,9 @@ pub fn run(base: &Experiment, sweep: &Sweep, progress: &dyn Progress) -> Result<
         }
         facts.push(LevelFacts { level, model, horizon });
         all_jobs.push((level, results.jobs));
+    }
+    if base.is_shard() {
+        return Err(crate::shard::stopped());
     }
     let fit = fit(sweep, &rows);
     let summary = SweepSummary {
@@ -712,6 +720,9 @@ impl Workload for SweepWorkload {
     }
     fn run(&self, experiment: &Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
         run(experiment, &self.sweep, progress).map(Outcome::new)
+    }
+    fn shardable(&self) -> bool {
+        true
     }
     fn check_env(&self) -> Result<(), ExperimentError> {
         Workload::check_env(&self.synthetic)

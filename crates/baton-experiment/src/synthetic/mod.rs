@@ -7,8 +7,7 @@
 use baton_core::rng::{stream, Stream};
 use baton_core::FiniteEnv;
 use baton_learn::{IcqAgent, NeuralParams, NeuralQ, QFunction, TabularQ};
-use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use baton_envs::synthetic::{Synthetic, SyntheticConfig, ENV_ID};
 
@@ -24,7 +23,7 @@ pub(crate) mod bench;
 pub(crate) mod report;
 
 /// One point of a learning curve (one line of `metrics.jsonl`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     /// Method name.
     pub method: Method,
@@ -38,7 +37,7 @@ pub struct CurvePoint {
 }
 
 /// The final state of one (method, seed) job.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobResult {
     /// Method.
     pub method: Method,
@@ -180,10 +179,8 @@ impl Experiment {
             .filter(|m| m.learns())
             .flat_map(|&m| seeds.iter().map(move |&s| (m, s)))
             .collect();
-        let results: Vec<JobResult> = jobs
-            .par_iter()
-            .map(|&(method, seed)| self.run_job(&truth, method, seed, progress))
-            .collect::<Result<_, _>>()?;
+        let results: Vec<JobResult> =
+            self.map_jobs(&jobs, |&(method, seed)| self.run_job(&truth, method, seed, progress))?;
         let round_robin = match round_robin {
             Some(indicator) if self.config.methods.contains(&Method::RoundRobin) => {
                 let model = &truth.model;
@@ -529,6 +526,9 @@ impl Workload for Synthetic {
         let round_robin = |model: &baton_core::FiniteModel| round_robin_indicator(self, model);
         let (results, _) = experiment.run_exact(self.build_model()?, self.describe(), Some(&round_robin), progress)?;
         Ok(Outcome::new(results))
+    }
+    fn shardable(&self) -> bool {
+        true
     }
     fn check_env(&self) -> Result<(), ExperimentError> {
         let model = self.build_model()?;
