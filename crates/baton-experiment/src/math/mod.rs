@@ -3,6 +3,7 @@
 //! scored on the same held-out half.
 
 pub mod ask;
+pub mod live;
 pub mod metrics;
 
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub struct MathWorkload {
     pub test: Arc<[u32]>,
     /// The data set's name.
     pub dataset: String,
+    /// What the live backend did (`backend = "live"` only).
+    pub live: Option<live::LiveReport>,
 }
 
 impl MathWorkload {
@@ -80,7 +83,7 @@ impl MathWorkload {
         };
         let llm = |e: baton_llm::LlmError| ExperimentError::Workload(format!("math backend: {e}"));
         let models = [c.cheap_model.as_str(), c.strong_model.as_str()];
-        let (table, dataset, contaminated) = match c.backend {
+        let (table, dataset, contaminated, live) = match c.backend {
             BackendKind::Replay => {
                 let b = ReplayBackend::load(&dir, math.prices.clone()).map_err(llm)?;
                 let critic = match c.critic.kind {
@@ -92,8 +95,10 @@ impl MathWorkload {
                     },
                 };
                 let p = TableParams { models, critic_model: &c.critic.model, critic, prices: &math.prices };
-                let contaminated = metrics::contaminated(&dir, b.dataset())?;
-                (MathTable::build(&b, b.dataset(), &p)?, "gsm8k-test", contaminated)
+                let data = first(b.dataset(), c.questions);
+                let mut contaminated = metrics::contaminated(&dir, b.dataset())?;
+                contaminated.truncate(data.len());
+                (MathTable::build(&b, &data, &p)?, "gsm8k-test", contaminated, None)
             }
             BackendKind::Simulated => {
                 let cfg = math.simulated.clone().unwrap_or_default();
@@ -107,9 +112,15 @@ impl MathWorkload {
                     },
                     prices: &math.prices,
                 };
-                let table = MathTable::build(&b, b.dataset(), &p)?;
+                let table = MathTable::build(&b, &first(b.dataset(), c.questions), &p)?;
                 let none = vec![false; table.len()];
-                (table, "mathqa-test", none)
+                (table, "mathqa-test", none, None)
+            }
+            BackendKind::Live => {
+                let (table, full, report) = live::build(&math, &dir)?;
+                let mut contaminated = metrics::contaminated(&dir, &full)?;
+                contaminated.truncate(table.len());
+                (table, "gsm8k-test", contaminated, Some(report))
             }
         };
         let (train, test) = table.split(c.split_seed, c.train_fraction);
@@ -130,6 +141,7 @@ impl MathWorkload {
             train: train.into(),
             test: test.into(),
             dataset: dataset.into(),
+            live,
         })
     }
 
@@ -162,8 +174,17 @@ impl MathWorkload {
 
     /// Whether the data set has the recording's rule (GSM8K).
     pub fn has_routellm(&self) -> bool {
-        self.math.config.backend == BackendKind::Replay
+        matches!(self.math.config.backend, BackendKind::Replay | BackendKind::Live)
     }
+}
+
+/// The first `n` questions of `data` (all of them without `n`).
+fn first(data: &baton_llm::Dataset, n: Option<usize>) -> baton_llm::Dataset {
+    let mut d = data.clone();
+    if let Some(n) = n {
+        d.problems.truncate(n);
+    }
+    d
 }
 
 /// One (method, lambda, seed) job: training (learning methods) and the held-out evaluation.
@@ -340,6 +361,10 @@ pub struct MathSummary {
     /// RouteLLM's metrics (APGR, CPT(50%), CPT(80%)) of every method, on the held-out questions and on those not
     /// in RouteLLM's contaminated list.
     pub routellm: metrics::RouteLlmSection,
+    /// `backend = "live"` only: questions answered, whether the spend cap was reached, USD spent, requests sent
+    /// and responses replayed from the journal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<live::LiveReport>,
 }
 
 /// Everything a math run produced.
@@ -594,6 +619,7 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
         front_checks,
         oracle_checks,
         routellm: section,
+        live: math.live.clone(),
     }
 }
 
