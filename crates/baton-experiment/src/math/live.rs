@@ -70,12 +70,12 @@ impl Recorder for FileRecorder {
     }
 }
 
+/// A journal's entries and the recorder appending to it (none when not recording).
+type Opened = (Vec<baton_llm::JournalEntry>, Option<Box<dyn Recorder>>);
+
 /// Opens (creating it and its directory if needed) and reads the journal at `path`, cuts off a torn last line,
 /// and returns its entries with a recorder appending to it (when `record`).
-fn open_journal(
-    path: &Path,
-    record: bool,
-) -> Result<(Vec<baton_llm::JournalEntry>, Option<Box<dyn Recorder>>), ExperimentError> {
+fn open_journal(path: &Path, record: bool) -> Result<Opened, ExperimentError> {
     let io = |what: &str, e: std::io::Error| ExperimentError::Io {
         path: path.display().to_string(),
         message: format!("{what}: {e}"),

@@ -150,7 +150,7 @@ fn rate_limits_wait_for_retry_after() {
 struct MemRecorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 impl baton_llm::Recorder for MemRecorder {
     fn append(&self, line: &str) -> Result<(), String> {
-        self.0.lock().unwrap().push(line.to_string());
+        self.0.lock().map_err(|e| e.to_string())?.push(line.to_string());
         Ok(())
     }
 }
