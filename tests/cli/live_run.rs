@@ -177,3 +177,26 @@ fn a_run_killed_mid_way_loses_no_recorded_response_and_the_rerun_pays_only_the_r
     assert_eq!(journal_lines(tmp.path()), 60);
     let _: &Value = &s["rows"];
 }
+
+#[test]
+fn the_example_live_config_is_valid_and_bad_fields_are_named() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/live/math-ollama.toml");
+    let text = std::fs::read_to_string(&path).expect("the example");
+    let origin = path.display().to_string();
+    let config = baton::experiment::ExperimentConfig::from_toml(&text, &origin).expect("parses");
+    config.check().unwrap_or_else(|e| panic!("{origin}: {e}"));
+    for (from, to, field) in [
+        ("spend_cap_usd = 0.50", "", "workload.live.spend_cap_usd"),
+        ("spend_cap_usd = 0.50", "spend_cap_usd = -1.0", "workload.live.spend_cap_usd"),
+        ("record_file = \"runs/math-ollama.jsonl\"", "", "workload.live.record_file"),
+        ("max_concurrency = 2", "max_concurrency = 0", "workload.live.max_concurrency"),
+        ("timeout_secs = 300", "timeout_secs = 1e20", "workload.live.timeout_secs"),
+        ("questions = 200", "questions = 1", "workload.questions"),
+        ("backend = \"live\"", "backend = \"replay\"", "workload.live"),
+    ] {
+        let bad = text.replacen(from, to, 1);
+        let e = baton::experiment::ExperimentConfig::from_toml(&bad, &origin).and_then(|c| c.check().map(|_| ()));
+        let e = e.expect_err(field).to_string();
+        assert!(e.contains(field), "{field}: {e}");
+    }
+}
