@@ -11,12 +11,15 @@
 //! - [`cpu`]: `baton cpu tasks | run | check` on TinyCPU programs;
 //! - [`experiments`]: the shipped experiment configs are valid;
 //! - [`shard`]: `baton run --shard I/N` and `baton merge` reproduce the unsharded run byte for byte;
+//! - [`live_run`]: `baton run` on a math config with a live backend against a counting loopback server:
+//!   the spend cap, record and replay, a killed run resumed;
 //! - [`math_ask`]: `baton math ask` against a loopback OpenAI-compatible server, replay and simulated.
 
 mod bad_config;
 mod bench;
 mod cpu;
 mod experiments;
+mod live_run;
 mod math_ask;
 mod overwrite;
 mod routing;

@@ -81,6 +81,17 @@ pub enum LlmError {
         /// What went wrong (status, body excerpt or transport error).
         message: String,
     },
+    /// The spend cap is reached: no new request is started.
+    #[error("spend cap reached: {spent_usd:.4} USD spent of the {cap_usd} USD cap (workload.live.spend_cap_usd)")]
+    SpendCap {
+        /// The cap, USD.
+        cap_usd: f64,
+        /// Spent so far (the journal's recorded responses included), USD.
+        spent_usd: f64,
+    },
+    /// A response could not be recorded in the journal (the call fails: an unrecorded reply is never used).
+    #[error("cannot record the response in the journal: {0}")]
+    Journal(String),
 }
 
 impl LlmError {

@@ -44,6 +44,7 @@ pub mod live;
 pub mod mock;
 pub mod price;
 pub mod replay;
+pub mod session;
 pub mod simulated;
 pub mod tokens;
 
@@ -52,7 +53,8 @@ pub use checker::{check, CheckVerdict};
 pub use data::{Dataset, Gold, Problem, Recording};
 pub use error::LlmError;
 #[cfg(feature = "live")]
-pub use live::{LiveBackend, LiveConfig};
+pub use live::LiveBackend;
 pub use price::PriceTable;
 pub use replay::ReplayBackend;
+pub use session::{connect_live, Journal, JournalEntry, LiveConfig, LiveSession, LiveStats, Recorder};
 pub use simulated::{SimulatedBackend, SimulatedConfig};

@@ -5,16 +5,30 @@
 //!   ([`crate::tokens::verify_prompt`]); `temperature`, `max_tokens` and `stop` from [`LiveConfig`].
 //! - The API key is read from the environment variable the configuration names, when the backend is built; a
 //!   missing or empty variable is [`LlmError::MissingApiKey`]. Local servers need no key (`api_key_env` unset).
-//! - Timeouts per request; transport errors, HTTP 429 and 5xx are retried with exponential backoff
-//!   (`backoff_ms`, doubled each time, no jitter), other statuses fail at once with the body's start.
+//! - Timeouts per request; transport errors, HTTP 429 and 5xx are retried: after the server's `Retry-After`
+//!   (seconds) when it sends one, else with exponential backoff (`backoff_ms`, doubled each time, no jitter),
+//!   every wait at most `max_retry_wait_secs`. Other statuses fail at once with the body's start.
+//! - Every reply is read in chunks up to `max_reply_bytes`; a longer one (or a longer `Content-Length`) fails
+//!   the request without being read further and is not retried.
+//! - At most `max_concurrency` requests are in flight at once (further callers wait).
 //! - Tokens and cost come from the reply's `usage` (`prompt_tokens`, `completion_tokens`); without `usage`
 //!   they are counted as in [`crate::tokens`].
-//! - Record mode keeps every solver reply in memory; [`LiveBackend::recording`] returns it as a
-//!   [`Recording`] (labels by the recording's last-integer rule), which [`Recording::write_csv`] writes in the
-//!   replay format. The library writes no file itself.
+//! - Spend cap: with `spend_cap_usd`, no new request starts once the USD spent (the journal's recorded
+//!   responses included, see below) reaches the cap; the call fails with [`LlmError::SpendCap`]. Requests
+//!   already in flight finish and are recorded, so the spend can exceed the cap by at most
+//!   `max_concurrency - 1` replies.
+//! - Journal (record and replay): [`LiveBackend::with_journal`] gives the backend earlier responses
+//!   ([`JournalEntry`], one JSON object per line, parsed by [`parse_journal`]) and a [`Recorder`]. A request
+//!   whose (model, prompt) is in the journal is answered from it with no HTTP request; every new response is
+//!   handed to the recorder (which appends and fsyncs it) before the call returns. The library writes no file
+//!   itself: the runner owns the journal file.
+//! - [`LiveBackend::recording`] returns the solver replies of this run (`record = true`) as a [`Recording`]
+//!   in RouteLLM's CSV replay format (labels by the recording's last-integer rule).
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -25,97 +39,12 @@ use crate::error::LlmError;
 use crate::grade;
 use crate::price::PriceTable;
 use crate::simulated::question_text;
-
-/// The longest per-request timeout accepted, in seconds (one hour).
-pub const MAX_TIMEOUT_SECS: f64 = 3600.0;
 use crate::tokens::{self, count_cl100k, CHAT_OVERHEAD_TOKENS};
 
-/// Configuration of the live backend.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LiveConfig {
-    /// Base URL up to and including the API version, e.g. `https://api.openai.com/v1` or
-    /// `http://127.0.0.1:8000/v1`; `/chat/completions` is appended.
-    pub base_url: String,
-    /// Name of the environment variable holding the API key (sent as `Authorization: Bearer`); unset for
-    /// servers without authentication.
-    #[serde(default)]
-    pub api_key_env: Option<String>,
-    /// Per-request timeout in seconds, in `(0, 3600]` (default 120).
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: f64,
-    /// Retries after the first attempt for transport errors, 429 and 5xx (default 3).
-    #[serde(default = "default_retries")]
-    pub max_retries: u32,
-    /// Wait before the first retry in milliseconds, doubled for each further retry (default 500).
-    #[serde(default = "default_backoff")]
-    pub backoff_ms: u64,
-    /// `max_tokens` of each request (default 1024, as in the recording).
-    #[serde(default = "default_max_tokens")]
-    pub max_tokens: u32,
-    /// Sampling temperature (default 0, as in the recording).
-    #[serde(default)]
-    pub temperature: f64,
-    /// Stop sequences of solver requests (default `["Question"]`, as in the recording).
-    #[serde(default = "default_stop")]
-    pub stop: Vec<String>,
-    /// Keep solver replies for [`LiveBackend::recording`] (default false).
-    #[serde(default)]
-    pub record: bool,
-}
-
-fn default_timeout() -> f64 {
-    120.0
-}
-fn default_retries() -> u32 {
-    3
-}
-fn default_backoff() -> u64 {
-    500
-}
-fn default_max_tokens() -> u32 {
-    1024
-}
-fn default_stop() -> Vec<String> {
-    vec!["Question".to_string()]
-}
-
-impl LiveConfig {
-    /// A configuration for `base_url` with every other field at its default.
-    pub fn new(base_url: impl Into<String>) -> Self {
-        LiveConfig {
-            base_url: base_url.into(),
-            api_key_env: None,
-            timeout_secs: default_timeout(),
-            max_retries: default_retries(),
-            backoff_ms: default_backoff(),
-            max_tokens: default_max_tokens(),
-            temperature: 0.0,
-            stop: default_stop(),
-            record: false,
-        }
-    }
-
-    /// Checks the URL scheme, a timeout in `(0, 3600]` seconds and a temperature in [0, 2].
-    pub fn validate(&self) -> Result<(), LlmError> {
-        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return Err(LlmError::invalid(
-                "base_url",
-                format!("{:?} must start with http:// or https://", self.base_url),
-            ));
-        }
-        if !(self.timeout_secs.is_finite() && self.timeout_secs > 0.0 && self.timeout_secs <= MAX_TIMEOUT_SECS) {
-            return Err(LlmError::invalid(
-                "timeout_secs",
-                format!("{} must be in (0, {MAX_TIMEOUT_SECS}] seconds", self.timeout_secs),
-            ));
-        }
-        if !(0.0..=2.0).contains(&self.temperature) {
-            return Err(LlmError::invalid("temperature", format!("{} must be in [0, 2]", self.temperature)));
-        }
-        Ok(())
-    }
-}
+pub use crate::session::{
+    parse_journal, prompt_hash, Journal, JournalEntry, LiveConfig, LiveSession, LiveStats, Recorder, MAX_CONCURRENCY,
+    MAX_RETRIES, MAX_SPEND_CAP_USD, MAX_TIMEOUT_SECS, REPLY_BYTES_RANGE,
+};
 
 #[derive(Serialize)]
 struct ChatRequest<'a> {
@@ -157,6 +86,42 @@ struct Usage {
     completion_tokens: u64,
 }
 
+/// A counting semaphore: at most `max_concurrency` requests in flight.
+#[derive(Debug)]
+struct Permits {
+    free: Mutex<u32>,
+    freed: Condvar,
+}
+
+struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// Money and counters, under one lock.
+#[derive(Debug, Default)]
+struct Ledger {
+    spent_usd: f64,
+    new_spent_usd: f64,
+    new_responses: u64,
+    replayed: u64,
+}
+
 /// OpenAI-compatible chat completions as a [`Backend`]. See the module doc.
 #[derive(Debug)]
 pub struct LiveBackend {
@@ -168,6 +133,11 @@ pub struct LiveBackend {
     prefix: String,
     prices: PriceTable,
     recorded: Mutex<BTreeMap<usize, BTreeMap<String, String>>>,
+    journal: HashMap<(String, String), JournalEntry>,
+    recorder: Option<Box<dyn Recorder>>,
+    permits: Permits,
+    ledger: Mutex<Ledger>,
+    http_requests: AtomicU64,
 }
 
 impl LiveBackend {
@@ -190,6 +160,7 @@ impl LiveBackend {
             )
             .build()
             .map_err(|e| LlmError::Http { url: url.clone(), message: format!("cannot build the HTTP client: {e}") })?;
+        let permits = Permits { free: Mutex::new(cfg.max_concurrency.max(1)), freed: Condvar::new() };
         Ok(LiveBackend {
             cfg,
             url,
@@ -199,7 +170,42 @@ impl LiveBackend {
             prefix: prompt_prefix.to_string(),
             prices,
             recorded: Mutex::new(BTreeMap::new()),
+            journal: HashMap::new(),
+            recorder: None,
+            permits,
+            ledger: Mutex::new(Ledger::default()),
+            http_requests: AtomicU64::new(0),
         })
+    }
+
+    /// Replays `journal`'s responses (their cost counts towards the spend cap) and hands every new response
+    /// to `recorder` (when `record` is on).
+    pub fn with_journal(mut self, journal: Vec<JournalEntry>, recorder: Option<Box<dyn Recorder>>) -> Self {
+        let mut spent = 0.0;
+        for e in journal {
+            spent += e.cost_usd;
+            self.journal.insert((e.model.clone(), e.prompt_hash.clone()), e);
+        }
+        self.ledger.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).spent_usd = spent;
+        self.recorder = recorder;
+        self
+    }
+
+    /// Counters and spend so far.
+    pub fn stats(&self) -> LiveStats {
+        let l = self.ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        LiveStats {
+            http_requests: self.http_requests.load(Ordering::Relaxed),
+            new_responses: l.new_responses,
+            replayed: l.replayed,
+            spent_usd: l.spent_usd,
+            new_spent_usd: l.new_spent_usd,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &LiveConfig {
+        &self.cfg
     }
 
     /// The solver replies kept in record mode, as a [`Recording`] in the replay format: one row per question
@@ -229,21 +235,42 @@ impl LiveBackend {
         Recording { models, rows }
     }
 
+    fn check_cap(&self) -> Result<(), LlmError> {
+        if let Some(cap) = self.cfg.spend_cap_usd {
+            let spent = self.ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).spent_usd;
+            if spent >= cap {
+                return Err(LlmError::SpendCap { cap_usd: cap, spent_usd: spent });
+            }
+        }
+        Ok(())
+    }
+
     fn post(&self, body: &ChatRequest<'_>) -> Result<ChatReply, LlmError> {
         let http = |message: String| LlmError::Http { url: self.url.clone(), message };
-        let mut wait = Duration::from_millis(self.cfg.backoff_ms);
+        let max_wait = Duration::try_from_secs_f64(self.cfg.max_retry_wait_secs).unwrap_or(Duration::from_secs(60));
+        let mut backoff = Duration::from_millis(self.cfg.backoff_ms);
         let mut attempt = 0;
         loop {
             let mut req = self.client.post(&self.url).json(body);
             if let Some(k) = &self.key {
                 req = req.bearer_auth(k);
             }
+            self.http_requests.fetch_add(1, Ordering::Relaxed);
+            let mut retry_after = None;
             let outcome = match req.send() {
                 Ok(resp) => {
                     let status = resp.status();
-                    let text = resp.text().map_err(|e| http(format!("cannot read the reply: {e}")))?;
+                    retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|s| s.trim().parse::<f64>().ok())
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok());
+                    let bytes = read_capped(resp, self.cfg.max_reply_bytes).map_err(http)?;
+                    let text = String::from_utf8_lossy(&bytes);
                     if status.is_success() {
-                        return serde_json::from_str(&text)
+                        return serde_json::from_slice(&bytes)
                             .map_err(|e| http(format!("not a chat completion: {e}: {}", excerpt(&text))));
                     }
                     let message = format!("HTTP {status}: {}", excerpt(&text));
@@ -258,12 +285,27 @@ impl LiveBackend {
             if attempt >= self.cfg.max_retries {
                 return Err(http(format!("{outcome} (after {} attempts)", attempt + 1)));
             }
+            let wait = retry_after.unwrap_or(backoff).min(max_wait);
             tracing::warn!(url = %self.url, attempt, error = %outcome, "retrying after {:?}", wait);
             std::thread::sleep(wait);
-            wait = wait.saturating_mul(2);
+            backoff = backoff.saturating_mul(2).min(max_wait);
             attempt += 1;
         }
     }
+}
+
+/// Reads a reply body of at most `max` bytes, in chunks; a longer one (or a longer `Content-Length`) is an
+/// error and is not read further.
+fn read_capped(resp: reqwest::blocking::Response, max: u64) -> Result<Vec<u8>, String> {
+    if let Some(len) = resp.content_length().filter(|&l| l > max) {
+        return Err(format!("the reply is {len} bytes, more than max_reply_bytes = {max}"));
+    }
+    let mut buf = Vec::new();
+    resp.take(max + 1).read_to_end(&mut buf).map_err(|e| format!("cannot read the reply: {e}"))?;
+    if buf.len() as u64 > max {
+        return Err(format!("the reply is longer than max_reply_bytes = {max}"));
+    }
+    Ok(buf)
 }
 
 fn excerpt(s: &str) -> String {
@@ -275,6 +317,12 @@ fn excerpt(s: &str) -> String {
     }
 }
 
+impl LiveSession for LiveBackend {
+    fn stats(&self) -> LiveStats {
+        LiveBackend::stats(self)
+    }
+}
+
 impl Backend for LiveBackend {
     fn name(&self) -> &str {
         "live"
@@ -283,10 +331,29 @@ impl Backend for LiveBackend {
     fn complete(&self, req: &Request) -> Result<Response, LlmError> {
         let price = self.prices.get(&req.model)?;
         let p = self.problems.get(req.question)?;
-        let (content, stop): (String, &[String]) = match &req.task {
-            Task::Solve => (tokens::solve_prompt(&self.prefix, &question_text(p)), &self.cfg.stop),
-            Task::Verify { candidate } => (tokens::verify_prompt(&question_text(p), candidate), &[]),
+        let (content, stop, task): (String, &[String], &str) = match &req.task {
+            Task::Solve => (tokens::solve_prompt(&self.prefix, &question_text(p)), &self.cfg.stop, "solve"),
+            Task::Verify { candidate } => (tokens::verify_prompt(&question_text(p), candidate), &[], "verify"),
         };
+        let hash = prompt_hash(&content);
+        if let Some(e) = self.journal.get(&(req.model.clone(), hash.clone())) {
+            self.ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replayed += 1;
+            if self.cfg.record && task == "solve" {
+                let mut rec = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                rec.entry(req.question).or_default().insert(req.model.clone(), e.text.clone());
+            }
+            return Ok(Response {
+                text: e.text.clone(),
+                input_tokens: e.input_tokens,
+                output_tokens: e.output_tokens,
+                cost_usd: price.cost(e.input_tokens, e.output_tokens),
+                label: None,
+            });
+        }
+        self.check_cap()?;
+        let _permit = self.permits.acquire();
+        // Checked again: the spend may have reached the cap while this call waited for a permit.
+        self.check_cap()?;
         let body = ChatRequest {
             model: &req.model,
             messages: [Message { role: "user", content: &content }],
@@ -306,17 +373,35 @@ impl Backend for LiveBackend {
                 price.billed_tokens(count_cl100k(&text)),
             ),
         };
-        if self.cfg.record && matches!(req.task, Task::Solve) {
+        let cost_usd = price.cost(input_tokens, output_tokens);
+        {
+            // One lock around the append and the ledger: the journal's lines and the spend agree.
+            let mut ledger = self.ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if self.cfg.record {
+                if let Some(r) = &self.recorder {
+                    let entry = JournalEntry {
+                        model: req.model.clone(),
+                        question: req.question,
+                        task: task.to_string(),
+                        prompt_hash: hash,
+                        text: text.clone(),
+                        input_tokens,
+                        output_tokens,
+                        cost_usd,
+                    };
+                    let line = serde_json::to_string(&entry).map_err(|e| LlmError::Journal(e.to_string()))?;
+                    r.append(&line).map_err(LlmError::Journal)?;
+                }
+            }
+            ledger.spent_usd += cost_usd;
+            ledger.new_spent_usd += cost_usd;
+            ledger.new_responses += 1;
+        }
+        if self.cfg.record && task == "solve" {
             let mut rec = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             rec.entry(req.question).or_default().insert(req.model.clone(), text.clone());
         }
-        Ok(Response {
-            text,
-            input_tokens,
-            output_tokens,
-            cost_usd: price.cost(input_tokens, output_tokens),
-            label: None,
-        })
+        Ok(Response { text, input_tokens, output_tokens, cost_usd, label: None })
     }
 }
 
@@ -330,9 +415,58 @@ mod tests {
             let cfg = LiveConfig { timeout_secs: t, ..LiveConfig::new("http://127.0.0.1:1") };
             let e = cfg.validate().expect_err("out-of-range timeout accepted");
             assert!(e.to_string().contains("timeout_secs"), "{e}");
+            let cfg = LiveConfig { max_retry_wait_secs: t, ..LiveConfig::new("http://127.0.0.1:1") };
+            assert!(cfg.validate().expect_err("bad wait accepted").to_string().contains("max_retry_wait_secs"));
         }
         assert!(LiveConfig { timeout_secs: MAX_TIMEOUT_SECS, ..LiveConfig::new("http://127.0.0.1:1") }
             .validate()
             .is_ok());
+    }
+
+    #[test]
+    fn every_bounded_field_names_itself() {
+        let base = || LiveConfig::new("http://127.0.0.1:1");
+        let cases: Vec<(LiveConfig, &str)> = vec![
+            (LiveConfig { max_retries: 21, ..base() }, "max_retries"),
+            (LiveConfig { backoff_ms: 0, ..base() }, "backoff_ms"),
+            (LiveConfig { max_tokens: 0, ..base() }, "max_tokens"),
+            (LiveConfig { max_concurrency: 0, ..base() }, "max_concurrency"),
+            (LiveConfig { max_concurrency: 257, ..base() }, "max_concurrency"),
+            (LiveConfig { max_reply_bytes: 10, ..base() }, "max_reply_bytes"),
+            (LiveConfig { spend_cap_usd: Some(0.0), ..base() }, "spend_cap_usd"),
+            (LiveConfig { spend_cap_usd: Some(f64::NAN), ..base() }, "spend_cap_usd"),
+            (LiveConfig { spend_cap_usd: Some(1e7), ..base() }, "spend_cap_usd"),
+            (LiveConfig { record_file: Some(" ".into()), ..base() }, "record_file"),
+        ];
+        for (cfg, field) in cases {
+            let e = cfg.validate().expect_err(field);
+            assert!(matches!(&e, LlmError::InvalidConfig { field: f, .. } if f == field), "{field}: {e}");
+        }
+        assert!(base().validate().is_ok() && base().record);
+    }
+
+    #[test]
+    fn journals_keep_complete_lines_and_name_bad_ones() {
+        let e = JournalEntry {
+            model: "m".into(),
+            question: 3,
+            task: "solve".into(),
+            prompt_hash: prompt_hash("p"),
+            text: "#### 4".into(),
+            input_tokens: 10,
+            output_tokens: 2,
+            cost_usd: 0.5,
+        };
+        let line = serde_json::to_string(&e).unwrap();
+        let text = format!("{line}\n{line}\n{{\"model\": \"m\", \"quest");
+        let j = parse_journal(&text, "j.jsonl").unwrap();
+        assert_eq!(j.entries, vec![e.clone(), e.clone()]);
+        assert_eq!(j.complete_bytes, 2 * (line.len() + 1));
+        let err = parse_journal(&format!("{line}\nnot json\n"), "j.jsonl").unwrap_err();
+        assert!(err.to_string().starts_with("j.jsonl:2: not a journal entry"), "{err}");
+        let neg = line.replace("0.5", "-1.0");
+        assert!(parse_journal(&format!("{neg}\n"), "j").unwrap_err().to_string().contains("cost_usd"));
+        assert_ne!(prompt_hash("a"), prompt_hash("b"));
+        assert_eq!(prompt_hash(""), "cbf29ce484222325");
     }
 }

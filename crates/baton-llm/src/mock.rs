@@ -38,6 +38,18 @@ pub fn serve<F>(limit: Option<usize>, mut reply: F) -> std::io::Result<(String, 
 where
     F: FnMut(&Seen) -> (u16, String) + Send + 'static,
 {
+    serve_with_headers(limit, move |req| {
+        let (status, body) = reply(req);
+        (status, body, Vec::new())
+    })
+}
+
+/// [`serve`] with extra response headers (e.g. `Retry-After`): `reply` returns (status, JSON body, headers).
+/// The log's length is the number of requests served, so a test can prove that a run sent none.
+pub fn serve_with_headers<F>(limit: Option<usize>, mut reply: F) -> std::io::Result<(String, Log)>
+where
+    F: FnMut(&Seen) -> (u16, String, Vec<(String, String)>) + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let url = format!("http://{}/v1", listener.local_addr()?);
     let seen: Log = Arc::new(Mutex::new(Vec::new()));
@@ -48,12 +60,13 @@ where
             let Ok((stream, _)) = listener.accept() else { return };
             served += 1;
             let Some(request) = read_request(&stream) else { continue };
-            let (status, body) = reply(&request);
+            let (status, body, headers) = reply(&request);
             if let Ok(mut log) = log.lock() {
                 log.push(request);
             }
+            let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
             let msg = format!(
-                "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
                 if status < 400 { "OK" } else { "Error" },
                 body.len()
             );
@@ -97,7 +110,7 @@ fn read_request(stream: &std::net::TcpStream) -> Option<Seen> {
         }
         let (name, value) = h.split_once(':').unwrap_or((h, ""));
         match name.to_ascii_lowercase().as_str() {
-            "content-length" => len = value.trim().parse().ok()?,
+            "content-length" => len = value.trim().parse().ok().filter(|&n: &usize| n <= 16 << 20)?,
             "authorization" => authorization = Some(value.trim().to_string()),
             _ => {}
         }

@@ -119,10 +119,11 @@ pub fn checked_secs(v: f64) -> Result<std::time::Duration, String> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HookConfig {
-    /// How the hook is called: `http` (a JSON POST to `url` per call) or `command` (one process of `program`
-    /// per call, the request on its stdin, the reply on its stdout).
+    /// How the hook is called: `http` (a JSON POST to `url` per call), `command` (one process of `program`
+    /// per call, the request on its stdin, the reply on its stdout) or `a2a` (an existing A2A agent at `url`
+    /// does the work; `[option.a2a]` maps its replies, see [`crate::a2a`]).
     pub kind: HookKind,
-    /// The hook's URL (`http://` or `https://`); `http` only.
+    /// The hook's URL (`http://` or `https://`); `http` and `a2a` (the wrapped agent's JSON-RPC endpoint) only.
     #[serde(default)]
     pub url: Option<String>,
     /// The program to run (a path, or a name looked up in `PATH`); `command` only. It runs in the agent's
@@ -147,6 +148,10 @@ pub struct HookConfig {
     /// agent: an agent accepts clients' `start` messages only if it has one.
     #[serde(default)]
     pub start_artifact: Option<Value>,
+    /// `kind = "a2a"` only, and required there: how the wrapped agent's replies map to observation, reward
+    /// and cost ([`crate::a2a::A2aConfig`]).
+    #[serde(default)]
+    pub a2a: Option<crate::a2a::A2aConfig>,
 }
 
 /// How a hook is called.
@@ -157,6 +162,8 @@ pub enum HookKind {
     Http,
     /// One process per call: the JSON request on stdin (then closed), the JSON reply on stdout, exit status 0.
     Command,
+    /// An existing A2A agent: one `message/send` per run; observations come from the artifact itself.
+    A2a,
 }
 
 /// One action of a user-defined option.
@@ -198,6 +205,8 @@ pub enum HookCall {
         /// Its arguments.
         args: Vec<String>,
     },
+    /// Send the artifact to this A2A agent.
+    A2a(Box<crate::a2a::A2aOption>),
 }
 
 /// A validated [`HookConfig`].
@@ -639,11 +648,31 @@ fn validate_hook(h: &HookConfig, agents: &[PeerAgent], max_body: u64) -> Result<
         (HookKind::Command, None, Some(program)) if !program.is_empty() => {
             (HookCall::Command { program: program.clone(), args: h.args.clone() }, format!("command {program}"))
         }
+        (HookKind::A2a, Some(url), None) if h.args.is_empty() => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(err("url", format!("must start with http:// or https://, got {url:?}")));
+            }
+            let Some(cfg) = &h.a2a else {
+                return Err(err(
+                    "a2a",
+                    "kind = \"a2a\" needs an [option.a2a] table (observation, reward, cost)".into(),
+                ));
+            };
+            let token = cfg.validate(h.n_obs.max(1))?;
+            let o = crate::a2a::A2aOption { url: url.clone(), cfg: cfg.clone(), token };
+            (HookCall::A2a(Box::new(o)), format!("a2a {url}"))
+        }
+        (HookKind::A2a, _, _) => {
+            return Err(err("url", "kind = \"a2a\" needs `url` and neither `program` nor `args`".into()))
+        }
         (HookKind::Http, _, _) => return Err(err("url", "kind = \"http\" needs `url` and no `program`".into())),
         (HookKind::Command, _, _) => {
             return Err(err("program", "kind = \"command\" needs a non-empty `program` and no `url`".into()))
         }
     };
+    if h.a2a.is_some() && h.kind != HookKind::A2a {
+        return Err(err("a2a", "only for kind = \"a2a\"".into()));
+    }
     if h.n_obs == 0 {
         return Err(err("n_obs", "must be positive".into()));
     }

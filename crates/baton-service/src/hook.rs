@@ -112,6 +112,7 @@ pub async fn call(http: &reqwest::Client, hook: &Hook, body: &Value, max_bytes: 
         match &hook.call {
             HookCall::Http(url) => post(http, url, body, max_bytes).await,
             HookCall::Command { program, args } => run_program(program, args, body, max_bytes).await,
+            HookCall::A2a(_) => Err("an a2a option is called through crate::a2a, not as a hook".to_string()),
         }
     };
     match tokio::time::timeout(deadline, exchange).await {

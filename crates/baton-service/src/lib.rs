@@ -10,6 +10,7 @@
 //! This is the only crate besides `baton-llm`'s `live` feature that touches the network. The wire format, the
 //! A2A conformance notes, the threat model and a three-agent walk-through are in docs/service.md.
 
+pub mod a2a;
 pub mod bench;
 pub mod checkpoint;
 pub mod client;

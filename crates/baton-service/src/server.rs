@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::checkpoint::Checkpoint;
-use crate::config::{AgentSettings, Hook, HookTarget, PeerAgent};
+use crate::config::{AgentSettings, Hook, HookCall, HookTarget, PeerAgent};
 use crate::error::ServiceError;
 use crate::hook::{self, Restricted};
 use crate::net::{CertIdentity, NetCounts};
@@ -907,10 +907,15 @@ impl Shared {
         match (&self.s.hook, levels) {
             (Some(hook), _) => {
                 let max = self.s.limits.max_body_bytes;
-                let bytes = hook::call(&self.hook_http, hook, &hook::observe_request(&data), max).await?;
-                let n_actions = hook.action_names.len() as u16;
-                let o = hook::parse_observe(&bytes, hook.n_obs, n_actions)
-                    .map_err(|reason| ServiceError::Hook { hook: hook.label.clone(), reason })?;
+                let o = if let HookCall::A2a(a) = &hook.call {
+                    crate::a2a::observe(a, &data, hook.n_obs)
+                        .map_err(|reason| ServiceError::Hook { hook: hook.label.clone(), reason })?
+                } else {
+                    let bytes = hook::call(&self.hook_http, hook, &hook::observe_request(&data), max).await?;
+                    let n_actions = hook.action_names.len() as u16;
+                    hook::parse_observe(&bytes, hook.n_obs, n_actions)
+                        .map_err(|reason| ServiceError::Hook { hook: hook.label.clone(), reason })?
+                };
                 Ok((o.obs, Held::Hook { artifact: data, legal: o.legal }))
             }
             (None, Some(levels)) => {
@@ -968,12 +973,18 @@ impl Shared {
         };
         let name = &hook.action_names[action.index()];
         let max = self.s.limits.max_body_bytes;
-        let bytes = hook::call(&self.hook_http, hook, &hook::run_request(artifact, name), max)
-            .await
-            .map_err(|e| e.to_string())?;
-        // The artifact must fit in a handoff with room for the envelope.
-        let ran = hook::parse_run(&bytes, max / 2, self.s.limits.max_abs_scalar)
-            .map_err(|reason| format!("option hook {} failed: {reason}", hook.label))?;
+        let ran = if let HookCall::A2a(a) = &hook.call {
+            crate::a2a::run(&self.hook_http, a, hook.timeout, artifact, name, max, self.s.limits.max_abs_scalar)
+                .await
+                .map_err(|reason| format!("option {} failed: {reason}", hook.label))?
+        } else {
+            let bytes = hook::call(&self.hook_http, hook, &hook::run_request(artifact, name), max)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The artifact must fit in a handoff with room for the envelope.
+            hook::parse_run(&bytes, max / 2, self.s.limits.max_abs_scalar)
+                .map_err(|reason| format!("option hook {} failed: {reason}", hook.label))?
+        };
         let t = Transition { obs, action, reward: ran.reward, duration: ran.duration };
         let next = match &hook.targets[action.index()] {
             HookTarget::Submit => Next::Submit,

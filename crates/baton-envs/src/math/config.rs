@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use baton_llm::price::{ModelPrice, PriceTable, GPT_4_1106, MIXTRAL_8X7B};
 use baton_llm::simulated::SimulatedConfig;
+use baton_llm::LiveConfig;
 use serde::{Deserialize, Serialize};
 
 use super::env::Interfaces;
@@ -25,6 +26,9 @@ pub enum BackendKind {
     Replay,
     /// The calibrated simulation on the MathQA test subset (1000 multiple-choice questions).
     Simulated,
+    /// A live OpenAI-compatible server answering GSM8K test questions (`[workload.live]`): each (model,
+    /// question) is asked once, recorded, and replayed by later runs; a spend cap stops new requests.
+    Live,
 }
 
 /// Where the LLM critic's verdicts come from.
@@ -142,6 +146,15 @@ pub struct MathConfig {
     /// The simulated backend's models (simulated only; default: model.md 6.4's GSM8K calibration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulated: Option<SimulatedConfig>,
+    /// The live server (`backend = "live"` only, and required there): `[workload.live]` with `base_url`,
+    /// `spend_cap_usd` (required), `record_file` (required while `record = true`, the default) and the client
+    /// settings of baton-llm's `LiveConfig` (timeouts, retries, `max_concurrency`, `max_reply_bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveConfig>,
+    /// Use only the first `questions` questions of the data set (in its order), `2..=` its size; default all.
+    /// Bounds a live run's bill before the spend cap does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub questions: Option<usize>,
     /// Data directory (GSM8K, MathQA, the recording); default `$BATON_DATA_DIR`, else the repository's `data/` folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
@@ -225,6 +238,12 @@ impl MathConfig {
                     "\"label-simulated\" is for backend = \"replay\"; the simulated backend's critic is \"backend\"",
                 ))
             }
+            (CriticKind::LabelSimulated, BackendKind::Live) => {
+                return Err(EnvError::invalid(
+                    "critic.kind",
+                    "a live run has no correctness labels to simulate a critic from: use \"none\" or \"backend\" (the critic model on the live server)",
+                ))
+            }
             (CriticKind::Backend, BackendKind::Replay) => {
                 return Err(EnvError::invalid(
                     "critic.kind",
@@ -238,6 +257,38 @@ impl MathConfig {
         }
         if self.simulated.is_some() && self.backend != BackendKind::Simulated {
             return Err(EnvError::invalid("simulated", "only used with backend = \"simulated\""));
+        }
+        match (&self.live, self.backend) {
+            (None, BackendKind::Live) => {
+                return Err(EnvError::invalid("live", "backend = \"live\" needs a [workload.live] table with base_url"))
+            }
+            (Some(_), BackendKind::Replay | BackendKind::Simulated) => {
+                return Err(EnvError::invalid("live", "only used with backend = \"live\""))
+            }
+            (Some(live), BackendKind::Live) => {
+                live.validate().map_err(|e| match e {
+                    baton_llm::LlmError::InvalidConfig { field, reason } => {
+                        EnvError::invalid(format!("live.{field}"), reason)
+                    }
+                    other => EnvError::invalid("live", other.to_string()),
+                })?;
+                if live.spend_cap_usd.is_none() {
+                    return Err(EnvError::invalid(
+                        "live.spend_cap_usd",
+                        "a live run needs a spend cap in USD (e.g. spend_cap_usd = 1.0)",
+                    ));
+                }
+                if live.record && live.record_file.is_none() {
+                    return Err(EnvError::invalid(
+                        "live.record_file",
+                        "record mode (the default) needs the journal's path (e.g. record_file = \"live.jsonl\"), or set record = false",
+                    ));
+                }
+            }
+            (None, _) => {}
+        }
+        if self.questions.is_some_and(|q| q < 2) {
+            return Err(EnvError::invalid("questions", "must be at least 2 (one to train on, one held out)"));
         }
         let mut prices = PriceTable::default();
         for (k, v) in &self.prices {
@@ -254,7 +305,7 @@ impl MathConfig {
             }
         }
         let simulated = match self.backend {
-            BackendKind::Replay => None,
+            BackendKind::Replay | BackendKind::Live => None,
             BackendKind::Simulated => {
                 let mut cfg = self.simulated.clone().unwrap_or_default();
                 for (field, m) in [("cheap_model", &self.cheap_model), ("strong_model", &self.strong_model)] {

@@ -278,6 +278,12 @@ impl MathTable {
             }
             raw.push(pair);
         }
+        Ok(Self::from_solved(raw, data))
+    }
+
+    /// The table of answers already asked: `raw[q]` is question `q` of `data`'s (cheap, strong) answers with
+    /// their critic verdicts set. Buckets lengths by the medians over `raw` and `data`.
+    pub fn from_solved(raw: Vec<[Solved; 2]>, data: &Dataset) -> Self {
         let question_lengths: Vec<u64> = data.problems.iter().map(question_tokens).collect();
         let thresholds = Thresholds {
             output_tokens: [CHEAP, STRONG].map(|m| median(raw.iter().map(|a| a[m].output_tokens).collect())),
@@ -305,7 +311,7 @@ impl MathTable {
                 }
             })
             .collect();
-        Ok(MathTable { rows, thresholds })
+        MathTable { rows, thresholds }
     }
     /// Number of questions.
     pub fn len(&self) -> usize {

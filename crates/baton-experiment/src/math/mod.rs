@@ -3,6 +3,7 @@
 //! scored on the same held-out half.
 
 pub mod ask;
+pub mod live;
 pub mod metrics;
 
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub struct MathWorkload {
     pub test: Arc<[u32]>,
     /// The data set's name.
     pub dataset: String,
+    /// What the live backend did (`backend = "live"` only).
+    pub live: Option<live::LiveReport>,
 }
 
 impl MathWorkload {
@@ -75,13 +78,27 @@ impl MathWorkload {
     pub fn load(math: Math) -> Result<Self, ExperimentError> {
         let c = &math.config;
         let dir = data_dir(&math);
-        let backend = open_backend(&math)?;
-        let p = table_params(&math);
-        let data = backend.dataset();
-        let table = MathTable::build(backend.backend(), data, &p)?;
-        let (dataset, contaminated) = match c.backend {
-            BackendKind::Replay => ("gsm8k-test", metrics::contaminated(&dir, data)?),
-            BackendKind::Simulated => ("mathqa-test", vec![false; table.len()]),
+        let (table, dataset, contaminated, live) = match c.backend {
+            BackendKind::Live => {
+                let (table, full, report) = live::build(&math, &dir)?;
+                let mut contaminated = metrics::contaminated(&dir, &full)?;
+                contaminated.truncate(table.len());
+                (table, "gsm8k-test", contaminated, Some(report))
+            }
+            BackendKind::Replay | BackendKind::Simulated => {
+                let backend = open_backend(&math)?;
+                let p = table_params(&math);
+                let full = backend.dataset();
+                let table = MathTable::build(backend.backend(), &first(full, c.questions), &p)?;
+                if c.backend == BackendKind::Replay {
+                    let mut contaminated = metrics::contaminated(&dir, full)?;
+                    contaminated.truncate(table.len());
+                    (table, "gsm8k-test", contaminated, None)
+                } else {
+                    let none = vec![false; table.len()];
+                    (table, "mathqa-test", none, None)
+                }
+            }
         };
         let (train, test) = table.split(c.split_seed, c.train_fraction);
         if train.is_empty() || test.is_empty() {
@@ -101,6 +118,7 @@ impl MathWorkload {
             train: train.into(),
             test: test.into(),
             dataset: dataset.into(),
+            live,
         })
     }
 
@@ -133,7 +151,7 @@ impl MathWorkload {
 
     /// Whether the data set has the recording's rule (GSM8K).
     pub fn has_routellm(&self) -> bool {
-        self.math.config.backend == BackendKind::Replay
+        matches!(self.math.config.backend, BackendKind::Replay | BackendKind::Live)
     }
 }
 
@@ -180,6 +198,13 @@ pub fn open_backend(math: &Math) -> Result<MathBackend, ExperimentError> {
     let llm = |e: baton_llm::LlmError| ExperimentError::Workload(format!("math backend: {e}"));
     Ok(match c.backend {
         BackendKind::Replay => MathBackend::Replay(ReplayBackend::load(&dir, math.prices.clone()).map_err(llm)?),
+        BackendKind::Live => {
+            return Err(ExperimentError::Workload(
+                "workload.backend: a live backend is asked through the math runner (`baton run`), not opened \
+                 question by question"
+                    .into(),
+            ))
+        }
         BackendKind::Simulated => {
             let cfg = math.simulated.clone().unwrap_or_default();
             MathBackend::Simulated(SimulatedBackend::mathqa(&dir, cfg, math.prices.clone(), c.split_seed).map_err(llm)?)
@@ -197,7 +222,7 @@ pub fn table_params(math: &Math) -> TableParams<'_> {
             false_positive: c.critic.false_positive,
             seed: c.split_seed,
         },
-        (_, BackendKind::Simulated) => CriticSource::Backend,
+        (_, BackendKind::Simulated | BackendKind::Live) => CriticSource::Backend,
     };
     TableParams {
         models: [c.cheap_model.as_str(), c.strong_model.as_str()],
@@ -205,6 +230,15 @@ pub fn table_params(math: &Math) -> TableParams<'_> {
         critic,
         prices: &math.prices,
     }
+}
+
+/// The first `n` questions of `data` (all of them without `n`).
+fn first(data: &baton_llm::Dataset, n: Option<usize>) -> baton_llm::Dataset {
+    let mut d = data.clone();
+    if let Some(n) = n {
+        d.problems.truncate(n);
+    }
+    d
 }
 
 /// One (method, lambda, seed) job: training (learning methods) and the held-out evaluation.
@@ -381,6 +415,10 @@ pub struct MathSummary {
     /// RouteLLM's metrics (APGR, CPT(50%), CPT(80%)) of every method, on the held-out questions and on those not
     /// in RouteLLM's contaminated list.
     pub routellm: metrics::RouteLlmSection,
+    /// `backend = "live"` only: questions answered, whether the spend cap was reached, USD spent, requests sent
+    /// and responses replayed from the journal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<live::LiveReport>,
 }
 
 /// Everything a math run produced.
@@ -682,6 +720,7 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
         front_checks,
         oracle_checks,
         routellm: section,
+        live: math.live.clone(),
     }
 }
 

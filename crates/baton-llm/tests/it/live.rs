@@ -2,7 +2,7 @@
 
 use baton_llm::data::{parse_gsm8k, Dataset, DatasetKind, Recording};
 use baton_llm::mock::completion;
-use baton_llm::price::{PriceTable, GPT_4O_MINI};
+use baton_llm::price::{PriceTable, GPT_4O, GPT_4O_MINI};
 use baton_llm::{Backend, LiveBackend, LiveConfig, LlmError, Request};
 
 fn serve(replies: Vec<(u16, String)>) -> (String, baton_llm::mock::Log) {
@@ -111,4 +111,75 @@ fn record_mode_writes_the_replay_format_and_usage_falls_back_to_counting() {
     let back = Recording::from_reader(csv.as_slice(), "mem").unwrap();
     assert_eq!(back, rec);
     back.check_aligned(&tiny(), "mem", "tiny").unwrap();
+}
+
+#[test]
+fn oversized_replies_fail_without_being_read_whole() {
+    let big = completion(&"x".repeat(5000), None);
+    let (url, seen) = serve(vec![(200, big.clone()), (200, big)]);
+    let cfg = LiveConfig { max_reply_bytes: 2048, ..fast(&url) };
+    let b = LiveBackend::new(cfg, tiny(), "", PriceTable::default()).unwrap();
+    let e = b.complete(&Request::solve(GPT_4O_MINI, 0)).unwrap_err();
+    assert!(e.to_string().contains("max_reply_bytes = 2048"), "{e}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "an oversized reply is not retried");
+    assert_eq!(b.stats().new_responses, 0);
+}
+
+#[test]
+fn rate_limits_wait_for_retry_after() {
+    let mut n = 0;
+    let (url, seen) = baton_llm::mock::serve_with_headers(Some(2), move |_| {
+        n += 1;
+        if n == 1 {
+            (429, r#"{"error": "slow down"}"#.to_string(), vec![("Retry-After".to_string(), "1".to_string())])
+        } else {
+            (200, completion("#### 5", Some((10, 2))), vec![])
+        }
+    })
+    .unwrap();
+    let b = LiveBackend::new(fast(&url), tiny(), "", PriceTable::default()).unwrap();
+    let t = std::time::Instant::now();
+    let r = b.complete(&Request::solve(GPT_4O_MINI, 0)).unwrap();
+    assert!(t.elapsed() >= std::time::Duration::from_millis(950), "Retry-After ignored: {:?}", t.elapsed());
+    assert_eq!(r.text, "#### 5");
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert_eq!(b.stats().http_requests, 2);
+}
+
+#[derive(Clone, Debug, Default)]
+struct MemRecorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+impl baton_llm::Recorder for MemRecorder {
+    fn append(&self, line: &str) -> Result<(), String> {
+        self.0.lock().map_err(|e| e.to_string())?.push(line.to_string());
+        Ok(())
+    }
+}
+
+#[test]
+fn the_cap_stops_new_requests_and_the_journal_replays_for_free() {
+    // 1000 + 1000 tokens of gpt-4o-mini: 0.00075 USD per reply.
+    let (url, seen) =
+        baton_llm::mock::serve(None, |_| (200, completion("2 + 3 = 5\n#### 5", Some((1000, 1000))))).unwrap();
+    let rec = MemRecorder::default();
+    let cfg = LiveConfig { spend_cap_usd: Some(0.001), max_concurrency: 1, ..fast(&url) };
+    let b = LiveBackend::new(cfg.clone(), tiny(), "", PriceTable::default())
+        .unwrap()
+        .with_journal(vec![], Some(Box::new(rec.clone())));
+    b.complete(&Request::solve(GPT_4O_MINI, 0)).unwrap();
+    b.complete(&Request::solve(GPT_4O_MINI, 1)).unwrap();
+    let e = b.complete(&Request::verify(GPT_4O_MINI, 1, "6 * 7 = 42")).unwrap_err();
+    assert!(matches!(e, LlmError::SpendCap { .. }), "{e}");
+    assert!(e.to_string().contains("spend cap reached: 0.0015 USD spent of the 0.001 USD cap"), "{e}");
+    assert_eq!(seen.lock().unwrap().len(), 2, "no request after the cap");
+    let lines = rec.0.lock().unwrap().clone();
+    assert_eq!(lines.len(), 2);
+    let journal = baton_llm::live::parse_journal(&(lines.join("\n") + "\n"), "mem").unwrap();
+
+    // Replaying: the same calls send nothing; the cap (already reached by the journal) refuses new work.
+    let b = LiveBackend::new(cfg, tiny(), "", PriceTable::default()).unwrap().with_journal(journal.entries, None);
+    let r = b.complete(&Request::solve(GPT_4O_MINI, 1)).unwrap();
+    assert_eq!((r.text.as_str(), r.input_tokens, r.output_tokens), ("2 + 3 = 5\n#### 5", 1000, 1000));
+    assert!(matches!(b.complete(&Request::solve(GPT_4O, 1)), Err(LlmError::SpendCap { .. })));
+    assert_eq!(seen.lock().unwrap().len(), 2, "a replay sends no request");
+    assert_eq!(b.stats().replayed, 1);
 }

@@ -1,5 +1,6 @@
 //! In-process tests of agent services: real HTTP servers on 127.0.0.1 with ephemeral ports, one process.
 //!
+//! - [`a2a`]: `[option] kind = "a2a"` agents in front of a minimal A2A agent; bad replies fail one workflow;
 //! - [`pipeline`]: workflows run end to end, many at once; one scalar per handoff on the wire; checkpoints
 //!   round-trip through a restart;
 //! - [`reject`]: every malformed or out-of-range request gets a clear error and changes nothing;
@@ -12,6 +13,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod a2a;
 mod hooks;
 mod pipeline;
 mod reject;
