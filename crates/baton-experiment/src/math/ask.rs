@@ -24,7 +24,7 @@ use baton_envs::math::env::{
 };
 use baton_envs::math::table::{answers_agree, critique, solve, CHEAP, STRONG};
 use baton_envs::math::{
-    CriticSource, Math, MathEnv, MathTable, Order, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds,
+    CriticSource, Math, MathEpisodes, MathTable, Order, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds,
 };
 use baton_learn::{IcqAgent, QFunction, StepSize, TabularQ};
 use baton_llm::{Backend, Gold, Problem};
@@ -314,7 +314,7 @@ pub fn ask(
     };
     let table = MathTable { rows: vec![row], thresholds: th };
     let mut env =
-        MathEnv::new(Arc::new(table), policy.spec.clone(), vec![0u32].into(), Order::Sequential, policy.lambda);
+        MathEpisodes::env(Arc::new(table), policy.spec.clone(), vec![0u32].into(), Order::Sequential, policy.lambda);
     let mut rng = stream(0, Stream::Env);
     let mut solved: [Option<Solved>; 2] = [None, None];
     let mut judged = [false; 2];
