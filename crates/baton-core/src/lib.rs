@@ -14,6 +14,7 @@
 //!   part), and [`Order`]/[`Picker`] for choosing each episode's item;
 //! - [`model`]: [`FiniteModel`], an explicit finite IC-SMDP (states, kernel, rewards) that can be both simulated
 //!   ([`FiniteEnv`], an [`EpisodeEnv`]) and solved exactly (crate `baton-solve`);
+//! - [`tagged`]: config tables tagged by `kind` whose errors name the field inside them;
 //! - [`rng`]: the one portable generator ([`Rng`] = ChaCha8) and its per-component streams.
 //!
 //! No file I/O, no network, no logging side effects.
@@ -26,6 +27,7 @@ pub mod ids;
 pub mod model;
 pub mod rng;
 pub mod spec;
+pub mod tagged;
 
 pub use check::{check_env, CheckOptions};
 pub use env::{Decision, Env, Event, Handoff, JointState, Next};
