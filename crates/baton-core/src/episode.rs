@@ -4,9 +4,9 @@
 //! then for every action one [`Event::Handoff`] (the sender's reward and duration, and the next holder with its
 //! observation) followed by that holder's [`Event::Decide`], until a handoff ends the episode and
 //! [`Event::EpisodeEnd`] follows; the next event starts a new episode. [`EpisodeEnv`] is that cycle, written
-//! once; a workload supplies only what differs, as an [`Episodic`]: how an episode starts ([`Episodic::begin`])
-//! and what an action does ([`Episodic::step`]). [`Order`] and [`Picker`] choose the episode's item (question,
-//! task) when a workload has a list of them.
+//! once; a workload supplies only what differs, as an [`Episodic`]: how an episode starts ([`Episodic::begin`]),
+//! who holds the artifact and what it sees ([`Episodic::turn`]) and what an action does ([`Episodic::step`]).
+//! [`Order`] and [`Picker`] choose the episode's item (question, task) when a workload has a list of them.
 //!
 //! [`FiniteEnv`](crate::FiniteEnv) (an explicit [`FiniteModel`](crate::FiniteModel)) and the math and cpu
 //! workflows of `baton-envs` are `EpisodeEnv`s. The adapter holds one `Copy` phase and allocates nothing.
@@ -23,15 +23,19 @@ pub trait Episodic {
     /// Start afresh ([`Env::reset`]): forget the episode in progress and rewind any [`Picker`]. The adapter
     /// starts a new episode at the next event either way.
     fn rewind(&mut self, rng: &mut Rng);
-    /// Start a new episode from `nu_0`: set up the artifact and return its first holder and that holder's
-    /// observation.
-    fn begin(&mut self, rng: &mut Rng) -> (AgentId, ObsId);
-    /// The current holder takes `action` (legal for its observation): run the option and return its outcome,
-    /// with [`Next::Terminated`] (or [`Next::Truncated`]) when it ends the episode.
+    /// Start a new episode from `nu_0`: set up the artifact and its first holder.
+    fn begin(&mut self, rng: &mut Rng);
+    /// Who holds the artifact now and what it observes ([`Next::To`]), or how the episode ended. Asked after
+    /// [`Episodic::begin`] and after every [`Episodic::step`] (for the handoff and then for the decision), so it
+    /// must not change in between and should be cheap.
+    fn turn(&self) -> Next;
+    /// The current holder takes `action` (legal for its observation): run the option and return its outcome;
+    /// [`Episodic::turn`] then tells who holds the artifact next, or that the episode ended.
     fn step(&mut self, action: ActionId, rng: &mut Rng) -> Step;
 }
 
-/// The outcome of one action of an [`Episodic`], as its [`Event::Handoff`] reports it.
+/// The outcome of one action of an [`Episodic`], as its [`Event::Handoff`] reports it (with the next holder
+/// from [`Episodic::turn`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Step {
     /// The agent that acted.
@@ -40,18 +44,20 @@ pub struct Step {
     pub reward: f64,
     /// The option's duration `tau >= 1`.
     pub duration: u32,
-    /// The next holder and its observation, or how the episode ended.
-    pub next: Next,
 }
 
+/// Where the cycle is. Small and `Copy`: the holder and its observation are asked of the workload when an event
+/// needs them, not stored.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
     /// The next event starts a new episode.
     Start,
     /// The holder must act; a caller that asks for an event instead gets the decision again.
-    Decide(Decision),
+    AwaitAction,
     /// An action ran; emit its handoff.
-    Emit(Handoff),
+    Emit(Step),
+    /// Emit the decision of the holder after a handoff.
+    Decide,
     /// The episode ended; emit [`Event::EpisodeEnd`].
     End,
 }
@@ -101,6 +107,17 @@ impl<W> std::ops::DerefMut for EpisodeEnv<W> {
 
 const ARTIFACT: ArtifactId = ArtifactId(0);
 
+impl<W: Episodic> EpisodeEnv<W> {
+    /// The holder's decision (only in a phase where the episode runs).
+    #[inline(always)]
+    fn decision(&self) -> Decision {
+        match self.episodes.turn() {
+            Next::To { agent, obs } => Decision { artifact: ARTIFACT, agent, obs },
+            ended => unreachable!("an episodic workload's holder is {ended:?} while a decision is due"),
+        }
+    }
+}
+
 impl<W: Episodic> Env for EpisodeEnv<W> {
     fn spec(&self) -> &EnvSpec {
         self.episodes.spec()
@@ -115,31 +132,31 @@ impl<W: Episodic> Env for EpisodeEnv<W> {
     fn next_event(&mut self, rng: &mut Rng) -> Event {
         match self.phase {
             Phase::Start => {
-                let (agent, obs) = self.episodes.begin(rng);
-                let d = Decision { artifact: ARTIFACT, agent, obs };
-                self.phase = Phase::Decide(d);
-                Event::Decide(d)
+                self.episodes.begin(rng);
+                self.phase = Phase::AwaitAction;
+                Event::Decide(self.decision())
             }
-            Phase::Decide(d) => Event::Decide(d),
-            Phase::Emit(h) => {
-                self.phase = match h.next {
-                    Next::To { agent, obs } => Phase::Decide(Decision { artifact: ARTIFACT, agent, obs }),
-                    Next::Terminated | Next::Truncated => Phase::End,
-                };
-                Event::Handoff(h)
+            Phase::Decide => {
+                self.phase = Phase::AwaitAction;
+                Event::Decide(self.decision())
+            }
+            Phase::Emit(Step { sender, reward, duration }) => {
+                let next = self.episodes.turn();
+                self.phase = if matches!(next, Next::To { .. }) { Phase::Decide } else { Phase::End };
+                Event::Handoff(Handoff { artifact: ARTIFACT, sender, reward, duration, next })
             }
             Phase::End => {
                 self.phase = Phase::Start;
                 Event::EpisodeEnd
             }
+            Phase::AwaitAction => Event::Decide(self.decision()),
         }
     }
 
     #[inline(always)]
     fn act(&mut self, _artifact: ArtifactId, action: ActionId, rng: &mut Rng) {
-        debug_assert!(matches!(self.phase, Phase::Decide(_)), "act without a pending decision");
-        let Step { sender, reward, duration, next } = self.episodes.step(action, rng);
-        self.phase = Phase::Emit(Handoff { artifact: ARTIFACT, sender, reward, duration, next });
+        debug_assert_eq!(self.phase, Phase::AwaitAction, "act without a pending decision");
+        self.phase = Phase::Emit(self.episodes.step(action, rng));
     }
 }
 
@@ -209,6 +226,7 @@ mod tests {
         holder: AgentId,
         steps: u32,
         n: u32,
+        ended: bool,
         rewinds: u32,
     }
 
@@ -219,21 +237,27 @@ mod tests {
         fn rewind(&mut self, _rng: &mut Rng) {
             self.rewinds += 1;
         }
-        fn begin(&mut self, _rng: &mut Rng) -> (AgentId, ObsId) {
+        fn begin(&mut self, _rng: &mut Rng) {
             self.holder = AgentId(0);
             self.steps = 0;
-            (self.holder, ObsId(0))
+            self.ended = false;
+        }
+        fn turn(&self) -> Next {
+            if self.ended {
+                Next::Terminated
+            } else {
+                Next::To { agent: self.holder, obs: ObsId(self.steps) }
+            }
         }
         fn step(&mut self, action: ActionId, _rng: &mut Rng) -> Step {
             let sender = self.holder;
             self.steps += 1;
-            let next = if action.0 == 1 || self.steps == self.n {
-                Next::Terminated
+            if action.0 == 1 || self.steps == self.n {
+                self.ended = true;
             } else {
                 self.holder = AgentId(1 - sender.0);
-                Next::To { agent: self.holder, obs: ObsId(self.steps) }
-            };
-            Step { sender, reward: f64::from(self.steps), duration: self.steps, next }
+            }
+            Step { sender, reward: f64::from(self.steps), duration: self.steps }
         }
     }
 
@@ -247,7 +271,7 @@ mod tests {
         };
         let spec =
             EnvSpec { id: "relay".into(), agents: vec![agent("a"), agent("b")], discount: 1.0, max_in_flight: 1 };
-        EpisodeEnv::from(Relay { spec, holder: AgentId(0), steps: 0, n, rewinds: 0 })
+        EpisodeEnv::from(Relay { spec, holder: AgentId(0), steps: 0, n, ended: false, rewinds: 0 })
     }
 
     #[test]

@@ -393,9 +393,17 @@ impl Episodic for FiniteEpisodes<'_> {
     }
 
     #[inline(always)]
-    fn begin(&mut self, rng: &mut Rng) -> (AgentId, ObsId) {
+    fn begin(&mut self, rng: &mut Rng) {
         self.state = self.model.sample_initial(rng);
-        (self.model.holder(self.state), self.model.obs(self.state))
+    }
+
+    #[inline(always)]
+    fn turn(&self) -> Next {
+        if self.state == TERMINAL {
+            Next::Terminated
+        } else {
+            Next::To { agent: self.model.holder(self.state), obs: self.model.obs(self.state) }
+        }
     }
 
     #[inline(always)]
@@ -405,12 +413,7 @@ impl Episodic for FiniteEpisodes<'_> {
             self.model.pair_of(s, action).unwrap_or_else(|| panic!("action {} is not legal in state {s}", action.0));
         let out = *self.model.sample_outcome(p, rng);
         self.state = out.next;
-        let next = if out.next == TERMINAL {
-            Next::Terminated
-        } else {
-            Next::To { agent: self.model.holder(out.next), obs: self.model.obs(out.next) }
-        };
-        Step { sender: self.model.holder(s), reward: out.reward, duration: out.duration, next }
+        Step { sender: self.model.holder(s), reward: out.reward, duration: out.duration }
     }
 }
 

@@ -448,6 +448,8 @@ pub struct CpuEpisodes {
     spec: Arc<EnvSpec>,
     picker: Picker,
     holder: AgentId,
+    /// The episode in progress has ended (submitted or past the deadline).
+    ended: bool,
     artifact: Artifact,
     last: Option<EpisodeRecord>,
     tallies: Vec<Tally>,
@@ -463,6 +465,7 @@ impl CpuEpisodes {
             spec,
             picker: Picker::new(order),
             holder: SUBMIT,
+            ended: false,
             artifact: Artifact::default(),
             last: None,
             tallies: vec![Tally::default(); n],
@@ -610,18 +613,27 @@ impl Episodic for CpuEpisodes {
         self.picker.rewind();
     }
 
-    fn begin(&mut self, rng: &mut Rng) -> (AgentId, ObsId) {
+    fn begin(&mut self, rng: &mut Rng) {
         let t = self.picker.pick(self.world.tasks.len(), rng);
         self.artifact = Artifact { task: t as u16, difficulty: self.world.tasks[t].difficulty, ..Artifact::default() };
         self.holder = SUBMIT;
-        (SUBMIT, self.observe(SUBMIT))
+        self.ended = false;
+    }
+
+    fn turn(&self) -> Next {
+        if self.ended {
+            Next::Terminated
+        } else {
+            Next::To { agent: self.holder, obs: self.observe(self.holder) }
+        }
     }
 
     fn step(&mut self, action: ActionId, rng: &mut Rng) -> Step {
         let sender = self.holder;
         self.artifact.handoffs += 1;
-        let (reward, duration, next) = if action == SUBMIT_PROGRAM {
-            (self.finish(true), 1, Next::Terminated)
+        let (reward, duration) = if action == SUBMIT_PROGRAM {
+            self.ended = true;
+            (self.finish(true), 1)
         } else {
             let agent = AgentId(action.0);
             let (cost, duration) = self.work(agent, rng);
@@ -629,13 +641,12 @@ impl Episodic for CpuEpisodes {
             self.holder = agent;
             if self.artifact.handoffs >= self.world.cpu.config.max_handoffs {
                 // The deadline: the episode ends with nothing submitted.
+                self.ended = true;
                 self.finish(false);
-                (-cost, duration, Next::Terminated)
-            } else {
-                (-cost, duration, Next::To { agent, obs: self.observe(agent) })
             }
+            (-cost, duration)
         };
-        Step { sender, reward, duration, next }
+        Step { sender, reward, duration }
     }
 }
 

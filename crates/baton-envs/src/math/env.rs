@@ -589,6 +589,8 @@ pub struct MathEpisodes {
     lambda: f64,
     q: usize,
     holder: AgentId,
+    /// The episode in progress has ended (an answer was submitted).
+    ended: bool,
     features: Features,
     cost: f64,
     handoffs: u32,
@@ -624,6 +626,7 @@ impl MathEpisodes {
             lambda,
             q: 0,
             holder: AGENT_SUBMIT,
+            ended: false,
             features: Features::default(),
             cost: 0.0,
             handoffs: 0,
@@ -778,7 +781,7 @@ impl Episodic for MathEpisodes {
         self.picker.rewind();
     }
 
-    fn begin(&mut self, rng: &mut Rng) -> (AgentId, ObsId) {
+    fn begin(&mut self, rng: &mut Rng) {
         let k = self.picker.pick(self.questions.len(), rng);
         self.q = self.questions[k] as usize;
         let row = &self.table.rows[self.q];
@@ -787,7 +790,15 @@ impl Episodic for MathEpisodes {
         self.handoffs = 0;
         self.calls = Calls::default();
         self.holder = AGENT_SUBMIT;
-        (AGENT_SUBMIT, self.observe(AGENT_SUBMIT))
+        self.ended = false;
+    }
+
+    fn turn(&self) -> Next {
+        if self.ended {
+            Next::Terminated
+        } else {
+            Next::To { agent: self.holder, obs: self.observe(self.holder) }
+        }
     }
 
     fn step(&mut self, action: ActionId, _rng: &mut Rng) -> Step {
@@ -796,20 +807,21 @@ impl Episodic for MathEpisodes {
             self.features.held[sender.index() - 2] = true;
         }
         self.handoffs += 1;
-        let (reward, next) = match action {
+        let reward = match action {
             SUBMIT_CHEAP | SUBMIT_STRONG => {
                 let m = if action == SUBMIT_CHEAP { CHEAP } else { STRONG };
-                (self.finish(m), Next::Terminated)
+                self.ended = true;
+                self.finish(m)
             }
             _ => {
                 let agent = AgentId(action.0);
                 let cost = self.work(agent);
                 self.cost += cost;
                 self.holder = agent;
-                (-self.lambda * cost, Next::To { agent, obs: self.observe(agent) })
+                -self.lambda * cost
             }
         };
-        Step { sender, reward, duration: 1, next }
+        Step { sender, reward, duration: 1 }
     }
 }
 
