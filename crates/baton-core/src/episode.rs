@@ -5,7 +5,8 @@
 //! observation) followed by that holder's [`Event::Decide`], until a handoff ends the episode and
 //! [`Event::EpisodeEnd`] follows; the next event starts a new episode. [`EpisodeEnv`] is that cycle, written
 //! once; a workload supplies only what differs, as an [`Episodic`]: how an episode starts ([`Episodic::begin`]),
-//! who holds the artifact and what it sees ([`Episodic::turn`]) and what an action does ([`Episodic::step`]).
+//! who holds the artifact and what it sees ([`Episodic::current`]), what an action does ([`Episodic::step`])
+//! and whether it ended the episode ([`Episodic::ended`]).
 //! [`Order`] and [`Picker`] choose the episode's item (question, task) when a workload has a list of them.
 //!
 //! [`FiniteEnv`](crate::FiniteEnv) (an explicit [`FiniteModel`](crate::FiniteModel)) and the math and cpu
@@ -25,17 +26,20 @@ pub trait Episodic {
     fn rewind(&mut self, rng: &mut Rng);
     /// Start a new episode from `nu_0`: set up the artifact and its first holder.
     fn begin(&mut self, rng: &mut Rng);
-    /// Who holds the artifact now and what it observes ([`Next::To`]), or how the episode ended. Asked after
-    /// [`Episodic::begin`] and after every [`Episodic::step`] (for the handoff and then for the decision), so it
-    /// must not change in between and should be cheap.
-    fn turn(&self) -> Next;
+    /// Whether the episode in progress has ended (asked after every [`Episodic::step`]).
+    fn ended(&self) -> bool;
+    /// Who holds the artifact now and what it observes; asked only while the episode runs (after
+    /// [`Episodic::begin`], and after a [`Episodic::step`] that did not end it, for the handoff and again for the
+    /// decision), so it must not change in between and should be cheap.
+    fn current(&self) -> (AgentId, ObsId);
     /// The current holder takes `action` (legal for its observation): run the option and return its outcome;
-    /// [`Episodic::turn`] then tells who holds the artifact next, or that the episode ended.
+    /// [`Episodic::ended`] and [`Episodic::current`] then tell whether the episode ended and who holds the
+    /// artifact next.
     fn step(&mut self, action: ActionId, rng: &mut Rng) -> Step;
 }
 
 /// The outcome of one action of an [`Episodic`], as its [`Event::Handoff`] reports it (with the next holder
-/// from [`Episodic::turn`]).
+/// from [`Episodic::current`], or [`Next::Terminated`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Step {
     /// The agent that acted.
@@ -108,13 +112,11 @@ impl<W> std::ops::DerefMut for EpisodeEnv<W> {
 const ARTIFACT: ArtifactId = ArtifactId(0);
 
 impl<W: Episodic> EpisodeEnv<W> {
-    /// The holder's decision (only in a phase where the episode runs).
+    /// The holder's decision (only while the episode runs).
     #[inline(always)]
     fn decision(&self) -> Decision {
-        match self.episodes.turn() {
-            Next::To { agent, obs } => Decision { artifact: ARTIFACT, agent, obs },
-            ended => unreachable!("an episodic workload's holder is {ended:?} while a decision is due"),
-        }
+        let (agent, obs) = self.episodes.current();
+        Decision { artifact: ARTIFACT, agent, obs }
     }
 }
 
@@ -141,8 +143,14 @@ impl<W: Episodic> Env for EpisodeEnv<W> {
                 Event::Decide(self.decision())
             }
             Phase::Emit(Step { sender, reward, duration }) => {
-                let next = self.episodes.turn();
-                self.phase = if matches!(next, Next::To { .. }) { Phase::Decide } else { Phase::End };
+                let next = if self.episodes.ended() {
+                    self.phase = Phase::End;
+                    Next::Terminated
+                } else {
+                    self.phase = Phase::Decide;
+                    let (agent, obs) = self.episodes.current();
+                    Next::To { agent, obs }
+                };
                 Event::Handoff(Handoff { artifact: ARTIFACT, sender, reward, duration, next })
             }
             Phase::End => {
@@ -242,12 +250,11 @@ mod tests {
             self.steps = 0;
             self.ended = false;
         }
-        fn turn(&self) -> Next {
-            if self.ended {
-                Next::Terminated
-            } else {
-                Next::To { agent: self.holder, obs: ObsId(self.steps) }
-            }
+        fn ended(&self) -> bool {
+            self.ended
+        }
+        fn current(&self) -> (AgentId, ObsId) {
+            (self.holder, ObsId(self.steps))
         }
         fn step(&mut self, action: ActionId, _rng: &mut Rng) -> Step {
             let sender = self.holder;

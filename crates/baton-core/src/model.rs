@@ -10,7 +10,7 @@
 
 use rand::Rng as _;
 
-use crate::env::{JointState, Next};
+use crate::env::JointState;
 use crate::episode::{EpisodeEnv, Episodic, Step};
 use crate::error::CoreError;
 use crate::ids::{ActionId, AgentId, ArtifactId, ObsId};
@@ -398,12 +398,13 @@ impl Episodic for FiniteEpisodes<'_> {
     }
 
     #[inline(always)]
-    fn turn(&self) -> Next {
-        if self.state == TERMINAL {
-            Next::Terminated
-        } else {
-            Next::To { agent: self.model.holder(self.state), obs: self.model.obs(self.state) }
-        }
+    fn ended(&self) -> bool {
+        self.state == TERMINAL
+    }
+
+    #[inline(always)]
+    fn current(&self) -> (AgentId, ObsId) {
+        (self.model.holder(self.state), self.model.obs(self.state))
     }
 
     #[inline(always)]

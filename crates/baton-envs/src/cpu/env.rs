@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use baton_core::episode::{EpisodeEnv, Episodic, Picker, Step};
 use baton_core::rng::uniform_index;
-use baton_core::{ActionId, AgentId, AgentSpec, ArtifactId, CoreError, EnvSpec, JointState, Legal, Next, ObsId, Rng};
+use baton_core::{ActionId, AgentId, AgentSpec, ArtifactId, CoreError, EnvSpec, JointState, Legal, ObsId, Rng};
 
 use super::world::{CpuWorld, ProgramInfo, NO_LOG};
 
@@ -620,12 +620,12 @@ impl Episodic for CpuEpisodes {
         self.ended = false;
     }
 
-    fn turn(&self) -> Next {
-        if self.ended {
-            Next::Terminated
-        } else {
-            Next::To { agent: self.holder, obs: self.observe(self.holder) }
-        }
+    fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn current(&self) -> (AgentId, ObsId) {
+        (self.holder, self.observe(self.holder))
     }
 
     fn step(&mut self, action: ActionId, rng: &mut Rng) -> Step {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use baton_core::episode::{EpisodeEnv, Episodic, Picker, Step};
-use baton_core::{ActionId, AgentId, AgentSpec, ArtifactId, CoreError, EnvSpec, JointState, Legal, Next, ObsId, Rng};
+use baton_core::{ActionId, AgentId, AgentSpec, ArtifactId, CoreError, EnvSpec, JointState, Legal, ObsId, Rng};
 
 use super::table::{MathTable, QuestionRow, CHEAP, PROMPT_CONTEXTS, STRONG};
 
@@ -793,12 +793,12 @@ impl Episodic for MathEpisodes {
         self.ended = false;
     }
 
-    fn turn(&self) -> Next {
-        if self.ended {
-            Next::Terminated
-        } else {
-            Next::To { agent: self.holder, obs: self.observe(self.holder) }
-        }
+    fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn current(&self) -> (AgentId, ObsId) {
+        (self.holder, self.observe(self.holder))
     }
 
     fn step(&mut self, action: ActionId, _rng: &mut Rng) -> Step {
