@@ -8,8 +8,8 @@
 //! <run>/policy/lambda-<lambda>/agent-<i>.json   agent i's table Q_i(o, a), row-major n_obs x n_actions
 //! ```
 //!
-//! [`ask`] runs the greedy policy through [`MathEnv`] on one question. The question's row of the table is
-//! filled lazily from a backend: a solver is called only when the policy hands the question to it and the
+//! [`ask`] runs the greedy policy through [`MathEnv`](baton_envs::math::MathEnv) on one question. The
+//! question's row of the table is filled lazily from a backend: a solver is called only when the policy hands the question to it and the
 //! critic only when the policy asks for it, so a live run pays only for the calls the policy makes. Every
 //! field is computed as [`MathTable::build`] computes it (the same calls, the run's length thresholds), so
 //! with the run's own backend a question reproduces its row of the run's table.
