@@ -10,7 +10,8 @@
 
 use rand::Rng as _;
 
-use crate::env::{Decision, Env, Event, Handoff, JointState, Next};
+use crate::env::JointState;
+use crate::episode::{EpisodeEnv, Episodic, Step};
 use crate::error::CoreError;
 use crate::ids::{ActionId, AgentId, ArtifactId, ObsId};
 use crate::rng::Rng;
@@ -353,33 +354,25 @@ impl FiniteModel {
     }
 }
 
-/// Simulates a [`FiniteModel`] as a one-artifact episodic environment.
-#[derive(Clone, Debug)]
-pub struct FiniteEnv<'m> {
-    model: &'m FiniteModel,
-    state: u32,
-    phase: Phase,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Phase {
-    /// Emit the start decision of a new episode.
-    Start,
-    /// The holder of `state` must act.
-    AwaitAction,
-    /// An option ran; emit its handoff.
-    Handoff { sender: AgentId, reward: f64, duration: u32 },
-    /// Emit the decision of the (non-terminal) current state.
-    Decide,
-    /// The episode ended; emit `EpisodeEnd`.
-    End,
-}
+/// Simulates a [`FiniteModel`] as a one-artifact episodic environment: the shared [`EpisodeEnv`] cycle around
+/// [`FiniteEpisodes`].
+pub type FiniteEnv<'m> = EpisodeEnv<FiniteEpisodes<'m>>;
 
 impl<'m> FiniteEnv<'m> {
     /// A simulator of `model`, positioned before the first episode.
     pub fn new(model: &'m FiniteModel) -> Self {
-        FiniteEnv { model, state: TERMINAL, phase: Phase::Start }
+        EpisodeEnv::from(FiniteEpisodes { model, state: TERMINAL })
     }
+}
+
+/// The [`Episodic`] part of [`FiniteEnv`]: the model and its current joint state.
+#[derive(Clone, Debug)]
+pub struct FiniteEpisodes<'m> {
+    model: &'m FiniteModel,
+    state: u32,
+}
+
+impl<'m> FiniteEpisodes<'m> {
     /// The model being simulated.
     pub fn model(&self) -> &'m FiniteModel {
         self.model
@@ -390,67 +383,42 @@ impl<'m> FiniteEnv<'m> {
     }
 }
 
-impl Env for FiniteEnv<'_> {
+impl Episodic for FiniteEpisodes<'_> {
     fn spec(&self) -> &EnvSpec {
         &self.model.spec
     }
 
-    fn reset(&mut self, _rng: &mut Rng) {
+    fn rewind(&mut self, _rng: &mut Rng) {
         self.state = TERMINAL;
-        self.phase = Phase::Start;
     }
 
     #[inline(always)]
-    fn next_event(&mut self, rng: &mut Rng) -> Event {
-        match self.phase {
-            Phase::Start => {
-                self.state = self.model.sample_initial(rng);
-                self.phase = Phase::AwaitAction;
-                Event::Decide(self.decision())
-            }
-            Phase::Decide => {
-                self.phase = Phase::AwaitAction;
-                Event::Decide(self.decision())
-            }
-            Phase::Handoff { sender, reward, duration } => {
-                let next = if self.state == TERMINAL {
-                    self.phase = Phase::End;
-                    Next::Terminated
-                } else {
-                    self.phase = Phase::Decide;
-                    Next::To { agent: self.model.holder(self.state), obs: self.model.obs(self.state) }
-                };
-                Event::Handoff(Handoff { artifact: ArtifactId(0), sender, reward, duration, next })
-            }
-            Phase::End => {
-                self.phase = Phase::Start;
-                Event::EpisodeEnd
-            }
-            // A caller that asks for an event instead of acting breaks the contract; repeat the decision.
-            Phase::AwaitAction => Event::Decide(self.decision()),
-        }
+    fn begin(&mut self, rng: &mut Rng) {
+        self.state = self.model.sample_initial(rng);
     }
 
     #[inline(always)]
-    fn act(&mut self, _artifact: ArtifactId, action: ActionId, rng: &mut Rng) {
-        debug_assert_eq!(self.phase, Phase::AwaitAction);
+    fn ended(&self) -> bool {
+        self.state == TERMINAL
+    }
+
+    #[inline(always)]
+    fn current(&self) -> (AgentId, ObsId) {
+        (self.model.holder(self.state), self.model.obs(self.state))
+    }
+
+    #[inline(always)]
+    fn step(&mut self, action: ActionId, rng: &mut Rng) -> Step {
         let s = self.state;
         let p =
             self.model.pair_of(s, action).unwrap_or_else(|| panic!("action {} is not legal in state {s}", action.0));
         let out = *self.model.sample_outcome(p, rng);
-        self.phase = Phase::Handoff { sender: self.model.holder(s), reward: out.reward, duration: out.duration };
         self.state = out.next;
+        Step { sender: self.model.holder(s), reward: out.reward, duration: out.duration }
     }
 }
 
-impl FiniteEnv<'_> {
-    #[inline(always)]
-    fn decision(&self) -> Decision {
-        Decision { artifact: ArtifactId(0), agent: self.model.holder(self.state), obs: self.model.obs(self.state) }
-    }
-}
-
-impl JointState for FiniteEnv<'_> {
+impl JointState for FiniteEpisodes<'_> {
     fn n_joint_states(&self) -> u32 {
         self.model.n_states() as u32
     }

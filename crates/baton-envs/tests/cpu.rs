@@ -6,7 +6,7 @@ use baton_core::rng::{stream, uniform_index, Stream};
 use baton_core::{Env, Event, JointState, Next};
 use baton_envs::cpu::env::{oracle_spec, spec, N_JOINT};
 use baton_envs::cpu::roles::{self, sample_inputs, TestSet};
-use baton_envs::cpu::{strategy, CpuConfig, CpuEnv, CpuWorld, Interfaces, Order, Tally};
+use baton_envs::cpu::{strategy, CpuConfig, CpuEnv, CpuEpisodes, CpuWorld, Interfaces, Order, Tally};
 use baton_tinycpu::{assemble, check_exhaustive, disassemble, mutate, Instr, Program, TaskSet, MAX_PROGRAM_LEN};
 use proptest::prelude::*;
 
@@ -142,7 +142,7 @@ fn episodes_respect_interfaces_and_the_deadline() {
     for interfaces in [Interfaces::Spec, Interfaces::Verdicts] {
         let cpu = CpuConfig { interfaces, ..CpuConfig::default() }.validate().expect("valid");
         let w = Arc::new(CpuWorld::new(&cpu, &task_set().tasks, 16));
-        let mut env = CpuEnv::new(w, Arc::new(spec(1.0, interfaces).expect("spec")), Order::Sample);
+        let mut env = CpuEpisodes::env(w, Arc::new(spec(1.0, interfaces).expect("spec")), Order::Sample);
         let t = play(&mut env, 5, 300);
         assert_eq!(t.episodes, 300);
         assert!(t.correct > 0 && t.correct < t.episodes, "{t:?}");
@@ -156,10 +156,10 @@ fn results_do_not_depend_on_what_the_cache_saw_first() {
     let sp = Arc::new(spec(1.0, Interfaces::default()).expect("spec"));
     let cold = world(8);
     let warm = world(8);
-    let mut other = CpuEnv::new(warm.clone(), sp.clone(), Order::Sample);
+    let mut other = CpuEpisodes::env(warm.clone(), sp.clone(), Order::Sample);
     play(&mut other, 99, 200);
-    let a = play(&mut CpuEnv::new(cold, sp.clone(), Order::Sample), 1, 200);
-    let b = play(&mut CpuEnv::new(warm, sp, Order::Sample), 1, 200);
+    let a = play(&mut CpuEpisodes::env(cold, sp.clone(), Order::Sample), 1, 200);
+    let b = play(&mut CpuEpisodes::env(warm, sp, Order::Sample), 1, 200);
     assert_eq!(a, b);
 }
 
@@ -167,7 +167,7 @@ fn results_do_not_depend_on_what_the_cache_saw_first() {
 fn the_fixed_pipeline_makes_eight_handoffs_and_submits() {
     let w = world(64);
     let n = w.tasks.len() as u64;
-    let mut env = CpuEnv::new(w, Arc::new(spec(1.0, Interfaces::default()).expect("spec")), Order::Sequential);
+    let mut env = CpuEpisodes::env(w, Arc::new(spec(1.0, Interfaces::default()).expect("spec")), Order::Sequential);
     let mut rng = stream(2, Stream::Env);
     env.reset(&mut rng);
     let mut done = 0;

@@ -12,7 +12,7 @@ use baton_envs::math::env::{
     SUBMIT_CHEAP, SUBMIT_STRONG, TO_CHEAP, TO_CHECKER, TO_CRITIC, TO_STRONG,
 };
 use baton_envs::math::table::numbers_in;
-use baton_envs::math::{Calls, MathEnv, MathTable, Order, QuestionRow, SolverAnswer, Thresholds};
+use baton_envs::math::{Calls, MathEnv, MathEpisodes, MathTable, Order, QuestionRow, SolverAnswer, Thresholds};
 
 fn answer(cost: f64, correct: bool, flags: bool, critic: bool, critic_cost: f64) -> SolverAnswer {
     SolverAnswer {
@@ -53,7 +53,7 @@ fn env(table: MathTable, order: Order, lambda: f64) -> MathEnv {
 }
 
 fn env_with(table: MathTable, order: Order, lambda: f64, interfaces: Interfaces) -> MathEnv {
-    MathEnv::new(Arc::new(table), Arc::new(spec(1.0, interfaces).unwrap()), vec![0u32, 1].into(), order, lambda)
+    MathEpisodes::env(Arc::new(table), Arc::new(spec(1.0, interfaces).unwrap()), vec![0u32, 1].into(), order, lambda)
 }
 
 const BOTH: [Interfaces; 2] = [Interfaces::Narrow, Interfaces::Verdicts];
@@ -213,7 +213,7 @@ fn without_a_critic_no_policy_can_call_it() {
                 assert!(!a.legal.of(ObsId(o)).contains(&TO_CRITIC), "{} obs {o}", a.name);
             }
         }
-        let mut e = MathEnv::new(Arc::new(table()), Arc::new(s), vec![0u32, 1].into(), Order::Sample, 1.0);
+        let mut e = MathEpisodes::env(Arc::new(table()), Arc::new(s), vec![0u32, 1].into(), Order::Sample, 1.0);
         e.keep_records();
         let taken = random_play(&mut e, 3000, 3);
         assert!(taken.iter().all(|&(_, a)| a != TO_CRITIC));
@@ -231,7 +231,7 @@ fn without_a_critic_no_policy_can_call_it() {
 #[test]
 fn prompt_only_calls_exactly_one_solver_and_the_desk_sees_only_the_question() {
     let s = spec_for(1.0, Interfaces::Verdicts, Workflow::PromptOnly, false).unwrap();
-    let mut e = MathEnv::new(Arc::new(table()), Arc::new(s), vec![0u32, 1].into(), Order::Sequential, 10.0);
+    let mut e = MathEpisodes::env(Arc::new(table()), Arc::new(s), vec![0u32, 1].into(), Order::Sequential, 10.0);
     assert_eq!(e.workflow(), Workflow::PromptOnly);
     e.keep_records();
     // Question 0 (context 3) to the strong solver, question 1 (context 9) to the cheap one.

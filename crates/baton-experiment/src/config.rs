@@ -180,7 +180,7 @@ impl ExperimentConfig {
             let error = e.into_inner();
             let line = error.span().map(|span| text[..span.start.min(text.len())].lines().count().max(1));
             let (path, message) = match crate::registry::split_inner_path(error.message()) {
-                Some((inner, message)) if path != "." => (format!("{path}.{inner}"), message.to_string()),
+                Some((inner, message)) if path != "." => (baton_core::tagged::join(&path, inner), message.to_string()),
                 Some((inner, message)) => (inner.to_string(), message.to_string()),
                 None => (path, error.message().to_string()),
             };

@@ -24,15 +24,15 @@ pub enum WorkloadConfig {
     Finite(crate::finite::FiniteConfig),
 }
 
-/// Marks the path of an error inside an internally tagged table in the error's message: serde buffers such a
-/// table before it knows its type and forgets where a field error occurred, so the table is read here, its
-/// `kind` first, and the rest deserialized with its path tracked; [`crate::ExperimentConfig::from_toml`] joins
-/// the inner path to the table's.
-const INNER_PATH: char = '\u{1f}';
+// serde buffers an internally tagged table before it knows its type and forgets where a field error occurred, so
+// the table is read here, its `kind` first, and the rest deserialized with its path tracked; the inner path
+// travels in the error's message (`baton_core::tagged`) and [`crate::ExperimentConfig::from_toml`] joins it to
+// the table's. (The workload tables are told apart by their own types, not by a mirror enum, hence by hand.)
+use baton_core::tagged::{at_path, split_inner_path as split};
 
-/// The inner path and message of an error raised inside a tagged table (see [`INNER_PATH`]).
+/// The inner path and message of an error raised inside a tagged table (see `baton_core::tagged`).
 pub(crate) fn split_inner_path(message: &str) -> Option<(&str, &str)> {
-    message.strip_prefix(INNER_PATH)?.split_once(INNER_PATH)
+    split(message)
 }
 
 impl<'de> Deserialize<'de> for WorkloadConfig {
@@ -41,15 +41,8 @@ impl<'de> Deserialize<'de> for WorkloadConfig {
         fn part<T: serde::de::DeserializeOwned, E: serde::de::Error>(table: toml::Table) -> Result<T, E> {
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let path = e.path().to_string();
-                let message = e.into_inner().message().to_string();
-                match split_inner_path(&message) {
-                    Some((inner, rest)) if path != "." => {
-                        E::custom(format!("{INNER_PATH}{path}.{inner}{INNER_PATH}{rest}"))
-                    }
-                    Some(_) => E::custom(message),
-                    None if path == "." => E::custom(message),
-                    None => E::custom(format!("{INNER_PATH}{path}{INNER_PATH}{message}")),
-                }
+                let path = if path == "." { String::new() } else { path };
+                at_path(&path, e.into_inner().message())
             })
         }
         let kinds = || KINDS.iter().map(|k| k.kind());
@@ -57,10 +50,10 @@ impl<'de> Deserialize<'de> for WorkloadConfig {
         let kind = match table.remove("kind") {
             Some(toml::Value::String(kind)) => kind,
             Some(other) => {
-                return Err(D::Error::custom(format!(
-                    "{INNER_PATH}kind{INNER_PATH}expected a string, one of {}, got {other}",
-                    kinds().collect::<Vec<_>>().join(", ")
-                )))
+                return Err(at_path(
+                    "kind",
+                    format!("expected a string, one of {}, got {other}", kinds().collect::<Vec<_>>().join(", ")),
+                ))
             }
             None => return Err(D::Error::missing_field("kind")),
         };
@@ -70,10 +63,13 @@ impl<'de> Deserialize<'de> for WorkloadConfig {
             "math" => part(table).map(WorkloadConfig::Math),
             "cpu" => part(table).map(WorkloadConfig::Cpu),
             "finite" => part(table).map(WorkloadConfig::Finite),
-            other => Err(D::Error::custom(format!(
-                "{INNER_PATH}kind{INNER_PATH}unknown variant `{other}`, expected one of {}",
-                kinds().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-            ))),
+            other => Err(at_path(
+                "kind",
+                format!(
+                    "unknown variant `{other}`, expected one of {}",
+                    kinds().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                ),
+            )),
         }
     }
 }

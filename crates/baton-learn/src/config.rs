@@ -47,8 +47,8 @@ pub struct NetworkConfig {
 }
 
 /// Feature map, by `kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum FeaturesConfig {
     /// One-hot over the agent's (observation, action) pairs.
     OneHot,
@@ -57,6 +57,39 @@ pub enum FeaturesConfig {
         /// The dimension `d`, 1..=4096.
         dim: usize,
     },
+}
+
+// The tagged tables are read `kind` first (`baton_core::tagged`), so that an error inside one names its field
+// (`learner.behaviour.epsilon`); each mirror is checked by the compiler against its enum's fields.
+
+/// Reads [`FeaturesConfig`] (see `baton_core::tagged`).
+#[derive(Deserialize)]
+#[serde(remote = "FeaturesConfig", rename_all = "kebab-case", deny_unknown_fields)]
+enum FeaturesDe {
+    OneHot,
+    Random { dim: usize },
+}
+
+/// Reads [`BehaviourConfig`] (see `baton_core::tagged`).
+#[derive(Deserialize)]
+#[serde(remote = "BehaviourConfig", rename_all = "kebab-case", deny_unknown_fields)]
+enum BehaviourDe {
+    Uniform,
+    EpsilonGreedy { epsilon: f64 },
+    Greedy,
+    Sticky { kappa: f64 },
+}
+
+impl<'de> Deserialize<'de> for FeaturesConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        baton_core::tagged::kind_first(deserializer, |d| FeaturesDe::deserialize(d))
+    }
+}
+
+impl<'de> Deserialize<'de> for BehaviourConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        baton_core::tagged::kind_first(deserializer, |d| BehaviourDe::deserialize(d))
+    }
 }
 
 fn default_radius() -> f64 {
@@ -73,8 +106,8 @@ fn default_tail() -> f64 {
 }
 
 /// Behaviour policy, by `kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum BehaviourConfig {
     /// Uniform over legal actions (off-policy; the fixed beta of model.md 5).
     Uniform,

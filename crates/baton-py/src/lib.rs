@@ -62,10 +62,18 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        if path.is_empty() || path == "." {
-            e.into_inner().to_string()
+        let path = if path == "." { String::new() } else { path };
+        let message = e.into_inner().to_string();
+        // A tagged table (`[workload]`, `topology`, `behaviour`, ...) names its inner field in the message.
+        let (path, message) = match baton_core::tagged::split_inner_path(&message) {
+            Some((inner, rest)) if !path.is_empty() => (baton_core::tagged::join(&path, inner), rest.to_string()),
+            Some((inner, rest)) => (inner.to_string(), rest.to_string()),
+            None => (path, message.clone()),
+        };
+        if path.is_empty() {
+            message
         } else {
-            format!("{path}: {}", e.into_inner())
+            format!("{path}: {message}")
         }
     })
 }
@@ -900,10 +908,9 @@ impl MathWorld {
         }
         let train = &self.math().train;
         let mut rng = stream(seed, Stream::Env);
-        let mut next = 0;
+        let mut picker = baton_core::episode::Picker::new(baton_envs::math::Order::Sample);
         Ok(py.detach(move || {
-            let order = baton_envs::math::Order::Sample;
-            let mut draw = || baton_envs::math::env::draw_question(train, order, &mut next, &mut rng);
+            let mut draw = || baton_envs::math::env::draw_question(train, &mut picker, &mut rng);
             for _ in 0..skip {
                 draw();
             }

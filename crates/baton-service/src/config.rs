@@ -440,10 +440,13 @@ impl AgentConfig {
     /// Read and validate `path`; relative `state_dir` resolves against the file's directory.
     pub fn load(path: &Path) -> Result<AgentSettings, ServiceError> {
         let text = std::fs::read_to_string(path).map_err(|e| ServiceError::io(path, e))?;
-        let mut config: AgentConfig = toml::from_str(&text).map_err(|e| ServiceError::Config {
+        let mut config: AgentConfig = baton_core::tagged::from_toml(&text).map_err(|e| ServiceError::Config {
             file: path.display().to_string(),
-            field: "(parse)".into(),
-            reason: e.to_string(),
+            field: if e.path.is_empty() { "(parse)".into() } else { e.path.clone() },
+            reason: match e.line {
+                Some(line) => format!("{} (line {line})", e.message),
+                None => e.message,
+            },
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         if config.state_dir.is_relative() {

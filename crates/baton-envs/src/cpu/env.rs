@@ -1,12 +1,11 @@
-//! The CPU-programming workflow as an [`Env`]: one task per episode, a program handed between five roles.
+//! The CPU-programming workflow as an [`Env`](baton_core::Env): one task per episode, a program handed between
+//! five roles.
 
 use std::sync::Arc;
 
+use baton_core::episode::{EpisodeEnv, Episodic, Picker, Step};
 use baton_core::rng::uniform_index;
-use baton_core::{
-    ActionId, AgentId, AgentSpec, ArtifactId, CoreError, Decision, Env, EnvSpec, Event, Handoff, JointState, Legal,
-    Next, ObsId, Rng,
-};
+use baton_core::{ActionId, AgentId, AgentSpec, ArtifactId, CoreError, EnvSpec, JointState, Legal, ObsId, Rng};
 
 use super::world::{CpuWorld, ProgramInfo, NO_LOG};
 
@@ -373,13 +372,7 @@ pub fn oracle_spec() -> Result<AgentSpec, CoreError> {
 }
 
 /// How tasks are drawn: uniformly (training) or in turn (evaluation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
-    /// A uniformly random task per episode.
-    Sample,
-    /// Task `e mod n` in episode `e`.
-    Sequential,
-}
+pub use baton_core::episode::Order;
 
 /// One finished episode.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -444,44 +437,44 @@ impl Tally {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Phase {
-    Start,
-    Decide(Decision),
-    Emit(Handoff),
-    End,
-}
+/// The CPU-programming workflow (model.md 6.3) as an IC-SMDP: the shared one-artifact [`EpisodeEnv`] around
+/// [`CpuEpisodes`]. See [`super`] for the design.
+pub type CpuEnv = EpisodeEnv<CpuEpisodes>;
 
-/// The CPU-programming workflow (model.md 6.3) as an IC-SMDP. See [`super`] for the design.
+/// The [`Episodic`] part of [`CpuEnv`]: the world, the task picker, the artifact and the tallies.
 #[derive(Clone, Debug)]
-pub struct CpuEnv {
+pub struct CpuEpisodes {
     world: Arc<CpuWorld>,
     spec: Arc<EnvSpec>,
-    order: Order,
-    next: usize,
+    picker: Picker,
     holder: AgentId,
+    /// The episode in progress has ended (submitted or past the deadline).
+    ended: bool,
     artifact: Artifact,
-    phase: Phase,
     last: Option<EpisodeRecord>,
     tallies: Vec<Tally>,
 }
 
-impl CpuEnv {
-    /// An environment over every task of `world`.
+impl CpuEpisodes {
+    /// The episodes of every task of `world`, drawn in `order`.
     pub fn new(world: Arc<CpuWorld>, spec: Arc<EnvSpec>, order: Order) -> Self {
         assert!(!world.tasks.is_empty(), "a CPU environment needs at least one task");
         let n = world.tasks.len();
-        CpuEnv {
+        CpuEpisodes {
             world,
             spec,
-            order,
-            next: 0,
+            picker: Picker::new(order),
             holder: SUBMIT,
+            ended: false,
             artifact: Artifact::default(),
-            phase: Phase::Start,
             last: None,
             tallies: vec![Tally::default(); n],
         }
+    }
+
+    /// An environment over every task of `world`, drawn in `order`.
+    pub fn env(world: Arc<CpuWorld>, spec: Arc<EnvSpec>, order: Order) -> CpuEnv {
+        EpisodeEnv::from(CpuEpisodes::new(world, spec, order))
     }
 
     /// The artifact (for fixed strategies, scoring and tests; never for a learner).
@@ -611,55 +604,36 @@ impl CpuEnv {
     }
 }
 
-impl Env for CpuEnv {
+impl Episodic for CpuEpisodes {
     fn spec(&self) -> &EnvSpec {
         &self.spec
     }
 
-    fn reset(&mut self, _rng: &mut Rng) {
-        self.phase = Phase::Start;
-        self.next = 0;
+    fn rewind(&mut self, _rng: &mut Rng) {
+        self.picker.rewind();
     }
 
-    fn next_event(&mut self, rng: &mut Rng) -> Event {
-        match self.phase {
-            Phase::Start => {
-                let n = self.world.tasks.len();
-                let t = match self.order {
-                    Order::Sample => uniform_index(rng, n),
-                    Order::Sequential => {
-                        let t = self.next % n;
-                        self.next += 1;
-                        t
-                    }
-                };
-                self.artifact =
-                    Artifact { task: t as u16, difficulty: self.world.tasks[t].difficulty, ..Artifact::default() };
-                self.holder = SUBMIT;
-                let d = Decision { artifact: ArtifactId(0), agent: SUBMIT, obs: self.observe(SUBMIT) };
-                self.phase = Phase::Decide(d);
-                Event::Decide(d)
-            }
-            Phase::Decide(d) => Event::Decide(d),
-            Phase::Emit(h) => {
-                self.phase = match h.next {
-                    Next::To { agent, obs } => Phase::Decide(Decision { artifact: ArtifactId(0), agent, obs }),
-                    Next::Terminated | Next::Truncated => Phase::End,
-                };
-                Event::Handoff(h)
-            }
-            Phase::End => {
-                self.phase = Phase::Start;
-                Event::EpisodeEnd
-            }
-        }
+    fn begin(&mut self, rng: &mut Rng) {
+        let t = self.picker.pick(self.world.tasks.len(), rng);
+        self.artifact = Artifact { task: t as u16, difficulty: self.world.tasks[t].difficulty, ..Artifact::default() };
+        self.holder = SUBMIT;
+        self.ended = false;
     }
 
-    fn act(&mut self, _artifact: ArtifactId, action: ActionId, rng: &mut Rng) {
+    fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn current(&self) -> (AgentId, ObsId) {
+        (self.holder, self.observe(self.holder))
+    }
+
+    fn step(&mut self, action: ActionId, rng: &mut Rng) -> Step {
         let sender = self.holder;
         self.artifact.handoffs += 1;
-        let (reward, duration, next) = if action == SUBMIT_PROGRAM {
-            (self.finish(true), 1, Next::Terminated)
+        let (reward, duration) = if action == SUBMIT_PROGRAM {
+            self.ended = true;
+            (self.finish(true), 1)
         } else {
             let agent = AgentId(action.0);
             let (cost, duration) = self.work(agent, rng);
@@ -667,17 +641,16 @@ impl Env for CpuEnv {
             self.holder = agent;
             if self.artifact.handoffs >= self.world.cpu.config.max_handoffs {
                 // The deadline: the episode ends with nothing submitted.
+                self.ended = true;
                 self.finish(false);
-                (-cost, duration, Next::Terminated)
-            } else {
-                (-cost, duration, Next::To { agent, obs: self.observe(agent) })
             }
+            (-cost, duration)
         };
-        self.phase = Phase::Emit(Handoff { artifact: ArtifactId(0), sender, reward, duration, next });
+        Step { sender, reward, duration }
     }
 }
 
-impl JointState for CpuEnv {
+impl JointState for CpuEpisodes {
     fn n_joint_states(&self) -> u32 {
         N_JOINT
     }

@@ -39,5 +39,5 @@ pub mod strategy;
 pub mod world;
 
 pub use config::{Cpu, CpuConfig, RoleCost};
-pub use env::{CpuEnv, EpisodeRecord, Interfaces, Order, Tally};
+pub use env::{CpuEnv, CpuEpisodes, EpisodeRecord, Interfaces, Order, Tally};
 pub use world::{CpuWorld, ProgramInfo};

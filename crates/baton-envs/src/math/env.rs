@@ -1,12 +1,9 @@
-//! The math workflow as an [`Env`]: one question per episode, handed between five agents.
+//! The math workflow as an [`Env`](baton_core::Env): one question per episode, handed between five agents.
 
 use std::sync::Arc;
 
-use baton_core::rng::uniform_index;
-use baton_core::{
-    ActionId, AgentId, AgentSpec, ArtifactId, CoreError, Decision, Env, EnvSpec, Event, Handoff, JointState, Legal,
-    Next, ObsId, Rng,
-};
+use baton_core::episode::{EpisodeEnv, Episodic, Picker, Step};
+use baton_core::{ActionId, AgentId, AgentSpec, ArtifactId, CoreError, EnvSpec, JointState, Legal, ObsId, Rng};
 
 use super::table::{MathTable, QuestionRow, CHEAP, PROMPT_CONTEXTS, STRONG};
 
@@ -502,29 +499,16 @@ pub fn oracle_spec_for(critic: bool) -> Result<AgentSpec, CoreError> {
     })
 }
 
-/// How an environment picks its questions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
-    /// Uniformly at random from the list, with replacement (training).
-    Sample,
-    /// Each question of the list once, in order, then again from the start (evaluation).
-    Sequential,
-}
+/// How an environment picks its questions: uniformly at random with replacement (training), or each once in
+/// order, then again from the start (evaluation).
+pub use baton_core::episode::Order;
 
-/// The question (data-set index) of the next episode over `questions`: under [`Order::Sample`] one uniform draw
-/// from the environment's stream `rng`, under [`Order::Sequential`] the next in turn (`next` counts them). The
-/// environment draws exactly this at every episode start, so a caller that replays the draws of a training run
-/// (the LangGraph example of the Python package) sees the same questions.
-pub fn draw_question(questions: &[u32], order: Order, next: &mut usize, rng: &mut Rng) -> usize {
-    let k = match order {
-        Order::Sample => uniform_index(rng, questions.len()),
-        Order::Sequential => {
-            let k = *next % questions.len();
-            *next += 1;
-            k
-        }
-    };
-    questions[k] as usize
+/// The question (data-set index) of the next episode over `questions`, as `picker` picks it (under
+/// [`Order::Sample`] one uniform draw from the environment's stream `rng`). The environment draws exactly this at
+/// every episode start, so a caller that replays the draws of a training run (the LangGraph example of the Python
+/// package) sees the same questions.
+pub fn draw_question(questions: &[u32], picker: &mut Picker, rng: &mut Rng) -> usize {
+    questions[picker.pick(questions.len(), rng)] as usize
 }
 
 /// Which agents worked on a question (were called on it at least once).
@@ -597,40 +581,42 @@ impl Tally {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Phase {
-    Start,
-    Decide(Decision),
-    Emit(Handoff),
-    End,
-}
+/// The multi-LLM math workflow (model.md 6.4) as an IC-SMDP: the shared one-artifact [`EpisodeEnv`] around
+/// [`MathEpisodes`]. See [`super`] for the design.
+pub type MathEnv = EpisodeEnv<MathEpisodes>;
 
-/// The multi-LLM math workflow (model.md 6.4) as an IC-SMDP. See [`super`] for the design.
+/// The [`Episodic`] part of [`MathEnv`]: the table, the question picker, the artifact and the tallies.
 #[derive(Clone, Debug)]
-pub struct MathEnv {
+pub struct MathEpisodes {
     table: Arc<MathTable>,
     spec: Arc<EnvSpec>,
     questions: Arc<[u32]>,
     interfaces: Interfaces,
     workflow: Workflow,
-    order: Order,
-    next: usize,
+    picker: Picker,
     lambda: f64,
     q: usize,
     holder: AgentId,
+    /// The episode in progress has ended (an answer was submitted).
+    ended: bool,
     features: Features,
     cost: f64,
     handoffs: u32,
     calls: Calls,
-    phase: Phase,
     last: Option<EpisodeRecord>,
     tally: Tally,
     records: Option<Vec<EpisodeRecord>>,
 }
 
-impl MathEnv {
-    /// An environment over `questions` (indices into `table`) with reward `1[correct] - lambda * cost`.
-    /// `spec` is built by [`spec`] or [`spec_for`] (its interfaces and workflow are read from it).
+impl MathEpisodes {
+    /// An environment over `questions` (indices into `table`), picked in `order`, with reward
+    /// `1[correct] - lambda * cost`. `spec` is built by [`spec`] or [`spec_for`] (its interfaces and workflow are
+    /// read from it).
+    pub fn env(table: Arc<MathTable>, spec: Arc<EnvSpec>, questions: Arc<[u32]>, order: Order, lambda: f64) -> MathEnv {
+        EpisodeEnv::from(MathEpisodes::new(table, spec, questions, order, lambda))
+    }
+
+    /// The episodes of [`MathEpisodes::env`].
     pub fn new(table: Arc<MathTable>, spec: Arc<EnvSpec>, questions: Arc<[u32]>, order: Order, lambda: f64) -> Self {
         assert!(!questions.is_empty(), "a math environment needs at least one question");
         let workflow = Workflow::of_spec(&spec);
@@ -638,22 +624,21 @@ impl MathEnv {
             Workflow::Full => Interfaces::of_spec(&spec).expect("a spec built by math::env::spec"),
             Workflow::PromptOnly => Interfaces::default(),
         };
-        MathEnv {
+        MathEpisodes {
             table,
             spec,
             questions,
             interfaces,
             workflow,
-            order,
-            next: 0,
+            picker: Picker::new(order),
             lambda,
             q: 0,
             holder: AGENT_SUBMIT,
+            ended: false,
             features: Features::default(),
             cost: 0.0,
             handoffs: 0,
             calls: Calls::default(),
-            phase: Phase::Start,
             last: None,
             tally: Tally::default(),
             records: None,
@@ -665,12 +650,12 @@ impl MathEnv {
         self.records.get_or_insert_with(Vec::new);
     }
 
-    /// The records kept since [`MathEnv::keep_records`], in order (empty if it was not called).
+    /// The records kept since [`MathEpisodes::keep_records`], in order (empty if it was not called).
     pub fn take_records(&mut self) -> Vec<EpisodeRecord> {
         self.records.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
-    /// The records kept since [`MathEnv::keep_records`], in order (empty if it was not called).
+    /// The records kept since [`MathEpisodes::keep_records`], in order (empty if it was not called).
     pub fn records(&self) -> &[EpisodeRecord] {
         self.records.as_deref().unwrap_or_default()
     }
@@ -795,70 +780,59 @@ impl MathEnv {
     }
 }
 
-impl Env for MathEnv {
+impl Episodic for MathEpisodes {
     fn spec(&self) -> &EnvSpec {
         &self.spec
     }
 
-    fn reset(&mut self, _rng: &mut Rng) {
-        self.phase = Phase::Start;
-        self.next = 0;
+    fn rewind(&mut self, _rng: &mut Rng) {
+        self.picker.rewind();
     }
 
-    fn next_event(&mut self, rng: &mut Rng) -> Event {
-        match self.phase {
-            Phase::Start => {
-                self.q = draw_question(&self.questions, self.order, &mut self.next, rng);
-                let row = &self.table.rows[self.q];
-                self.features =
-                    Features { long_question: row.long_question, prompt: row.prompt, ..Features::default() };
-                self.cost = 0.0;
-                self.handoffs = 0;
-                self.calls = Calls::default();
-                self.holder = AGENT_SUBMIT;
-                let d = Decision { artifact: ArtifactId(0), agent: AGENT_SUBMIT, obs: self.observe(AGENT_SUBMIT) };
-                self.phase = Phase::Decide(d);
-                Event::Decide(d)
-            }
-            Phase::Decide(d) => Event::Decide(d),
-            Phase::Emit(h) => {
-                self.phase = match h.next {
-                    Next::To { agent, obs } => Phase::Decide(Decision { artifact: ArtifactId(0), agent, obs }),
-                    Next::Terminated | Next::Truncated => Phase::End,
-                };
-                Event::Handoff(h)
-            }
-            Phase::End => {
-                self.phase = Phase::Start;
-                Event::EpisodeEnd
-            }
-        }
+    fn begin(&mut self, rng: &mut Rng) {
+        self.q = draw_question(&self.questions, &mut self.picker, rng);
+        let row = &self.table.rows[self.q];
+        self.features = Features { long_question: row.long_question, prompt: row.prompt, ..Features::default() };
+        self.cost = 0.0;
+        self.handoffs = 0;
+        self.calls = Calls::default();
+        self.holder = AGENT_SUBMIT;
+        self.ended = false;
     }
 
-    fn act(&mut self, _artifact: ArtifactId, action: ActionId, _rng: &mut Rng) {
+    fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn current(&self) -> (AgentId, ObsId) {
+        (self.holder, self.observe(self.holder))
+    }
+
+    fn step(&mut self, action: ActionId, _rng: &mut Rng) -> Step {
         let sender = self.holder;
         if let AGENT_CHECKER | AGENT_CRITIC | AGENT_SUBMIT = sender {
             self.features.held[sender.index() - 2] = true;
         }
         self.handoffs += 1;
-        let (reward, next) = match action {
+        let reward = match action {
             SUBMIT_CHEAP | SUBMIT_STRONG => {
                 let m = if action == SUBMIT_CHEAP { CHEAP } else { STRONG };
-                (self.finish(m), Next::Terminated)
+                self.ended = true;
+                self.finish(m)
             }
             _ => {
                 let agent = AgentId(action.0);
                 let cost = self.work(agent);
                 self.cost += cost;
                 self.holder = agent;
-                (-self.lambda * cost, Next::To { agent, obs: self.observe(agent) })
+                -self.lambda * cost
             }
         };
-        self.phase = Phase::Emit(Handoff { artifact: ArtifactId(0), sender, reward, duration: 1, next });
+        Step { sender, reward, duration: 1 }
     }
 }
 
-impl JointState for MathEnv {
+impl JointState for MathEpisodes {
     fn n_joint_states(&self) -> u32 {
         N_JOINT
     }

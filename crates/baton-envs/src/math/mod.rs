@@ -46,6 +46,6 @@ pub mod strategy;
 pub mod table;
 
 pub use config::{BackendKind, CriticConfig, CriticKind, Math, MathConfig};
-pub use env::{Calls, EpisodeRecord, MathEnv, Order, Tally, Workflow};
+pub use env::{Calls, EpisodeRecord, MathEnv, MathEpisodes, Order, Tally, Workflow};
 pub use strategy::Strategy;
 pub use table::{CriticSource, MathTable, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds};

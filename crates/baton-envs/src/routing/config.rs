@@ -94,8 +94,8 @@ fn default_bin() -> f64 {
 }
 
 /// The network, by `kind`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TopologyConfig {
     /// An `.edges` file. A relative path is tried from the working directory, then under the data directory
     /// (`BATON_DATA_DIR`, default the repository's `data/` folder).
@@ -135,8 +135,8 @@ pub enum TopologyConfig {
 }
 
 /// What a router observes, by `kind`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum InterfaceConfig {
     /// The packet's destination (Q-routing's table: one row per destination).
     #[default]
@@ -149,8 +149,8 @@ pub enum InterfaceConfig {
 }
 
 /// A change during the run, by `kind`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ChangeConfig {
     /// The link goes down at time `at`; a packet sent over it returns to its sender after `penalty`.
     LinkDown {
@@ -177,6 +177,79 @@ pub enum ChangeConfig {
 
 fn default_penalty() -> f64 {
     10.0
+}
+
+// The tagged tables above are read `kind` first (`baton_core::tagged`), so that an error inside one names its
+// field (`workload.topology.rows`); each mirror below is checked by the compiler against its enum's fields.
+
+/// Reads [`TopologyConfig`] (see `baton_core::tagged`).
+#[derive(Deserialize)]
+#[serde(remote = "TopologyConfig", rename_all = "kebab-case", deny_unknown_fields)]
+enum TopologyDe {
+    File {
+        path: String,
+    },
+    Builtin {
+        name: String,
+    },
+    Grid {
+        rows: u32,
+        cols: u32,
+    },
+    Hypercube {
+        dim: u32,
+    },
+    RandomGeometric {
+        nodes: u32,
+        #[serde(default)]
+        radius: Option<f64>,
+        #[serde(default)]
+        seed: u64,
+    },
+}
+
+/// Reads [`InterfaceConfig`] (see `baton_core::tagged`).
+#[derive(Deserialize)]
+#[serde(remote = "InterfaceConfig", rename_all = "kebab-case", deny_unknown_fields)]
+enum InterfaceDe {
+    Destination,
+    Region { regions: u32 },
+}
+
+/// Reads [`ChangeConfig`] (see `baton_core::tagged`).
+#[derive(Deserialize)]
+#[serde(remote = "ChangeConfig", rename_all = "kebab-case", deny_unknown_fields)]
+enum ChangeDe {
+    LinkDown {
+        at: f64,
+        link: [u32; 2],
+        #[serde(default = "default_penalty")]
+        penalty: f64,
+    },
+    Traffic {
+        at: f64,
+        sources: Vec<u32>,
+        destinations: Vec<u32>,
+        share: f64,
+    },
+}
+
+impl<'de> Deserialize<'de> for TopologyConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        baton_core::tagged::kind_first(deserializer, |d| TopologyDe::deserialize(d))
+    }
+}
+
+impl<'de> Deserialize<'de> for InterfaceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        baton_core::tagged::kind_first(deserializer, |d| InterfaceDe::deserialize(d))
+    }
+}
+
+impl<'de> Deserialize<'de> for ChangeConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        baton_core::tagged::kind_first(deserializer, |d| ChangeDe::deserialize(d))
+    }
 }
 
 /// Skill routing: which routers hold which skill, and what serving costs.

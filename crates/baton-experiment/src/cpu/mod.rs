@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use baton_core::{ActionId, Decision, EnvSpec};
 use baton_envs::cpu::env::{oracle_spec, spec, ENV_ID};
-use baton_envs::cpu::{strategy, Cpu, CpuConfig, CpuEnv, CpuWorld, Order, Tally};
+use baton_envs::cpu::{strategy, Cpu, CpuConfig, CpuEnv, CpuEpisodes, CpuWorld, Order, Tally};
 use baton_learn::LearnerParams;
 use baton_tinycpu::TaskSet;
 use rayon::prelude::*;
@@ -85,7 +85,7 @@ impl CpuWorkload {
 
     /// An environment at tester sample size `k`.
     pub fn env(&self, k: u32, order: Order) -> CpuEnv {
-        CpuEnv::new(self.world(k).clone(), self.spec.clone(), order)
+        CpuEpisodes::env(self.world(k).clone(), self.spec.clone(), order)
     }
 
     /// Evaluation episodes per job: every task `eval_episodes_per_task` times.

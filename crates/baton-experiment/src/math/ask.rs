@@ -8,8 +8,8 @@
 //! <run>/policy/lambda-<lambda>/agent-<i>.json   agent i's table Q_i(o, a), row-major n_obs x n_actions
 //! ```
 //!
-//! [`ask`] runs the greedy policy through [`MathEnv`] on one question. The question's row of the table is
-//! filled lazily from a backend: a solver is called only when the policy hands the question to it and the
+//! [`ask`] runs the greedy policy through [`MathEnv`](baton_envs::math::MathEnv) on one question. The
+//! question's row of the table is filled lazily from a backend: a solver is called only when the policy hands the question to it and the
 //! critic only when the policy asks for it, so a live run pays only for the calls the policy makes. Every
 //! field is computed as [`MathTable::build`] computes it (the same calls, the run's length thresholds), so
 //! with the run's own backend a question reproduces its row of the run's table.
@@ -24,7 +24,7 @@ use baton_envs::math::env::{
 };
 use baton_envs::math::table::{answers_agree, critique, solve, CHEAP, STRONG};
 use baton_envs::math::{
-    CriticSource, Math, MathEnv, MathTable, Order, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds,
+    CriticSource, Math, MathEpisodes, MathTable, Order, QuestionRow, Solved, SolverAnswer, TableParams, Thresholds,
 };
 use baton_learn::{IcqAgent, QFunction, StepSize, TabularQ};
 use baton_llm::{Backend, Gold, Problem};
@@ -314,7 +314,7 @@ pub fn ask(
     };
     let table = MathTable { rows: vec![row], thresholds: th };
     let mut env =
-        MathEnv::new(Arc::new(table), policy.spec.clone(), vec![0u32].into(), Order::Sequential, policy.lambda);
+        MathEpisodes::env(Arc::new(table), policy.spec.clone(), vec![0u32].into(), Order::Sequential, policy.lambda);
     let mut rng = stream(0, Stream::Env);
     let mut solved: [Option<Solved>; 2] = [None, None];
     let mut judged = [false; 2];

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use baton_core::{ActionId, AgentSpec, CoreError, Decision, EnvSpec};
 use baton_envs::math::env::{oracle_spec_for, spec_for, Workflow, ENV_ID};
 use baton_envs::math::{
-    BackendKind, CriticKind, CriticSource, EpisodeRecord, Math, MathConfig, MathEnv, MathTable, Order, Strategy,
-    TableParams, Tally,
+    BackendKind, CriticKind, CriticSource, EpisodeRecord, Math, MathConfig, MathEnv, MathEpisodes, MathTable, Order,
+    Strategy, TableParams, Tally,
 };
 use baton_learn::LearnerParams;
 use baton_llm::{ReplayBackend, SimulatedBackend};
@@ -124,7 +124,7 @@ impl MathWorkload {
 
     /// An environment over `questions` at price `lambda`.
     pub fn env(&self, questions: &Arc<[u32]>, order: Order, lambda: f64) -> MathEnv {
-        MathEnv::new(self.table.clone(), self.spec.clone(), questions.clone(), order, lambda)
+        MathEpisodes::env(self.table.clone(), self.spec.clone(), questions.clone(), order, lambda)
     }
 
     /// The spec `method` trains and is scored on.
@@ -534,8 +534,9 @@ pub fn run_job(
 ) -> Result<MathJob, ExperimentError> {
     let l = lambda.unwrap_or(0.0);
     let spec = math.spec_of(method);
-    let env =
-        |questions: &Arc<[u32]>, order| MathEnv::new(math.table.clone(), spec.clone(), questions.clone(), order, l);
+    let env = |questions: &Arc<[u32]>, order| {
+        MathEpisodes::env(math.table.clone(), spec.clone(), questions.clone(), order, l)
+    };
     let mut eval_env = env(&math.test, Order::Sequential);
     eval_env.keep_records();
     let mut eval = Scripted::new(eval_env, seed);

@@ -140,6 +140,94 @@ fn huge_budgets_and_counts_are_rejected_naming_the_field() {
 }
 
 #[test]
+fn an_error_inside_a_nested_tagged_table_names_the_field_not_the_table() {
+    let grid = |rest: &str| format!("{{ kind = \"grid\", {rest} }}");
+    for (file, table, key, value, field, reason) in [
+        ("routing-6x6.toml", "workload", "topology", grid("rows = -1, cols = 4"), "workload.topology.rows", "expected u32"),
+        ("routing-6x6.toml", "workload", "topology", grid("rows = 4, cols = \"4\""), "workload.topology.cols", "expected u32"),
+        (
+            "routing-6x6.toml",
+            "workload",
+            "topology",
+            grid("rows = 4, cols = 4, colz = 1"),
+            "workload.topology.colz",
+            "unknown field `colz`",
+        ),
+        ("routing-6x6.toml", "workload", "topology", grid("rows = 4"), "workload.topology", "missing field `cols`"),
+        ("routing-6x6.toml", "workload", "topology", "{ kind = \"gird\" }".into(), "workload.topology.kind", "`grid`"),
+        ("routing-6x6.toml", "workload", "topology", "{ kind = 7 }".into(), "workload.topology.kind", "a string"),
+        (
+            "routing-6x6.toml",
+            "workload",
+            "topology",
+            "{ kind = \"random-geometric\", nodes = 10, radius = \"x\" }".into(),
+            "workload.topology.radius",
+            "expected f64",
+        ),
+        (
+            "routing-6x6.toml",
+            "workload",
+            "interface",
+            "{ kind = \"region\", regions = 1.5 }".into(),
+            "workload.interface.regions",
+            "expected u32",
+        ),
+        (
+            "routing-6x6.toml",
+            "workload",
+            "interface",
+            "{ kind = \"destination\", regions = 2 }".into(),
+            "workload.interface.regions",
+            "unknown field `regions`",
+        ),
+        (
+            "routing-adapt.toml",
+            "workload",
+            "changes",
+            "[{ kind = \"link-down\", at = 1.0, link = [0, 1] }, { kind = \"link-down\", at = 1.0, link = [0, \"x\"] }]"
+                .into(),
+            "workload.changes[1].link[1]",
+            "expected u32",
+        ),
+        (
+            "routing-adapt.toml",
+            "workload",
+            "changes",
+            "[{ kind = \"traffic\", at = 1.0, sources = [0], destinations = [1], share = true }]".into(),
+            "workload.changes[0].share",
+            "expected f64",
+        ),
+        (
+            "synthetic.toml",
+            "learner",
+            "behaviour",
+            "{ kind = \"epsilon-greedy\", epsilon = \"x\" }".into(),
+            "learner.behaviour.epsilon",
+            "expected f64",
+        ),
+        (
+            "synthetic.toml",
+            "learner",
+            "behaviour",
+            "{ kind = \"uniform\", kappa = 0.5 }".into(),
+            "learner.behaviour.kappa",
+            "unknown field `kappa`",
+        ),
+        (
+            "bound-width.toml",
+            "learner.network",
+            "features",
+            "{ kind = \"random\", dim = -3 }".into(),
+            "learner.network.features.dim",
+            "invalid value: integer `-3`",
+        ),
+    ] {
+        let e = rejected(&shipped_with(file, table, key, &value));
+        assert_names(&e, &["bad.toml", &format!("{field}: "), reason]);
+    }
+}
+
+#[test]
 fn an_endless_or_oversized_input_file_is_refused_quickly() {
     let started = Instant::now();
     let e = baton_experiment::load_experiment(Path::new("/dev/zero")).unwrap_err().to_string();
