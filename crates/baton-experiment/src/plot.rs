@@ -349,16 +349,26 @@ pub fn delivery_vs_load_svg(
     summary: &crate::routing::RoutingSummary,
     published: Option<&baton_envs::routing::config::PublishedCurve>,
 ) -> Result<String, PlotError> {
-    let mut series: Vec<Series> = methods_in(&summary.rows, |r| r.method)
-        .into_iter()
-        .map(|m| {
-            let pts = summary
-                .rows
-                .iter()
-                .filter(|r| r.method == m && r.mean_delivery_time.is_finite())
-                .map(|r| (r.load, r.mean_delivery_time))
-                .collect();
-            Series::line(m.name(), method_colour(m), pts).dots()
+    // One series per method, and per preset of the `ic-q` arm (the second preset drawn in colour 5).
+    let mut arms: Vec<(Method, Option<baton_envs::routing::config::Preset>)> = Vec::new();
+    for r in &summary.rows {
+        if !arms.contains(&(r.method, r.preset)) {
+            arms.push((r.method, r.preset));
+        }
+    }
+    let mut series: Vec<Series> = arms
+        .iter()
+        .enumerate()
+        .map(|(i, &(m, preset))| {
+            let rows: Vec<&crate::routing::RoutingRow> =
+                summary.rows.iter().filter(|r| r.method == m && r.preset == preset).collect();
+            let pts = rows.iter().filter(|r| r.mean_delivery_time.is_finite()).map(|r| (r.load, r.mean_delivery_time));
+            let colour = match preset {
+                Some(_) if arms[..i].iter().any(|(a, _)| *a == m) => COLOURS[5],
+                _ => method_colour(m),
+            };
+            let name = rows.first().map_or_else(|| m.name().to_string(), |r| r.label());
+            Series::line(name, colour, pts.collect()).dots()
         })
         .collect();
     if let Some(p) = published {
