@@ -117,8 +117,8 @@ impl QFunction for OffsetView<'_> {
     fn max_value(&self, obs: ObsId) -> f64 {
         let row = &self.q[obs.index() * self.degree..][..self.degree];
         let mut m = row[0] - self.w(0);
-        for a in 1..self.degree {
-            let x = row[a] - self.w(a);
+        for (a, &q) in row.iter().enumerate().skip(1) {
+            let x = q - self.w(a);
             if x > m {
                 m = x;
             }
