@@ -94,6 +94,10 @@ fn the_shipped_routing_experiments_are_valid() {
         "routing-adapt",
         "routing-skills",
         "routing-rgg-10k",
+        "routing-preset-6x6",
+        "routing-preset-nsfnet",
+        "routing-preset-geant2",
+        "routing-preset-rgg",
         "synthetic-neural",
     ] {
         let path = root.join(format!("experiments/{name}.toml"));

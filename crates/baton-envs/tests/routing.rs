@@ -262,3 +262,18 @@ fn the_truncated_tally_drops_each_delivery_time_fraction_as_b_and_l_do() {
     assert_eq!(t.mean_time_truncated(), 20.0 / 4.0);
     assert!((t.mean_time() - (4.0 + 5.75 + 6.999 + 5.0 - 1e-12) / 4.0).abs() < 1e-12);
 }
+
+#[test]
+fn saturation_load_counts_relays_on_random_shortest_paths() {
+    // A path 0 - 1 - 2: of the 6 ordered pairs only 0 -> 2 and 2 -> 0 are relayed, both by router 1, so it
+    // saturates at 1 / (2 / 6) = 3.
+    let path = Topology::from_links("path", 3, &[(0, 1), (1, 2)]).unwrap();
+    assert!((path.saturation_load() - 3.0).abs() < 1e-12, "{}", path.saturation_load());
+    // A 4-cycle: the 4 routes between opposite routers each split over two 2-hop paths, so every router
+    // relays 2 x 1/2 = 1 of the 12 routes: 12.
+    let cycle = Topology::from_links("cycle", 4, &[(0, 1), (1, 2), (2, 3), (3, 0)]).unwrap();
+    assert!((cycle.saturation_load() - 12.0).abs() < 1e-9, "{}", cycle.saturation_load());
+    // B&L's grid: 2.348 (an independent count gives router 20 536.72 relays of the 1260 routes).
+    let grid = Topology::builtin("irregular-6x6").unwrap().unwrap();
+    assert!((grid.saturation_load() - 1260.0 / 536.71875).abs() < 1e-9, "{}", grid.saturation_load());
+}

@@ -349,16 +349,26 @@ pub fn delivery_vs_load_svg(
     summary: &crate::routing::RoutingSummary,
     published: Option<&baton_envs::routing::config::PublishedCurve>,
 ) -> Result<String, PlotError> {
-    let mut series: Vec<Series> = methods_in(&summary.rows, |r| r.method)
-        .into_iter()
-        .map(|m| {
-            let pts = summary
-                .rows
-                .iter()
-                .filter(|r| r.method == m && r.mean_delivery_time.is_finite())
-                .map(|r| (r.load, r.mean_delivery_time))
-                .collect();
-            Series::line(m.name(), method_colour(m), pts).dots()
+    // One series per method, and per preset of the `ic-q` arm (the second preset drawn in colour 5).
+    let mut arms: Vec<(Method, Option<baton_envs::routing::config::Preset>)> = Vec::new();
+    for r in &summary.rows {
+        if !arms.contains(&(r.method, r.preset)) {
+            arms.push((r.method, r.preset));
+        }
+    }
+    let mut series: Vec<Series> = arms
+        .iter()
+        .enumerate()
+        .map(|(i, &(m, preset))| {
+            let rows: Vec<&crate::routing::RoutingRow> =
+                summary.rows.iter().filter(|r| r.method == m && r.preset == preset).collect();
+            let pts = rows.iter().filter(|r| r.mean_delivery_time.is_finite()).map(|r| (r.load, r.mean_delivery_time));
+            let colour = match preset {
+                Some(_) if arms[..i].iter().any(|(a, _)| *a == m) => COLOURS[5],
+                _ => method_colour(m),
+            };
+            let name = rows.first().map_or_else(|| m.name().to_string(), |r| r.label());
+            Series::line(name, colour, pts.collect()).dots()
         })
         .collect();
     if let Some(p) = published {
@@ -396,31 +406,45 @@ pub fn delivery_vs_load_svg(
     render((800, 520), &[panel])
 }
 
+/// A time-series line: its label, its colour and its points.
+type BinSeries = (String, RGBColor, Vec<(f64, f64)>);
+
 /// Per method (in order of first appearance), the median over seeds of `value` in each time bin, placed at
-/// the bin's centre; points whose `value` is `None` are left out.
+/// the bin's centre; points whose `value` is `None` are left out. Each `ic-q` preset is its own series (its
+/// label names the preset; a second preset is drawn in colour 5). Returns (label, colour, points).
 fn median_per_bin(
     points: &[crate::routing::BinPoint],
     bin: f64,
     value: impl Fn(&crate::routing::BinPoint) -> Option<f64>,
-) -> Vec<(Method, Vec<(f64, f64)>)> {
-    let mut by_method: Vec<(Method, BTreeMap<u64, Vec<f64>>)> = Vec::new();
+) -> Vec<BinSeries> {
+    type Key = (Method, Option<baton_envs::routing::config::Preset>);
+    let mut by_method: Vec<(Key, BTreeMap<u64, Vec<f64>>)> = Vec::new();
     for p in points {
         let Some(v) = value(p) else { continue };
-        let slot = match by_method.iter().position(|(m, _)| *m == p.method) {
+        let slot = match by_method.iter().position(|(k, _)| *k == (p.method, p.preset)) {
             Some(i) => i,
             None => {
-                by_method.push((p.method, BTreeMap::new()));
+                by_method.push(((p.method, p.preset), BTreeMap::new()));
                 by_method.len() - 1
             }
         };
         // Bin starts are non-negative, so their bit patterns sort like the numbers.
         by_method[slot].1.entry(p.t_start.to_bits()).or_default().push(v);
     }
+    let keys: Vec<Key> = by_method.iter().map(|(k, _)| *k).collect();
     by_method
         .into_iter()
-        .map(|(m, bins)| {
+        .enumerate()
+        .map(|(i, ((m, preset), bins))| {
             let pts = bins.iter().map(|(t, vs)| (f64::from_bits(*t) + bin / 2.0, quantile(vs, 0.5))).collect();
-            (m, pts)
+            let (label, colour) = match preset {
+                Some(p) => {
+                    let second = keys[..i].iter().any(|(a, _)| *a == m);
+                    (format!("{} ({p})", m.name()), if second { COLOURS[5] } else { method_colour(m) })
+                }
+                None => (m.name().to_string(), method_colour(m)),
+            };
+            (label, colour, pts)
         })
         .collect()
 }
@@ -436,9 +460,9 @@ pub fn time_series_svg(
     let delay = median_per_bin(points, config.bin, |p| p.mean_delivery_time);
     // Packets delivered per time unit in each bin (median over seeds), bins with no delivery included.
     let rate = median_per_bin(points, config.bin, |p| Some(p.delivered as f64 / config.bin));
-    let rate_hi = rate.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1e-9) * 1.15;
-    let y_hi = delay.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(1.0f64, f64::max) * 1.25;
-    let y_lo = delay.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(f64::INFINITY, f64::min).min(y_hi) * 0.8;
+    let rate_hi = rate.iter().flat_map(|s| s.2.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1e-9) * 1.15;
+    let y_hi = delay.iter().flat_map(|s| s.2.iter().map(|p| p.1)).fold(1.0f64, f64::max) * 1.25;
+    let y_lo = delay.iter().flat_map(|s| s.2.iter().map(|p| p.1)).fold(f64::INFINITY, f64::min).min(y_hi) * 0.8;
     let y_lo = if y_lo.is_finite() && y_lo > 0.0 { y_lo } else { 1.0 };
     let load = config.loads.first().copied().unwrap_or(f64::NAN);
     let changes = config.changes.iter().map(|c| {
@@ -460,7 +484,7 @@ pub fn time_series_svg(
             ),
             Axis::linear("simulated time", 0.0, config.duration),
             Axis::log("mean delivery time (log scale)", y_lo, y_hi).format(|y| format!("{y:.0}")),
-            changes.chain(delay.into_iter().map(|(m, pts)| Series::line(m.name(), method_colour(m), pts))).collect(),
+            changes.chain(delay.into_iter().map(|(label, colour, pts)| Series::line(label, colour, pts))).collect(),
         )
         .legend(Some(Corner::UpperRight))
     };
@@ -470,7 +494,7 @@ pub fn time_series_svg(
             "packets delivered per time unit (median of seeds)",
             Axis::linear("simulated time", 0.0, config.duration),
             Axis::linear("delivered / time unit", 0.0, rate_hi),
-            rate.into_iter().map(|(m, pts)| Series::line(m.name(), method_colour(m), pts).unlabelled()).collect(),
+            rate.into_iter().map(|(label, colour, pts)| Series::line(label, colour, pts).unlabelled()).collect(),
         )
         .legend(None)
     };

@@ -40,14 +40,40 @@ pub struct RoutingConfig {
     /// `{ kind = "region", regions = K }` (hierarchical addressing for large networks).
     #[serde(default)]
     pub interface: InterfaceConfig,
-    /// Cost of the source router's first hop: `full` (`q + s + t`, model.md 6.2) or `target-only` (`t` alone,
-    /// as B&L's simulator effectively does).
-    #[serde(default = "default_source_cost")]
-    pub source_cost: SourceCost,
-    /// Initial estimates of every router's table: `zero` (Q-routing, model.md 6.2) or `hop-count` (hops to the
-    /// destination, as a distance-vector protocol would give; queues are still learned).
-    #[serde(default = "default_q_init")]
-    pub q_init: QInit,
+    /// Cost of the source router's first hop: `full` (`q + s + t`, model.md 6.2; the default) or `target-only`
+    /// (`t` alone, as B&L's simulator effectively does). Set by `preset`; leave it out when a preset is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_cost: Option<SourceCost>,
+    /// Initial estimates of every router's table: `zero` (Q-routing, model.md 6.2; the default) or `hop-count`
+    /// (hops to the destination, as a distance-vector protocol would give; queues are still learned). Set by
+    /// `preset`; leave it out when a preset is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q_init: Option<QInit>,
+    /// What the receiver's one scalar reports: `estimate` (Q-routing, model.md 6.2; the default: its best
+    /// estimate of the time to deliver from its queue, `min_z Q_y(d, z)`), `wait` (the packet's wait in its
+    /// queue, which the receiver knows from its own backlog, plus its best estimate of the time from its send
+    /// to delivery; the sender's cost is then the transit alone) or `backlog` (every header also carries its
+    /// sender's backlog; a router adds each neighbour's last-reported backlog to its estimates through that
+    /// neighbour when it decides and replies, and replies with its best such estimate from its send on). Needs
+    /// the fused IC-Q loop (packet delivery, no `changes`, greedy behaviour). Set by `preset`; leave it out when
+    /// a preset is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
+    /// What a packet's header carries besides its destination: `none` (Q-routing; the default) or `backward`
+    /// (its source, and its sender's estimate of the time back to that source: the receiver also learns its
+    /// own route towards the source through the sender, as dual reinforcement Q-routing does). The reply stays
+    /// one scalar. Needs the fused IC-Q loop. Set by `preset`; leave it out when a preset is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<Header>,
+    /// A named configuration of the `ic-q` arm, or a list of them run side by side (one `ic-q` row per preset
+    /// and load): `boyan-littman` (B&L's Q-routing as their simulator runs it: `q_init = "zero"`,
+    /// `source_cost = "target-only"`, `reply = "estimate"`, `header = "none"`, constant step 0.5, greedy) or
+    /// `baton` (`q_init = "hop-count"`, `source_cost = "full"`, `reply = "wait"`, `header = "backward"`,
+    /// constant step 0.5, greedy; docs/routing-presets.md says why). A preset sets those fields and the IC-Q
+    /// arm's step and behaviour, so `q_init`, `source_cost`, `reply`, `header` and `[learner]` must be left
+    /// out, and `methods` may list `ic-q`, `shortest-path`, `oracle` and `random` only.
+    #[serde(default, skip_serializing_if = "Presets::is_empty")]
+    pub preset: Presets,
     /// Width of the time bins of the delivery-time series in `metrics.jsonl`, in time units.
     #[serde(default = "default_bin")]
     pub bin: f64,
@@ -72,11 +98,126 @@ fn default_warmup() -> f64 {
 fn default_cap() -> u32 {
     1000
 }
-fn default_source_cost() -> SourceCost {
-    SourceCost::Full
+
+/// What the receiver's scalar reports (`reply`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reply {
+    /// Its best estimate of the time to deliver from its queue (Q-routing).
+    #[default]
+    Estimate,
+    /// The packet's wait in its queue (known from its own backlog) plus its best estimate from its send on.
+    Wait,
+    /// Every packet's header carries its sender's backlog; a router adds each neighbour's last-reported
+    /// backlog to its estimate through that neighbour when it decides and replies, and its reply is its best
+    /// such estimate from its send on (the sender tracks the receiver's wait from the headers).
+    Backlog,
 }
-fn default_q_init() -> QInit {
-    QInit::Zero
+
+/// What a packet's header carries besides its destination (`header`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Header {
+    /// Nothing else (Q-routing).
+    #[default]
+    None,
+    /// Its source and its sender's estimate of the time back to that source (dual reinforcement).
+    Backward,
+}
+
+/// A named configuration of the `ic-q` arm (`preset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// Boyan & Littman's Q-routing as their simulator runs it.
+    BoyanLittman,
+    /// baton's one-scalar configuration (docs/routing-presets.md).
+    Baton,
+}
+
+impl Preset {
+    /// Every preset.
+    pub const ALL: [Preset; 2] = [Preset::BoyanLittman, Preset::Baton];
+
+    /// The name used in configs and outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::BoyanLittman => "boyan-littman",
+            Preset::Baton => "baton",
+        }
+    }
+
+    /// The workload fields the preset sets: `(q_init, source_cost, reply, header)`. Its step and behaviour are
+    /// the learner's side (`baton_experiment::routing::preset_learner`).
+    pub fn fields(self) -> (QInit, SourceCost, Reply, Header) {
+        match self {
+            Preset::BoyanLittman => (QInit::Zero, SourceCost::TargetOnly, Reply::Estimate, Header::None),
+            Preset::Baton => (QInit::HopCount, SourceCost::Full, Reply::Wait, Header::Backward),
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `preset`: one preset name or a list of them (run side by side), in config order, without repeats.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Presets(pub Vec<Preset>);
+
+impl Presets {
+    /// Whether no preset is given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Presets {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => one.serialize(s),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Presets {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Presets;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a preset name (\"boyan-littman\" or \"baton\") or a list of them")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Presets, E> {
+                preset_named(v).map(|p| Presets(vec![p]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Presets, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    let p = preset_named(&name)?;
+                    if out.contains(&p) {
+                        return Err(serde::de::Error::custom(format!("preset {name:?} is listed twice")));
+                    }
+                    out.push(p);
+                }
+                if out.is_empty() {
+                    return Err(serde::de::Error::custom("list at least one preset, or leave `preset` out"));
+                }
+                Ok(Presets(out))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+fn preset_named<E: serde::de::Error>(name: &str) -> Result<Preset, E> {
+    Preset::ALL.into_iter().find(|p| p.name() == name).ok_or_else(|| {
+        let known: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+        E::custom(format!("unknown preset {name:?}; known: {}", known.join(", ")))
+    })
 }
 
 /// Initial estimates of the routers' tables.
@@ -334,6 +475,23 @@ pub struct Routing {
 }
 
 impl RoutingConfig {
+    /// `q_init`, or its default (`zero`) when left out.
+    pub fn q_init(&self) -> QInit {
+        self.q_init.unwrap_or(QInit::Zero)
+    }
+    /// `source_cost`, or its default (`full`) when left out.
+    pub fn source_cost(&self) -> SourceCost {
+        self.source_cost.unwrap_or(SourceCost::Full)
+    }
+    /// `reply`, or its default (`estimate`) when left out.
+    pub fn reply(&self) -> Reply {
+        self.reply.unwrap_or_default()
+    }
+    /// `header`, or its default (`none`) when left out.
+    pub fn header(&self) -> Header {
+        self.header.unwrap_or_default()
+    }
+
     /// Shrinks simulated time by `factor` (for `--quick`): the run, the warm-up, the bins and every change's time,
     /// so the run keeps its shape. A factor below 1 or not finite leaves the config as it is.
     pub fn shorten(&mut self, factor: f64) {
@@ -526,6 +684,38 @@ impl RoutingConfig {
                 }))
             }
         };
+        if !self.preset.is_empty() {
+            let set = [
+                ("q_init", self.q_init.is_some()),
+                ("source_cost", self.source_cost.is_some()),
+                ("reply", self.reply.is_some()),
+                ("header", self.header.is_some()),
+            ];
+            if let Some((field, _)) = set.iter().find(|(_, given)| *given) {
+                return Err(bad(field, "is set by `preset`; leave it out (or leave `preset` out and set it here)"));
+            }
+        }
+        let extended = self.reply() != Reply::Estimate
+            || self.header() == Header::Backward
+            || self.preset.0.iter().any(|p| p.fields().2 != Reply::Estimate || p.fields().3 == Header::Backward);
+        if extended {
+            let what = if self.preset.0.contains(&Preset::Baton) {
+                "preset = \"baton\""
+            } else if self.reply() != Reply::Estimate {
+                "this `reply`"
+            } else {
+                "header = \"backward\""
+            };
+            if self.skills.is_some() {
+                return Err(bad("skills", format!("{what} routes packets to their destination; leave `skills` out")));
+            }
+            if !self.changes.is_empty() {
+                return Err(bad(
+                    "changes",
+                    format!("{what} runs in the fused IC-Q loop, which has no scheduled changes"),
+                ));
+            }
+        }
         if let Some(p) = &self.published {
             for (name, v) in [("q_routing", &p.q_routing), ("shortest_path", &p.shortest_path)] {
                 if !v.is_empty() && v.len() != p.loads.len() {
@@ -550,7 +740,7 @@ impl Routing {
             load,
             max_in_flight: self.config.max_in_flight,
             interface: Arc::clone(&self.interface),
-            source_cost: self.config.source_cost,
+            source_cost: self.config.source_cost(),
             warmup: self.config.warmup,
             horizon: self.config.duration,
             bin: self.config.bin,

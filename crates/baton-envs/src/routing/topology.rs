@@ -498,6 +498,49 @@ impl Topology {
         dist
     }
 
+    /// The offered load at which random shortest-path routing saturates its busiest router: `1 / max_v share(v)`,
+    /// where `share(v)` is the expected number of times a packet with a uniform source and destination
+    /// (distinct) is relayed by `v`, each packet taking a random shortest path (at every hop a uniform choice
+    /// among the neighbours one hop closer, as [`super::ShortestPaths`] routes). A packet takes no service slot
+    /// at its source or its destination (model.md 6.2), so only relays count. B&L's 6x6 grid: 2.34 (router 21
+    /// relays 538 of the 1260 routes). Routing experiments scale their loads by it (docs/routing-presets.md).
+    /// One breadth-first search per destination: `O(n (n + links))`.
+    pub fn saturation_load(&self) -> f64 {
+        let n = self.n_nodes() as usize;
+        let mut relayed = vec![0.0f64; n];
+        let mut flow = vec![0.0f64; n];
+        let mut dist = vec![u32::MAX; n];
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for d in 0..n as u32 {
+            dist.fill(u32::MAX);
+            bfs(&self.offsets, &self.neighbours, d, &mut dist);
+            // Every other router sends one packet to `d`; push the flows from the farthest routers inwards.
+            order.sort_unstable_by_key(|&v| std::cmp::Reverse(dist[v as usize]));
+            flow.fill(1.0);
+            flow[d as usize] = 0.0;
+            for &v in &order {
+                if v == d {
+                    continue;
+                }
+                let f = flow[v as usize];
+                // Its own packet takes no slot at its source; every other packet it holds is relayed.
+                relayed[v as usize] += f - 1.0;
+                let closer = self.neighbours(v).iter().filter(|&&w| dist[w as usize] + 1 == dist[v as usize]);
+                let k = closer.clone().count() as f64;
+                for &w in closer {
+                    flow[w as usize] += f / k;
+                }
+            }
+        }
+        let pairs = (n * (n - 1)) as f64;
+        let busiest = relayed.iter().copied().fold(0.0, f64::max) / pairs;
+        if busiest > 0.0 {
+            1.0 / busiest
+        } else {
+            f64::INFINITY
+        }
+    }
+
     /// A copy without the link a-b (for link-failure scenarios), named `{name}-without-{lo}-{hi}`.
     ///
     /// Errors: [`TopologyError::InvalidGenerator`] (`without_link.link`) if `a-b` is not a link (including an

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use baton_core::rng::uniform_index;
 use baton_core::Env;
-use baton_envs::routing::config::{QInit, TopologyConfig};
+use baton_envs::routing::config::{Header, Preset, QInit, Reply, TopologyConfig};
 use baton_envs::routing::network::Task;
 use baton_envs::routing::network::ENV_ID;
 use baton_envs::routing::{HopTable, NetStats, Network, Routing, RoutingConfig, ShortestPaths, Tally};
-use baton_learn::{IcqAgent, LearnerParams, TabularQ};
+use baton_learn::{Behaviour, IcqAgent, LearnerParams, StepSize, TabularQ};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -33,11 +33,46 @@ const CHUNKS: u32 = 50;
 pub const METHODS: [Method; 6] =
     [Method::IcQ, Method::IcQNeural, Method::NoScalar, Method::ShortestPath, Method::Oracle, Method::Random];
 
+/// The methods a run with `preset` may list (the others read `[learner]`, which a preset replaces).
+pub const PRESET_METHODS: [Method; 4] = [Method::IcQ, Method::ShortestPath, Method::Oracle, Method::Random];
+
+/// The IC-Q arm's step size and behaviour under `preset`: a constant step of 0.5 and greedy action with random
+/// ties for both (Boyan & Littman's `eta`; docs/routing-presets.md).
+pub fn preset_learner(preset: Preset) -> (StepSize, Behaviour) {
+    match preset {
+        Preset::BoyanLittman | Preset::Baton => (StepSize::Constant(0.5), Behaviour::Greedy),
+    }
+}
+
+/// One arm of a run: a method, and for `ic-q` under `preset`, which preset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Arm {
+    method: Method,
+    preset: Option<Preset>,
+}
+
+/// The arms of a run, in config order: every method, `ic-q` once per preset.
+fn arms(routing: &Routing, methods: &[Method]) -> Vec<Arm> {
+    let presets = &routing.config.preset.0;
+    methods
+        .iter()
+        .flat_map(|&method| {
+            if method == Method::IcQ && !presets.is_empty() {
+                presets.iter().map(|&p| Arm { method, preset: Some(p) }).collect::<Vec<_>>()
+            } else {
+                vec![Arm { method, preset: None }]
+            }
+        })
+        .collect()
+}
+
 /// One (method, load, seed) simulation.
 #[derive(Clone, Debug)]
 pub struct RoutingJob {
     /// Method.
     pub method: Method,
+    /// The `ic-q` arm's preset, if the run has any.
+    pub preset: Option<Preset>,
     /// Offered load.
     pub load: f64,
     /// Seed.
@@ -53,6 +88,9 @@ pub struct RoutingJob {
 pub struct BinPoint {
     /// Method.
     pub method: Method,
+    /// The `ic-q` arm's preset (omitted without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
     /// Offered load.
     pub load: f64,
     /// Seed.
@@ -78,6 +116,9 @@ pub struct BinPoint {
 pub struct RoutingRow {
     /// Method.
     pub method: Method,
+    /// The `ic-q` arm's preset (omitted without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
     /// Offered load.
     pub load: f64,
     /// Median over seeds of the mean delivery time of packets delivered in `[warmup, duration]`.
@@ -106,6 +147,16 @@ pub struct RoutingRow {
     pub seeds: u32,
 }
 
+impl RoutingRow {
+    /// The row's method, with its preset when it has one: `ic-q (baton)`.
+    pub fn label(&self) -> String {
+        match self.preset {
+            Some(p) => format!("{} ({p})", self.method.name()),
+            None => self.method.name().to_string(),
+        }
+    }
+}
+
 /// The network of a routing run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NetworkFacts {
@@ -117,6 +168,10 @@ pub struct NetworkFacts {
     pub links: usize,
     /// Readable description.
     pub description: String,
+    /// The offered load at which random shortest-path routing saturates the busiest router
+    /// ([`baton_envs::routing::Topology::saturation_load`]; B&L's grid: 2.34). Loads are compared across
+    /// networks as fractions of it.
+    pub saturation_load: f64,
 }
 
 /// `summary.json` of a routing run.
@@ -161,20 +216,31 @@ pub fn run(
     let shortest = methods
         .contains(&Method::ShortestPath)
         .then(|| Arc::new(ShortestPaths::for_task(&routing.topology, &routing.task)));
-    let hop_table = (routing.config.q_init == QInit::HopCount)
+    let arms = arms(routing, methods);
+    let hop_table = arms
+        .iter()
+        .any(|a| arm_q_init(routing, *a) == QInit::HopCount)
         .then(|| Arc::new(HopTable::new(&routing.topology, &routing.interface)));
     let loads = &routing.config.loads;
-    let jobs: Vec<(Method, f64, u64)> =
-        methods.iter().flat_map(|&m| loads.iter().flat_map(move |&l| seeds.iter().map(move |&s| (m, l, s)))).collect();
+    let jobs: Vec<(Arm, f64, u64)> =
+        arms.iter().flat_map(|&a| loads.iter().flat_map(move |&l| seeds.iter().map(move |&s| (a, l, s)))).collect();
     let results: Vec<RoutingJob> = jobs
         .par_iter()
-        .map(|&(method, load, seed)| {
+        .map(|&(arm, load, seed)| {
             let tables = Tables { shortest: shortest.as_deref(), hops: hop_table.as_deref() };
-            run_job(routing, tables, learner, method, load, seed, progress)
+            run_job(routing, tables, learner, arm, load, seed, progress)
         })
         .collect::<Result<_, _>>()?;
-    let summary = summarise(name, routing, methods, seeds.len() as u32, &results);
+    let summary = summarise(name, routing, &arms, seeds.len() as u32, &results);
     Ok(RoutingResults { summary, jobs: results, config: routing.config.clone() })
+}
+
+/// The initial estimates of an arm's tables.
+fn arm_q_init(routing: &Routing, arm: Arm) -> QInit {
+    match arm.preset {
+        Some(p) => p.fields().0,
+        None => routing.config.q_init(),
+    }
 }
 
 /// Precomputed tables shared by every job of a run.
@@ -188,19 +254,32 @@ fn run_job(
     routing: &Routing,
     tables: Tables<'_>,
     learner: &LearnerParams,
-    method: Method,
+    arm: Arm,
     load: f64,
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<RoutingJob, ExperimentError> {
+    let method = arm.method;
     let network = routing.network(load);
+    // The IC-Q arm's settings: its preset's, or the config's and `[learner]`'s.
+    let mut params = routing.params(load);
+    let (arm_step, behaviour, reply, header) = match arm.preset {
+        Some(p) => {
+            let (_, source_cost, reply, header) = p.fields();
+            params.source_cost = source_cost;
+            let (step, behaviour) = preset_learner(p);
+            (step, behaviour, reply, header)
+        }
+        None => (learner.step.clone(), learner.behaviour, routing.config.reply(), routing.config.header()),
+    };
+    let hops = if arm_q_init(routing, arm) == QInit::HopCount { tables.hops } else { None };
     let duration = routing.config.duration;
     let step = duration / f64::from(CHUNKS);
     let agents = |net: &Network| -> Result<Vec<IcqAgent<TabularQ>>, ExperimentError> {
         let spec = net.spec();
         let mut out = Vec::with_capacity(spec.agents.len());
         for (i, a) in spec.agents.iter().enumerate() {
-            let q = match tables.hops {
+            let q = match hops {
                 None => TabularQ::new(a, learner.step.clone()),
                 Some(h) => TabularQ::with_values(a, learner.step.clone(), net.hop_prior(h, i as u32))
                     .ok_or_else(|| ExperimentError::Internal(format!("hop prior of router {i} has the wrong size")))?,
@@ -218,17 +297,16 @@ fn run_job(
         }
     };
     let (net, train) = match method {
-        Method::IcQ if FusedQRouting::supports(&routing.params(load), learner.behaviour) => {
+        Method::IcQ if FusedQRouting::supports(&params, behaviour) => {
             // The fused loop: the same results as the reference below, faster (see `qrouting`).
-            let mut l = FusedQRouting::new(
-                Arc::clone(&routing.topology),
-                routing.params(load),
-                learner.step.clone(),
-                learner.behaviour,
-                seed,
-                |v| tables.hops.map(|h| network.hop_prior(h, v)),
-            )
-            .map_err(ExperimentError::Internal)?;
+            let mut l = FusedQRouting::new(Arc::clone(&routing.topology), params, arm_step, behaviour, seed, |v| {
+                hops.map(|h| network.hop_prior(h, v))
+            })
+            .map_err(ExperimentError::Internal)?
+            .with_extensions(reply == Reply::Wait, header == Header::Backward);
+            if reply == Reply::Backlog {
+                l = l.with_backlog();
+            }
             chunks(&mut |until| l.run_until(until));
             if l.has_non_finite() {
                 return Err(ExperimentError::Diverged {
@@ -240,6 +318,11 @@ fn run_job(
             (l.stats().clone(), l.train_stats())
         }
         Method::IcQ => {
+            if reply != Reply::Estimate || header != Header::None {
+                return Err(ExperimentError::Internal(
+                    "reply = \"wait\" and header = \"backward\" run only in the fused loop".into(),
+                ));
+            }
             let agents = agents(&network)?;
             let mut l = Decentralized::new(network, agents, learner.behaviour, seed);
             chunks(&mut |until| l.run_until(|env, _| env.now() >= until));
@@ -313,7 +396,7 @@ fn run_job(
             })
         }
     };
-    Ok(RoutingJob { method, load, seed, net, train })
+    Ok(RoutingJob { method, preset: arm.preset, load, seed, net, train })
 }
 
 fn check_finite<'a>(
@@ -328,12 +411,13 @@ fn check_finite<'a>(
     Ok(())
 }
 
-fn summarise(name: &str, routing: &Routing, methods: &[Method], seeds: u32, jobs: &[RoutingJob]) -> RoutingSummary {
+fn summarise(name: &str, routing: &Routing, arms: &[Arm], seeds: u32, jobs: &[RoutingJob]) -> RoutingSummary {
     let published = routing.config.published.as_ref();
     let mut rows = Vec::new();
-    for &method in methods {
+    for &Arm { method, preset } in arms {
         for &load in &routing.config.loads {
-            let group: Vec<&RoutingJob> = jobs.iter().filter(|j| j.method == method && j.load == load).collect();
+            let group: Vec<&RoutingJob> =
+                jobs.iter().filter(|j| j.method == method && j.preset == preset && j.load == load).collect();
             let window: Vec<Tally> = group.iter().map(|j| j.net.window).collect();
             let times: Vec<f64> = window.iter().map(Tally::mean_time).collect();
             let median = |f: &dyn Fn(&Tally) -> f64| quantile(&window.iter().map(f).collect::<Vec<_>>(), 0.5);
@@ -350,6 +434,7 @@ fn summarise(name: &str, routing: &Routing, methods: &[Method], seeds: u32, jobs
             });
             rows.push(RoutingRow {
                 method,
+                preset,
                 load,
                 mean_delivery_time: quantile(&times, 0.5),
                 mean_delivery_time_iqr: [quantile(&times, 0.25), quantile(&times, 0.75)],
@@ -376,6 +461,7 @@ fn summarise(name: &str, routing: &Routing, methods: &[Method], seeds: u32, jobs
             routers: t.n_nodes(),
             links: t.n_links(),
             description: routing.describe(),
+            saturation_load: t.saturation_load(),
         },
         rows,
     }
@@ -389,6 +475,7 @@ pub fn bin_points(results: &RoutingResults, bin: f64) -> Vec<BinPoint> {
             let finite = |x: f64| x.is_finite().then_some(x);
             out.push(BinPoint {
                 method: j.method,
+                preset: j.preset,
                 load: j.load,
                 seed: j.seed,
                 t_start: bin * k as f64,
@@ -448,6 +535,44 @@ impl WorkloadSpec for RoutingConfig {
         experiment.check_neural_method()?;
         experiment.check_methods("routing", &METHODS, "")?;
         experiment.check_no_sweep()?;
+        if !self.preset.is_empty() {
+            if !experiment.methods.contains(&Method::IcQ) {
+                return Err(bad("workload.preset", "configures the `ic-q` arm, which `methods` does not list".into()));
+            }
+            if let Some(m) = experiment.methods.iter().find(|m| !PRESET_METHODS.contains(m)) {
+                let allowed: Vec<&str> = PRESET_METHODS.iter().map(|m| m.name()).collect();
+                return Err(bad(
+                    "methods",
+                    format!(
+                        "`{m}` reads [learner], which `workload.preset` replaces; with a preset list only {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            if experiment.learner != baton_learn::LearnerConfig::default() {
+                return Err(bad(
+                    "learner",
+                    "`workload.preset` sets the IC-Q arm's step and behaviour; leave [learner] out".into(),
+                ));
+            }
+        } else if (self.reply() != Reply::Estimate || self.header() != Header::None)
+            && experiment.learner.behaviour != baton_learn::BehaviourConfig::Greedy
+        {
+            return Err(bad(
+                "learner.behaviour",
+                "reply = \"wait\" and header = \"backward\" run in the fused IC-Q loop, which needs { kind = \"greedy\" }"
+                    .into(),
+            ));
+        } else if (self.reply() != Reply::Estimate || self.header() != Header::None)
+            && experiment.methods.iter().any(|m| matches!(m, Method::NoScalar | Method::IcQNeural))
+        {
+            return Err(bad(
+                "methods",
+                "reply = \"wait\" and header = \"backward\" apply to `ic-q` only; run no-scalar and ic-q-neural \
+                 in a config without them"
+                    .into(),
+            ));
+        }
         Ok(Box::new(CheckedRouting(self.clone())))
     }
 }
@@ -489,8 +614,8 @@ impl Workload for Routing {
         "time units"
     }
     fn total_work(&self, experiment: &crate::Experiment) -> u64 {
-        let jobs =
-            (experiment.config.methods.len() * self.config.loads.len()) as u64 * u64::from(experiment.config.seeds);
+        let jobs = (arms(self, &experiment.config.methods).len() * self.config.loads.len()) as u64
+            * u64::from(experiment.config.seeds);
         let step = (self.config.duration / 50.0).round() as u64;
         jobs * 50 * step
     }

@@ -89,6 +89,61 @@ impl QFunction for RouterQRef<'_> {
     }
 }
 
+/// `reply = "backlog"`: a router's table seen with its neighbours' reported backlogs subtracted (IC-Q sign):
+/// the value of neighbour `z` is `Q(d, z) - W(z)`, the estimated time through `z` including the wait at `z`
+/// (negated), with `W(z)` the backlog `z` last reported (as it stood when that report was sent; letting it
+/// drain with time made routers pile onto a neighbour before its next report). Decisions and replies read
+/// it; updates go to the table itself.
+pub struct OffsetView<'a> {
+    q: &'a [f64],
+    heard: &'a [f64],
+    degree: usize,
+    actions: &'a [ActionId],
+}
+
+impl OffsetView<'_> {
+    #[inline(always)]
+    fn w(&self, a: usize) -> f64 {
+        self.heard[a]
+    }
+}
+
+impl QFunction for OffsetView<'_> {
+    #[inline(always)]
+    fn legal(&self, _obs: ObsId) -> &[ActionId] {
+        &self.actions[..self.degree]
+    }
+    #[inline(always)]
+    fn max_value(&self, obs: ObsId) -> f64 {
+        let row = &self.q[obs.index() * self.degree..][..self.degree];
+        let mut m = row[0] - self.w(0);
+        for (a, &q) in row.iter().enumerate().skip(1) {
+            let x = q - self.w(a);
+            if x > m {
+                m = x;
+            }
+        }
+        m
+    }
+    #[inline(always)]
+    fn greedy(&self, obs: ObsId) -> ActionId {
+        let mut best = 0;
+        for a in 1..self.degree {
+            if self.value(obs, ActionId(a as u16)).total_cmp(&self.value(obs, ActionId(best as u16))).is_gt() {
+                best = a;
+            }
+        }
+        ActionId(best as u16)
+    }
+    #[inline(always)]
+    fn value(&self, obs: ObsId, action: ActionId) -> f64 {
+        self.q[obs.index() * self.degree + action.index()] - self.w(action.index())
+    }
+    fn update_towards(&mut self, _obs: ObsId, _action: ActionId, _target: f64) -> f64 {
+        unreachable!("a read-only view is never updated")
+    }
+}
+
 impl QFunction for RouterQ<'_> {
     #[inline(always)]
     fn legal(&self, _obs: ObsId) -> &[ActionId] {
@@ -243,6 +298,18 @@ pub struct FusedQRouting {
     train: TrainStats,
     /// Whether to prefetch ahead (tables too large for the caches; on small networks it only costs).
     prefetch: bool,
+    /// `reply = "wait"`: the receiver adds the packet's wait in its queue to its reply, and the sender's cost
+    /// is the transit alone.
+    wait_reply: bool,
+    /// `header = "backward"`: per packet slot, its source and its sender's estimate (IC-Q sign) of the time
+    /// back to that source; empty otherwise.
+    back: Vec<(u32, f64)>,
+    /// Packets waiting in each router's FIFO (`reply = "wait"` or `header = "backward"`; empty otherwise).
+    qlen: Vec<u32>,
+    /// `reply = "backlog"`: per packet slot, its sender's backlog as the header reports it; per entry of the
+    /// neighbour lists, the backlog that neighbour last reported (empty otherwise).
+    backlog: Vec<f64>,
+    heard: Vec<f64>,
 }
 
 impl FusedQRouting {
@@ -352,7 +419,74 @@ impl FusedQRouting {
             train: TrainStats::default(),
             prefetch,
             params,
+            wait_reply: false,
+            back: Vec::new(),
+            qlen: Vec::new(),
+            backlog: Vec::new(),
+            heard: Vec::new(),
         })
+    }
+
+    /// Turn on `reply = "backlog"` (after [`FusedQRouting::with_extensions`], before the run starts): every
+    /// packet's header carries its sender's backlog (the wait a packet sent back would have there, one
+    /// transit later); each router keeps the last backlog each neighbour reported and adds it to its table's
+    /// estimate through that neighbour when it decides and when it replies; its reply leaves out its own wait
+    /// (the sender tracks it from the headers), and a sender's cost is the transit alone.
+    pub fn with_backlog(mut self) -> Self {
+        self.wait_reply = true;
+        self.backlog = vec![0.0; self.packets.len()];
+        self.heard = vec![0.0; self.neighbours.len()];
+        if self.qlen.is_empty() {
+            self.qlen = vec![0; self.routers.len()];
+        }
+        self
+    }
+
+    /// Router `x`'s rows seen through the backlogs its neighbours reported (`reply = "backlog"`).
+    #[inline(always)]
+    fn offset_view(&self, x: u32) -> OffsetView<'_> {
+        let r = &self.routers[x as usize];
+        let degree = usize::from(r.degree);
+        let start = r.neighbours as usize;
+        OffsetView { q: &self.q[r.base..], heard: &self.heard[start..start + degree], degree, actions: &self.actions }
+    }
+
+    /// Turn on `reply = "wait"` and `header = "backward"` (before the run starts). `wait`: a receiver replies
+    /// with the packet's wait in its own queue (which it knows from its own backlog: its server's busy time
+    /// plus one time unit per packet ahead) plus the maximum of its row, and a sender's cost is the transit
+    /// alone (its own queueing is in its own reply upstream). `backward`: a packet also carries its source and
+    /// its sender's reply-style estimate of the time back to that source; the receiver first updates its own
+    /// entry for (source, sender) from it, with the transit as its cost, then replies as usual. The reply is
+    /// still one scalar; the header's number travels with the packet.
+    pub fn with_extensions(mut self, wait: bool, backward: bool) -> Self {
+        self.wait_reply = wait;
+        if backward {
+            self.back = vec![(0, 0.0); self.packets.len()];
+        }
+        if wait || backward {
+            self.qlen = vec![0; self.routers.len()];
+        }
+        self
+    }
+
+    /// The wait a packet arriving now at router `y` would have before `y` sends it (its private backlog): the
+    /// rest of its server's current slot plus one time unit per packet queued.
+    #[inline(always)]
+    fn wait(&self, y: u32) -> f64 {
+        self.wait_at(y, self.now)
+    }
+
+    /// The wait a packet reaching router `y` at time `t >= now` would have if nothing else reached `y`
+    /// before it: the rest of the slot its server is busy with at `t`, plus one time unit per packet queued
+    /// now, less the slots served between now and `t`.
+    #[inline(always)]
+    fn wait_at(&self, y: u32, t: f64) -> f64 {
+        let r = &self.routers[y as usize];
+        let queued = f64::from(self.qlen[y as usize]);
+        // Work left at `now`: the current slot's rest and one unit per queued packet; `t - now` of it is
+        // done by `t`.
+        let work = (r.busy_until - self.now).max(0.0) + queued;
+        (work - (t - self.now)).max(0.0)
     }
 
     /// The current simulated time.
@@ -436,6 +570,9 @@ impl FusedQRouting {
                     r.head = self.packets[slot as usize].next;
                     if r.head == NONE {
                         r.tail = NONE;
+                    }
+                    if let Some(n) = self.qlen.get_mut(x) {
+                        *n -= 1;
                     }
                     self.decide(slot);
                 } else {
@@ -544,6 +681,9 @@ impl FusedQRouting {
         p.hops = 0;
         p.birth = self.now;
         p.arrived = self.now;
+        if let Some(b) = self.back.get_mut(slot as usize) {
+            b.0 = src;
+        }
         // Routed at its injection instant; no service slot at the source.
         self.decide(slot);
         true
@@ -570,12 +710,33 @@ impl FusedQRouting {
         let p = &self.packets[slot as usize];
         let x = p.node;
         let obs = self.interface.obs(x, p.dest);
+        if !self.heard.is_empty() {
+            let a = self.act_backlog(x, obs);
+            self.send(slot, obs, a);
+            return;
+        }
         let r = &mut self.routers[x as usize];
         let view = RouterQRef { q: &self.q[r.base..], degree: usize::from(r.degree), actions: &self.actions };
         let mut rng =
             BufferedStream { words: &mut r.draws, state: &mut r.draws_state, stream: &mut self.rngs[x as usize].0 };
         let a = self.behaviour.act(&view, obs, None, &mut rng);
         self.send(slot, obs, a);
+    }
+
+    /// `reply = "backlog"`: router `x`'s greedy pick at `obs` through its neighbours' reported backlogs.
+    fn act_backlog(&mut self, x: u32, obs: ObsId) -> ActionId {
+        let r = &mut self.routers[x as usize];
+        let degree = usize::from(r.degree);
+        let start = r.neighbours as usize;
+        let view = OffsetView {
+            q: &self.q[r.base..],
+            heard: &self.heard[start..start + degree],
+            degree,
+            actions: &self.actions,
+        };
+        let mut rng =
+            BufferedStream { words: &mut r.draws, state: &mut r.draws_state, stream: &mut self.rngs[x as usize].0 };
+        self.behaviour.act(&view, obs, None, &mut rng)
     }
 
     /// The holder of the packet in `slot`, having picked neighbour number `a` at `obs` (step 1), sends it
@@ -596,6 +757,10 @@ impl FusedQRouting {
         }
         let busy_until = r.busy_until;
         let pk = &mut self.packets[slot as usize];
+        if self.wait_reply {
+            // The sender's cost is counted from the send: its queueing went upstream in its own reply.
+            pk.arrived = self.now;
+        }
         pk.base = r.base;
         pk.obs = obs.0;
         pk.action = a.0;
@@ -603,6 +768,12 @@ impl FusedQRouting {
         pk.receiver = r.neighbours + u32::from(a.0);
         pk.hops += 1;
         self.stats.hops += 1;
+        if !self.back.is_empty() {
+            self.set_back(slot, x);
+        }
+        if !self.backlog.is_empty() {
+            self.backlog[slot as usize] = self.wait_at(x, self.now + 1.0);
+        }
         let t = self.now + 1.0;
         self.events.schedule(t, slot);
         if queued {
@@ -611,11 +782,64 @@ impl FusedQRouting {
         }
     }
 
+    /// `header = "backward"`: sender `x` writes into the packet in `slot` its estimate of the time from a
+    /// packet's arrival at `x` to the packet's source (IC-Q sign: 0 when `x` is the source), as its reply
+    /// would say it.
+    fn set_back(&mut self, slot: u32, x: u32) {
+        let src = self.back[slot as usize].0;
+        let v = if src == x {
+            0.0
+        } else {
+            let obs = self.interface.obs(x, src);
+            if !self.heard.is_empty() {
+                // Its backlog travels in the header too: the estimate from its send on.
+                icq::reply(&self.offset_view(x), obs).value()
+            } else {
+                // The wait a packet sent back now would have at `x`, one transit from now.
+                let wait = if self.wait_reply { self.wait_at(x, self.now + 1.0) } else { 0.0 };
+                icq::reply(&self.view(x), obs).value() - wait
+            }
+        };
+        self.back[slot as usize].1 = v;
+    }
+
+    /// `header = "backward"`: receiver `y` reads the packet's header and updates its own entry for (the
+    /// packet's source, the sender `x`) towards the transit cost plus the sender's estimate.
+    fn learn_back(&mut self, slot: u32, x: u32, y: u32) {
+        let (src, back) = self.back[slot as usize];
+        if src == y || x == y {
+            return;
+        }
+        let Some(k) = self.topology.link_index(y, x) else { return };
+        let r = &self.routers[y as usize];
+        let (base, degree) = (r.base, usize::from(r.degree));
+        let obs = self.interface.obs(y, src);
+        let t = Transition { obs, action: ActionId(k as u16), reward: -1.0, duration: 1 };
+        let mut own = RouterQ {
+            q: &mut self.q[base..],
+            visits: if self.visits.is_empty() { &mut [] } else { &mut self.visits[base..] },
+            degree,
+            step: &self.step,
+            actions: &self.actions,
+        };
+        icq::learn(&mut own, &t, 1.0, Scalar::from_wire(back));
+        self.train.handoffs += 1;
+    }
+
     /// The packet in `slot` reaches its neighbour: the receiver replies (step 3), the sender learns (step 4).
     #[inline(always)]
     fn arrive(&mut self, slot: u32) {
         let p = self.packets[slot as usize];
         let (x, y) = (p.node, self.receiver(&p));
+        if !self.heard.is_empty() && x != y {
+            if let Some(k) = self.topology.link_index(y, x) {
+                let i = self.routers[y as usize].neighbours as usize + k;
+                self.heard[i] = self.backlog[slot as usize];
+            }
+        }
+        if !self.back.is_empty() {
+            self.learn_back(slot, x, y);
+        }
         let spent = self.now - p.arrived;
         let reward = match (self.params.source_cost, p.hops) {
             (SourceCost::TargetOnly, 1) => 0.0,
@@ -628,6 +852,7 @@ impl FusedQRouting {
         } else {
             // The receiver observes the packet as it arrives (before it joins the queue).
             let obs = self.interface.obs(y, p.dest);
+            let wait = if self.wait_reply { self.wait(y) } else { 0.0 };
             let now = self.now;
             let pk = &mut self.packets[slot as usize];
             pk.node = y;
@@ -635,7 +860,15 @@ impl FusedQRouting {
             let idle = self.enter(slot, y);
             self.train.transfers += 1;
             self.train.scalars += 1;
-            if idle && x != y {
+            if !self.heard.is_empty() {
+                // The receiver's estimate from its send on, through its neighbours' reported backlogs; an
+                // idle receiver decides at once (the sender's update touches only the sender's table).
+                let v = icq::reply(&self.offset_view(y), obs);
+                if idle {
+                    self.then_decide = Some((slot, None));
+                }
+                v
+            } else if idle && x != y {
                 // The receiver decides on the packet at once, and nothing changes its table before that
                 // (the sender's update touches only the sender's own): its reply and its pick in one pass,
                 // the same scalar, action and draws as a reply now and a decision after the update.
@@ -648,13 +881,21 @@ impl FusedQRouting {
                 };
                 let (v, a) = self.behaviour.reply_and_act(&view, obs, &mut rng);
                 self.then_decide = Some((slot, Some((obs, a))));
+                // An idle receiver: no wait.
                 v
             } else {
                 if idle {
                     // (A link from a router to itself: its update could change the row it decides on.)
                     self.then_decide = Some((slot, None));
                 }
-                icq::reply(&self.view(y), obs)
+                let v = icq::reply(&self.view(y), obs);
+                if self.wait_reply {
+                    // The receiver's reply from its own observation (destination, backlog): the packet's
+                    // wait here plus its best estimate from its send on.
+                    Scalar::from_wire(v.value() - wait)
+                } else {
+                    v
+                }
             }
         };
         let t = Transition { obs: ObsId(p.obs), action: ActionId(p.action), reward, duration: 1 };
@@ -681,6 +922,10 @@ impl FusedQRouting {
             return true;
         }
         self.packets[slot as usize].next = NONE;
+        if let Some(n) = self.qlen.get_mut(y as usize) {
+            *n += 1;
+        }
+        let r = &mut self.routers[y as usize];
         if r.tail == NONE {
             r.head = slot;
         } else {

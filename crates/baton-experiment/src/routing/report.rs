@@ -18,7 +18,7 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | [{}] | {} | {} | {} | {} |",
-            s(r, "method"),
+            label(r),
             f(r, "load"),
             num(f(r, "mean_delivery_time")),
             iqr,
@@ -31,13 +31,39 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
     let by = |m: &str| -> Vec<(f64, f64, f64)> {
         rows(sm)
             .iter()
-            .filter(|r| s(r, "method") == m)
+            .filter(|r| label(r) == m)
             .map(|r| (f(r, "load"), f(r, "mean_delivery_time"), f(r, "published")))
             .collect()
     };
-    let icq = by("ic-q");
     let oracle = by("oracle");
+    let shortest = by("shortest-path");
     let _ = writeln!(out);
+    let mut labels: Vec<String> = rows(sm).iter().map(label).filter(|l| l.starts_with("ic-q (")).collect();
+    labels.dedup();
+    for l in &labels {
+        let arm = by(l);
+        let excess = |base: &[(f64, f64, f64)], max_load: f64| {
+            arm.iter()
+                .filter(|(load, _, _)| *load <= max_load)
+                .filter_map(|(load, t, _)| {
+                    base.iter().find(|(b, _, _)| b == load).map(|(_, o, _)| (*load, 100.0 * (t - o) / o))
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        if let Some((load, d)) = excess(&oracle, f64::INFINITY) {
+            let _ = writeln!(out, "{l}: largest excess over the full-information oracle {d:+.1}% (at load {load}).");
+        }
+        // Low load: up to 0.43 of the network's shortest-path saturation load (B&L's grid: L <= 1.0).
+        let sat = sm.get("network").and_then(|n| n.get("saturation_load")).and_then(Value::as_f64);
+        if let Some((load, d)) = sat.and_then(|sat| excess(&shortest, 0.43 * sat)) {
+            let _ = writeln!(
+                out,
+                "{l}: largest excess over shortest paths up to 0.43 of saturation (B&L's grid: L <= 1.0): {d:+.1}% \
+                 (at load {load})."
+            );
+        }
+    }
+    let icq = by("ic-q");
     let worst_pub = icq
         .iter()
         .filter(|(_, _, p)| p.is_finite())
@@ -63,6 +89,14 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
     );
 }
 
+/// A row's method, with its preset when it has one: `ic-q (baton)`.
+fn label(r: &Value) -> String {
+    match r.get("preset").and_then(Value::as_str) {
+        Some(p) => format!("{} ({p})", s(r, "method")),
+        None => s(r, "method").to_string(),
+    }
+}
+
 /// The result table `baton run` prints.
 pub(crate) fn terminal(s: &RoutingSummary) -> String {
     let mut out = String::new();
@@ -72,7 +106,7 @@ pub(crate) fn terminal(s: &RoutingSummary) -> String {
     let last = if skills { "accuracy" } else { "published" };
     let _ = writeln!(
         out,
-        "{:<14} {:>6} {:>12} {:>19} {:>10} {:>10} {:>9} {:>10}",
+        "{:<20} {:>6} {:>12} {:>19} {:>10} {:>10} {:>9} {:>10}",
         "method", "load", "delivery", "IQR", "hops", "delivered", "dropped", last
     );
     for r in &s.rows {
@@ -84,8 +118,8 @@ pub(crate) fn terminal(s: &RoutingSummary) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<14} {:>6} {:>12.3} {:>19} {:>10.2} {:>10.0} {:>9.0} {:>10}",
-            r.method.name(),
+            "{:<20} {:>6} {:>12.3} {:>19} {:>10.2} {:>10.0} {:>9.0} {:>10}",
+            r.label(),
             r.load,
             r.mean_delivery_time,
             iqr,

@@ -206,7 +206,8 @@ fn assert_fused_matches_reference(routing: &baton_envs::routing::Routing, load: 
     use baton_experiment::train::Decentralized;
     use baton_learn::TabularQ;
     let net = routing.network(load);
-    let hops = (routing.config.q_init == QInit::HopCount).then(|| HopTable::new(&routing.topology, &routing.interface));
+    let hops =
+        (routing.config.q_init() == QInit::HopCount).then(|| HopTable::new(&routing.topology, &routing.interface));
     let spec = net.spec().clone();
     let agents: Vec<IcqAgent<TabularQ>> = spec
         .agents
@@ -296,4 +297,154 @@ fn neural_ic_q_routes_with_one_scalar_per_hop() {
     let synthetic = format!("name = \"s\"\nmethods = [\"ic-q-neural\"]\n[workload]\nkind = \"synthetic\"\n{net}");
     let e = parse(&synthetic).unwrap_err().to_string();
     assert!(e.contains("methods") && e.contains("ic-q-neural"), "{e}");
+}
+
+/// A routing experiment without `[learner]` (a preset replaces it).
+fn preset_config(methods: &str, seeds: u32, workload: &str) -> Result<Experiment, ExperimentError> {
+    let text = format!(
+        "name = \"routing-preset-test\"\nseeds = {seeds}\nmethods = {methods}\n[workload]\nkind = \"routing\"\n\
+         {workload}"
+    );
+    ExperimentConfig::from_toml(&text, "routing-preset-test.toml")?.validate()
+}
+
+#[test]
+fn presets_parse_and_bad_preset_configs_name_the_field() {
+    use baton_envs::routing::config::Preset;
+    let base = six_by_six("[1.0]", 1000.0);
+    let presets = |e: &Experiment| {
+        e.workload_as::<baton_envs::routing::Routing>().expect("a routing workload").config.preset.0.clone()
+    };
+    let one = preset_config("[\"ic-q\"]", 1, &format!("{base}preset = \"baton\"\n")).unwrap();
+    assert_eq!(presets(&one), vec![Preset::Baton]);
+    let two = preset_config("[\"ic-q\", \"oracle\"]", 1, &format!("{base}preset = [\"boyan-littman\", \"baton\"]\n"))
+        .unwrap();
+    assert_eq!(presets(&two), vec![Preset::BoyanLittman, Preset::Baton]);
+    let err = |methods: &str, workload: &str| preset_config(methods, 1, workload).unwrap_err().to_string();
+    let e = err("[\"ic-q\"]", &format!("{base}preset = \"fast\"\n"));
+    assert!(e.contains("workload.preset") && e.contains("unknown preset") && e.contains("boyan-littman"), "{e}");
+    let e = err("[\"ic-q\"]", &format!("{base}preset = [\"baton\", \"baton\"]\n"));
+    assert!(e.contains("workload.preset") && e.contains("twice"), "{e}");
+    let e = err("[\"ic-q\"]", &format!("{base}preset = []\n"));
+    assert!(e.contains("workload.preset"), "{e}");
+    for field in ["q_init = \"zero\"", "source_cost = \"full\"", "reply = \"wait\"", "header = \"none\""] {
+        let e = err("[\"ic-q\"]", &format!("{base}preset = \"baton\"\n{field}\n"));
+        let name = field.split(' ').next().unwrap();
+        assert!(e.contains(&format!("workload.{name}")) && e.contains("set by `preset`"), "{e}");
+    }
+    let e = err("[\"ic-q\", \"no-scalar\"]", &format!("{base}preset = \"baton\"\n"));
+    assert!(e.contains("methods") && e.contains("no-scalar"), "{e}");
+    let e = err("[\"oracle\"]", &format!("{base}preset = \"baton\"\n"));
+    assert!(e.contains("workload.preset") && e.contains("ic-q"), "{e}");
+    let e = err(
+        "[\"ic-q\"]",
+        &format!("{base}preset = \"baton\"\n[[workload.changes]]\nkind = \"link-down\"\nat = 10.0\nlink = [0, 1]\n"),
+    );
+    assert!(e.contains("workload.changes") && e.contains("baton"), "{e}");
+    // A preset sets the IC-Q arm's step and behaviour: `[learner]` is refused.
+    let e = config("[\"ic-q\"]", 1, &format!("{base}preset = \"baton\"\n")).unwrap_err().to_string();
+    assert!(e.contains("learner") && e.contains("preset"), "{e}");
+    // The extensions without a preset need the fused loop's greedy behaviour.
+    let text = format!(
+        "name = \"r\"\nmethods = [\"ic-q\"]\n[workload]\nkind = \"routing\"\n{base}reply = \"wait\"\n\
+         [learner]\nbehaviour = {{ kind = \"uniform\" }}\n"
+    );
+    let e = ExperimentConfig::from_toml(&text, "r.toml").unwrap().validate().unwrap_err().to_string();
+    assert!(e.contains("learner.behaviour") && e.contains("greedy"), "{e}");
+}
+
+#[test]
+fn every_preset_is_documented_in_the_config_doc_comments() {
+    use baton_envs::routing::config::{Header, Preset, QInit, Reply};
+    use baton_envs::routing::network::SourceCost;
+    let source = include_str!("../../../baton-envs/src/routing/config.rs");
+    let field = source.find("pub preset: Presets").expect("the preset field");
+    let mut lines: Vec<&str> = source[..field]
+        .lines()
+        .rev()
+        .skip_while(|l| !l.trim_start().starts_with("///"))
+        .take_while(|l| l.trim_start().starts_with("///"))
+        .map(|l| l.trim_start().trim_start_matches("///").trim())
+        .collect();
+    lines.reverse();
+    let doc = lines.join(" ");
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/routing-presets.md")).unwrap();
+    for p in Preset::ALL {
+        let (q_init, cost, reply, header) = p.fields();
+        let q_init = match q_init {
+            QInit::Zero => "q_init = \"zero\"",
+            QInit::HopCount => "q_init = \"hop-count\"",
+        };
+        let cost = match cost {
+            SourceCost::Full => "source_cost = \"full\"",
+            SourceCost::TargetOnly => "source_cost = \"target-only\"",
+        };
+        let reply = match reply {
+            Reply::Estimate => "reply = \"estimate\"",
+            Reply::Wait => "reply = \"wait\"",
+            Reply::Backlog => "reply = \"backlog\"",
+        };
+        let header = match header {
+            Header::None => "header = \"none\"",
+            Header::Backward => "header = \"backward\"",
+        };
+        let (step, behaviour) = baton_experiment::routing::preset_learner(p);
+        assert_eq!(behaviour, Behaviour::Greedy);
+        let StepSize::Constant(eta) = step else { panic!("{p}: a constant step") };
+        // The doc names the preset and what it sets, in that order, before the next preset's entry.
+        let at = doc.find(&format!("`{}`", p.name())).unwrap_or_else(|| panic!("{p} is not documented: {doc}"));
+        let entry = &doc[at..];
+        let entry = &entry[..entry.find(") or `").map_or(entry.len(), |i| i + 1)];
+        for piece in [q_init, cost, reply, header, &format!("constant step {eta}"), "greedy"] {
+            assert!(entry.contains(piece), "{p}: the doc comment does not say {piece:?}: {entry}");
+        }
+        assert!(guide.contains(&format!("`{}`", p.name())), "docs/routing-presets.md does not describe {p}");
+    }
+}
+
+#[test]
+fn the_baton_preset_beats_boyan_littman_at_low_load_on_the_6x6_grid() {
+    // L = 1.0, 3 seeds of 10,000 time units scored after 5,000: B&L's Q-routing learns detours from its zero
+    // start (about 6.4 here and at full length), shortest paths take about 5.3.
+    let exp = preset_config(
+        "[\"ic-q\", \"shortest-path\"]",
+        3,
+        &format!("{}preset = [\"boyan-littman\", \"baton\"]\n", six_by_six("[1.0]", 10_000.0)),
+    )
+    .unwrap();
+    let r = run(&exp);
+    let arm = |p: baton_envs::routing::config::Preset| {
+        r.summary.rows.iter().find(|x| x.method == Method::IcQ && x.preset == Some(p)).unwrap().clone()
+    };
+    let (bl, baton) =
+        (arm(baton_envs::routing::config::Preset::BoyanLittman), arm(baton_envs::routing::config::Preset::Baton));
+    let sp = row(&r, Method::ShortestPath, 1.0);
+    assert!(
+        baton.mean_delivery_time < 0.9 * bl.mean_delivery_time,
+        "baton {} against boyan-littman {}",
+        baton.mean_delivery_time,
+        bl.mean_delivery_time
+    );
+    assert!(
+        baton.mean_delivery_time <= 1.02 * sp.mean_delivery_time,
+        "baton {} against shortest paths {}",
+        baton.mean_delivery_time,
+        sp.mean_delivery_time
+    );
+    // Still one scalar per transfer (the header's number travels with the packet).
+    assert_eq!(baton.scalars_per_transfer, 1.0);
+    assert_eq!(bl.scalars_per_transfer, 1.0);
+    // The backlog reply runs too, and also starts on shortest paths.
+    let exp = config(
+        "[\"ic-q\"]",
+        2,
+        &format!(
+            "{}q_init = \"hop-count\"\nreply = \"backlog\"\nheader = \"backward\"\n",
+            six_by_six("[1.0]", 10_000.0)
+        ),
+    )
+    .unwrap();
+    let backlog = row(&run(&exp), Method::IcQ, 1.0);
+    assert_eq!(backlog.scalars_per_transfer, 1.0);
+    assert!(backlog.mean_delivery_time <= 1.03 * sp.mean_delivery_time, "backlog {}", backlog.mean_delivery_time);
 }
