@@ -109,7 +109,9 @@ fn run(
     let shard = shard.map(str::parse::<ShardSpec>).transpose().map_err(|e| PyValueError::new_err(e.to_string()))?;
     let config = parse_config(text, format, origin)?;
     let options = RunOptions { seeds, threads, force, quick, shard };
-    let launched = launch(config, origin, Path::new(out), &options).map_err(experiment_error)?;
+    // Checking the config and building the world can take long (data sets; a live backend asks its server for
+    // every answer here), so the GIL is released for it too: a server or progress thread in Python keeps running.
+    let launched = py.detach(|| launch(config, origin, Path::new(out), &options)).map_err(experiment_error)?;
     let total = launched.total_work();
     if let Some(cb) = &progress {
         cb.call1(py, (0u64, total))?;
