@@ -25,7 +25,7 @@ fn configs() -> Vec<(&'static str, String)> {
         (
             "sweep",
             format!(
-                "{}[workload]\nkind = \"synthetic\"\n{training}[sweep]\naxis = \"interface\"\nlevels = [0.0, 4.0]\n",
+                "{}[workload]\nkind = \"synthetic\"\n{training}[sweep]\naxis = \"interface\"\nlevels = [0.0, 2.0, 4.0]\n",
                 head("[\"ic-q\", \"oracle\"]", 2)
             ),
         ),
