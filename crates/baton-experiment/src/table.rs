@@ -43,22 +43,26 @@ impl Table {
         self.notes.push(note.into());
     }
 
-    /// Aligned plain text: the caption, the header, the rows (the first column left-aligned, the others
-    /// right-aligned, two spaces apart), then one line per note; every line ends with a newline.
+    /// Aligned plain text: the caption, the header, the rows (two spaces apart; a column of words left-aligned,
+    /// one of numbers right-aligned), then one line per note; every line ends with a newline.
     pub fn text(&self) -> String {
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        // A column is words when any of its cells starts with a letter (a method, a critic, a router).
+        let mut words = vec![false; self.header.len()];
         for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
+            for ((w, left), cell) in widths.iter_mut().zip(words.iter_mut()).zip(row) {
                 *w = (*w).max(cell.chars().count());
+                *left |= cell.starts_with(char::is_alphabetic);
             }
         }
         let line = |cells: &[String], out: &mut String| {
             let mut l = String::new();
-            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-                if i == 0 {
-                    let _ = write!(l, "{cell:<w$}");
+            for (i, ((cell, w), left)) in cells.iter().zip(&widths).zip(&words).enumerate() {
+                let gap = if i == 0 { "" } else { "  " };
+                if *left {
+                    let _ = write!(l, "{gap}{cell:<w$}");
                 } else {
-                    let _ = write!(l, "  {cell:>w$}");
+                    let _ = write!(l, "{gap}{cell:>w$}");
                 }
             }
             out.push_str(l.trim_end());
@@ -237,7 +241,8 @@ mod tests {
         let lines: Vec<&str> = text.lines().skip(1).take(3).collect();
         let width = lines[0].chars().count();
         assert!(lines.iter().all(|l| l.chars().count() == width), "{text}");
-        assert!(lines[1].starts_with("ic-q    "), "first column left-aligned: {text}");
+        assert!(lines[1].starts_with("ic-q    "), "a column of words is left-aligned: {text}");
+        assert!(lines[0].contains("   value  "), "a column of numbers is right-aligned: {text}");
     }
 
     #[test]
