@@ -28,6 +28,7 @@ pub mod shard;
 pub mod stats;
 pub mod sweep;
 pub mod synthetic;
+pub mod table;
 pub mod train;
 pub mod workload;
 

@@ -1,6 +1,8 @@
 //! `baton report`: one Markdown page from one or more run directories, so the paper's claims can be read at
 //! a glance. Each run gets its table, its plots, and sentences computed from its own numbers that say what
-//! the figures show and what they do not. Nothing here writes files: the binary does.
+//! the figures show and what they do not. Each `summary.json` is read back into its workload's typed summary
+//! ([`crate::workload::Kind::read_summary`]), which makes the tables `baton run` printed. Nothing here writes
+//! files: the binary does.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,8 +17,8 @@ pub struct RunDir {
     pub path: PathBuf,
     /// Its workload, from the summary's `workload`.
     pub kind: &'static dyn crate::workload::Kind,
-    /// Its `summary.json`.
-    pub summary: Value,
+    /// Its `summary.json`, read back into the workload's typed summary.
+    pub summary: Box<dyn crate::workload::RunSummary>,
     /// Its `meta.json` (`Null` if absent).
     pub meta: Value,
     /// The SVG plots in it, sorted by name.
@@ -29,7 +31,8 @@ impl std::fmt::Debug for RunDir {
     }
 }
 
-/// Read `summary.json`, `meta.json` and the plot names of a run directory; errors name the file and reason.
+/// Read `summary.json`, `meta.json` and the plot names of a run directory; errors name the file and reason (for
+/// a summary that is not its workload's, the field).
 pub fn read_run(path: &Path) -> Result<RunDir, ExperimentError> {
     let io = |p: &Path, message: String| ExperimentError::Io { path: p.display().to_string(), message };
     if !path.is_dir() {
@@ -53,6 +56,8 @@ pub fn read_run(path: &Path) -> Result<RunDir, ExperimentError> {
             ),
         ));
     };
+    let summary =
+        kind.read_summary(&text).map_err(|e| io(&summary_path, format!("is not a valid `{id}` summary: {e}")))?;
     let meta = std::fs::read_to_string(path.join("meta.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -67,48 +72,25 @@ pub fn read_run(path: &Path) -> Result<RunDir, ExperimentError> {
     Ok(RunDir { path: path.to_path_buf(), kind, summary, meta, plots })
 }
 
-pub(crate) fn f(v: &Value, key: &str) -> f64 {
-    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
-}
-
-pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("?")
-}
-
-pub(crate) fn rows(v: &Value) -> &[Value] {
-    v.get("rows").and_then(Value::as_array).map_or(&[], Vec::as_slice)
-}
-
-pub(crate) fn num(x: f64) -> String {
-    if !x.is_finite() {
-        "–".into()
-    } else if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) {
-        format!("{x:.3e}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
 /// Render the page. `base` is the directory the page will be written to (image links are relative to it).
 pub fn render(runs: &[RunDir], base: &Path) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# baton report\n");
     let _ = writeln!(out, "{} run(s). Every figure below is read from the run's own `summary.json`.\n", runs.len());
     for run in runs {
-        let sm = &run.summary;
-        let _ = writeln!(out, "## {} (`{}`)\n", s(sm, "experiment"), run.path.display());
-        let wall = f(&run.meta, "wall_seconds");
-        if wall.is_finite() {
+        let sm = &*run.summary;
+        let _ = writeln!(out, "## {} (`{}`)\n", sm.experiment(), run.path.display());
+        if let Some(wall) = run.meta.get("wall_seconds").and_then(Value::as_f64) {
             let _ = writeln!(
                 out,
                 "Workload `{}`, {} seeds, {:.1} s on {} threads.\n",
-                s(sm, "workload"),
-                sm.get("seeds").and_then(Value::as_u64).unwrap_or(0),
+                sm.workload(),
+                sm.seeds(),
                 wall,
                 run.meta.get("threads").and_then(Value::as_u64).unwrap_or(0)
             );
         }
-        run.kind.markdown(sm, &mut out);
+        sm.markdown(&mut out);
         for plot in &run.plots {
             let target = relative(&run.path.join(plot), base);
             let _ = writeln!(out, "![{plot}]({})\n", target.display());
@@ -158,14 +140,41 @@ mod tests {
         assert!(e.contains("no `workload`"), "{e}");
     }
 
+    fn sample_json() -> String {
+        crate::workload::pretty(&crate::synthetic::report::tests::sample()).expect("serialise")
+    }
+
     #[test]
-    fn every_registered_workload_is_read_and_rendered_by_its_own_section() {
+    fn a_summary_is_read_back_into_its_workloads_type_and_rendered() {
+        let dir = dir_with_summary(&sample_json());
+        let run = read_run(dir.path()).expect("a valid synthetic summary");
+        assert_eq!(run.kind.id(), "synthetic-v0");
+        assert_eq!(run.summary.experiment(), "sample");
+        let page = render(&[run], dir.path());
+        assert!(page.contains("## sample") && page.contains("| ic-q | 1.9800 | [1.9700, 1.9900] | 1.00% |"), "{page}");
+    }
+
+    #[test]
+    fn a_summary_missing_or_mistyping_a_field_is_rejected_naming_the_file_and_the_field() {
+        let mut summary: Value = serde_json::from_str(&sample_json()).expect("JSON");
+        summary["rows"][1].as_object_mut().expect("a row").remove("gap");
+        let dir = dir_with_summary(&summary.to_string());
+        let e = read_run(dir.path()).expect_err("a row without `gap`").to_string();
+        assert!(e.contains("summary.json") && e.contains("`rows[1]`") && e.contains("missing field `gap`"), "{e}");
+
+        let mut summary: Value = serde_json::from_str(&sample_json()).expect("JSON");
+        summary["model"]["states"] = Value::from("twelve");
+        let dir = dir_with_summary(&summary.to_string());
+        let e = read_run(dir.path()).expect_err("a mistyped `model.states`").to_string();
+        assert!(e.contains("summary.json") && e.contains("`model.states`") && e.contains("invalid type"), "{e}");
+        assert!(e.contains("synthetic-v0"), "the workload is named: {e}");
+    }
+
+    #[test]
+    fn every_registered_workload_reads_its_summaries_and_rejects_an_empty_one() {
         for kind in crate::registry::KINDS {
-            let dir = dir_with_summary(&format!(r#"{{"experiment": "x", "workload": "{}", "rows": []}}"#, kind.id()));
-            let run = read_run(dir.path()).expect("a known workload");
-            assert_eq!(run.kind.id(), kind.id());
-            let page = render(&[run], dir.path());
-            assert!(page.contains("## x"), "{page}");
+            let e = kind.read_summary(r#"{"experiment": "x", "rows": []}"#).expect_err("an empty summary");
+            assert!(e.contains("missing field"), "{}: {e}", kind.kind());
         }
     }
 }

@@ -21,7 +21,9 @@
 //! One choice is ours: pandas' `sort_values` leaves the order of equal `x` to its sort; [`sort_points`] breaks
 //! such ties by accuracy, ascending (it matters to the trapezoid and to `interp` only when two points share `x`).
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use crate::stats::mean_ci95;
 
@@ -36,44 +38,53 @@ pub struct Point {
 
 /// RouteLLM's published GSM8K rows (arXiv 2406.18665, Table 3; 1,307 questions after their
 /// decontamination, GPT-4-1106 against Mixtral-8x7B).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Published {
     /// The router, as they name it.
-    pub router: &'static str,
+    pub router: Cow<'static, str>,
     /// APGR.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub apgr: f64,
     /// CPT(50%), as a share of questions.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cpt50: f64,
     /// CPT(80%), as a share of questions.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cpt80: f64,
     /// How their setting differs from baton's, in one sentence.
-    pub setting: &'static str,
+    pub setting: Cow<'static, str>,
 }
 
 /// The three published GSM8K rows the math summaries are compared with.
 pub const PUBLISHED_GSM8K: [Published; 3] = [
     Published {
-        router: "RouteLLM random",
+        router: Cow::Borrowed("RouteLLM random"),
         apgr: 0.497,
         cpt50: 0.5000,
         cpt80: 0.8008,
-        setting: "sends each question to GPT-4 with a fixed probability; all 1,307 questions, no training",
+        setting: Cow::Borrowed(
+            "sends each question to GPT-4 with a fixed probability; all 1,307 questions, no training",
+        ),
     },
     Published {
-        router: "RouteLLM causal LLM (Arena + GPT-4-judge data)",
+        router: Cow::Borrowed("RouteLLM causal LLM (Arena + GPT-4-judge data)"),
         apgr: 0.622,
         cpt50: 0.3364,
         cpt80: 0.6326,
-        setting: "a Llama-3-8B classifier reads the prompt only, trained on Chatbot Arena preferences plus \
+        setting: Cow::Borrowed(
+            "a Llama-3-8B classifier reads the prompt only, trained on Chatbot Arena preferences plus \
                   GPT-4-judged data (not on GSM8K), thresholds swept over all 1,307 questions",
+        ),
     },
     Published {
-        router: "RouteLLM matrix factorisation (same data)",
+        router: Cow::Borrowed("RouteLLM matrix factorisation (same data)"),
         apgr: 0.565,
         cpt50: 0.3882,
         cpt80: 0.7262,
-        setting: "a bilinear score of the prompt's embedding and each model, prompt only, trained on the same \
+        setting: Cow::Borrowed(
+            "a bilinear score of the prompt's embedding and each model, prompt only, trained on the same \
                   preference data, thresholds swept over all 1,307 questions",
+        ),
     },
 ];
 
@@ -199,19 +210,25 @@ pub fn interp(x: f64, xp: &[f64], fp: &[f64]) -> f64 {
 }
 
 /// APGR, CPT(50%) and CPT(80%) of one router: means over seeds with 95% intervals.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RouterMetrics {
     /// APGR, mean over seeds.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub apgr: f64,
     /// Its 95% confidence interval over seeds (Student t).
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub apgr_ci95: [f64; 2],
     /// CPT(50%): strong-call share (or relative cost) at which PGR reaches 50%, mean over seeds.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cpt50: f64,
     /// Its 95% interval.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub cpt50_ci95: [f64; 2],
     /// CPT(80%), mean over seeds.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cpt80: f64,
     /// Its 95% interval.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub cpt80_ci95: [f64; 2],
 }
 

@@ -6,17 +6,16 @@
 //!    the rest of the experiment (methods, learner, training) and reads nothing from disk;
 //! 2. [`Checked`] (the checked config): [`Checked::build`] reads the data and builds the world;
 //! 3. [`Workload`] (the built world): its jobs, and [`Workload::run`] runs them all into one [`Outcome`];
-//! 4. [`Results`] (inside the [`Outcome`]): one typed summary, and from it `summary.json`, the rows of
-//!    `metrics.jsonl`, the plots and the terminal table.
+//! 4. [`Results`] (inside the [`Outcome`]): one typed summary ([`RunSummary`]), and from it `summary.json`,
+//!    the rows of `metrics.jsonl`, the plots and the terminal table.
 //!
-//! [`Kind`] is what is known of a workload without a config: the `kind` and summary id, the Markdown section
-//! of `baton report`, and its hot loops for `baton bench`.
+//! [`Kind`] is what is known of a workload without a config: the `kind` and summary id, how `baton report`
+//! reads a `summary.json` back into the typed summary, and its hot loops for `baton bench`. The summary makes
+//! its result tables once ([`crate::table::Table`]); `baton run` prints them as text, `baton report` as Markdown.
 
 use std::any::Any;
 use std::fmt::Debug;
 use std::time::Duration;
-
-use serde_json::Value;
 
 use crate::bench::Figure;
 use crate::config::{Experiment, ExperimentConfig};
@@ -29,12 +28,29 @@ pub trait Kind: Sync {
     fn kind(&self) -> &'static str;
     /// The id its runs write to `summary.json`'s `workload`, e.g. `synthetic-v0`.
     fn id(&self) -> &'static str;
-    /// The run's section of `baton report`: tables and sentences from its `summary.json`.
-    fn markdown(&self, summary: &Value, out: &mut String);
+    /// Read the text of a `summary.json` this workload wrote back into its typed summary (for `baton report`).
+    /// The error names the field that is missing or mistyped (see [`crate::table::parse`]).
+    fn read_summary(&self, json: &str) -> Result<Box<dyn RunSummary>, String>;
     /// Its hot loops for `baton bench`, those whose name contains `filter`, about `budget` each.
     fn benches(&self, _budget: Duration, _filter: &str, _figures: &mut Vec<Figure>) -> Result<(), ExperimentError> {
         Ok(())
     }
+}
+
+/// A run's typed summary (what `summary.json` holds), as a run made it or as `baton report` read it back: the one
+/// source of the run's result tables, printed by `baton run` and written to Markdown by `baton report`.
+pub trait RunSummary: Debug + Send + Sync {
+    /// The experiment's name.
+    fn experiment(&self) -> &str;
+    /// The workload id it was written with (`summary.json`'s `workload`).
+    fn workload(&self) -> &str;
+    /// Seeds per method.
+    fn seeds(&self) -> u32;
+    /// What `baton run` prints: a line or two on the run, then its tables as aligned text.
+    fn terminal(&self) -> String;
+    /// The run's section of `baton report`: the same tables in Markdown, then sentences computed from the
+    /// summary that say what the figures show and what they do not.
+    fn markdown(&self, out: &mut String);
 }
 
 /// A `[workload]` table (the registry's config enum holds one per `kind`).
@@ -87,8 +103,12 @@ pub trait Results: Debug + Send + Any {
     fn metrics_jsonl(&self) -> Result<String, ExperimentError>;
     /// The other files of the run directory (plots, saved policies), by relative path.
     fn files(&self) -> Result<Vec<(String, Vec<u8>)>, ExperimentError>;
-    /// The result table `baton run` prints.
-    fn terminal(&self) -> String;
+    /// The typed summary (`summary.json` is it, serialised).
+    fn summary(&self) -> &dyn RunSummary;
+    /// The result tables `baton run` prints.
+    fn terminal(&self) -> String {
+        self.summary().terminal()
+    }
     /// For callers that need the concrete results (tests).
     fn as_any(&self) -> &dyn Any;
     /// The same, by value.

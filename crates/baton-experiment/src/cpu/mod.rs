@@ -11,7 +11,7 @@ use baton_envs::cpu::{strategy, Cpu, CpuConfig, CpuEnv, CpuEpisodes, CpuWorld, O
 use baton_learn::LearnerParams;
 use baton_tinycpu::TaskSet;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::episodic::{train_then_score, EpisodeJob};
 use crate::method::Method;
@@ -159,73 +159,88 @@ pub struct CpuPoint {
 }
 
 /// One row of a CPU `summary.json`: one method at the run's `tester_k`, means over seeds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpuRow {
     /// Method.
     pub method: Method,
     /// Success rate on the hidden exhaustive check.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub success_rate: f64,
     /// 95% confidence interval over seeds of the success rate.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub success_rate_ci95: [f64; 2],
     /// Cycles of correct submissions over the reference's.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub mean_cycles_vs_reference: f64,
     /// Call cost per episode.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub mean_cost: f64,
     /// Undiscounted return per episode.
     #[serde(rename = "return")]
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub mean_return: f64,
 }
 
 /// One point of the k sweep: one method at one k, means over seeds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KRow {
     /// Tester sample size.
     pub k: u32,
     /// Method.
     pub method: Method,
     /// Success rate on the hidden exhaustive check.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub success_rate: f64,
     /// Its 95% confidence interval over seeds.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub success_rate_ci95: [f64; 2],
     /// Wrong submissions per episode.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub wrong_submission_rate: f64,
     /// Undiscounted return per episode.
     #[serde(rename = "return")]
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub mean_return: f64,
     /// Its 95% confidence interval over seeds.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub return_ci95: [f64; 2],
 }
 
 /// One task's success rate per method (at `tester_k`, means over seeds).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskRow {
     /// Task name.
     pub task: String,
     /// Reference length (instructions): the difficulty axis.
     pub reference_length: usize,
     /// Success rate per method.
+    #[serde(deserialize_with = "crate::table::nan::map")]
     pub success_rate: BTreeMap<String, f64>,
 }
 
 /// IC-Q against another method at `tester_k`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// The other method.
     pub method: Method,
     /// IC-Q's success rate minus the other's.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub success_difference: f64,
     /// 95% confidence interval over seeds of the paired difference (same seed, same tasks).
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub success_difference_ci95: [f64; 2],
     /// IC-Q's return minus the other's.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub return_difference: f64,
     /// Its 95% confidence interval over seeds (paired).
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub return_difference_ci95: [f64; 2],
     /// Oracle: within 3 points of success and 5% of return; others: IC-Q above, CI excluding 0.
     pub holds: bool,
 }
 
 /// `summary.json` of a CPU run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpuSummary {
     /// Experiment name.
     pub experiment: String,
@@ -472,8 +487,8 @@ impl Kind for CpuKind {
     fn id(&self) -> &'static str {
         ENV_ID
     }
-    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
-        report::markdown(out, summary);
+    fn read_summary(&self, json: &str) -> Result<Box<dyn crate::workload::RunSummary>, String> {
+        Ok(Box::new(crate::table::parse::<CpuSummary>(json)?))
     }
 }
 
@@ -551,8 +566,8 @@ impl Results for CpuResults {
         }
         Ok(files)
     }
-    fn terminal(&self) -> String {
-        report::terminal(&self.summary)
+    fn summary(&self) -> &dyn crate::workload::RunSummary {
+        &self.summary
     }
     crate::results_any!();
 }

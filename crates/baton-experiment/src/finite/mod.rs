@@ -44,8 +44,8 @@ impl Kind for FiniteKind {
     fn id(&self) -> &'static str {
         ENV_ID
     }
-    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
-        crate::synthetic::KIND.markdown(summary, out);
+    fn read_summary(&self, json: &str) -> Result<Box<dyn crate::workload::RunSummary>, String> {
+        Ok(Box::new(crate::table::parse::<crate::synthetic::Summary>(json)?))
     }
 }
 

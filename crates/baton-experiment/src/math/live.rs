@@ -21,7 +21,7 @@ use baton_llm::data::Dataset;
 use baton_llm::session::{connect_live, parse_journal, LiveSession};
 use baton_llm::tokens::{few_shot_prefix, FEW_SHOT};
 use baton_llm::{LlmError, Recorder};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
 
@@ -29,7 +29,7 @@ use crate::ExperimentError;
 pub const MAX_JOURNAL_BYTES: u64 = 1 << 30;
 
 /// What the live backend did in a run: the `live` section of `summary.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveReport {
     /// Questions the config asked for.
     pub questions_requested: usize,
@@ -38,10 +38,13 @@ pub struct LiveReport {
     /// Whether the spend cap stopped new requests before every question was answered.
     pub cap_reached: bool,
     /// The cap, USD.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub spend_cap_usd: f64,
     /// USD spent in total: the journal's earlier responses plus this run's.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub spent_usd: f64,
     /// USD of this run's new responses.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub new_spent_usd: f64,
     /// HTTP requests this run sent (retries included).
     pub http_requests: u64,

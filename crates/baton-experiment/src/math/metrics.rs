@@ -13,6 +13,8 @@ use std::path::Path;
 use baton_envs::math::table::{CHEAP, STRONG};
 use baton_envs::math::{EpisodeRecord, MathTable, Tally};
 use baton_llm::data::Dataset;
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::math::{MathJob, MathWorkload};
@@ -62,7 +64,7 @@ pub fn contaminated(dir: &Path, data: &Dataset) -> Result<Vec<bool>, ExperimentE
 }
 
 /// Which held-out questions a figure is computed on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Subset {
     /// Every held-out question.
@@ -82,7 +84,7 @@ impl Subset {
 }
 
 /// Cheap-only and strong-only on one subset of the held-out questions: PGR's two ends.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reference {
     /// The subset.
     pub subset: Subset,
@@ -91,12 +93,16 @@ pub struct Reference {
     /// Held-out questions left out of it (RouteLLM's contaminated prompts).
     pub excluded: usize,
     /// Cheap-only's accuracy on them (decimal-aware grader).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cheap_accuracy: f64,
     /// Strong-only's accuracy on them.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub strong_accuracy: f64,
     /// Cheap-only's USD per 1000 of them.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cheap_cost_per_1k_usd: f64,
     /// Strong-only's USD per 1000 of them.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub strong_cost_per_1k_usd: f64,
 }
 
@@ -154,12 +160,12 @@ pub fn critic_label(method: Method, critic: baton_envs::math::CriticKind) -> &'s
 }
 
 /// RouteLLM's metrics of one method on one subset.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrontMetrics {
     /// Method.
     pub method: Method,
     /// The critic behind its figures (`none`, `label-simulated`, `backend`).
-    pub critic: &'static str,
+    pub critic: Cow<'static, str>,
     /// The questions.
     pub subset: Subset,
     /// Operating points per seed, the two endpoints included.
@@ -169,7 +175,7 @@ pub struct FrontMetrics {
     /// The same with `x` = USD per question relative to strong-only's.
     pub cost: RouterMetrics,
     /// How the method's setting differs from RouteLLM's routers, in one sentence.
-    pub setting: &'static str,
+    pub setting: Cow<'static, str>,
 }
 
 /// How `method`'s setting differs from RouteLLM's routers (which read the prompt only, call one model and are
@@ -199,7 +205,7 @@ pub fn setting(method: Method) -> &'static str {
 }
 
 /// The RouteLLM block of a math summary.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RouteLlmSection {
     /// PGR's ends per subset.
     pub references: Vec<Reference>,
@@ -243,12 +249,12 @@ pub fn section(math: &MathWorkload, methods: &[Method], jobs: &[MathJob]) -> Rou
             }
             fronts.push(FrontMetrics {
                 method,
-                critic: critic_label(method, math.critic()),
+                critic: critic_label(method, math.critic()).into(),
                 subset: r.subset,
                 points,
                 calls: RouterMetrics::over_seeds(&calls),
                 cost: RouterMetrics::over_seeds(&cost),
-                setting: setting(method),
+                setting: setting(method).into(),
             });
         }
     }

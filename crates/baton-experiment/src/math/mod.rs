@@ -17,7 +17,9 @@ use baton_envs::math::{
 use baton_learn::LearnerParams;
 use baton_llm::{ReplayBackend, SimulatedBackend};
 use rayon::prelude::*;
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use self::metrics::Reference;
 use crate::episodic::{train_then_score, EpisodeJob};
@@ -299,54 +301,67 @@ pub struct MathPoint {
 }
 
 /// One row of a math `summary.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MathRow {
     /// Method.
     pub method: Method,
     /// Lambda (null for fixed strategies).
     pub lambda: Option<f64>,
     /// Mean over seeds of the held-out accuracy (decimal-aware grader).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub accuracy: f64,
     /// The same under the recording's last-integer rule (GSM8K only, else null).
     pub accuracy_routellm: Option<f64>,
     /// 95% confidence interval over seeds of `accuracy`.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub accuracy_ci95: [f64; 2],
     /// The critic behind the row: `none` (real signals only, or a method that never calls it),
     /// `label-simulated` or `backend`.
-    pub critic: &'static str,
+    pub critic: Cow<'static, str>,
     /// Mean over seeds of the share of held-out questions on which the cheap solver was called.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cheap_share: f64,
     /// The same for the strong solver (RouteLLM's x axis).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub strong_share: f64,
     /// The same for the checker.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub checker_share: f64,
     /// The same for the critic.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub critic_share: f64,
     /// Mean over seeds of PGR against cheap-only and strong-only on the same questions.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub pgr: f64,
     /// Mean over seeds of USD relative to strong-only's on the same questions.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cost_vs_strong: f64,
     /// Mean over seeds of USD per 1000 held-out questions.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cost_per_1k_usd: f64,
     /// Mean over seeds of `1[right] - lambda * cost` per held-out question (null for fixed strategies).
     #[serde(rename = "return")]
     pub mean_return: Option<f64>,
     /// Mean handoffs per held-out question.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub handoffs_per_question: f64,
     /// Scalars that crossed between agents per transfer of control in training (1 for IC-Q, else 0).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub scalars_per_transfer: f64,
     /// Seeds aggregated.
     pub seeds: u32,
 }
 
 /// How IC-Q's front compares with one fixed strategy.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrontCheck {
     /// The fixed strategy.
     pub method: Method,
     /// Its cost per 1000 questions.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub cost_per_1k_usd: f64,
     /// Its accuracy.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub accuracy: f64,
     /// IC-Q's front at that cost: the piecewise-linear curve through its (cost, accuracy) points, or a point
     /// costing no more (null when every IC-Q point costs more).
@@ -358,22 +373,28 @@ pub struct FrontCheck {
 }
 
 /// IC-Q against the centralized oracle at one lambda.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OracleCheck {
     /// Lambda.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub lambda: f64,
     /// IC-Q's accuracy.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub ic_q: f64,
     /// The oracle's accuracy.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub oracle: f64,
     /// `ic_q - oracle`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub difference: f64,
     /// `difference >= -0.01`.
     pub holds: bool,
     /// IC-Q's mean return minus the oracle's (the objective both maximise): positive where IC-Q's cheaper
     /// or dearer policy is the better trade at this lambda even when its accuracy is lower.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub return_difference: f64,
     /// The oracle's cost per 1000 questions at this lambda.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub oracle_cost_per_1k_usd: f64,
     /// IC-Q's front (over all its lambdas, as in `front_checks`) at the oracle's cost; null when every IC-Q
     /// point costs more.
@@ -386,7 +407,7 @@ pub struct OracleCheck {
 }
 
 /// `summary.json` of a math run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MathSummary {
     /// Experiment name.
     pub experiment: String,
@@ -649,7 +670,7 @@ fn summarise(name: &str, math: &MathWorkload, methods: &[Method], seeds: u32, jo
             accuracy,
             accuracy_routellm: routellm.then(|| mean_ci95(&col(&|p| p.accuracy_routellm.unwrap_or(f64::NAN))).0),
             accuracy_ci95,
-            critic: metrics::critic_label(method, math.critic()),
+            critic: metrics::critic_label(method, math.critic()).into(),
             cheap_share: mean_ci95(&col(&|p| p.cheap_share)).0,
             strong_share: mean_ci95(&col(&|p| p.strong_share)).0,
             checker_share: mean_ci95(&col(&|p| p.checker_share)).0,
@@ -738,8 +759,8 @@ impl Kind for MathKind {
     fn id(&self) -> &'static str {
         ENV_ID
     }
-    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
-        report::markdown(out, summary);
+    fn read_summary(&self, json: &str) -> Result<Box<dyn crate::workload::RunSummary>, String> {
+        Ok(Box::new(crate::table::parse::<MathSummary>(json)?))
     }
 }
 
@@ -817,8 +838,8 @@ impl Results for MathResults {
         }
         Ok(files)
     }
-    fn terminal(&self) -> String {
-        report::terminal(&self.summary)
+    fn summary(&self) -> &dyn crate::workload::RunSummary {
+        &self.summary
     }
     crate::results_any!();
 }

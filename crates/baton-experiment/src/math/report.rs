@@ -1,225 +1,104 @@
-//! The math run's section of `baton report`.
+//! The math run's result tables (printed by `baton run`, written by `baton report`) and its report section.
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
+use super::metrics::RouteLlmSection;
 use super::MathSummary;
-use crate::report::{f, num, rows, s};
+use crate::routellm::RouterMetrics;
+use crate::table::{interval, num, opt, percent, Table};
+use crate::workload::RunSummary;
 
-pub(crate) fn markdown(out: &mut String, sm: &Value) {
-    let _ = writeln!(
-        out,
-        "| method | critic | lambda | accuracy | 95% CI | accuracy (recording's rule) | USD per 1k | return | strong calls | PGR |\n\
-         |---|---|---|---|---|---|---|---|---|---|"
-    );
-    for r in rows(sm) {
-        let ci = r.get("accuracy_ci95").and_then(Value::as_array).cloned().unwrap_or_default();
-        let ci = ci.iter().filter_map(Value::as_f64).map(num).collect::<Vec<_>>().join(", ");
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | [{}] | {} | {} | {} | {} | {} |",
-            s(r, "method"),
-            s(r, "critic"),
-            num(f(r, "lambda")),
-            num(f(r, "accuracy")),
-            ci,
-            num(f(r, "accuracy_routellm")),
-            num(f(r, "cost_per_1k_usd")),
-            num(f(r, "return")),
-            num(f(r, "strong_share")),
-            num(f(r, "pgr"))
-        );
-    }
-    let _ = writeln!(out);
-    routellm_table(out, sm);
-    for c in sm.get("front_checks").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
-        let holds = c.get("holds").and_then(Value::as_bool).unwrap_or(false);
-        let _ = writeln!(
-            out,
-            "- IC-Q's front at {}'s cost ({} USD per 1k) {} within one accuracy point of or above it: {} against {}.",
-            s(c, "method"),
-            num(f(c, "cost_per_1k_usd")),
-            if holds { "is" } else { "is not" },
-            num(f(c, "front_accuracy")),
-            num(f(c, "accuracy"))
-        );
-    }
-    for c in sm.get("oracle_checks").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
-        let holds = c.get("holds").and_then(Value::as_bool).unwrap_or(false);
-        let _ = writeln!(
-            out,
-            "- At lambda {}, IC-Q {} within one accuracy point of the oracle: {} against {} (return {:+.4}); \
-             IC-Q's front at the oracle's cost ({} USD per 1k) {} within one point of it: {}.",
-            num(f(c, "lambda")),
-            if holds { "is" } else { "is not" },
-            num(f(c, "ic_q")),
-            num(f(c, "oracle")),
-            f(c, "return_difference"),
-            num(f(c, "oracle_cost_per_1k_usd")),
-            if c.get("front_holds").and_then(Value::as_bool).unwrap_or(false) { "is" } else { "is not" },
-            num(f(c, "front_accuracy"))
-        );
-    }
-    let _ = writeln!(out);
-}
-
-fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice)
-}
-
-/// RouteLLM's published GSM8K rows beside every method's APGR and CPTs, per question set.
-fn routellm_table(out: &mut String, sm: &Value) {
-    let Some(r) = sm.get("routellm") else { return };
-    let ci = |m: &Value, key: &str, pct: bool| {
-        let (k, d) = if pct { (100.0, 1) } else { (1.0, 3) };
-        let c: Vec<f64> = arr(m, &format!("{key}_ci95")).iter().filter_map(Value::as_f64).collect();
-        let v = k * f(m, key);
-        match c.as_slice() {
-            [lo, hi] if (hi - lo).abs() > 1e-12 => format!("{v:.d$} [{:.d$}, {:.d$}]", k * lo, k * hi),
-            _ => format!("{v:.d$}"),
-        }
-    };
-    for reference in arr(r, "references") {
-        let subset = s(reference, "subset");
-        let n = reference.get("questions").and_then(Value::as_u64).unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "RouteLLM's metrics on the {n} {subset} questions (x = share of questions sent to the strong solver; PGR \
-             against cheap-only {} and strong-only {} on the same questions; baton rows: mean of the seeds [95% CI]; \
-             CPTs in %). The cost columns use USD relative to strong-only's as x.\n",
-            num(f(reference, "cheap_accuracy")),
-            num(f(reference, "strong_accuracy"))
-        );
-        let _ = writeln!(
-            out,
-            "| router | critic | APGR | CPT(50%) | CPT(80%) | APGR (cost) | CPT(50%) (cost) | CPT(80%) (cost) | setting |\n\
-             |---|---|---|---|---|---|---|---|---|"
-        );
-        for p in arr(r, "published") {
-            let _ = writeln!(
-                out,
-                "| {} (published, 1,307 questions) | - | {:.3} | {:.2} | {:.2} | - | - | - | {} |",
-                s(p, "router"),
-                f(p, "apgr"),
-                100.0 * f(p, "cpt50"),
-                100.0 * f(p, "cpt80"),
-                s(p, "setting")
-            );
-        }
-        for fr in arr(r, "fronts").iter().filter(|fr| s(fr, "subset") == subset) {
-            let (c, u) = (fr.get("calls").unwrap_or(&Value::Null), fr.get("cost").unwrap_or(&Value::Null));
-            let _ = writeln!(
-                out,
-                "| baton {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                s(fr, "method"),
-                s(fr, "critic"),
-                ci(c, "apgr", false),
-                ci(c, "cpt50", true),
-                ci(c, "cpt80", true),
-                ci(u, "apgr", false),
-                ci(u, "cpt50", true),
-                ci(u, "cpt80", true),
-                s(fr, "setting")
-            );
-        }
-        let _ = writeln!(out);
-    }
-}
-
-/// The result table `baton run` prints.
-pub(crate) fn terminal(s: &MathSummary) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} on {} ({} seeds, {} training episodes, {} held-out questions of {}); critic: {}\n",
-        s.experiment,
-        s.workload,
-        s.seeds,
-        s.episodes,
-        s.heldout_questions,
-        s.dataset,
-        match s.critic {
-            baton_envs::math::CriticKind::None => "none (every signal is computed from the recorded text)",
-            baton_envs::math::CriticKind::LabelSimulated => "label-simulated (drawn from the correctness label)",
-            baton_envs::math::CriticKind::Backend => "the simulated backend's verifier",
-        }
-    );
-    let _ = writeln!(
-        out,
-        "{:<12} {:>7} {:>9} {:>17} {:>10} {:>12} {:>9} {:>8} {:>7} {:>16}",
-        "method", "lambda", "accuracy", "95% CI", "routellm", "USD per 1k", "return", "strong%", "PGR", "critic"
-    );
-    let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |x| format!("{x:.p$}"));
+/// Every (method, lambda): accuracy, cost, return, strong calls, PGR; under it IC-Q's front against every fixed
+/// strategy and IC-Q against the oracle at every lambda.
+pub(crate) fn table(s: &MathSummary) -> Table {
+    let mut t = Table::new(&[
+        "method",
+        "critic",
+        "lambda",
+        "accuracy",
+        "95% CI",
+        "accuracy (recording's rule)",
+        "USD per 1k",
+        "return",
+        "strong calls",
+        "PGR",
+    ]);
     for r in &s.rows {
-        let _ = writeln!(
-            out,
-            "{:<12} {:>7} {:>9.4} {:>17} {:>10} {:>12.3} {:>9} {:>8.2} {:>7.3} {:>16}",
-            r.method.name(),
-            opt(r.lambda, 0),
-            r.accuracy,
-            format!("[{:.3}, {:.3}]", r.accuracy_ci95[0], r.accuracy_ci95[1]),
-            opt(r.accuracy_routellm, 4),
-            r.cost_per_1k_usd,
-            opt(r.mean_return, 4),
-            100.0 * r.strong_share,
-            r.pgr,
-            r.critic
-        );
+        t.row(vec![
+            r.method.name().to_string(),
+            r.critic.to_string(),
+            r.lambda.map_or_else(|| "-".to_string(), |l| l.to_string()),
+            num(r.accuracy),
+            interval(r.accuracy_ci95),
+            opt(r.accuracy_routellm),
+            format!("{:.3}", r.cost_per_1k_usd),
+            opt(r.mean_return),
+            percent(r.strong_share),
+            num(r.pgr),
+        ]);
     }
+    let is = |holds: bool| if holds { "is" } else { "is not" };
     for c in &s.front_checks {
-        let _ = writeln!(
-            out,
-            "front vs {:<12} at ${:.3}/1k: {:.4} vs {:.4} ({})",
+        t.note(format!(
+            "IC-Q's front at {}'s cost ({} USD per 1k) {} within one accuracy point of or above it: {} against {}.",
             c.method.name(),
-            c.cost_per_1k_usd,
-            c.front_accuracy.unwrap_or(f64::NAN),
-            c.accuracy,
-            if c.holds { "holds" } else { "does not hold" }
-        );
+            num(c.cost_per_1k_usd),
+            is(c.holds),
+            opt(c.front_accuracy),
+            num(c.accuracy)
+        ));
     }
-    routellm_terminal(&mut out, &s.routellm, s.seeds);
     for c in &s.oracle_checks {
-        let _ = writeln!(
-            out,
-            "ic-q vs oracle at lambda {}: {:.4} vs {:.4} ({:+.4}, {}); return {:+.4}; \
-             ic-q's front at the oracle's ${:.3}/1k: {:.4} ({:+.4}, {})",
+        t.note(format!(
+            "At lambda {}, IC-Q {} within one accuracy point of the oracle: {} against {} ({:+.4}; return {:+.4}); \
+             IC-Q's front at the oracle's cost ({} USD per 1k) {} within one point of it: {} ({}).",
             c.lambda,
-            c.ic_q,
-            c.oracle,
+            is(c.holds),
+            num(c.ic_q),
+            num(c.oracle),
             c.difference,
-            if c.holds { "holds" } else { "does not hold" },
             c.return_difference,
-            c.oracle_cost_per_1k_usd,
-            c.front_accuracy.unwrap_or(f64::NAN),
-            c.front_difference.unwrap_or(f64::NAN),
-            if c.front_holds { "holds" } else { "does not hold" }
-        );
+            num(c.oracle_cost_per_1k_usd),
+            is(c.front_holds),
+            opt(c.front_accuracy),
+            c.front_difference.map_or_else(|| "-".to_string(), |d| format!("{d:+.4}"))
+        ));
     }
-    out
+    t
 }
 
-/// RouteLLM's metrics beside the published rows, as `baton run` prints them.
-fn routellm_terminal(out: &mut String, r: &super::metrics::RouteLlmSection, seeds: u32) {
-    use crate::routellm::RouterMetrics;
+/// RouteLLM's metrics, one table per question set: RouteLLM's published GSM8K rows beside every method's APGR and
+/// CPTs (x = share of questions sent to the strong solver, then x = USD relative to strong-only's).
+pub(crate) fn routellm_tables(r: &RouteLlmSection, seeds: u32) -> Vec<Table> {
+    // A mean over seeds with its 95% interval (the interval left out when the seeds agree).
     let ci = |v: f64, c: [f64; 2], pct: bool| {
-        let k = if pct { 100.0 } else { 1.0 };
-        let d = if pct { 1 } else { 3 };
-        format!("{:.d$} [{:.d$}, {:.d$}]", k * v, k * c[0], k * c[1])
+        let (k, d) = if pct { (100.0, 1) } else { (1.0, 3) };
+        let v = k * v;
+        if (c[1] - c[0]).abs() > 1e-12 {
+            format!("{v:.d$} [{:.d$}, {:.d$}]", k * c[0], k * c[1])
+        } else {
+            format!("{v:.d$}")
+        }
     };
     let cols = |m: &RouterMetrics| {
-        format!(
-            "{:>21} {:>19} {:>19}",
-            ci(m.apgr, m.apgr_ci95, false),
-            ci(m.cpt50, m.cpt50_ci95, true),
-            ci(m.cpt80, m.cpt80_ci95, true)
-        )
+        [ci(m.apgr, m.apgr_ci95, false), ci(m.cpt50, m.cpt50_ci95, true), ci(m.cpt80, m.cpt80_ci95, true)]
     };
+    let mut tables = Vec::new();
     for reference in &r.references {
-        let _ = writeln!(
-            out,
-            "\nRouteLLM's metrics on the {} {} questions{} (mean of {seeds} seeds [95% CI]; PGR against cheap-only {:.4} \
-             and strong-only {:.4} on the same questions)",
+        let mut t = Table::new(&[
+            "router",
+            "critic",
+            "APGR",
+            "CPT(50%)",
+            "CPT(80%)",
+            "APGR (cost)",
+            "CPT(50%) (cost)",
+            "CPT(80%) (cost)",
+        ])
+        .caption(format!(
+            "RouteLLM's metrics on the {} {} questions{} (x = share of questions sent to the strong solver; PGR \
+             against cheap-only {} and strong-only {} on the same questions; baton rows: mean of {seeds} seeds [95% \
+             CI]; CPTs in %). The cost columns use USD relative to strong-only's as x.",
             reference.questions,
             reference.subset.name(),
             if reference.excluded > 0 {
@@ -227,35 +106,84 @@ fn routellm_terminal(out: &mut String, r: &super::metrics::RouteLlmSection, seed
             } else {
                 String::new()
             },
-            reference.cheap_accuracy,
-            reference.strong_accuracy
-        );
-        let _ = writeln!(
-            out,
-            "{:<12} {:>15} | {:^61} | {:^61}",
-            "", "", "x = share of questions sent to the strong solver", "x = USD relative to strong-only's"
-        );
-        let _ = writeln!(
-            out,
-            "{:<12} {:>15} | {:>21} {:>19} {:>19} | {:>21} {:>19} {:>19}",
-            "method", "critic", "APGR", "CPT(50%) %", "CPT(80%) %", "APGR", "CPT(50%) (x100)", "CPT(80%) (x100)"
-        );
-        for f in r.fronts.iter().filter(|f| f.subset == reference.subset) {
-            let _ = writeln!(out, "{:<12} {:>15} | {} | {}", f.method.name(), f.critic, cols(&f.calls), cols(&f.cost));
-        }
-    }
-    if !r.published.is_empty() {
-        let _ = writeln!(out, "\nRouteLLM's published GSM8K rows (arXiv 2406.18665, Table 3; 1,307 questions):");
+            num(reference.cheap_accuracy),
+            num(reference.strong_accuracy)
+        ));
         for p in &r.published {
-            let _ = writeln!(
-                out,
-                "{:<48} APGR {:.3}  CPT(50%) {:.2}%  CPT(80%) {:.2}%",
-                p.router,
-                p.apgr,
-                100.0 * p.cpt50,
-                100.0 * p.cpt80
-            );
+            t.row(vec![
+                format!("{} (published, 1,307 questions)", p.router),
+                "-".into(),
+                format!("{:.3}", p.apgr),
+                format!("{:.2}", 100.0 * p.cpt50),
+                format!("{:.2}", 100.0 * p.cpt80),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ]);
+        }
+        for f in r.fronts.iter().filter(|f| f.subset == reference.subset) {
+            let mut cells = vec![format!("baton {}", f.method.name()), f.critic.to_string()];
+            cells.extend(cols(&f.calls));
+            cells.extend(cols(&f.cost));
+            t.row(cells);
+        }
+        tables.push(t);
+    }
+    if !r.references.is_empty() && (!r.published.is_empty() || !r.fronts.is_empty()) {
+        let mut t = Table::new(&["router", "setting"]).caption("How each router's setting differs.");
+        for p in &r.published {
+            t.row(vec![p.router.to_string(), p.setting.to_string()]);
+        }
+        let mut seen = Vec::new();
+        for f in &r.fronts {
+            if !seen.contains(&f.method) {
+                seen.push(f.method);
+                t.row(vec![format!("baton {}", f.method.name()), f.setting.to_string()]);
+            }
+        }
+        tables.push(t);
+    }
+    tables
+}
+
+impl RunSummary for MathSummary {
+    fn experiment(&self) -> &str {
+        &self.experiment
+    }
+    fn workload(&self) -> &str {
+        &self.workload
+    }
+    fn seeds(&self) -> u32 {
+        self.seeds
+    }
+    fn terminal(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} on {} ({} seeds, {} training episodes, {} held-out questions of {}); critic: {}\n",
+            self.experiment,
+            self.workload,
+            self.seeds,
+            self.episodes,
+            self.heldout_questions,
+            self.dataset,
+            match self.critic {
+                baton_envs::math::CriticKind::None => "none (every signal is computed from the recorded text)",
+                baton_envs::math::CriticKind::LabelSimulated => "label-simulated (drawn from the correctness label)",
+                baton_envs::math::CriticKind::Backend => "the simulated backend's verifier",
+            }
+        );
+        out.push_str(&table(self).text());
+        for t in routellm_tables(&self.routellm, self.seeds) {
+            out.push('\n');
+            out.push_str(&t.text());
+        }
+        out
+    }
+    fn markdown(&self, out: &mut String) {
+        out.push_str(&table(self).markdown());
+        for t in routellm_tables(&self.routellm, self.seeds) {
+            out.push_str(&t.markdown());
         }
     }
-    let _ = writeln!(out);
 }

@@ -13,7 +13,7 @@ use baton_envs::routing::network::ENV_ID;
 use baton_envs::routing::{HopTable, NetStats, Network, Routing, RoutingConfig, ShortestPaths, Tally};
 use baton_learn::{Behaviour, IcqAgent, LearnerParams, StepSize, TabularQ};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::method::Method;
 use crate::progress::Progress;
@@ -112,7 +112,7 @@ pub struct BinPoint {
 }
 
 /// One row of a routing `summary.json`: a method at a load, median over seeds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoutingRow {
     /// Method.
     pub method: Method,
@@ -120,19 +120,26 @@ pub struct RoutingRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
     /// Offered load.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub load: f64,
     /// Median over seeds of the mean delivery time of packets delivered in `[warmup, duration]`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub mean_delivery_time: f64,
     /// 25th and 75th percentiles over seeds of the same.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub mean_delivery_time_iqr: [f64; 2],
     /// Median over seeds of the same mean with each delivery time rounded down to whole time units first,
     /// as Boyan & Littman's simulator computes it (for comparison with their published curves only).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub mean_delivery_time_truncated: f64,
     /// Median over seeds of their mean hop count.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub mean_hops: f64,
     /// Median over seeds of the packets delivered in the window.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub delivered: f64,
     /// Median over seeds of the injections dropped in the window (network full).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub dropped: f64,
     /// Skill routing: median over seeds of the fraction of requests finished in the window that were served
     /// by a router holding their skill (the others failed).
@@ -142,6 +149,7 @@ pub struct RoutingRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published: Option<f64>,
     /// Scalars that crossed between routers per transfer of a packet (1 for IC-Q, 0 otherwise).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub scalars_per_transfer: f64,
     /// Seeds aggregated.
     pub seeds: u32,
@@ -158,7 +166,7 @@ impl RoutingRow {
 }
 
 /// The network of a routing run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NetworkFacts {
     /// Topology name.
     pub topology: String,
@@ -171,11 +179,12 @@ pub struct NetworkFacts {
     /// The offered load at which random shortest-path routing saturates the busiest router
     /// ([`baton_envs::routing::Topology::saturation_load`]; B&L's grid: 2.34). Loads are compared across
     /// networks as fractions of it.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub saturation_load: f64,
 }
 
 /// `summary.json` of a routing run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoutingSummary {
     /// Experiment name.
     pub experiment: String,
@@ -184,8 +193,10 @@ pub struct RoutingSummary {
     /// Seeds per (method, load).
     pub seeds: u32,
     /// Simulated time per run.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub duration: f64,
     /// Start of the measurement window.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub warmup: f64,
     /// The network.
     pub network: NetworkFacts,
@@ -504,8 +515,8 @@ impl Kind for RoutingKind {
     fn id(&self) -> &'static str {
         ENV_ID
     }
-    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
-        report::markdown(out, summary);
+    fn read_summary(&self, json: &str) -> Result<Box<dyn crate::workload::RunSummary>, String> {
+        Ok(Box::new(crate::table::parse::<RoutingSummary>(json)?))
     }
     fn benches(
         &self,
@@ -652,8 +663,8 @@ impl Results for RoutingResults {
         }
         Ok(files)
     }
-    fn terminal(&self) -> String {
-        report::terminal(&self.summary)
+    fn summary(&self) -> &dyn crate::workload::RunSummary {
+        &self.summary
     }
     crate::results_any!();
 }

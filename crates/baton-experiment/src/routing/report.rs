@@ -1,44 +1,81 @@
-//! The routing run's section of `baton report`.
+//! The routing run's result table (printed by `baton run`, written by `baton report`) and its report section.
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use super::{RoutingRow, RoutingSummary};
+use crate::table::{interval, num, percent, Table};
+use crate::workload::RunSummary;
 
-use super::RoutingSummary;
-use crate::report::{f, num, rows, s};
+/// Every (method, load): delivery time, hops, delivered and dropped packets, and the published value or, for
+/// skill routing, the routing accuracy.
+pub(crate) fn table(s: &RoutingSummary) -> Table {
+    let skills = s.rows.iter().any(|r| r.routing_accuracy.is_some());
+    let mut header =
+        vec!["method", "load", "mean delivery time", "IQR over seeds", "hops", "delivered", "dropped", "published"];
+    if skills {
+        header.push("accuracy");
+    }
+    let mut t = Table::new(&header);
+    for r in &s.rows {
+        let mut cells = vec![
+            r.label(),
+            r.load.to_string(),
+            num(r.mean_delivery_time),
+            interval(r.mean_delivery_time_iqr),
+            num(r.mean_hops),
+            format!("{:.0}", r.delivered),
+            format!("{:.0}", r.dropped),
+            r.published.map_or_else(|| "-".to_string(), |p| format!("{p:.2}")),
+        ];
+        if skills {
+            cells.push(r.routing_accuracy.map_or_else(|| "-".to_string(), percent));
+        }
+        t.row(cells);
+    }
+    t
+}
 
-pub(crate) fn markdown(out: &mut String, sm: &Value) {
-    let _ = writeln!(
-        out,
-        "| method | load | mean delivery time | IQR over seeds | hops | delivered | dropped | published |\n|---|---|---|---|---|---|---|---|"
-    );
-    for r in rows(sm) {
-        let iqr = r.get("mean_delivery_time_iqr").and_then(Value::as_array).cloned().unwrap_or_default();
-        let iqr = iqr.iter().filter_map(Value::as_f64).map(num).collect::<Vec<_>>().join(", ");
+impl RunSummary for RoutingSummary {
+    fn experiment(&self) -> &str {
+        &self.experiment
+    }
+    fn workload(&self) -> &str {
+        &self.workload
+    }
+    fn seeds(&self) -> u32 {
+        self.seeds
+    }
+    fn terminal(&self) -> String {
+        let mut out = String::new();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | [{}] | {} | {} | {} | {} |",
-            label(r),
-            f(r, "load"),
-            num(f(r, "mean_delivery_time")),
-            iqr,
-            num(f(r, "mean_hops")),
-            num(f(r, "delivered")),
-            num(f(r, "dropped")),
-            num(f(r, "published"))
+            "{} on {} ({} seeds): {}",
+            self.experiment, self.workload, self.seeds, self.network.description
         );
+        let _ = writeln!(out, "mean delivery time of packets delivered after t = {}, median over seeds\n", self.warmup);
+        out.push_str(&table(self).text());
+        out
     }
+    fn markdown(&self, out: &mut String) {
+        out.push_str(&table(self).markdown());
+        claims(self, out);
+    }
+}
+
+/// The sentences under the table: each arm against the oracle and shortest paths, IC-Q against the published
+/// curve.
+fn claims(s: &RoutingSummary, out: &mut String) {
+    // (load, mean delivery time, published) of every row of one label.
     let by = |m: &str| -> Vec<(f64, f64, f64)> {
-        rows(sm)
+        s.rows
             .iter()
-            .filter(|r| label(r) == m)
-            .map(|r| (f(r, "load"), f(r, "mean_delivery_time"), f(r, "published")))
+            .filter(|r| r.label() == m)
+            .map(|r| (r.load, r.mean_delivery_time, r.published.unwrap_or(f64::NAN)))
             .collect()
     };
     let oracle = by("oracle");
     let shortest = by("shortest-path");
-    let _ = writeln!(out);
-    let mut labels: Vec<String> = rows(sm).iter().map(label).filter(|l| l.starts_with("ic-q (")).collect();
+    let mut labels: Vec<String> = s.rows.iter().map(RoutingRow::label).filter(|l| l.starts_with("ic-q (")).collect();
     labels.dedup();
     for l in &labels {
         let arm = by(l);
@@ -54,8 +91,7 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
             let _ = writeln!(out, "{l}: largest excess over the full-information oracle {d:+.1}% (at load {load}).");
         }
         // Low load: up to 0.43 of the network's shortest-path saturation load (B&L's grid: L <= 1.0).
-        let sat = sm.get("network").and_then(|n| n.get("saturation_load")).and_then(Value::as_f64);
-        if let Some((load, d)) = sat.and_then(|sat| excess(&shortest, 0.43 * sat)) {
+        if let Some((load, d)) = excess(&shortest, 0.43 * s.network.saturation_load) {
             let _ = writeln!(
                 out,
                 "{l}: largest excess over shortest paths up to 0.43 of saturation (B&L's grid: L <= 1.0): {d:+.1}% \
@@ -87,47 +123,4 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
         "**Does not show:** the oracle is a heuristic with global information, not a proven optimum; the simulator \
          follows model.md 6.2, and docs/deviations.md lists where the published simulator's details are unknown.\n"
     );
-}
-
-/// A row's method, with its preset when it has one: `ic-q (baton)`.
-fn label(r: &Value) -> String {
-    match r.get("preset").and_then(Value::as_str) {
-        Some(p) => format!("{} ({p})", s(r, "method")),
-        None => s(r, "method").to_string(),
-    }
-}
-
-/// The result table `baton run` prints.
-pub(crate) fn terminal(s: &RoutingSummary) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{} on {} ({} seeds): {}", s.experiment, s.workload, s.seeds, s.network.description);
-    let _ = writeln!(out, "mean delivery time of packets delivered after t = {}, median over seeds\n", s.warmup);
-    let skills = s.rows.iter().any(|r| r.routing_accuracy.is_some());
-    let last = if skills { "accuracy" } else { "published" };
-    let _ = writeln!(
-        out,
-        "{:<20} {:>6} {:>12} {:>19} {:>10} {:>10} {:>9} {:>10}",
-        "method", "load", "delivery", "IQR", "hops", "delivered", "dropped", last
-    );
-    for r in &s.rows {
-        let iqr = format!("[{:.2}, {:.2}]", r.mean_delivery_time_iqr[0], r.mean_delivery_time_iqr[1]);
-        let extra = match (r.routing_accuracy, r.published) {
-            (Some(a), _) => format!("{:.2}%", 100.0 * a),
-            (None, Some(v)) => format!("{v:.2}"),
-            (None, None) => "-".to_string(),
-        };
-        let _ = writeln!(
-            out,
-            "{:<20} {:>6} {:>12.3} {:>19} {:>10.2} {:>10.0} {:>9.0} {:>10}",
-            r.label(),
-            r.load,
-            r.mean_delivery_time,
-            iqr,
-            r.mean_hops,
-            r.delivered,
-            r.dropped,
-            extra
-        );
-    }
-    out
 }

@@ -344,56 +344,67 @@ impl Sweep {
 }
 
 /// One row of a sweep's `summary.json`: one method at one level.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
     /// Method.
     pub method: Method,
     /// The axis.
     pub axis: Axis,
     /// The level (`m`, `lambda`, `kappa` or the delay).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub level: f64,
     /// The primary measurement, mean over seeds (see the module table).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub error: f64,
     /// Its 95% confidence interval over seeds.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub error_ci95: [f64; 2],
     /// The bound's term for this level (see the module table; `null` where it does not apply).
     pub predicted: Option<f64>,
     /// Seeds in `error` (mixing: the seeds that reached the tolerance).
     pub seeds: u32,
     /// Mean final xi-RMS error to `Q* o sigma`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_error_xi: f64,
     /// Mean final RMS error weighted by the plain uniform behaviour's `xi0`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_error_xi0: f64,
     /// Mean final max-norm error over visited pairs.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_error_inf: f64,
     /// Mean final xi-RMS distance to `Q_bar o sigma`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_bar_error_xi: f64,
     /// Mean final policy loss `V* - V^greedy` from `nu_0`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub policy_loss: f64,
     /// Its 95% confidence interval.
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub policy_loss_ci95: [f64; 2],
     /// Mixing axis: handoffs until the error in the tolerance norm reached the tolerance (mean over seeds that did).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handoffs_to_tolerance: Option<f64>,
     /// Width axis: `e_approx(m)` by feature map (mean over `approx_seeds` initialisations).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "crate::table::nan::map")]
     pub e_approx: BTreeMap<String, f64>,
 }
 
 /// The facts of one level's model (the exact terms of the bound).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LevelFacts {
     /// The level.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub level: f64,
     /// The model's facts (gap terms, `t_mix`, relaxation time, coverage, `gamma_bar`).
     #[serde(flatten)]
     pub model: ModelFacts,
     /// `1 / (1 - gamma_bar)`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub horizon: f64,
 }
 
 /// The fit of IC-Q's primary measurement.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepFit {
     /// The method fitted.
     pub method: Method,
@@ -402,17 +413,21 @@ pub struct SweepFit {
     /// What is on the y axis.
     pub y: String,
     /// Slope.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub slope: f64,
     /// Intercept.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub intercept: f64,
     /// `R^2`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub r2: f64,
     /// The levels used (width: those before the floor; mixing: those every seed reached).
+    #[serde(deserialize_with = "crate::table::nan::vec")]
     pub levels: Vec<f64>,
 }
 
 /// A sweep's `summary.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepSummary {
     /// Experiment name.
     pub experiment: String,
@@ -742,8 +757,8 @@ impl Results for SweepResults {
     fn files(&self) -> Result<Vec<(String, Vec<u8>)>, ExperimentError> {
         Ok(vec![("sweep.svg".into(), crate::plot::sweep_svg(&self.summary)?.into_bytes())])
     }
-    fn terminal(&self) -> String {
-        report::terminal(&self.summary)
+    fn summary(&self) -> &dyn crate::workload::RunSummary {
+        &self.summary
     }
     crate::results_any!();
 }

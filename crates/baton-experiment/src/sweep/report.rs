@@ -1,94 +1,134 @@
-//! The bound sweep's section of `baton report`.
+//! The bound sweep's result tables (printed by `baton run`, written by `baton report`) and its report section.
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
-use super::SweepSummary;
-use crate::report::{f, num, rows, s};
+use super::{Axis, LevelFacts, Norm, SweepRow, SweepSummary};
+use crate::method::Method;
 use crate::stats::linear_fit;
+use crate::table::{interval, num, opt, Table};
+use crate::workload::RunSummary;
 
-pub(crate) fn markdown(out: &mut String, sm: &Value) {
-    let axis = s(sm, "axis");
-    let levels = sm.get("levels").and_then(Value::as_array).cloned().unwrap_or_default();
-    let fact = |level: f64, key: &str| -> f64 {
-        levels.iter().find(|l| f(l, "level") == level).map_or(f64::NAN, |l| f(l, key))
-    };
-    let _ = writeln!(out, "Axis `{axis}`: `error` is {}; `predicted` is {}.\n", s(sm, "error"), s(sm, "predicted"));
-    let _ = writeln!(
-        out,
-        "| method | level | error | 95% CI | predicted | max error | policy loss | t_mix | relaxation | min xi | alpha_IF | exact gap |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
-    );
-    for r in rows(sm) {
-        let level = f(r, "level");
-        let ci = r.get("error_ci95").and_then(Value::as_array).cloned().unwrap_or_default();
-        let ci = ci.iter().filter_map(Value::as_f64).map(num).collect::<Vec<_>>().join(", ");
+/// Every (method, level): the primary measurement, the bound's term, the final errors; under it the fit of
+/// IC-Q's measurement.
+pub(crate) fn table(s: &SweepSummary) -> Table {
+    let mut t = Table::new(&["method", "level", "error", "95% CI", "predicted", "max error", "policy loss"]);
+    for r in &s.rows {
+        t.row(vec![
+            r.method.name().to_string(),
+            r.level.to_string(),
+            num(r.error),
+            interval(r.error_ci95),
+            opt(r.predicted),
+            num(r.q_error_inf),
+            num(r.policy_loss),
+        ]);
+    }
+    t.note(match &s.fit {
+        Some(f) => format!(
+            "Fit of {}'s {} on {} (levels {}): slope {}, R^2 {:.4}.",
+            f.method.name(),
+            f.y,
+            f.x,
+            f.levels.iter().map(f64::to_string).collect::<Vec<_>>().join(", "),
+            num(f.slope),
+            f.r2
+        ),
+        None => "No fit (too few levels with a finite measurement).".to_string(),
+    });
+    t
+}
+
+/// The exact terms of every level's model: mixing, coverage, the interface gap.
+pub(crate) fn levels_table(s: &SweepSummary) -> Table {
+    let mut t = Table::new(&["level", "t_mix", "relaxation", "min xi", "alpha_IF", "exact gap", "horizon"]);
+    for l in &s.levels {
+        let m = &l.model;
+        t.row(vec![
+            l.level.to_string(),
+            m.t_mix.map_or_else(|| "-".to_string(), |t| t.to_string()),
+            opt(m.relaxation_time),
+            num(m.coverage_min),
+            num(m.alpha_if),
+            num(m.exact_gap_inf),
+            num(l.horizon),
+        ]);
+    }
+    t
+}
+
+impl RunSummary for SweepSummary {
+    fn experiment(&self) -> &str {
+        &self.experiment
+    }
+    fn workload(&self) -> &str {
+        &self.workload
+    }
+    fn seeds(&self) -> u32 {
+        self.seeds
+    }
+    fn terminal(&self) -> String {
+        let mut out = String::new();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | [{}] | {} | {} | {} | {} | {} | {} | {} | {} |",
-            s(r, "method"),
-            level,
-            num(f(r, "error")),
-            ci,
-            num(f(r, "predicted")),
-            num(f(r, "q_error_inf")),
-            num(f(r, "policy_loss")),
-            num(fact(level, "t_mix")),
-            num(fact(level, "relaxation_time")),
-            num(fact(level, "coverage_min")),
-            num(fact(level, "alpha_if")),
-            num(fact(level, "exact_gap_inf"))
+            "{} on {} ({} seeds, {} handoffs): {} against {} (predicted: {})\n",
+            self.experiment,
+            self.workload,
+            self.seeds,
+            self.handoffs,
+            self.error,
+            self.axis.name(),
+            self.predicted
         );
+        out.push_str(&table(self).text());
+        out.push('\n');
+        out.push_str(&levels_table(self).text());
+        out
     }
-    let fit = sm.get("fit").cloned().unwrap_or(Value::Null);
-    let _ = writeln!(out);
-    if fit.is_object() {
-        let used: Vec<String> = fit
-            .get("levels")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_f64).map(|x| x.to_string()).collect())
-            .unwrap_or_default();
+    fn markdown(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "Fit of IC-Q's {} on {}: slope {}, R^2 {:.4} (levels {}).\n",
-            s(&fit, "y"),
-            s(&fit, "x"),
-            num(f(&fit, "slope")),
-            f(&fit, "r2"),
-            used.join(", ")
+            "Axis `{}`: `error` is {}; `predicted` is {}.\n",
+            self.axis.name(),
+            self.error,
+            self.predicted
         );
+        out.push_str(&table(self).markdown());
+        out.push_str(&levels_table(self).markdown());
+        claims(self, out);
     }
-    let icq: Vec<&Value> = rows(sm).iter().filter(|r| s(r, "method") == "ic-q").collect();
-    let oracle: Vec<&Value> = rows(sm).iter().filter(|r| s(r, "method") == "oracle").collect();
-    let (slope, r2) = (f(&fit, "slope"), f(&fit, "r2"));
-    match axis {
-        "width" => {
-            let first = icq.first();
-            let last = icq.last();
-            if let (Some(a), Some(b)) = (first, last) {
+}
+
+/// The sentences under the tables: what the sweep shows along its axis, and what it does not.
+fn claims(sm: &SweepSummary, out: &mut String) {
+    let fact = |level: f64| -> Option<&LevelFacts> { sm.levels.iter().find(|l| l.level == level) };
+    let t_mix = |level: f64| fact(level).and_then(|l| l.model.t_mix).map_or(f64::NAN, f64::from);
+    let coverage = |level: f64| fact(level).map_or(f64::NAN, |l| l.model.coverage_min);
+    let icq: Vec<&SweepRow> = sm.rows.iter().filter(|r| r.method == Method::IcQ).collect();
+    let oracle: Vec<&SweepRow> = sm.rows.iter().filter(|r| r.method == Method::Oracle).collect();
+    let (slope, r2) = sm.fit.as_ref().map_or((f64::NAN, f64::NAN), |f| (f.slope, f.r2));
+    let predicted = |r: &SweepRow| r.predicted.unwrap_or(f64::NAN);
+    match sm.axis {
+        Axis::Width => {
+            if let (Some(a), Some(b)) = (icq.first(), icq.last()) {
                 let _ = writeln!(
                     out,
                     "**Shows:** the learned error falls from {} at m = {} to {} at m = {}; before the floor the \
                      log-log slope is {} (R^2 {:.3}; model.md 5 predicts between -1/2 and -1/6, the issue accepts -1 to -0.1).",
-                    num(f(a, "error")),
-                    f(a, "level"),
-                    num(f(b, "error")),
-                    f(b, "level"),
+                    num(a.error),
+                    a.level,
+                    num(b.error),
+                    b.level,
                     num(slope),
                     r2
                 );
-                let approx = b.get("e_approx").and_then(Value::as_object).cloned().unwrap_or_default();
-                let parts: Vec<String> = approx
-                    .iter()
-                    .map(|(k, v)| format!("{} ({k} features)", num(v.as_f64().unwrap_or(f64::NAN))))
-                    .collect();
+                let parts: Vec<String> =
+                    b.e_approx.iter().map(|(k, v)| format!("{} ({k} features)", num(*v))).collect();
                 if !parts.is_empty() {
-                    let own = f(b, "predicted");
                     let _ = writeln!(
                         out,
                         "At the widest level e_approx(m) is {}. {}",
                         parts.join(", "),
-                        if f(b, "error") > 2.0 * own {
+                        if b.error > 2.0 * predicted(b) {
                             "The learned floor is well above the run's own e_approx, so at this budget the floor is \
                              learning (estimation and optimisation), not approximation."
                         } else {
@@ -103,19 +143,19 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
                  one model and one feature draw per seed.\n"
             );
         }
-        "interface" => {
-            let floor = icq.first().map_or(f64::NAN, |r| f(r, "error"));
-            let above: Vec<f64> =
-                icq.iter().filter(|r| f(r, "error") > f(r, "predicted") + floor).map(|r| f(r, "level")).collect();
-            let gap_ok = levels.iter().all(|l| f(l, "exact_gap_inf") <= f(l, "alpha_if") + 1e-9);
-            let loss_ok = icq.iter().all(|r| f(r, "policy_loss") <= 2.0 * f(r, "predicted") + 1e-9);
-            let qbar_ok = levels.iter().all(|l| f(l, "q_bar_policy_loss") <= 2.0 * f(l, "alpha_if") + 1e-9);
-            let looseness: Vec<f64> = levels
+        Axis::Interface => {
+            let floor = icq.first().map_or(f64::NAN, |r| r.error);
+            let above: Vec<f64> = icq.iter().filter(|r| r.error > predicted(r) + floor).map(|r| r.level).collect();
+            let gap_ok = sm.levels.iter().all(|l| l.model.exact_gap_inf <= l.model.alpha_if + 1e-9);
+            let loss_ok = icq.iter().all(|r| r.policy_loss <= 2.0 * predicted(r) + 1e-9);
+            let qbar_ok = sm.levels.iter().all(|l| l.model.q_bar_policy_loss <= 2.0 * l.model.alpha_if + 1e-9);
+            let looseness: Vec<f64> = sm
+                .levels
                 .iter()
-                .filter(|l| f(l, "exact_gap_inf") > 1e-9)
-                .map(|l| f(l, "alpha_if") / f(l, "exact_gap_inf"))
+                .filter(|l| l.model.exact_gap_inf > 1e-9)
+                .map(|l| l.model.alpha_if / l.model.exact_gap_inf)
                 .collect();
-            let oracle_loss = oracle.iter().map(|r| f(r, "policy_loss")).fold(0.0, f64::max);
+            let oracle_loss = oracle.iter().map(|r| r.policy_loss).fold(0.0, f64::max);
             let _ = writeln!(
                 out,
                 "**Shows:** IC-Q's error grows linearly in lambda (slope {}, R^2 {:.3}); it is {} alpha_IF plus the \
@@ -151,14 +191,9 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
                  the aliasing only touches SUBMIT rewards, one kind of interface gap.\n"
             );
         }
-        "mixing" => {
-            let pts: Vec<(f64, f64, f64, f64)> = icq
-                .iter()
-                .map(|r| {
-                    let l = f(r, "level");
-                    (fact(l, "t_mix"), f(r, "error"), fact(l, "coverage_min"), f(r, "q_error_xi0"))
-                })
-                .collect();
+        Axis::Mixing => {
+            let pts: Vec<(f64, f64, f64, f64)> =
+                icq.iter().map(|r| (t_mix(r.level), r.error, coverage(r.level), r.q_error_xi0)).collect();
             let ok: Vec<&(f64, f64, f64, f64)> = pts.iter().filter(|p| p.1.is_finite() && p.2 > 0.0).collect();
             let coverage_fit = linear_fit(
                 &ok.iter().map(|p| (1.0 / p.2).ln()).collect::<Vec<_>>(),
@@ -180,7 +215,10 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
                  of 1/coverage, so t_mix drives convergence in the norm of the pairs the behaviour visits. In the \
                  fixed kappa = 0 weights the final error ranges {} to {}: there the rarely visited pairs, i.e. \
                  coverage, drive the error.",
-                sm.get("tolerance_norm").and_then(Value::as_str).unwrap_or("xi"),
+                match sm.tolerance_norm.unwrap_or_default() {
+                    Norm::Xi => "xi",
+                    Norm::Xi0 => "xi0",
+                },
                 h1 / h0,
                 t1 / t0,
                 r2,
@@ -196,7 +234,7 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
                  one fixed while the other moves.\n"
             );
         }
-        "duration" => {
+        Axis::Duration => {
             let _ = writeln!(
                 out,
                 "**Shows:** at a fixed budget IC-Q's error grows with the effective horizon 1/(1 - gamma_bar): slope {}, \
@@ -210,56 +248,5 @@ pub(crate) fn markdown(out: &mut String, sm: &Value) {
                  discounting), so the error's scale and the horizon move together.\n"
             );
         }
-        _ => {}
     }
-}
-
-/// The result table `baton run` prints.
-pub(crate) fn terminal(s: &SweepSummary) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} on {} ({} seeds, {} handoffs): {} against {} (predicted: {})\n",
-        s.experiment,
-        s.workload,
-        s.seeds,
-        s.handoffs,
-        s.error,
-        s.axis.name(),
-        s.predicted
-    );
-    let _ = writeln!(
-        out,
-        "{:<10} {:>9} {:>12} {:>25} {:>11} {:>11} {:>11}",
-        "method", "level", "error", "95% CI", "predicted", "q_err_inf", "policy loss"
-    );
-    for r in &s.rows {
-        let ci = format!("[{:.4}, {:.4}]", r.error_ci95[0], r.error_ci95[1]);
-        let predicted = r.predicted.map_or_else(|| "-".to_string(), |p| format!("{p:.4}"));
-        let _ = writeln!(
-            out,
-            "{:<10} {:>9} {:>12.4} {:>25} {:>11} {:>11.4} {:>11.4}",
-            r.method.name(),
-            r.level,
-            r.error,
-            ci,
-            predicted,
-            r.q_error_inf,
-            r.policy_loss
-        );
-    }
-    let _ = match &s.fit {
-        Some(f) => writeln!(
-            out,
-            "\nfit of {} ({} on {}, levels {:?}): slope {:.4}, R^2 {:.4}",
-            f.method.name(),
-            f.y,
-            f.x,
-            f.levels,
-            f.slope,
-            f.r2
-        ),
-        None => writeln!(out, "\nno fit (too few levels with a finite measurement)"),
-    };
-    out
 }

@@ -16,7 +16,7 @@ use crate::eval::{GroundTruth, Scores};
 use crate::progress::Progress;
 use crate::stats::mean_ci95;
 use crate::train::{Centralized, Decentralized, NoScalar, TrainStats};
-use crate::workload::{lines, pretty, Checked, Kind, Outcome, Results, Workload, WorkloadSpec};
+use crate::workload::{lines, pretty, Checked, Kind, Outcome, Results, RunSummary, Workload, WorkloadSpec};
 use crate::ExperimentError;
 
 pub(crate) mod bench;
@@ -50,36 +50,45 @@ pub struct JobResult {
 }
 
 /// One row of `summary.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
     /// Method name.
     pub method: Method,
     /// Mean over seeds of the exact value from `nu_0` of the final greedy policy.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub value: f64,
     /// 95% confidence interval of that mean (Student t over seeds).
+    #[serde(deserialize_with = "crate::table::nan::pair")]
     pub value_ci95: [f64; 2],
     /// `V*` from `nu_0`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub optimal_value: f64,
     /// `(V* - value) / |V*|`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub gap: f64,
     /// Mean over seeds of the max-norm error against the method's target (NaN for non-learning methods).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_error_inf: f64,
     /// Mean over seeds of the xi-weighted RMS error against the same target.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_error_xi: f64,
     /// Mean over seeds of the max-norm distance to the interface fixed point `Q_bar o sigma`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_bar_error_inf: f64,
     /// Mean over seeds of the xi-weighted RMS distance to `Q_bar o sigma`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_bar_error_xi: f64,
     /// Handoffs (Q-updates) per seed.
     pub handoffs: u64,
     /// Scalars that crossed between agents, per transfer of control (1 for IC-Q, 0 for the others).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub scalars_per_transfer: f64,
     /// Seeds aggregated.
     pub seeds: u32,
 }
 
 /// `summary.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Experiment name.
     pub experiment: String,
@@ -94,7 +103,7 @@ pub struct Summary {
 }
 
 /// Facts about the finite model behind a synthetic run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelFacts {
     /// Readable description.
     pub description: String,
@@ -103,29 +112,39 @@ pub struct ModelFacts {
     /// (state, legal action) pairs.
     pub pairs: usize,
     /// `eps_IF` (model.md 5).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub eps_if: f64,
     /// `delta_IF` (model.md 5).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub delta_if: f64,
     /// `alpha_IF` (model.md 5).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub alpha_if: f64,
     /// `gamma_bar`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub gamma_bar: f64,
     /// `||Vbar||_inf`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub vbar_inf: f64,
     /// Value of the uniformly random policy from `nu_0`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub random_value: f64,
     /// `V*` from `nu_0`.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub optimal_value: f64,
     /// Mixing time `t_mix` (model.md 5) of the uniform behaviour chain on (state, action) pairs, in handoffs;
     /// `null` when the model has more than 5,000 pairs.
     pub t_mix: Option<u32>,
     /// Coverage: the smallest positive stationary mass `min xi` of that chain.
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub coverage_min: f64,
     /// Relaxation time `1 / (1 - |lambda_2|)` of that chain; `null` for a periodic chain.
     pub relaxation_time: Option<f64>,
     /// The exact interface gap `max |Q* - Q_bar o sigma|` over visited pairs (at most `alpha_IF`, model.md 5).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub exact_gap_inf: f64,
     /// `V* - V^{greedy Q_bar}` from `nu_0` (at most `2 alpha_IF`, model.md 5).
+    #[serde(deserialize_with = "crate::table::nan::f64")]
     pub q_bar_policy_loss: f64,
 }
 
@@ -456,12 +475,16 @@ impl Kind for SyntheticKind {
     fn id(&self) -> &'static str {
         ENV_ID
     }
-    fn markdown(&self, summary: &serde_json::Value, out: &mut String) {
-        // A bound sweep runs the synthetic workload; its summary has an `axis`.
-        if summary.get("axis").is_some() {
-            crate::sweep::report::markdown(out, summary);
+    fn read_summary(&self, json: &str) -> Result<Box<dyn RunSummary>, String> {
+        /// A bound sweep runs the synthetic workload; its summary has an `axis`.
+        #[derive(Deserialize)]
+        struct Axis {
+            axis: Option<serde::de::IgnoredAny>,
+        }
+        if crate::table::parse::<Axis>(json)?.axis.is_some() {
+            Ok(Box::new(crate::table::parse::<crate::sweep::SweepSummary>(json)?))
         } else {
-            report::markdown(out, summary);
+            Ok(Box::new(crate::table::parse::<Summary>(json)?))
         }
     }
     fn benches(
@@ -550,8 +573,8 @@ impl Results for RunResults {
         let svg = crate::plot::learning_curves_svg(&self.summary, &self.jobs)?;
         Ok(vec![("learning_curves.svg".into(), svg.into_bytes())])
     }
-    fn terminal(&self) -> String {
-        report::terminal(&self.summary)
+    fn summary(&self) -> &dyn RunSummary {
+        &self.summary
     }
     crate::results_any!();
 }

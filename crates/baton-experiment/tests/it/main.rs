@@ -8,6 +8,7 @@ mod finite;
 mod math;
 mod neural;
 mod routing;
+mod summary;
 mod sweep;
 mod validation;
 
