@@ -128,7 +128,7 @@ def run_shard(
 ) -> Path:
     """``baton run --shard I/N``: run only shard ``shard`` (``"I/N"``, I from 0) of the run's jobs and write the
     shard directory ``out`` (returned). ``merge`` joins the N shards into the run directory ``run`` writes,
-    byte for byte (synthetic, finite and ``[sweep]`` runs; docs/cluster.md). The progress bar stops near 1/N."""
+    byte for byte (every workload but a live math run; docs/cluster.md). The progress bar stops near 1/N."""
     return Path(_run(config, seeds, threads, out, quick, force, progress, shard))
 
 

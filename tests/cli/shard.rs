@@ -60,6 +60,27 @@ fn a_sharded_finite_run_and_a_sharded_sweep_merge_to_the_unsharded_runs() {
 }
 
 #[test]
+fn sharded_routing_runs_merge_to_the_unsharded_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Two presets side by side, shortest paths and the oracle at eight loads; and one load with a link
+    // failure, whose run also draws the time series from every job's bins.
+    sharded_equals_unsharded(&root.join("experiments/routing-preset-6x6.toml"), 3, &["--quick", "--seeds", "2"]);
+    sharded_equals_unsharded(&root.join("experiments/routing-adapt.toml"), 2, &["--quick", "--seeds", "2"]);
+}
+
+#[test]
+fn sharded_cpu_and_math_runs_merge_to_the_unsharded_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    sharded_equals_unsharded(&root.join("experiments/cpu.toml"), 2, &["--quick", "--seeds", "2"]);
+    // The replay backend and the label-simulated critic (math also writes its policy tables).
+    sharded_equals_unsharded(
+        &root.join("experiments/math-gsm8k-simulated-critic.toml"),
+        3,
+        &["--quick", "--seeds", "2"],
+    );
+}
+
+#[test]
 fn bad_shard_specs_and_incomplete_or_mixed_shards_give_one_clear_error() {
     let tmp = temp_dir();
     let config = Config::tiny(&["optimal", "ic-q"]).write(tmp.path(), "tiny.toml");
@@ -71,10 +92,19 @@ fn bad_shard_specs_and_incomplete_or_mixed_shards_give_one_clear_error() {
     }
     assert!(!tmp.path().join("never").exists());
 
-    let routing = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/routing-6x6.toml");
-    let out = baton_run(&routing, &tmp.path().join("never"), &["--quick", "--shard", "0/2"]);
+    // A live math run is not split: every shard would ask the server. Refused before any request (the URL
+    // is never reached: nothing listens on port 9).
+    let live = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/live/math-ollama.toml");
+    let text = std::fs::read_to_string(&live).expect("the live example");
+    let text = text
+        .replace("http://127.0.0.1:11434/v1", "http://127.0.0.1:9/v1")
+        .replace("runs/math-ollama.jsonl", &tmp.path().join("journal.jsonl").display().to_string());
+    let live = tmp.path().join("live.toml");
+    std::fs::write(&live, text).expect("write the live config");
+    let out = baton_run(&live, &tmp.path().join("never"), &["--shard", "0/2"]);
     assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(out.stderr.contains("does not split its jobs"), "{out:?}");
+    assert!(out.stderr.contains("is not split across shards"), "{out:?}");
+    assert!(!tmp.path().join("journal.jsonl").exists(), "no request was made");
 
     let s0 = tmp.path().join("s0");
     baton_run(&config, &s0, &["--shard", "0/2"]).assert_success();

@@ -148,15 +148,19 @@ pub fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Every file of `dir` (not recursive) with its bytes.
+/// Every file under `dir` with its bytes, keyed by its path relative to `dir` (`policy/x.json`).
 pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    entries(dir)
-        .into_iter()
-        .map(|name| {
-            let bytes = std::fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
-            (name, bytes)
-        })
-        .collect()
+    let mut files = BTreeMap::new();
+    for name in entries(dir) {
+        let path = dir.join(&name);
+        if path.is_dir() {
+            files.extend(snapshot(&path).into_iter().map(|(inner, bytes)| (format!("{name}/{inner}"), bytes)));
+        } else {
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
+            files.insert(name, bytes);
+        }
+    }
+    files
 }
 
 /// Read a file as text.

@@ -60,15 +60,13 @@ pub fn launch(
     if let Some(s) = options.seeds {
         config.seeds = s;
     }
+    if let Some(spec) = options.shard {
+        if let Some(why) = config.workload.spec().unshardable() {
+            return Err(ExperimentError::Shard(format!("--shard {spec}: {why}")));
+        }
+    }
     let mut experiment = config.validate()?;
     if let Some(spec) = options.shard {
-        if !experiment.workload.shardable() {
-            return Err(ExperimentError::Shard(format!(
-                "--shard {spec}: the {} workload does not split its jobs across shards yet (synthetic, finite and \
-                 [sweep] runs do)",
-                experiment.workload.id()
-            )));
-        }
         experiment.jobs = crate::shard::JobMode::Shard(spec, Default::default());
     }
     let threads = options.threads.unwrap_or(0);

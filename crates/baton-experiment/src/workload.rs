@@ -64,6 +64,12 @@ pub trait WorkloadSpec {
     /// Check every field against the experiment (methods, learner, training, sweep); reads no file. Errors
     /// name the dotted field and the reason.
     fn check(&self, experiment: &ExperimentConfig) -> Result<Box<dyn Checked>, ExperimentError>;
+    /// Why `baton run --shard` cannot split this run, if it cannot (`None`: every workload's jobs go through
+    /// `Experiment::map_jobs`, which shards them and replays them in `baton merge`, [`crate::shard`]). Asked
+    /// before the world is built, so a refusal costs nothing.
+    fn unshardable(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A checked workload config: every field valid, no data read yet.
@@ -86,11 +92,6 @@ pub trait Workload: Debug + Send + Sync + Any {
     /// Run [`baton_core::check_env`] (the environment contract under a uniformly random policy) on every
     /// environment the workload's jobs train and score on.
     fn check_env(&self) -> Result<(), ExperimentError>;
-    /// Whether [`Workload::run`] runs its jobs through `Experiment::map_jobs`, so that `baton run --shard`
-    /// can split them and `baton merge` replay them ([`crate::shard`]).
-    fn shardable(&self) -> bool {
-        false
-    }
     /// For callers that need the concrete world (tests, examples).
     fn as_any(&self) -> &dyn Any;
 }

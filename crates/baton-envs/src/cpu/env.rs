@@ -394,7 +394,7 @@ pub struct EpisodeRecord {
 }
 
 /// Totals over finished episodes, per task.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     /// Episodes.
     pub episodes: u64,

@@ -512,7 +512,7 @@ pub fn draw_question(questions: &[u32], picker: &mut Picker, rng: &mut Rng) -> u
 }
 
 /// Which agents worked on a question (were called on it at least once).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Calls {
     /// The cheap solver answered.
     pub cheap: bool,
@@ -525,7 +525,7 @@ pub struct Calls {
 }
 
 /// The outcome of one finished episode (for scoring; never shown to an agent).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpisodeRecord {
     /// The question (data-set index).
     pub question: usize,
@@ -544,7 +544,7 @@ pub struct EpisodeRecord {
 }
 
 /// Totals over finished episodes.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     /// Episodes finished.
     pub episodes: u64,

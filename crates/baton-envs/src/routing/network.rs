@@ -204,7 +204,7 @@ pub struct NetworkParams {
 }
 
 /// Delivery statistics over a set of packets.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     /// Packets delivered.
     pub delivered: u64,
@@ -251,7 +251,7 @@ impl Tally {
 }
 
 /// What the simulator measured.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NetStats {
     /// Deliveries (by delivery instant) and drops in `[warmup, horizon]`.
     pub window: Tally,

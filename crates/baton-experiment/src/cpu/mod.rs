@@ -10,7 +10,6 @@ use baton_envs::cpu::env::{oracle_spec, spec, ENV_ID};
 use baton_envs::cpu::{strategy, Cpu, CpuConfig, CpuEnv, CpuEpisodes, CpuWorld, Order, Tally};
 use baton_learn::LearnerParams;
 use baton_tinycpu::TaskSet;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::episodic::{train_then_score, EpisodeJob};
@@ -94,8 +93,8 @@ impl CpuWorkload {
     }
 }
 
-/// One (method, k, seed) job.
-#[derive(Clone, Debug, PartialEq)]
+/// One (method, k, seed) job (serialisable, so that a shard of a run can keep it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpuJob {
     /// Method.
     pub method: Method,
@@ -288,22 +287,10 @@ pub fn jobs(cpu: &CpuWorkload, methods: &[Method], seeds: &[u64]) -> Vec<(Method
     out
 }
 
-/// Run `methods` over `seeds` at every k.
-pub fn run(
-    name: &str,
-    cpu: &CpuWorkload,
-    methods: &[Method],
-    seeds: &[u64],
-    learner: &LearnerParams,
-    progress: &dyn Progress,
-) -> Result<CpuResults, ExperimentError> {
-    let jobs = jobs(cpu, methods, seeds);
-    let results: Vec<CpuJob> = jobs
-        .par_iter()
-        .map(|&(method, k, seed)| run_job(cpu, learner, method, k, seed, progress))
-        .collect::<Result<_, _>>()?;
-    let summary = summarise(name, cpu, methods, seeds.len() as u32, &results);
-    Ok(CpuResults { summary, jobs: results })
+/// The run's results from its jobs' (summary, metrics and plots are made from them).
+fn results_of(name: &str, cpu: &CpuWorkload, methods: &[Method], n_seeds: u32, jobs: Vec<CpuJob>) -> CpuResults {
+    let summary = summarise(name, cpu, methods, n_seeds, &jobs);
+    CpuResults { summary, jobs }
 }
 
 /// One job: train (if the method learns), then score on every task in turn.
@@ -529,9 +516,14 @@ impl Workload for CpuWorkload {
         let learning = c.methods.iter().filter(|x| x.learns()).count() as u64;
         learning * self.worlds.len() as u64 * u64::from(c.seeds) * self.cpu.config.episodes
     }
+    /// The jobs go through [`Experiment::map_jobs`](crate::Experiment), so a run can be split into shards.
     fn run(&self, experiment: &crate::Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
-        let c = &experiment.config;
-        run(&c.name, self, &c.methods, &experiment.seed_list(), &experiment.learner, progress).map(Outcome::new)
+        let (c, seeds) = (&experiment.config, experiment.seed_list());
+        let learner = &experiment.learner;
+        let jobs = jobs(self, &c.methods, &seeds);
+        let results =
+            experiment.map_jobs(&jobs, |&(method, k, seed)| run_job(self, learner, method, k, seed, progress))?;
+        Ok(Outcome::new(results_of(&c.name, self, &c.methods, seeds.len() as u32, results)))
     }
     fn check_env(&self) -> Result<(), ExperimentError> {
         // The deadline ends every episode after `max_handoffs` handoffs.

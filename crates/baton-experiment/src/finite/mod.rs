@@ -119,9 +119,6 @@ impl Workload for FiniteWorkload {
         let (results, _) = experiment.run_exact(self.model.clone(), self.description.clone(), None, progress)?;
         Ok(Outcome::new(results))
     }
-    fn shardable(&self) -> bool {
-        true
-    }
     fn check_env(&self) -> Result<(), ExperimentError> {
         Ok(baton_core::check_env(|| baton_core::FiniteEnv::new(&self.model), baton_core::CheckOptions::default())?)
     }

@@ -243,8 +243,9 @@ fn first(data: &baton_llm::Dataset, n: Option<usize>) -> baton_llm::Dataset {
     d
 }
 
-/// One (method, lambda, seed) job: training (learning methods) and the held-out evaluation.
-#[derive(Clone, Debug, PartialEq)]
+/// One (method, lambda, seed) job: training (learning methods) and the held-out evaluation (serialisable, so
+/// that a shard of a run can keep it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MathJob {
     /// Method.
     pub method: Method,
@@ -493,8 +494,13 @@ pub fn run(
         .par_iter()
         .map(|&(method, lambda, seed)| run_job(math, learner, method, lambda, seed, progress))
         .collect::<Result<_, _>>()?;
-    let summary = summarise(name, math, methods, seeds.len() as u32, &results);
-    Ok(MathResults { summary, jobs: results, workload: math.clone() })
+    Ok(results_of(name, math, methods, seeds.len() as u32, results))
+}
+
+/// The run's results from its jobs' (summary, metrics and plots are made from them).
+fn results_of(name: &str, math: &MathWorkload, methods: &[Method], n_seeds: u32, jobs: Vec<MathJob>) -> MathResults {
+    let summary = summarise(name, math, methods, n_seeds, &jobs);
+    MathResults { summary, jobs, workload: math.clone() }
 }
 
 /// A run whose jobs of some (method, lambda, seed) were made outside the runner (`outside`: e.g. IC-Q trained
@@ -765,6 +771,14 @@ impl Kind for MathKind {
 }
 
 impl WorkloadSpec for MathConfig {
+    /// Not with a live backend: every shard would ask the server in its build step, and the summary's `live`
+    /// report (requests sent, USD spent) is the whole run's.
+    fn unshardable(&self) -> Option<&'static str> {
+        (self.backend == BackendKind::Live).then_some(
+            "a math run with `backend = \"live\"` is not split across shards (each shard would ask the server); \
+             run it whole, or record it once and shard the replay",
+        )
+    }
     fn quick(&mut self) {
         self.episodes = (self.episodes / 10).max(100);
     }
@@ -802,9 +816,14 @@ impl Workload for MathWorkload {
         let learning = c.methods.iter().filter(|x| x.learns()).count() as u64;
         learning * self.math.config.lambdas.len() as u64 * u64::from(c.seeds) * self.math.config.episodes
     }
+    /// The jobs go through [`Experiment::map_jobs`](crate::Experiment), so a run can be split into shards.
     fn run(&self, experiment: &crate::Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
-        let c = &experiment.config;
-        run(&c.name, self, &c.methods, &experiment.seed_list(), &experiment.learner, progress).map(Outcome::new)
+        let (c, seeds) = (&experiment.config, experiment.seed_list());
+        let learner = &experiment.learner;
+        let jobs = jobs(self, &c.methods, &seeds);
+        let results = experiment
+            .map_jobs(&jobs, |&(method, lambda, seed)| run_job(self, learner, method, lambda, seed, progress))?;
+        Ok(Outcome::new(results_of(&c.name, self, &c.methods, seeds.len() as u32, results)))
     }
     fn check_env(&self) -> Result<(), ExperimentError> {
         // Every agent acts at most once per episode before the submit desk, so an episode is short.

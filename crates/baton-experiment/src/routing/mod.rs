@@ -12,7 +12,6 @@ use baton_envs::routing::network::Task;
 use baton_envs::routing::network::ENV_ID;
 use baton_envs::routing::{HopTable, NetStats, Network, Routing, RoutingConfig, ShortestPaths, Tally};
 use baton_learn::{Behaviour, IcqAgent, LearnerParams, StepSize, TabularQ};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::method::Method;
@@ -66,8 +65,8 @@ fn arms(routing: &Routing, methods: &[Method]) -> Vec<Arm> {
         .collect()
 }
 
-/// One (method, load, seed) simulation.
-#[derive(Clone, Debug)]
+/// One (method, load, seed) simulation. Serialisable, so that a shard of a run can keep it (`baton run --shard`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RoutingJob {
     /// Method.
     pub method: Method,
@@ -215,15 +214,15 @@ pub struct RoutingResults {
     pub config: RoutingConfig,
 }
 
-/// Run `methods` at every load of `routing` over `seeds`.
+/// Run the experiment's methods at every load of `routing` over its seeds. The (arm, load, seed) jobs go through
+/// [`Experiment::map_jobs`](crate::Experiment), so a run can be split into shards and merged.
 pub fn run(
-    name: &str,
+    experiment: &crate::Experiment,
     routing: &Routing,
-    methods: &[Method],
-    seeds: &[u64],
-    learner: &LearnerParams,
     progress: &dyn Progress,
 ) -> Result<RoutingResults, ExperimentError> {
+    let (name, methods, learner) = (&experiment.config.name, &experiment.config.methods, &experiment.learner);
+    let seeds = &experiment.seed_list();
     let shortest = methods
         .contains(&Method::ShortestPath)
         .then(|| Arc::new(ShortestPaths::for_task(&routing.topology, &routing.task)));
@@ -235,13 +234,10 @@ pub fn run(
     let loads = &routing.config.loads;
     let jobs: Vec<(Arm, f64, u64)> =
         arms.iter().flat_map(|&a| loads.iter().flat_map(move |&l| seeds.iter().map(move |&s| (a, l, s)))).collect();
-    let results: Vec<RoutingJob> = jobs
-        .par_iter()
-        .map(|&(arm, load, seed)| {
-            let tables = Tables { shortest: shortest.as_deref(), hops: hop_table.as_deref() };
-            run_job(routing, tables, learner, arm, load, seed, progress)
-        })
-        .collect::<Result<_, _>>()?;
+    let results: Vec<RoutingJob> = experiment.map_jobs(&jobs, |&(arm, load, seed)| {
+        let tables = Tables { shortest: shortest.as_deref(), hops: hop_table.as_deref() };
+        run_job(routing, tables, learner, arm, load, seed, progress)
+    })?;
     let summary = summarise(name, routing, &arms, seeds.len() as u32, &results);
     Ok(RoutingResults { summary, jobs: results, config: routing.config.clone() })
 }
@@ -631,8 +627,7 @@ impl Workload for Routing {
         jobs * 50 * step
     }
     fn run(&self, experiment: &crate::Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
-        let c = &experiment.config;
-        run(&c.name, self, &c.methods, &experiment.seed_list(), &experiment.learner, progress).map(Outcome::new)
+        run(experiment, self, progress).map(Outcome::new)
     }
     fn check_env(&self) -> Result<(), ExperimentError> {
         for &load in &self.config.loads {

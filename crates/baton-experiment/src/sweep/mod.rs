@@ -736,9 +736,6 @@ impl Workload for SweepWorkload {
     fn run(&self, experiment: &Experiment, progress: &dyn Progress) -> Result<Outcome, ExperimentError> {
         run(experiment, &self.sweep, progress).map(Outcome::new)
     }
-    fn shardable(&self) -> bool {
-        true
-    }
     fn check_env(&self) -> Result<(), ExperimentError> {
         Workload::check_env(&self.synthetic)
     }

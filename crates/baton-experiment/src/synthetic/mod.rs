@@ -550,9 +550,6 @@ impl Workload for Synthetic {
         let (results, _) = experiment.run_exact(self.build_model()?, self.describe(), Some(&round_robin), progress)?;
         Ok(Outcome::new(results))
     }
-    fn shardable(&self) -> bool {
-        true
-    }
     fn check_env(&self) -> Result<(), ExperimentError> {
         let model = self.build_model()?;
         Ok(baton_core::check_env(|| FiniteEnv::new(&model), baton_core::CheckOptions::default())?)
