@@ -32,6 +32,7 @@ use crate::config::{AgentSettings, Hook, HookCall, HookTarget, PeerAgent};
 use crate::error::ServiceError;
 use crate::hook::{self, Restricted};
 use crate::net::{CertIdentity, NetCounts};
+use crate::peer::{PeerClient, SendError};
 use crate::wire::{self, Artifact, Envelope, WorkflowOutcome, WorkflowStatus, HANDOFF_EXT, SCALAR_EXT};
 
 /// What `baton agent status` shows: counts and health, nothing of the learner.
@@ -95,16 +96,15 @@ pub struct PeerScalars {
     pub certificates_refused: u64,
 }
 
-/// What this agent keeps per agent peer: counts of its replies, the HTTP client it calls this peer with
-/// (its own pool; with `[tls]`, its own verifier, which requires the peer's id in the server's certificate),
-/// its `Authorization` header (built once), and the turns of `limits.max_calls_per_peer`.
+/// What this agent keeps per agent peer: counts of its replies, the client it calls this peer with (at most
+/// `limits.max_calls_per_peer` calls and connections; with `[tls]`, its own verifier, which requires the
+/// peer's id in the server's certificate), and its `Authorization` header (built once).
 struct PeerState {
     refused: AtomicU64,
     clamped: AtomicU64,
     certificates_refused: AtomicU64,
-    http: reqwest::Client,
+    client: PeerClient,
     auth: Option<axum::http::HeaderValue>,
-    calls: tokio::sync::Semaphore,
 }
 
 /// What this agent remembers of a handoff id, for idempotent retries.
@@ -294,9 +294,8 @@ impl Agent {
                 refused: AtomicU64::new(0),
                 clamped: AtomicU64::new(0),
                 certificates_refused: AtomicU64::new(0),
-                http: peer_http_client(&s, &p.id)?,
+                client: peer_client(&s, p)?,
                 auth,
-                calls: tokio::sync::Semaphore::new(s.limits.max_calls_per_peer as usize),
             };
             peers.insert(p.id.clone(), state);
         }
@@ -1025,7 +1024,6 @@ impl Shared {
         let bad =
             |reason: String| CallError { error: ServiceError::Peer { peer: peer.id.clone(), reason }, replied: true };
         let payload = axum::body::Bytes::from(body);
-        let url = &peer.endpoint;
         let max = self.s.limits.max_body_bytes;
         let Some(state) = self.peers.get(&peer.id) else {
             return Err(err("not an agent peer of this agent".into()));
@@ -1037,30 +1035,21 @@ impl Shared {
                 return Err(no_reply());
             }
             // This call's turn among the calls open to this peer (limits.max_calls_per_peer).
-            let turn = match tokio::time::timeout(remaining, state.calls.acquire()).await {
-                Ok(Ok(permit)) => Some(permit),
-                Ok(Err(_)) => None,
+            let turn = match tokio::time::timeout(remaining, state.client.turn()).await {
+                Ok(Some(turn)) => turn,
+                Ok(None) => return Err(err("the peer's client is closed".into())),
                 Err(_) => return Err(no_reply()),
             };
             let remaining = budget.saturating_sub(start.elapsed());
             if remaining.is_zero() {
                 return Err(no_reply());
             }
-            let mut req = state
-                .http
-                .post(url.clone())
-                .timeout(remaining)
-                .header(axum::http::header::CONTENT_TYPE, "application/json")
-                .body(payload.clone());
-            match (state.auth.as_ref(), &peer.token) {
-                (Some(auth), _) => req = req.header(axum::http::header::AUTHORIZATION, auth.clone()),
-                (None, Some(t)) => req = req.bearer_auth(t),
-                (None, None) => {}
-            }
-            let retry_reason = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    match crate::client::read_capped(resp, max).await {
+            let sent = state.client.post(&turn, state.auth.as_ref(), payload.clone(), max);
+            let retry_reason = match tokio::time::timeout(remaining, sent).await {
+                Err(_) => return Err(no_reply()),
+                Ok(Ok(reply)) => {
+                    let status = reply.status;
+                    match reply.body {
                         Ok(bytes) if status.is_success() => {
                             self.log("in-reply", &peer.id, &bytes);
                             return Ok(bytes);
@@ -1077,15 +1066,13 @@ impl Shared {
                         Err(crate::client::ReadError::Broken(reason)) => reason,
                     }
                 }
-                Err(e) if e.is_timeout() => return Err(err(e.to_string())),
                 // Its server's certificate was refused (another CA, or not naming the `url`'s host or the peer's
                 // id): no retry changes that.
-                Err(e) if crate::tls::is_certificate_error(&e) => {
+                Ok(Err(SendError::Certificate(reason))) => {
                     state.certificates_refused.fetch_add(1, Ordering::Relaxed);
-                    return Err(err(format!("its server's certificate was refused: {}", error_chain(&e))));
+                    return Err(err(format!("its server's certificate was refused: {reason}")));
                 }
-                Err(e) if e.is_connect() || e.is_request() => e.to_string(),
-                Err(e) => return Err(err(e.to_string())),
+                Ok(Err(SendError::Retry(reason))) => reason,
             };
             // Waiting to retry does not hold a turn.
             drop(turn);
@@ -1182,39 +1169,22 @@ fn failed(hops: u32, reason: String) -> WorkflowOutcome {
     WorkflowOutcome { status: WorkflowStatus::Failed, hops, levels: None, reason: Some(reason), artifact: None }
 }
 
-/// The HTTP client an agent calls peer `id` with: connections kept for reuse (closed before the peers'
-/// default idle timeout would close them); with `[tls]`, the peer's server verified against the CA, for the
-/// host of its `url` and for its `id`, and this agent's certificate presented.
-fn peer_http_client(s: &AgentSettings, id: &str) -> Result<reqwest::Client, ServiceError> {
-    let mut b = http_client_builder(s.limits.call_timeout);
-    if let Some(t) = &s.tls {
-        let config = crate::tls::peer_client_config(t, id)
-            .map_err(|e| ServiceError::Internal(format!("the TLS client for peer {id:?}: {e}")))?;
-        b = b.use_preconfigured_tls(config);
-    }
-    b.build().map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))
-}
+/// How long a connection to a peer may sit idle and still be reused: below the peers' default
+/// `limits.header_read_timeout_secs` (10), after which they close it.
+pub(crate) const PEER_IDLE_REUSE: Duration = Duration::from_secs(5);
 
-/// `e` and the errors it wraps, outermost first (`io::Error`s print what they wrap).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut next = e.source();
-    while let Some(err) = next {
-        let part = err.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = err.source();
-    }
-    text
-}
-
-/// The HTTP client settings of an agent's calls to its peers (also the bench's echo client's).
-pub(crate) fn http_client_builder(timeout: Duration) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .pool_max_idle_per_host(4096)
-        .pool_idle_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
+/// The client an agent calls `peer` with: at most `limits.max_calls_per_peer` calls and connections; with
+/// `[tls]`, the peer's server verified against the CA, for the host of its `url` and for its `id`, and this
+/// agent's certificate presented.
+fn peer_client(s: &AgentSettings, peer: &PeerAgent) -> Result<PeerClient, ServiceError> {
+    let id = &peer.id;
+    let tls = match &s.tls {
+        None => None,
+        Some(t) => Some(
+            crate::tls::peer_client_config(t, id)
+                .map_err(|e| ServiceError::Internal(format!("the TLS client for peer {id:?}: {e}")))?,
+        ),
+    };
+    PeerClient::new(&peer.endpoint, tls, s.limits.max_calls_per_peer as usize, PEER_IDLE_REUSE)
+        .map_err(|e| ServiceError::Internal(format!("the client for peer {id:?}: {e}")))
 }
