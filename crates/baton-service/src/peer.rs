@@ -27,8 +27,10 @@ use crate::client::ReadError;
 /// Why a call got no reply.
 #[derive(Debug)]
 pub(crate) enum SendError {
-    /// The connection could not be made, or broke before a reply came: worth retrying.
-    Retry(String),
+    /// The connection could not be made, or closed before the request went out: nothing was sent.
+    Unsent(String),
+    /// The connection broke after the request went out, before a reply came: the peer may have taken it.
+    Broken(String),
     /// The peer's server certificate was refused in the TLS handshake: no retry changes that.
     Certificate(String),
 }
@@ -58,6 +60,12 @@ pub(crate) struct PeerClient {
     /// A connection idle this long is closed instead of reused (before the peer's header-read timeout would
     /// close it under a request).
     idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for PeerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerClient").field("addr", &self.addr).field("tls", &self.tls.is_some()).finish()
+    }
 }
 
 /// The turn of one call: while it is held, the call may use (or open) one connection.
@@ -123,7 +131,13 @@ impl PeerClient {
         if let Some(a) = auth {
             headers.insert(header::AUTHORIZATION, a.clone());
         }
-        let resp = sender.send_request(req).await.map_err(|e| SendError::Retry(format!("sending the request: {e}")))?;
+        let resp = sender.send_request(req).await.map_err(|e| {
+            if e.is_canceled() {
+                SendError::Unsent(format!("the connection closed before the request was sent: {e}"))
+            } else {
+                SendError::Broken(format!("sending the request: {e}"))
+            }
+        })?;
         let status = resp.status();
         let body = read_capped(resp.into_body(), max).await;
         // Reuse the connection only after a whole reply, when it is ready for the next request.
@@ -152,7 +166,7 @@ impl PeerClient {
     async fn connect(&self) -> Result<SendRequest<Body>, SendError> {
         let tcp = TcpStream::connect(&self.addr)
             .await
-            .map_err(|e| SendError::Retry(format!("connecting to {}: {e}", self.addr)))?;
+            .map_err(|e| SendError::Unsent(format!("connecting to {}: {e}", self.addr)))?;
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             None => handshake(tcp).await,
@@ -161,7 +175,7 @@ impl PeerClient {
                 Err(e) if crate::tls::is_certificate_error(&e) => {
                     Err(SendError::Certificate(format!("TLS handshake with {}: {e}", self.addr)))
                 }
-                Err(e) => Err(SendError::Retry(format!("TLS handshake with {}: {e}", self.addr))),
+                Err(e) => Err(SendError::Unsent(format!("TLS handshake with {}: {e}", self.addr))),
             },
         }
     }
@@ -174,7 +188,7 @@ where
 {
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
-        .map_err(|e| SendError::Retry(format!("HTTP handshake: {e}")))?;
+        .map_err(|e| SendError::Unsent(format!("HTTP handshake: {e}")))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("peer connection ended: {e}");

@@ -1072,7 +1072,7 @@ impl Shared {
                     state.certificates_refused.fetch_add(1, Ordering::Relaxed);
                     return Err(err(format!("its server's certificate was refused: {reason}")));
                 }
-                Ok(Err(SendError::Retry(reason))) => reason,
+                Ok(Err(SendError::Unsent(reason) | SendError::Broken(reason))) => reason,
             };
             // Waiting to retry does not hold a turn.
             drop(turn);
