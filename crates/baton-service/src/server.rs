@@ -1029,58 +1029,54 @@ impl Shared {
             return Err(err("not an agent peer of this agent".into()));
         };
         let no_reply = || err(format!("no reply within limits.call_timeout_secs = {}", budget.as_secs_f64()));
-        loop {
-            let remaining = budget.saturating_sub(start.elapsed());
-            if remaining.is_zero() {
-                return Err(no_reply());
-            }
-            // This call's turn among the calls open to this peer (limits.max_calls_per_peer).
-            let turn = match tokio::time::timeout(remaining, state.client.turn()).await {
-                Ok(Some(turn)) => turn,
-                Ok(None) => return Err(err("the peer's client is closed".into())),
-                Err(_) => return Err(no_reply()),
-            };
-            let remaining = budget.saturating_sub(start.elapsed());
-            if remaining.is_zero() {
-                return Err(no_reply());
-            }
-            let sent = state.client.post(&turn, state.auth.as_ref(), payload.clone(), max);
-            let retry_reason = match tokio::time::timeout(remaining, sent).await {
-                Err(_) => return Err(no_reply()),
-                Ok(Ok(reply)) => {
-                    let status = reply.status;
-                    match reply.body {
-                        Ok(bytes) if status.is_success() => {
-                            self.log("in-reply", &peer.id, &bytes);
-                            return Ok(bytes);
+        // One deadline (one timer) for the whole call: the wait for a turn, every attempt and every backoff.
+        let attempts = async {
+            loop {
+                // This call's turn among the calls open to this peer (limits.max_calls_per_peer).
+                let Some(turn) = state.client.turn().await else {
+                    return Err(err("the peer's client is closed".into()));
+                };
+                let sent = state.client.post(&turn, state.auth.as_ref(), payload.clone(), max).await;
+                let retry_reason = match sent {
+                    Ok(reply) => {
+                        let status = reply.status;
+                        match reply.body {
+                            Ok(bytes) if status.is_success() => {
+                                self.log("in-reply", &peer.id, &bytes);
+                                return Ok(bytes);
+                            }
+                            Ok(_) if status == StatusCode::SERVICE_UNAVAILABLE => "HTTP 503".to_string(),
+                            Ok(bytes) => {
+                                let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+                                return Err(bad(format!("HTTP {status}: {text}")));
+                            }
+                            Err(crate::client::ReadError::TooLarge(reason)) => return Err(bad(reason)),
+                            Err(crate::client::ReadError::Broken(reason)) if !status.is_success() => {
+                                return Err(bad(format!("HTTP {status}: {reason}")))
+                            }
+                            Err(crate::client::ReadError::Broken(reason)) => reason,
                         }
-                        Ok(_) if status == StatusCode::SERVICE_UNAVAILABLE => "HTTP 503".to_string(),
-                        Ok(bytes) => {
-                            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
-                            return Err(bad(format!("HTTP {status}: {text}")));
-                        }
-                        Err(crate::client::ReadError::TooLarge(reason)) => return Err(bad(reason)),
-                        Err(crate::client::ReadError::Broken(reason)) if !status.is_success() => {
-                            return Err(bad(format!("HTTP {status}: {reason}")))
-                        }
-                        Err(crate::client::ReadError::Broken(reason)) => reason,
                     }
+                    // Its server's certificate was refused (another CA, or not naming the `url`'s host or the peer's
+                    // id): no retry changes that.
+                    Err(SendError::Certificate(reason)) => {
+                        state.certificates_refused.fetch_add(1, Ordering::Relaxed);
+                        return Err(err(format!("its server's certificate was refused: {reason}")));
+                    }
+                    Err(SendError::Unsent(reason) | SendError::Broken(reason)) => reason,
+                };
+                // Waiting to retry does not hold a turn.
+                drop(turn);
+                if start.elapsed() + backoff >= budget {
+                    return Err(err(format!("{retry_reason} (retried until limits.call_timeout_secs)")));
                 }
-                // Its server's certificate was refused (another CA, or not naming the `url`'s host or the peer's
-                // id): no retry changes that.
-                Ok(Err(SendError::Certificate(reason))) => {
-                    state.certificates_refused.fetch_add(1, Ordering::Relaxed);
-                    return Err(err(format!("its server's certificate was refused: {reason}")));
-                }
-                Ok(Err(SendError::Unsent(reason) | SendError::Broken(reason))) => reason,
-            };
-            // Waiting to retry does not hold a turn.
-            drop(turn);
-            if start.elapsed() + backoff >= budget {
-                return Err(err(format!("{retry_reason} (retried until limits.call_timeout_secs)")));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_millis(500));
+        };
+        match tokio::time::timeout_at((start + budget).into(), attempts).await {
+            Ok(result) => result,
+            Err(_) => Err(no_reply()),
         }
     }
 
