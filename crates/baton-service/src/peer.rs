@@ -55,7 +55,9 @@ pub(crate) struct PeerClient {
     /// The request target (the path of the peer's endpoint).
     path: Uri,
     tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
-    idle: Mutex<Vec<Idle>>,
+    idle: Arc<Mutex<Vec<Idle>>>,
+    /// Starts the task that closes connections left idle too long (with the first connection, on the runtime).
+    reaper: std::sync::Once,
     turns: Semaphore,
     /// A connection idle this long is closed instead of reused (before the peer's header-read timeout would
     /// close it under a request).
@@ -101,7 +103,8 @@ impl PeerClient {
             authority,
             path,
             tls,
-            idle: Mutex::new(Vec::new()),
+            idle: Arc::new(Mutex::new(Vec::new())),
+            reaper: std::sync::Once::new(),
             turns: Semaphore::new(max_calls),
             idle_timeout,
         })
@@ -164,6 +167,21 @@ impl PeerClient {
     }
 
     async fn connect(&self) -> Result<SendRequest<Body>, SendError> {
+        self.reaper.call_once(|| {
+            // Close connections idle longer than `idle_timeout` even when no call comes to reuse them, so
+            // that the peer does not have to time them out. The task ends with the client.
+            let idle = Arc::downgrade(&self.idle);
+            let limit = self.idle_timeout;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval((limit / 4).max(Duration::from_millis(50)));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let Some(idle) = idle.upgrade() else { return };
+                    crate::server::lock(&idle).retain(|c| c.since.elapsed() < limit && !c.sender.is_closed());
+                }
+            });
+        });
         let tcp = TcpStream::connect(&self.addr)
             .await
             .map_err(|e| SendError::Unsent(format!("connecting to {}: {e}", self.addr)))?;

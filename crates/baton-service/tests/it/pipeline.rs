@@ -141,3 +141,23 @@ async fn an_agent_opens_at_most_max_calls_per_peer_connections_to_each_peer() {
     p.quiesce().await.unwrap();
     p.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_left_idle_are_closed_by_the_caller_before_the_peer_times_them_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 7, dir.path(), |_| {})
+        .await
+        .unwrap();
+    let report = p.client(0, Duration::from_secs(30)).unwrap().run(200, 16).await;
+    assert_eq!((report.submitted, report.failed), (200, 0), "{report:?}");
+    p.quiesce().await.unwrap();
+    assert!(p.agents[1].status().connections_open > 0);
+    // Callers reuse a connection for at most 5 s and close it when idle that long; the agents' header-read
+    // timeout (10 s) would close it otherwise, and count it as timed out.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    for a in &p.agents[1..] {
+        let st = a.status();
+        assert_eq!((st.connections_open, st.connections_timed_out_or_failed), (0, 0), "{st:?}");
+    }
+    p.stop().await.unwrap();
+}
