@@ -16,7 +16,8 @@ use tokio::task::JoinHandle;
 use crate::client::Client;
 use crate::config::{AgentConfig, LimitsConfig, PeerConfig, TlsConfig};
 use crate::error::ServiceError;
-use crate::server::Agent;
+use crate::peer::PeerClient;
+use crate::server::{Agent, PEER_IDLE_REUSE};
 use crate::tls::{client_config, load_certs, load_key, make_demo_certs, DemoCerts};
 use crate::wire::{self, Artifact, Envelope, WorkflowStatus};
 
@@ -311,8 +312,9 @@ pub fn loopback_handoffs(seconds: f64, in_flight: usize, cpu: fn() -> Option<f64
 
 /// The HTTP stack's own rate on loopback, for comparison with [`loopback_handoffs`]: round trips per
 /// second to a minimal axum server that echoes a JSON body back, with `in_flight` requests kept in flight
-/// through an HTTP client with the agents' settings. The body is a handoff's request (the same size), and
-/// each reply is read with the same size cap and parsed as JSON, as an agent reads a scalar reply.
+/// through the client an agent calls a peer with (the same connection cap and reuse). The body is a handoff's
+/// request (the same size), and each reply is read with the same size cap and parsed as JSON, as an agent
+/// reads a scalar reply.
 pub fn loopback_echo_round_trips(
     seconds: f64,
     in_flight: usize,
@@ -347,28 +349,28 @@ pub fn loopback_echo_round_trips(
         );
         let payload =
             axum::body::Bytes::from(serde_json::to_vec(&body).map_err(|e| ServiceError::Internal(e.to_string()))?);
-        let http = crate::server::http_client_builder(Duration::from_secs(30))
-            .build()
-            .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
         let url = reqwest::Url::parse(&format!("http://{addr}/")).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let client = Arc::new(
+            PeerClient::new(&url, None, LimitsConfig::default().max_calls_per_peer as usize, PEER_IDLE_REUSE)
+                .map_err(ServiceError::Internal)?,
+        );
         let count = Arc::new(AtomicU64::new(0));
         let one = {
             let count = count.clone();
             move |_: u64| {
-                let (http, url, payload, count) = (http.clone(), url.clone(), payload.clone(), count.clone());
+                let (client, payload, count) = (client.clone(), payload.clone(), count.clone());
                 async move {
-                    let sent = http
-                        .post(url)
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(payload)
-                        .send()
-                        .await;
-                    let ok = match sent {
-                        Ok(resp) => match crate::client::read_capped(resp, 65536).await {
-                            Ok(b) => serde_json::from_slice::<serde_json::Value>(&b).is_ok(),
+                    let ok = match client.turn().await {
+                        Some(turn) => match client.post(&turn, None, payload, 65536).await {
+                            Ok(reply) => match reply.body {
+                                Ok(b) => {
+                                    reply.status.is_success() && serde_json::from_slice::<serde_json::Value>(&b).is_ok()
+                                }
+                                Err(_) => false,
+                            },
                             Err(_) => false,
                         },
-                        Err(_) => false,
+                        None => false,
                     };
                     if ok {
                         count.fetch_add(1, Ordering::Relaxed);

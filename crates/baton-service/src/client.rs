@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::ServiceError;
+use crate::peer::{PeerClient, SendError};
 use crate::server::Status;
 use crate::wire::{self, Envelope, WorkflowOutcome, WorkflowStatus};
 
@@ -20,7 +21,20 @@ pub struct Client {
     token: Option<String>,
     from: String,
     timeout: Duration,
+    /// The lean HTTP/1.1 client that `start`s go through (one connection per start in flight, reused); `None`
+    /// for an `https://` URL without a TLS config or a token that is not a valid header (reqwest then).
+    starts: Option<Arc<Starts>>,
 }
+
+/// The client `start`s go through, and its `Authorization` header.
+#[derive(Debug)]
+struct Starts {
+    client: PeerClient,
+    auth: Option<axum::http::HeaderValue>,
+}
+
+/// At most this many starts in flight from one [`Client`] share its connections (more wait their turn).
+const MAX_STARTS_IN_FLIGHT: usize = 1 << 16;
 
 /// The largest reply a client reads (a workflow's outcome or an agent's status).
 pub const MAX_REPLY_BYTES: u64 = 1 << 20;
@@ -111,19 +125,29 @@ impl Client {
         tls: Option<rustls::ClientConfig>,
     ) -> Result<Client, ServiceError> {
         let mut b = reqwest::Client::builder().timeout(timeout).pool_max_idle_per_host(1024).tcp_nodelay(true);
+        let endpoint = reqwest::Url::parse(&format!("{}/", url.trim_end_matches('/'))).ok();
+        let auth = match token.map(|t| axum::http::HeaderValue::try_from(format!("Bearer {t}"))) {
+            None => Some(None),
+            Some(Ok(mut v)) => {
+                v.set_sensitive(true);
+                Some(Some(v))
+            }
+            Some(Err(_)) => None,
+        };
+        let starts = match (&endpoint, auth) {
+            (Some(e), Some(auth)) if e.scheme() == "http" || tls.is_some() => {
+                PeerClient::new(e, tls.clone(), MAX_STARTS_IN_FLIGHT, crate::server::PEER_IDLE_REUSE)
+                    .ok()
+                    .map(|client| Arc::new(Starts { client, auth }))
+            }
+            _ => None,
+        };
         if let Some(config) = tls {
             b = b.use_preconfigured_tls(config);
         }
         let http = b.build().map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
         let url = url.trim_end_matches('/').to_string();
-        Ok(Client {
-            http,
-            endpoint: reqwest::Url::parse(&format!("{url}/")).ok(),
-            url,
-            token: token.map(str::to_string),
-            from: from.into(),
-            timeout,
-        })
+        Ok(Client { http, endpoint, url, token: token.map(str::to_string), from: from.into(), timeout, starts })
     }
 
     fn post(&self, body: &axum::body::Bytes, remaining: Duration) -> reqwest::RequestBuilder {
@@ -157,18 +181,42 @@ impl Client {
             if remaining.is_zero() {
                 return Err(self.peer_error(format!("no result within the deadline of {:?}", self.timeout)));
             }
-            let reason = match self.post(&body, remaining).send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let bytes = read_capped(resp, MAX_REPLY_BYTES).await.map_err(|e| self.peer_error(e))?;
-                    if status != reqwest::StatusCode::SERVICE_UNAVAILABLE {
-                        return wire::parse_outcome_reply(&bytes)
-                            .map_err(|e| self.peer_error(format!("HTTP {status}: {e}")));
+            let reason = if let Some(s) = &self.starts {
+                let sent = async {
+                    let turn = s.client.turn().await.ok_or(SendError::Unsent("the client is closed".into()))?;
+                    s.client.post(&turn, s.auth.as_ref(), body.clone(), MAX_REPLY_BYTES).await
+                };
+                match tokio::time::timeout(remaining, sent).await {
+                    Err(_) => {
+                        return Err(self.peer_error(format!("no result within the deadline of {:?}", self.timeout)))
                     }
-                    format!("HTTP {status}")
+                    Ok(Ok(reply)) => {
+                        let bytes = reply.body.map_err(|e| self.peer_error(e))?;
+                        if reply.status != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                            return wire::parse_outcome_reply(&bytes)
+                                .map_err(|e| self.peer_error(format!("HTTP {}: {e}", reply.status)));
+                        }
+                        format!("HTTP {}", reply.status)
+                    }
+                    Ok(Err(SendError::Unsent(reason))) => reason,
+                    Ok(Err(SendError::Broken(reason) | SendError::Certificate(reason))) => {
+                        return Err(self.peer_error(reason))
+                    }
                 }
-                Err(e) if e.is_connect() => e.to_string(),
-                Err(e) => return Err(self.peer_error(e)),
+            } else {
+                match self.post(&body, remaining).send().await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        let bytes = read_capped(resp, MAX_REPLY_BYTES).await.map_err(|e| self.peer_error(e))?;
+                        if status != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                            return wire::parse_outcome_reply(&bytes)
+                                .map_err(|e| self.peer_error(format!("HTTP {status}: {e}")));
+                        }
+                        format!("HTTP {status}")
+                    }
+                    Err(e) if e.is_connect() => e.to_string(),
+                    Err(e) => return Err(self.peer_error(e)),
+                }
             };
             if t0.elapsed() + backoff >= self.timeout {
                 return Err(self.peer_error(format!("{reason} (retried until the deadline)")));

@@ -32,6 +32,7 @@ use crate::config::{AgentSettings, Hook, HookCall, HookTarget, PeerAgent};
 use crate::error::ServiceError;
 use crate::hook::{self, Restricted};
 use crate::net::{CertIdentity, NetCounts};
+use crate::peer::{PeerClient, SendError};
 use crate::wire::{self, Artifact, Envelope, WorkflowOutcome, WorkflowStatus, HANDOFF_EXT, SCALAR_EXT};
 
 /// What `baton agent status` shows: counts and health, nothing of the learner.
@@ -89,15 +90,21 @@ pub struct PeerScalars {
     pub scalars_refused: u64,
     /// Scalars within `limits.max_abs_scalar` but outside the workload's value range, clamped into it.
     pub scalars_clamped: u64,
+    /// Calls refused in the TLS handshake because its server's certificate did not verify: not signed by the
+    /// CA, or not naming the host of its `url` and its id. Nothing was sent.
+    #[serde(default)]
+    pub certificates_refused: u64,
 }
 
-/// What this agent keeps per agent peer: counts of its replies, its `Authorization` header (built once), and
-/// the turns of `limits.max_calls_per_peer`.
-struct PeerCounts {
+/// What this agent keeps per agent peer: counts of its replies, the client it calls this peer with (at most
+/// `limits.max_calls_per_peer` calls and connections; with `[tls]`, its own verifier, which requires the
+/// peer's id in the server's certificate), and its `Authorization` header (built once).
+struct PeerState {
     refused: AtomicU64,
     clamped: AtomicU64,
+    certificates_refused: AtomicU64,
+    client: PeerClient,
     auth: Option<axum::http::HeaderValue>,
-    calls: tokio::sync::Semaphore,
 }
 
 /// What this agent remembers of a handoff id, for idempotent retries.
@@ -161,12 +168,11 @@ struct Shared {
     core: Mutex<Core>,
     counts: Counts,
     in_flight: AtomicU32,
-    http: reqwest::Client,
     /// The client for the hook (public roots: a hook is not a peer).
     hook_http: reqwest::Client,
     waiters: Mutex<HashMap<String, oneshot::Sender<WorkflowOutcome>>>,
     net: Arc<NetCounts>,
-    peer_counts: HashMap<String, PeerCounts>,
+    peers: HashMap<String, PeerState>,
     seen: Mutex<Seen>,
     deduplicated: AtomicU64,
     /// Held while a checkpoint is written: the periodic and the final checkpoint share one temp file.
@@ -268,12 +274,11 @@ impl Agent {
         } else {
             None
         };
-        let http = peer_http_client(&s)?;
         let hook_http = reqwest::Client::builder()
             .timeout(s.limits.call_timeout)
             .build()
             .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
-        let mut peer_counts = HashMap::new();
+        let mut peers = HashMap::new();
         for p in &s.agents {
             let auth = match &p.token {
                 None => None,
@@ -285,13 +290,14 @@ impl Agent {
                     Some(v)
                 }
             };
-            let counts = PeerCounts {
+            let state = PeerState {
                 refused: AtomicU64::new(0),
                 clamped: AtomicU64::new(0),
+                certificates_refused: AtomicU64::new(0),
+                client: peer_client(&s, p)?,
                 auth,
-                calls: tokio::sync::Semaphore::new(s.limits.max_calls_per_peer as usize),
             };
-            peer_counts.insert(p.id.clone(), counts);
+            peers.insert(p.id.clone(), state);
         }
         let seen = Seen {
             map: HashMap::new(),
@@ -305,11 +311,10 @@ impl Agent {
                 core: Mutex::new(Core { learner: IcqAgent::new(q, s.discount()), rng, updates: restored_updates }),
                 counts: Counts::default(),
                 in_flight: AtomicU32::new(0),
-                http,
                 hook_http,
                 waiters: Mutex::new(HashMap::new()),
                 net: Arc::new(NetCounts::default()),
-                peer_counts,
+                peers,
                 seen: Mutex::new(seen),
                 deduplicated: AtomicU64::new(0),
                 checkpointing: Mutex::new(()),
@@ -547,10 +552,15 @@ impl Shared {
             connections_refused: get(&self.net.refused),
             connections_timed_out_or_failed: get(&self.net.timed_out_or_failed),
             peers: self
-                .peer_counts
+                .peers
                 .iter()
                 .map(|(id, c)| {
-                    (id.clone(), PeerScalars { scalars_refused: get(&c.refused), scalars_clamped: get(&c.clamped) })
+                    let scalars = PeerScalars {
+                        scalars_refused: get(&c.refused),
+                        scalars_clamped: get(&c.clamped),
+                        certificates_refused: get(&c.certificates_refused),
+                    };
+                    (id.clone(), scalars)
                 })
                 .collect(),
         }
@@ -864,7 +874,7 @@ impl Shared {
             Err(e) => return self.finish(&workflow, &origin, failed(hop, e.to_string())).await,
         };
         self.counts.handoffs_sent.fetch_add(1, Ordering::Relaxed);
-        let counts = self.peer_counts.get(&peer.id);
+        let counts = self.peers.get(&peer.id);
         let reply = self.call(&peer, body).await.map_err(|e| {
             if let (true, Some(c)) = (e.replied, counts) {
                 c.refused.fetch_add(1, Ordering::Relaxed);
@@ -1014,70 +1024,59 @@ impl Shared {
         let bad =
             |reason: String| CallError { error: ServiceError::Peer { peer: peer.id.clone(), reason }, replied: true };
         let payload = axum::body::Bytes::from(body);
-        let url = &peer.endpoint;
         let max = self.s.limits.max_body_bytes;
-        let state = self.peer_counts.get(&peer.id);
+        let Some(state) = self.peers.get(&peer.id) else {
+            return Err(err("not an agent peer of this agent".into()));
+        };
         let no_reply = || err(format!("no reply within limits.call_timeout_secs = {}", budget.as_secs_f64()));
-        loop {
-            let remaining = budget.saturating_sub(start.elapsed());
-            if remaining.is_zero() {
-                return Err(no_reply());
-            }
-            // This call's turn among the calls open to this peer (limits.max_calls_per_peer).
-            let turn = match state {
-                Some(st) => match tokio::time::timeout(remaining, st.calls.acquire()).await {
-                    Ok(Ok(permit)) => Some(permit),
-                    Ok(Err(_)) => None,
-                    Err(_) => return Err(no_reply()),
-                },
-                None => None,
-            };
-            let remaining = budget.saturating_sub(start.elapsed());
-            if remaining.is_zero() {
-                return Err(no_reply());
-            }
-            let mut req = self
-                .http
-                .post(url.clone())
-                .timeout(remaining)
-                .header(axum::http::header::CONTENT_TYPE, "application/json")
-                .body(payload.clone());
-            match (state.and_then(|st| st.auth.as_ref()), &peer.token) {
-                (Some(auth), _) => req = req.header(axum::http::header::AUTHORIZATION, auth.clone()),
-                (None, Some(t)) => req = req.bearer_auth(t),
-                (None, None) => {}
-            }
-            let retry_reason = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    match crate::client::read_capped(resp, max).await {
-                        Ok(bytes) if status.is_success() => {
-                            self.log("in-reply", &peer.id, &bytes);
-                            return Ok(bytes);
+        // One deadline (one timer) for the whole call: the wait for a turn, every attempt and every backoff.
+        let attempts = async {
+            loop {
+                // This call's turn among the calls open to this peer (limits.max_calls_per_peer).
+                let Some(turn) = state.client.turn().await else {
+                    return Err(err("the peer's client is closed".into()));
+                };
+                let sent = state.client.post(&turn, state.auth.as_ref(), payload.clone(), max).await;
+                let retry_reason = match sent {
+                    Ok(reply) => {
+                        let status = reply.status;
+                        match reply.body {
+                            Ok(bytes) if status.is_success() => {
+                                self.log("in-reply", &peer.id, &bytes);
+                                return Ok(bytes);
+                            }
+                            Ok(_) if status == StatusCode::SERVICE_UNAVAILABLE => "HTTP 503".to_string(),
+                            Ok(bytes) => {
+                                let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+                                return Err(bad(format!("HTTP {status}: {text}")));
+                            }
+                            Err(crate::client::ReadError::TooLarge(reason)) => return Err(bad(reason)),
+                            Err(crate::client::ReadError::Broken(reason)) if !status.is_success() => {
+                                return Err(bad(format!("HTTP {status}: {reason}")))
+                            }
+                            Err(crate::client::ReadError::Broken(reason)) => reason,
                         }
-                        Ok(_) if status == StatusCode::SERVICE_UNAVAILABLE => "HTTP 503".to_string(),
-                        Ok(bytes) => {
-                            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
-                            return Err(bad(format!("HTTP {status}: {text}")));
-                        }
-                        Err(crate::client::ReadError::TooLarge(reason)) => return Err(bad(reason)),
-                        Err(crate::client::ReadError::Broken(reason)) if !status.is_success() => {
-                            return Err(bad(format!("HTTP {status}: {reason}")))
-                        }
-                        Err(crate::client::ReadError::Broken(reason)) => reason,
                     }
+                    // Its server's certificate was refused (another CA, or not naming the `url`'s host or the peer's
+                    // id): no retry changes that.
+                    Err(SendError::Certificate(reason)) => {
+                        state.certificates_refused.fetch_add(1, Ordering::Relaxed);
+                        return Err(err(format!("its server's certificate was refused: {reason}")));
+                    }
+                    Err(SendError::Unsent(reason) | SendError::Broken(reason)) => reason,
+                };
+                // Waiting to retry does not hold a turn.
+                drop(turn);
+                if start.elapsed() + backoff >= budget {
+                    return Err(err(format!("{retry_reason} (retried until limits.call_timeout_secs)")));
                 }
-                Err(e) if e.is_timeout() => return Err(err(e.to_string())),
-                Err(e) if e.is_connect() || e.is_request() => e.to_string(),
-                Err(e) => return Err(err(e.to_string())),
-            };
-            // Waiting to retry does not hold a turn.
-            drop(turn);
-            if start.elapsed() + backoff >= budget {
-                return Err(err(format!("{retry_reason} (retried until limits.call_timeout_secs)")));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_millis(500));
+        };
+        match tokio::time::timeout_at((start + budget).into(), attempts).await {
+            Ok(result) => result,
+            Err(_) => Err(no_reply()),
         }
     }
 
@@ -1166,23 +1165,22 @@ fn failed(hops: u32, reason: String) -> WorkflowOutcome {
     WorkflowOutcome { status: WorkflowStatus::Failed, hops, levels: None, reason: Some(reason), artifact: None }
 }
 
-/// The HTTP client an agent calls its peers with: connections kept for reuse (closed before the peers'
-/// default idle timeout would close them); with `[tls]`, peers' servers verified against the CA and this
-/// agent's certificate presented.
-fn peer_http_client(s: &AgentSettings) -> Result<reqwest::Client, ServiceError> {
-    let mut b = http_client_builder(s.limits.call_timeout);
-    if let Some(t) = &s.tls {
-        let config = crate::tls::client_config(&t.ca, Some((&t.cert, &t.key))).map_err(ServiceError::Internal)?;
-        b = b.use_preconfigured_tls(config);
-    }
-    b.build().map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))
-}
+/// How long a connection to a peer may sit idle and still be reused: below the peers' default
+/// `limits.header_read_timeout_secs` (10), after which they close it.
+pub(crate) const PEER_IDLE_REUSE: Duration = Duration::from_secs(5);
 
-/// The HTTP client settings of an agent's calls to its peers (also the bench's echo client's).
-pub(crate) fn http_client_builder(timeout: Duration) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .pool_max_idle_per_host(4096)
-        .pool_idle_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
+/// The client an agent calls `peer` with: at most `limits.max_calls_per_peer` calls and connections; with
+/// `[tls]`, the peer's server verified against the CA, for the host of its `url` and for its `id`, and this
+/// agent's certificate presented.
+fn peer_client(s: &AgentSettings, peer: &PeerAgent) -> Result<PeerClient, ServiceError> {
+    let id = &peer.id;
+    let tls = match &s.tls {
+        None => None,
+        Some(t) => Some(
+            crate::tls::peer_client_config(t, id)
+                .map_err(|e| ServiceError::Internal(format!("the TLS client for peer {id:?}: {e}")))?,
+        ),
+    };
+    PeerClient::new(&peer.endpoint, tls, s.limits.max_calls_per_peer as usize, PEER_IDLE_REUSE)
+        .map_err(|e| ServiceError::Internal(format!("the client for peer {id:?}: {e}")))
 }

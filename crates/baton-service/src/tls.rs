@@ -4,17 +4,21 @@
 //! (`baton agent certs`).
 //!
 //! A certificate names its holder by a DNS subject alternative name equal to the holder's id (`agent-1`,
-//! `client`). A caller is the configured peer whose id its verified client certificate names.
+//! `client`). A caller is the configured peer whose id its verified client certificate names; a peer's
+//! server, when this agent calls it, must present a certificate that names the peer's id as well as the host
+//! of its `url` ([`peer_client_config`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::server::WebPkiClientVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
 pub use rustls::ClientConfig;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::PemObject as _;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::config::{TlsConfig, TlsFiles};
 use crate::error::ServiceError;
@@ -112,6 +116,92 @@ pub fn client_config(
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// Verifies the server of one peer: what any HTTPS client checks (the chain to the CA, validity, the host of
+/// the URL), and then that the certificate names the peer's id as a DNS subject alternative name. So a party
+/// that holds a certificate from the same CA for the same address, but for another id, cannot answer in the
+/// peer's place.
+#[derive(Debug)]
+struct PeerServerVerifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    id: ServerName<'static>,
+}
+
+impl ServerCertVerifier for PeerServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        // The certificate already parsed and chained above; this is the peer-id check on top.
+        rustls::client::verify_server_name(&ParsedCertificate::try_from(end_entity)?, &self.id)?;
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// The rustls config an agent calls peer `peer_id` with: its server verified against the CA, for the host of
+/// its `url` and for the name `peer_id`; this agent's certificate presented.
+pub(crate) fn peer_client_config(f: &TlsFiles, peer_id: &str) -> Result<ClientConfig, String> {
+    let id = ServerName::try_from(peer_id.to_string())
+        .map_err(|e| format!("peer id {peer_id:?} cannot be a certificate name: {e}"))?;
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots(&f.ca)?), provider())
+        .build()
+        .map_err(|e| format!("server certificate verifier: {e}"))?;
+    let mut config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PeerServerVerifier { webpki, id }))
+        .with_client_auth_cert(f.cert.clone(), f.key.clone_key())
+        .map_err(|e| format!("the certificate and its key do not make a client identity: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Whether `e` (or an error it wraps) is a refused certificate: the TLS handshake failed on what the other
+/// side presented, which no retry changes.
+pub(crate) fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(rustls::Error::InvalidCertificate(_)) = err.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        // `io::Error::source` skips the error it wraps (it returns that error's source): look inside.
+        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if is_certificate_error(inner) {
+                return true;
+            }
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// The ids among `ids` that a caller's verified end-entity certificate names (DNS subject alternative names).

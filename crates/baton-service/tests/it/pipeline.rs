@@ -108,3 +108,56 @@ async fn a_restarted_agent_resumes_from_its_checkpoint() {
     assert_eq!(Checkpoint::load(&dir.path().join("agent-1")).unwrap().unwrap(), saved);
     p.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_opens_at_most_max_calls_per_peer_connections_to_each_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 6, dir.path(), |c| {
+        c.limits.max_calls_per_peer = 2;
+    })
+    .await
+    .unwrap();
+    // agent-1 and agent-2 are called only by the two other agents: at most 2 x 2 connections each, however
+    // many workflows wait for a turn. Their open connections are sampled throughout the run.
+    let agents = p.agents.clone();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = tokio::spawn({
+        let done = done.clone();
+        async move {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = agents[1..].iter().map(|a| a.status().connections_open).fold(peak, u64::max);
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            peak
+        }
+    });
+    let report = p.client(0, Duration::from_secs(60)).unwrap().run(600, 64).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap();
+    assert_eq!((report.submitted, report.failed), (600, 0), "{report:?}");
+    assert!(peak <= 4, "{peak} connections open at one agent");
+    assert!(peak >= 2, "the sampler saw no connections ({peak})");
+    p.quiesce().await.unwrap();
+    p.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_left_idle_are_closed_by_the_caller_before_the_peer_times_them_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 7, dir.path(), |_| {})
+        .await
+        .unwrap();
+    let report = p.client(0, Duration::from_secs(30)).unwrap().run(200, 16).await;
+    assert_eq!((report.submitted, report.failed), (200, 0), "{report:?}");
+    p.quiesce().await.unwrap();
+    assert!(p.agents[1].status().connections_open > 0);
+    // Callers reuse a connection for at most 5 s and close it when idle that long; the agents' header-read
+    // timeout (10 s) would close it otherwise, and count it as timed out.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    for a in &p.agents[1..] {
+        let st = a.status();
+        assert_eq!((st.connections_open, st.connections_timed_out_or_failed), (0, 0), "{st:?}");
+    }
+    p.stop().await.unwrap();
+}

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use baton_envs::SyntheticConfig;
 use baton_learn::LearnerConfig;
 use baton_service::bench::{client_token, pair_token, LocalPipeline};
+use baton_service::config::LimitsConfig;
 use baton_service::wire::{self, Artifact, Envelope, WorkflowStatus, SCALAR_EXT};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -312,9 +313,12 @@ async fn a_retried_handoff_gets_the_same_scalar_and_its_work_is_not_run_twice() 
     p.quiesce().await.unwrap();
     let before = p.agents[1].status();
     let http = reqwest::Client::new();
+    // The last hop limits.max_hops allows: agent-1 takes the handoff but hands nothing on, so the workflow
+    // cannot come back to it and add handoffs of its own to the counts below.
+    let hop = LimitsConfig::default().max_hops;
     let send = |message_id: &'static str| {
         let env =
-            Envelope::Handoff { from: "agent-0".into(), workflow: "w-retry".into(), origin: "agent-0".into(), hop: 1 };
+            Envelope::Handoff { from: "agent-0".into(), workflow: "w-retry".into(), origin: "agent-0".into(), hop };
         let body = wire::request(message_id, message_id, &env, Some(&Artifact { levels: vec![1, 1, 0] }));
         let req = http.post(format!("{}/", p.urls[1])).bearer_auth(pair_token(0, 1)).json(&body);
         async move {

@@ -88,3 +88,51 @@ async fn a_peer_certificate_cannot_claim_another_peers_identity() {
     p.quiesce().await.unwrap();
     p.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_serving_another_agents_certificate_at_its_address_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs_dir = dir.path().join("certs");
+    // agent-1 serves (and calls) with agent-2's certificate: signed by the same CA and valid for 127.0.0.1,
+    // agent-1's address, but naming agent-2, not agent-1.
+    let p =
+        LocalPipeline::start_with(&SyntheticConfig::default(), &LearnerConfig::default(), 4, dir.path(), true, |c| {
+            c.limits.call_timeout_secs = 20.0;
+            c.limits.workflow_timeout_secs = 3.0;
+            if c.id == "agent-1" {
+                let tls = c.tls.as_mut().unwrap();
+                tls.cert = certs_dir.join("agent-2.pem");
+                tls.key = certs_dir.join("agent-2.key");
+            }
+        })
+        .await
+        .unwrap();
+    let client = p.client(0, Duration::from_secs(60)).unwrap();
+    // Start workflows until agent-0 hands one to agent-1 (it may submit or hand to agent-2 instead).
+    let mut refused = None;
+    for k in 0..200 {
+        let t0 = std::time::Instant::now();
+        let o = client.start(k).await.unwrap();
+        let reason = o.reason.unwrap_or_default();
+        // Nothing reached the impostor's routes: the handshake failed before any request was sent.
+        assert_eq!(p.agents[1].status().handoffs_received, 0, "the impostor took a handoff; workflow: {reason}");
+        if reason.contains("call to agent-1 failed") && o.hops == 0 {
+            refused = Some((reason, t0.elapsed()));
+            break;
+        }
+    }
+    let (reason, took) = refused.expect("agent-0 never handed a workflow to agent-1");
+    assert!(
+        reason.contains("server's certificate was refused") && reason.contains("not valid for name \"agent-1\""),
+        "{reason}"
+    );
+    // Refused in the handshake, not retried until limits.call_timeout_secs.
+    assert!(took < Duration::from_secs(10), "took {took:?}: {reason}");
+    p.quiesce().await.unwrap();
+    let st0 = p.agents[0].status();
+    assert!(st0.peers["agent-1"].certificates_refused >= 1, "{st0:?}");
+    assert_eq!(st0.peers["agent-1"].scalars_refused, 0, "{st0:?}");
+    assert_eq!(st0.peers["agent-2"].certificates_refused, 0, "{st0:?}");
+    assert_eq!(p.agents[1].status().handoffs_received, 0);
+    p.stop().await.unwrap();
+}
