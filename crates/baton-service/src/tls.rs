@@ -6,7 +6,7 @@
 //! A certificate names its holder by a DNS subject alternative name equal to the holder's id (`agent-1`,
 //! `client`). A caller is the configured peer whose id its verified client certificate names; a peer's
 //! server, when this agent calls it, must present a certificate that names the peer's id as well as the host
-//! of its `url` ([`peer_client_config`]).
+//! of its `url` (`peer_client_config`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
