@@ -60,28 +60,35 @@ pub fn launch(
     if let Some(s) = options.seeds {
         config.seeds = s;
     }
-    if let Some(spec) = options.shard {
-        if let Some(why) = config.workload.spec().unshardable() {
-            return Err(ExperimentError::Shard(format!("--shard {spec}: {why}")));
-        }
-    }
+    // Refused before the world is built (a live backend would ask its server there).
+    let jobs = match options.shard {
+        Some(spec) => match config.workload.spec().unshardable() {
+            Some(why) => return Err(ExperimentError::Shard(format!("--shard {spec}: {why}"))),
+            None => crate::shard::JobMode::Shard(spec, Default::default()),
+        },
+        None => crate::shard::JobMode::All,
+    };
     let mut experiment = config.validate()?;
-    if let Some(spec) = options.shard {
-        experiment.jobs = crate::shard::JobMode::Shard(spec, Default::default());
-    }
-    let threads = options.threads.unwrap_or(0);
+    experiment.jobs = jobs;
+    let pool = worker_pool(options.threads)?;
+    let dir = crate::output::RunDir::create(out, options.force)?;
+    Ok(Launch { experiment, pool, dir, config_file: config_file.to_string() })
+}
+
+/// The rayon pool a run's jobs go through: `threads` workers (0 or `None`: one per core), at most
+/// [`MAX_THREADS`].
+pub(crate) fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, ExperimentError> {
+    let threads = threads.unwrap_or(0);
     if threads > MAX_THREADS {
         return Err(ExperimentError::InvalidConfig {
             field: "threads".into(),
             reason: format!("{threads}: at most {MAX_THREADS}"),
         });
     }
-    let pool = rayon::ThreadPoolBuilder::new()
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| ExperimentError::Internal(format!("cannot start the worker threads: {e}")))?;
-    let dir = crate::output::RunDir::create(out, options.force)?;
-    Ok(Launch { experiment, pool, dir, config_file: config_file.to_string() })
+        .map_err(|e| ExperimentError::Internal(format!("cannot start the worker threads: {e}")))
 }
 
 impl Launch {

@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Experiment;
-use crate::launch::{Finished, MAX_THREADS};
+use crate::launch::Finished;
 use crate::{ExperimentConfig, ExperimentError, Progress};
 
 /// `shard.json`'s format tag.
@@ -341,17 +341,7 @@ pub fn merge(
     let mut experiment = config.validate()?;
     let store = Arc::new(store);
     experiment.jobs = JobMode::Replay(Arc::clone(&store));
-    let threads = options.threads.unwrap_or(0);
-    if threads > MAX_THREADS {
-        return Err(ExperimentError::InvalidConfig {
-            field: "threads".into(),
-            reason: format!("{threads}: at most {MAX_THREADS}"),
-        });
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| ExperimentError::Internal(format!("cannot start the worker threads: {e}")))?;
+    let pool = crate::launch::worker_pool(options.threads)?;
     let dir = crate::output::RunDir::create(out, options.force)?;
     let started = Instant::now();
     let outcome = pool.install(|| experiment.run(progress))?;

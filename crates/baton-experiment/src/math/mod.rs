@@ -480,23 +480,6 @@ pub fn jobs(math: &MathWorkload, methods: &[Method], seeds: &[u64]) -> Vec<(Meth
     out
 }
 
-/// Run `methods` over `seeds`.
-pub fn run(
-    name: &str,
-    math: &MathWorkload,
-    methods: &[Method],
-    seeds: &[u64],
-    learner: &LearnerParams,
-    progress: &dyn Progress,
-) -> Result<MathResults, ExperimentError> {
-    let jobs = jobs(math, methods, seeds);
-    let results: Vec<MathJob> = jobs
-        .par_iter()
-        .map(|&(method, lambda, seed)| run_job(math, learner, method, lambda, seed, progress))
-        .collect::<Result<_, _>>()?;
-    Ok(results_of(name, math, methods, seeds.len() as u32, results))
-}
-
 /// The run's results from its jobs' (summary, metrics and plots are made from them).
 fn results_of(name: &str, math: &MathWorkload, methods: &[Method], n_seeds: u32, jobs: Vec<MathJob>) -> MathResults {
     let summary = summarise(name, math, methods, n_seeds, &jobs);
@@ -505,7 +488,7 @@ fn results_of(name: &str, math: &MathWorkload, methods: &[Method], n_seeds: u32,
 
 /// A run whose jobs of some (method, lambda, seed) were made outside the runner (`outside`: e.g. IC-Q trained
 /// and scored through a LangGraph graph by the Python package), the other jobs of `methods` x `seeds` run here;
-/// summarised as [`run`] summarises its own. Every outside job must be one of the run's, once.
+/// summarised as a run summarises its own (with no outside job: the run itself, outside `baton run`). Every outside job must be one of the run's, once.
 pub fn run_with(
     name: &str,
     math: &MathWorkload,
@@ -528,26 +511,23 @@ pub fn run_with(
             return Err(bad(format!("job {i} ({}, {:?}, seed {}) is given twice", j.method, j.lambda, j.seed)));
         }
     }
+    // Each job of the run with the outside result made for it, if any; the rest run here, in parallel.
     let mut outside: Vec<Option<MathJob>> = outside.into_iter().map(Some).collect();
-    let results: Vec<MathJob> = jobs
+    let slots: Vec<_> = jobs
         .iter()
-        .map(|&(method, lambda, seed)| {
-            let made = outside.iter_mut().find_map(|slot| {
-                let this = slot.as_ref().is_some_and(|j| (j.method, j.lambda, j.seed) == (method, lambda, seed));
-                if this {
-                    slot.take()
-                } else {
-                    None
-                }
-            });
-            match made {
-                Some(j) => Ok(j),
-                None => run_job(math, learner, method, lambda, seed, progress),
-            }
+        .map(|&job| {
+            let made = outside.iter_mut().find(|o| o.as_ref().is_some_and(|j| (j.method, j.lambda, j.seed) == job));
+            (job, made.and_then(Option::take))
+        })
+        .collect();
+    let results: Vec<MathJob> = slots
+        .into_par_iter()
+        .map(|((method, lambda, seed), made)| match made {
+            Some(j) => Ok(j),
+            None => run_job(math, learner, method, lambda, seed, progress),
         })
         .collect::<Result<_, _>>()?;
-    let summary = summarise(name, math, methods, seeds.len() as u32, &results);
-    Ok(MathResults { summary, jobs: results, workload: math.clone() })
+    Ok(results_of(name, math, methods, seeds.len() as u32, results))
 }
 
 /// One job: train (if the method learns) at `lambda`, then score the greedy policy on the held-out half.

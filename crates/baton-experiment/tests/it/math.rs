@@ -214,11 +214,11 @@ fn routellms_contaminated_prompts_are_marked_and_leave_their_anchors() {
 
 #[test]
 fn the_default_uses_no_critic_and_the_simulated_one_is_labelled() {
-    use baton_experiment::math::run;
+    use baton_experiment::math::run_with;
     let methods = [Method::IcQ, Method::PromptOnly, Method::CheapOnly, Method::StrongOnly, Method::Cascade];
     for (extra, label) in [("", "none"), ("[workload.critic]\nkind = \"label-simulated\"", "label-simulated")] {
         let (exp, m) = workload("replay", &format!("lambdas = [0.0, 20.0, 400.0]\nepisodes = 3000\n{extra}"));
-        let r = run("t", &m, &methods, &[0, 1], &exp.learner, &NoProgress).unwrap();
+        let r = run_with("t", &m, &methods, &[0, 1], &exp.learner, Vec::new(), &NoProgress).unwrap();
         let s = &r.summary;
         assert_eq!(s.critic.name(), label);
         for row in &s.rows {
@@ -263,7 +263,7 @@ fn jobs_made_outside_the_runner_are_summarised_as_its_own() {
     let m = exp.workload_as::<MathWorkload>().expect("a math workload");
     let methods = &exp.config.methods;
     let seeds = exp.seed_list();
-    let own = math::run("m", m, methods, &seeds, &exp.learner, &NoProgress).unwrap();
+    let own = math::run_with("m", m, methods, &seeds, &exp.learner, Vec::new(), &NoProgress).unwrap();
     let icq: Vec<_> = own.jobs.iter().filter(|j| j.method == Method::IcQ).cloned().collect();
     assert_eq!(icq.len(), 4);
     let with = math::run_with("m", m, methods, &seeds, &exp.learner, icq.clone(), &NoProgress).unwrap();
