@@ -13,6 +13,12 @@ mod agent;
 mod cpu;
 mod math;
 
+// glibc's allocator took 22% of the agents' CPU at 1,024 workflows in flight (10.6% at 32), a third of it
+// waiting on its arena lock as the two worker threads free each other's buffers (`perf record` on `baton
+// bench --filter sweep`); mimalloc keeps per-thread free lists. Results do not depend on the allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// baton: learn how agents should hand work to each other (IC-Q, one scalar per handoff).
 #[derive(Parser)]
 #[command(version, about)]

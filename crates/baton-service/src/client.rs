@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::ServiceError;
-use crate::peer::{PeerClient, SendError};
+use crate::peer::{HttpVersion, PeerClient, SendError};
 use crate::server::Status;
 use crate::wire::{self, Envelope, WorkflowOutcome, WorkflowStatus};
 
@@ -21,8 +21,9 @@ pub struct Client {
     token: Option<String>,
     from: String,
     timeout: Duration,
-    /// The lean HTTP/1.1 client that `start`s go through (one connection per start in flight, reused); `None`
-    /// for an `https://` URL without a TLS config or a token that is not a valid header (reqwest then).
+    /// The lean client that `start`s go through (HTTP/2 by default: a connection per
+    /// [`crate::STREAMS_PER_CONNECTION`] starts in flight; with HTTP/1.1, one per start in flight); `None` for an
+    /// `https://` URL without a TLS config or a token that is not a valid header (reqwest then).
     starts: Option<Arc<Starts>>,
 }
 
@@ -124,6 +125,21 @@ impl Client {
         timeout: Duration,
         tls: Option<rustls::ClientConfig>,
     ) -> Result<Client, ServiceError> {
+        Client::with_version(url, token, from, timeout, tls, HttpVersion::Http2)
+    }
+
+    /// [`Client::with_tls`] sending its `start`s over `version`. HTTP/2 (the default) carries any number of
+    /// workflows in flight over a few connections; over `http://` it is spoken without negotiation (prior
+    /// knowledge), which a proxy in front of the agent that only speaks HTTP/1.1 refuses: use
+    /// [`HttpVersion::Http1`] there (`baton workflow start --http1`). Over `https://` the server chooses.
+    pub fn with_version(
+        url: &str,
+        token: Option<&str>,
+        from: &str,
+        timeout: Duration,
+        tls: Option<rustls::ClientConfig>,
+        version: HttpVersion,
+    ) -> Result<Client, ServiceError> {
         let mut b = reqwest::Client::builder().timeout(timeout).pool_max_idle_per_host(1024).tcp_nodelay(true);
         let endpoint = reqwest::Url::parse(&format!("{}/", url.trim_end_matches('/'))).ok();
         let auth = match token.map(|t| axum::http::HeaderValue::try_from(format!("Bearer {t}"))) {
@@ -136,7 +152,7 @@ impl Client {
         };
         let starts = match (&endpoint, auth) {
             (Some(e), Some(auth)) if e.scheme() == "http" || tls.is_some() => {
-                PeerClient::new(e, tls.clone(), MAX_STARTS_IN_FLIGHT, crate::server::PEER_IDLE_REUSE)
+                PeerClient::with_version(e, tls.clone(), MAX_STARTS_IN_FLIGHT, crate::server::PEER_IDLE_REUSE, version)
                     .ok()
                     .map(|client| Arc::new(Starts { client, auth }))
             }

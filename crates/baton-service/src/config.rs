@@ -308,6 +308,11 @@ pub struct LimitsConfig {
     /// workflows in flight the pools grow to hundreds of connections per peer, opened and closed as the
     /// demand swings. Default 64.
     pub max_calls_per_peer: u32,
+    /// Largest number of requests one HTTP/2 connection may carry at once (its streams), in `1..=4096`;
+    /// further streams wait (the caller's HTTP/2 stack queues them). So at most `max_connections` times this
+    /// many requests are read at once. `baton workflow start` opens a connection per 128 workflows in flight.
+    /// Default 256.
+    pub max_streams_per_connection: u32,
 }
 
 fn default_listen() -> SocketAddr {
@@ -332,6 +337,7 @@ impl Default for LimitsConfig {
             max_hops: 10_000,
             remembered_handoffs: 16_384,
             max_calls_per_peer: 64,
+            max_streams_per_connection: 256,
         }
     }
 }
@@ -380,6 +386,8 @@ pub struct Limits {
     pub remembered_handoffs: u32,
     /// `max_calls_per_peer`.
     pub max_calls_per_peer: u32,
+    /// `max_streams_per_connection`.
+    pub max_streams_per_connection: u32,
 }
 
 /// The TLS files, read and checked.
@@ -513,6 +521,12 @@ impl AgentConfig {
                 format!("must be in 1..=65536, got {}", l.max_calls_per_peer),
             ));
         }
+        if !(1..=4096).contains(&l.max_streams_per_connection) {
+            return Err(bad(
+                "limits.max_streams_per_connection",
+                format!("must be in 1..=4096, got {}", l.max_streams_per_connection),
+            ));
+        }
         if !(1..=1 << 20).contains(&l.remembered_handoffs) {
             return Err(bad(
                 "limits.remembered_handoffs",
@@ -539,6 +553,7 @@ impl AgentConfig {
             max_hops: l.max_hops,
             remembered_handoffs: l.remembered_handoffs,
             max_calls_per_peer: l.max_calls_per_peer,
+            max_streams_per_connection: l.max_streams_per_connection,
         };
         let tls = match &self.tls {
             None => None,

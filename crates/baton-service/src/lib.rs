@@ -29,4 +29,5 @@ pub use config::{
     AgentConfig, AgentSettings, HookActionConfig, HookConfig, HookKind, LimitsConfig, PeerConfig, TlsConfig,
 };
 pub use error::ServiceError;
+pub use peer::{HttpVersion, STREAMS_PER_CONNECTION};
 pub use server::{shutdown_signal, Agent, PeerScalars, Status};

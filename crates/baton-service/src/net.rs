@@ -1,21 +1,20 @@
 //! The connection layer under the agent's HTTP routes: plain TCP or TLS (with the caller's certificate
-//! identity), a cap on open connections, a header-read timeout, an idle timeout, and a shutdown that waits a
-//! bounded time for requests being handled and then drops every connection still open.
+//! identity), HTTP/1.1 or HTTP/2 on each, a cap on open connections and on the streams of one, a header-read
+//! timeout, an idle timeout, and a shutdown that waits a bounded time for requests being handled and then
+//! drops every connection still open.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::io;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
@@ -50,6 +49,7 @@ pub(crate) struct TlsServer {
 }
 
 struct Entry {
+    /// When a request last started or ended (or the connection was accepted), in [`millis`].
     last_io: Arc<AtomicU64>,
     active: Arc<AtomicU32>,
     close: Arc<Notify>,
@@ -65,65 +65,16 @@ fn millis(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A stream that stamps the time of its last successful read or write.
-struct Tracked<S> {
-    inner: S,
-    last_io: Arc<AtomicU64>,
+/// A request being handled: counted in `active`, and the time it ended stamped in `last` when dropped.
+struct Active {
+    active: Arc<AtomicU32>,
+    last: Arc<AtomicU64>,
     epoch: Instant,
 }
-
-impl<S> Tracked<S> {
-    fn touch(&self) {
-        self.last_io.store(millis(self.epoch), Ordering::Relaxed);
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.touch();
-        }
-        r
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.inner).poll_write(cx, data);
-        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
-        }
-        r
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
-        }
-        r
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-}
-
-/// Decrements a counter when dropped.
-struct Active(Arc<AtomicU32>);
 impl Drop for Active {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.last.store(millis(self.epoch), Ordering::Relaxed);
+        self.active.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -256,11 +207,10 @@ struct Conn {
 
 impl Conn {
     async fn run(self, stream: TcpStream) {
-        let tracked = Tracked { inner: stream, last_io: self.last_io.clone(), epoch: self.epoch };
         match self.tls.clone() {
-            None => self.http(tracked, CertIdentity::default()).await,
+            None => self.http(stream, CertIdentity::default()).await,
             Some(tls) => {
-                let handshake = tokio::time::timeout(self.limits.header_read_timeout, tls.acceptor.accept(tracked));
+                let handshake = tokio::time::timeout(self.limits.header_read_timeout, tls.acceptor.accept(stream));
                 let stream = match handshake.await {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => {
@@ -282,15 +232,21 @@ impl Conn {
         }
     }
 
+    /// Serve HTTP/1.1 or HTTP/2 (told apart by the client's first bytes: HTTP/2's connection preface, with
+    /// or without TLS) on `io` until the connection ends, times out or is told to close.
     async fn http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, io: S, identity: CertIdentity) {
-        let (app, active) = (self.app.clone(), self.active.clone());
+        let (app, active, last, epoch) = (self.app.clone(), self.active.clone(), self.last_io.clone(), self.epoch);
+        let any_request = Arc::new(AtomicBool::new(false));
+        let seen = any_request.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             // Without a client certificate there is nothing to insert (and no allocation per request).
             if !identity.0.is_empty() {
                 req.extensions_mut().insert(identity.clone());
             }
+            seen.store(true, Ordering::Relaxed);
             active.fetch_add(1, Ordering::Relaxed);
-            let guard = Active(active.clone());
+            last.store(millis(epoch), Ordering::Relaxed);
+            let guard = Active { active: active.clone(), last: last.clone(), epoch };
             let mut app = app.clone();
             async move {
                 let resp = tower_service::Service::call(&mut app, req).await;
@@ -301,8 +257,11 @@ impl Conn {
                 })
             }
         });
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder.timer(TokioTimer::new()).header_read_timeout(self.limits.header_read_timeout).keep_alive(true);
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(self.limits.header_read_timeout).keep_alive(true);
+        // hyper's HTTP/2 server also bounds resets, pending accepts and header lists (rapid reset, CONTINUATION
+        // floods); the streams a connection may carry at once are bounded here.
+        builder.http2().timer(TokioTimer::new()).max_concurrent_streams(self.limits.max_streams_per_connection);
         let conn = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(conn);
         let mut stop = self.stop.clone();
@@ -310,14 +269,16 @@ impl Conn {
         if stopping {
             conn.as_mut().graceful_shutdown();
         }
-        let idle = self.limits.idle_timeout;
-        let mut check = tokio::time::interval((idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(1)));
+        let (idle, first) = (self.limits.idle_timeout, self.limits.header_read_timeout);
+        let tick = (idle.min(first) / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let mut check = tokio::time::interval(tick);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let as_millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         loop {
             tokio::select! {
                 r = conn.as_mut() => {
                     if let Err(e) = r {
-                        if e.is_timeout() {
+                        if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
                             self.counts.timed_out_or_failed.fetch_add(1, Ordering::Relaxed);
                         }
                         tracing::debug!("connection ended: {e}");
@@ -333,8 +294,11 @@ impl Conn {
                 }
                 () = self.close.notified() => return,
                 _ = check.tick() => {
+                    // No request yet within the header-read timeout (whatever bytes came: an HTTP/2 preface
+                    // and pings, or a preface sent a byte at a time), or none handled for the idle timeout.
                     let quiet = millis(self.epoch).saturating_sub(self.last_io.load(Ordering::Relaxed));
-                    if self.active.load(Ordering::Relaxed) == 0 && quiet >= u64::try_from(idle.as_millis()).unwrap_or(u64::MAX) {
+                    let limit = if any_request.load(Ordering::Relaxed) { idle } else { first };
+                    if self.active.load(Ordering::Relaxed) == 0 && quiet >= as_millis(limit) {
                         self.counts.timed_out_or_failed.fetch_add(1, Ordering::Relaxed);
                         return;
                     }

@@ -830,7 +830,8 @@ impl Shared {
             Held::Ready(stepped) => stepped,
             Held::Synthetic { levels, private } => self.run_synthetic(obs, levels, private),
             Held::Hook { artifact, legal } => match &self.s.hook {
-                Some(hook) => self.run_hook(hook, obs, &artifact, legal.as_deref()).await,
+                // Boxed: a hook's HTTP client futures are large, and every held workflow's task would carry them.
+                Some(hook) => Box::pin(self.run_hook(hook, obs, &artifact, legal.as_deref())).await,
                 None => Err("a hook artifact at an agent without a hook".into()),
             },
         };
@@ -1080,8 +1081,13 @@ impl Shared {
         }
     }
 
-    /// Report the end of a workflow to its entry agent (here, or a peer).
+    /// Report the end of a workflow to its entry agent (here, or a peer). Boxed, so that the task of every
+    /// held workflow does not carry a second call's future inline (it did: 12 KB per workflow in flight).
     async fn finish(&self, workflow: &str, origin: &str, outcome: WorkflowOutcome) {
+        Box::pin(self.report(workflow, origin, outcome)).await;
+    }
+
+    async fn report(&self, workflow: &str, origin: &str, outcome: WorkflowOutcome) {
         if outcome.status == WorkflowStatus::Failed {
             self.counts.workflows_failed.fetch_add(1, Ordering::Relaxed);
         }

@@ -78,7 +78,7 @@ fn roots(ca: &[CertificateDer<'static>]) -> Result<RootCertStore, String> {
 }
 
 /// The server's rustls config: this agent's certificate; with `client_auth`, callers must present a
-/// certificate signed by the CA (the handshake fails otherwise). HTTP/1.1 only.
+/// certificate signed by the CA (the handshake fails otherwise). HTTP/2 or HTTP/1.1, as the client offers.
 pub(crate) fn server_config(f: &TlsFiles) -> Result<Arc<ServerConfig>, String> {
     let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -94,7 +94,7 @@ pub(crate) fn server_config(f: &TlsFiles) -> Result<Arc<ServerConfig>, String> {
     let mut config = builder
         .with_single_cert(f.cert.clone(), f.key.clone_key())
         .map_err(|e| format!("the certificate and its key do not make a server identity: {e}"))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

@@ -341,3 +341,110 @@ async fn a_retried_handoff_gets_the_same_scalar_and_its_work_is_not_run_twice() 
     p.quiesce().await.unwrap();
     p.stop().await.unwrap();
 }
+
+/// HTTP/2's connection preface and an empty SETTINGS frame.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+/// An HTTP/2 PING frame (8 bytes of payload, stream 0).
+const H2_PING: &[u8] = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00baton-ok";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_connections_that_send_no_request_are_closed_however_busy_their_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, dir.path(), |c| {
+        c.limits.header_read_timeout_secs = 1.0;
+        c.limits.idle_timeout_secs = 1.5;
+    })
+    .await
+    .unwrap();
+    let addr = host(&p.urls[0]);
+    // The whole preface, then a PING every 100 ms: bytes keep moving, no request ever comes.
+    let (mut read, mut write) = TcpStream::connect(&addr).await.unwrap().into_split();
+    write.write_all(H2_PREFACE).await.unwrap();
+    let pinger = tokio::spawn(async move {
+        for _ in 0..100 {
+            if write.write_all(H2_PING).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    // The preface itself, one byte every 100 ms (hyper waits for all of it to tell HTTP/2 from HTTP/1.1).
+    let trickle = tokio::spawn({
+        let addr = addr.clone();
+        async move {
+            let mut s = TcpStream::connect(&addr).await.unwrap();
+            let t0 = Instant::now();
+            for b in H2_PREFACE.iter().cycle().take(100) {
+                if s.write_all(&[*b]).await.is_err() {
+                    return Some(t0.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            None
+        }
+    });
+    let t0 = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(4), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "an HTTP/2 connection sending only pings stayed open");
+    assert!(t0.elapsed() >= Duration::from_millis(800), "closed before the header-read timeout: {:?}", t0.elapsed());
+    pinger.abort();
+    let cut = trickle.await.unwrap().expect("a preface sent a byte at a time was never cut");
+    assert!(cut < Duration::from_secs(4), "preface trickle cut after {cut:?}");
+    // A valid workflow still runs over HTTP/2 after the closed ones.
+    let r = p.client(0, Duration::from_secs(10)).unwrap().run(20, 4).await;
+    assert_eq!(r.submitted, 20, "{r:?}");
+    p.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_workflows_in_flight_from_one_client_take_a_few_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default limits: at most 512 connections per agent, 256 streams per connection.
+    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, dir.path(), |c| {
+        c.checkpoint_interval_secs = 3600.0;
+    })
+    .await
+    .unwrap();
+    let client = p.client(0, Duration::from_secs(60)).unwrap();
+    let agent = p.agents[0].clone();
+    let peak = Arc::new(AtomicU64::new(0));
+    let watch = tokio::spawn({
+        let peak = peak.clone();
+        async move {
+            loop {
+                peak.fetch_max(agent.status().connections_open, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let r = client.run(3000, 1024).await;
+    watch.abort();
+    assert_eq!(r.submitted, 3000, "{r:?}");
+    let s = p.agents[0].status();
+    assert_eq!((s.connections_evicted, s.connections_refused), (0, 0), "{s:?}");
+    // 1,024 starts in flight over connections of 128 streams: 8; the two peers report results over at most
+    // limits.max_calls_per_peer = 64 connections each. Over HTTP/1.1 it took one connection per start in flight.
+    let peak = peak.load(Ordering::Relaxed);
+    assert!(peak <= 8 + 2 * 64, "agent-0 had {peak} connections open at once");
+    // HTTP/1.1 is still spoken to anyone who asks for it.
+    let http1 = baton_service::Client::with_version(
+        &p.urls[0],
+        Some(&client_token(0)),
+        baton_service::bench::CLIENT_ID,
+        Duration::from_secs(10),
+        None,
+        baton_service::HttpVersion::Http1,
+    )
+    .unwrap();
+    assert_eq!(http1.run(20, 4).await.submitted, 20);
+    p.stop().await.unwrap();
+}
