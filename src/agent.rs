@@ -226,14 +226,6 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
         let m = move || Ok(bench::loopback_echo_round_trips(seconds, 32, process_cpu_seconds)?);
         chosen.push((echo.into(), Box::new(m)));
     }
-    if filter.contains("sweep") {
-        for n in [32, 128, 512, 1024] {
-            let name = format!("service/sweep/handoffs_per_sec/in_flight_{n}");
-            if name.contains(filter) {
-                chosen.push((name, Box::new(move || Ok(bench::loopback_handoffs(seconds, n, process_cpu_seconds)?))));
-            }
-        }
-    }
     let mut windows: Vec<Vec<bench::Window>> = vec![Vec::new(); chosen.len()];
     for round in 0..SERVICE_ROUNDS {
         for k in 0..chosen.len() {
@@ -241,13 +233,38 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
             windows[i].push((chosen[i].1)()?);
         }
     }
-    Ok(chosen
-        .into_iter()
-        .zip(windows)
-        .map(|((name, _), mut ws)| {
-            ws.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
-            let w = ws[ws.len() / 2];
-            Figure { name, per_sec: w.per_sec, ops: w.ops, seconds: w.seconds, cpu_seconds: w.cpu_seconds }
-        })
-        .collect())
+    let mut figures: Vec<Figure> = chosen.into_iter().zip(windows).map(|((name, _), ws)| median(name, ws)).collect();
+    if filter.contains("sweep") {
+        let levels: Vec<usize> = SWEEP_LEVELS
+            .into_iter()
+            .filter(|n| format!("service/sweep/handoffs_per_sec/in_flight_{n}").contains(filter))
+            .collect();
+        let per_level = bench::loopback_sweep(seconds, &levels, SWEEP_ROUNDS, process_cpu_seconds)?;
+        for (n, ws) in levels.iter().zip(&per_level) {
+            figures.push(median(format!("service/sweep/handoffs_per_sec/in_flight_{n}"), ws.clone()));
+        }
+        // Each round's ratio of the most to the fewest in flight (their windows at most seconds apart).
+        if let (true, Some(lo), Some(hi)) = (levels.len() > 1, per_level.first(), per_level.last()) {
+            let mut ratios: Vec<f64> = lo.iter().zip(hi).map(|(a, b)| b.per_sec / a.per_sec).collect();
+            ratios.sort_by(f64::total_cmp);
+            let (a, b) = (levels[0], levels[levels.len() - 1]);
+            eprintln!(
+                "service sweep: {b} over {a} in flight, per round: {} (median {:.3})",
+                ratios.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(" "),
+                ratios[ratios.len() / 2]
+            );
+        }
+    }
+    Ok(figures)
+}
+
+/// The numbers of workflows in flight the service sweep measures, and its rounds.
+pub const SWEEP_LEVELS: [usize; 4] = [32, 128, 512, 1024];
+pub const SWEEP_ROUNDS: usize = 5;
+
+/// The figure of the median window (by rate).
+fn median(name: String, mut ws: Vec<bench::Window>) -> Figure {
+    ws.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
+    let w = ws[ws.len() / 2];
+    Figure { name, per_sec: w.per_sec, ops: w.ops, seconds: w.seconds, cpu_seconds: w.cpu_seconds }
 }

@@ -310,6 +310,89 @@ pub fn loopback_handoffs(seconds: f64, in_flight: usize, cpu: fn() -> Option<f64
     result
 }
 
+/// Seconds each level of [`loopback_sweep`] runs before its window opens, so that the workflows in flight
+/// settle at the new level (those above it finish and park, new ones start).
+pub const SETTLE_SECS: f64 = 0.5;
+
+/// Handoffs per second through one three-agent pipeline (as [`loopback_handoffs`]) at each number of
+/// workflows in flight in `levels`, the levels taking turns: in each of `rounds` rounds every level (in an
+/// order rotated by the round) runs for [`SETTLE_SECS`] and then a window of `seconds`. One pipeline and one
+/// client serve every level (`max(levels)` closed loops, those above the current level parked), so levels
+/// measured side by side share the machine's state: on a shared machine the same loop's speed swings by a
+/// third between spells of a few seconds, and separate runs compare spells more than levels. Returns the
+/// windows per level (in the order of `levels`), one per round.
+pub fn loopback_sweep(
+    seconds: f64,
+    levels: &[usize],
+    rounds: usize,
+    cpu: fn() -> Option<f64>,
+) -> Result<Vec<Vec<Window>>, ServiceError> {
+    let rt = bench_runtime()?;
+    let root: PathBuf = std::env::temp_dir().join(format!("baton-service-sweep-{}", std::process::id()));
+    let max = levels.iter().copied().max().unwrap_or(0);
+    let result = rt.block_on(async {
+        let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, &root, |c| {
+            c.checkpoint_interval_secs = 3600.0;
+            c.limits.max_connections = 8192;
+            c.limits.max_in_flight = 8192;
+        })
+        .await?;
+        let client = p.client(0, Duration::from_secs(30))?;
+        let (level_tx, level_rx) = tokio::sync::watch::channel(0usize);
+        let failed = Arc::new(AtomicU64::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for k in 0..max {
+            let (client, failed, mut level) = (client.clone(), failed.clone(), level_rx.clone());
+            tasks.spawn(async move {
+                let mut n = (k as u64) << 32;
+                loop {
+                    // Parked while the level is at or below this loop's index; `usize::MAX` ends the sweep.
+                    let current = *level.borrow_and_update();
+                    if current == usize::MAX {
+                        return;
+                    }
+                    if k >= current {
+                        if level.changed().await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    if !matches!(client.start(n).await, Ok(o) if o.status == WorkflowStatus::Submitted) {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    n += 1;
+                }
+            });
+        }
+        let agents = p.agents.clone();
+        let sent = move || agents.iter().map(|a| a.status().handoffs_sent).sum::<u64>();
+        let window = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600));
+        let mut out: Vec<Vec<Window>> = vec![Vec::with_capacity(rounds); levels.len()];
+        for round in 0..rounds {
+            for k in 0..levels.len() {
+                let i = (k + round) % levels.len();
+                let _ = level_tx.send(levels[i]);
+                tokio::time::sleep(Duration::from_secs_f64(SETTLE_SECS)).await;
+                let (t0, c0, cpu0) = (Instant::now(), sent(), cpu());
+                tokio::time::sleep(window).await;
+                let (t1, c1, cpu1) = (Instant::now(), sent(), cpu());
+                let (ops, secs) = (c1.saturating_sub(c0), (t1 - t0).as_secs_f64());
+                let cpu_seconds = cpu0.zip(cpu1).map(|(a, b)| b - a);
+                out[i].push(Window { per_sec: ops as f64 / secs, ops, seconds: secs, cpu_seconds });
+            }
+        }
+        let _ = level_tx.send(usize::MAX);
+        while tasks.join_next().await.is_some() {}
+        p.stop().await?;
+        match failed.load(Ordering::Relaxed) {
+            0 => Ok(out),
+            n => Err(ServiceError::Internal(format!("bench sweep: {n} workflows failed"))),
+        }
+    });
+    let _ = std::fs::remove_dir_all(&root);
+    result
+}
+
 /// The HTTP stack's own rate on loopback, for comparison with [`loopback_handoffs`]: round trips per
 /// second to a minimal axum server that echoes a JSON body back, with `in_flight` requests kept in flight
 /// through the client an agent calls a peer with (the same connection cap and reuse). The body is a handoff's

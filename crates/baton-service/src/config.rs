@@ -276,11 +276,12 @@ pub struct LimitsConfig {
     /// Deadline of a whole workflow as seen by its entry agent, in seconds. Default 60.
     pub workflow_timeout_secs: f64,
     /// Seconds a caller has to send a request's head (request line and headers), counted from when the
-    /// connection is ready for a request: it also closes a keep-alive connection left idle that long, and
-    /// bounds the TLS handshake. Default 10.
+    /// connection is ready for a request: it also closes a keep-alive HTTP/1.1 connection left idle that long,
+    /// bounds the TLS handshake, and closes a connection (HTTP/2 included) that has not begun a request that
+    /// long after it was accepted, whatever bytes it sent. Default 10.
     pub header_read_timeout_secs: f64,
-    /// Seconds a connection may sit with no bytes moving and no request being handled before it is closed.
-    /// Default 60.
+    /// Seconds a connection may go without a request being handled before it is closed (counted from the end
+    /// of its last request; bytes that begin no request, such as HTTP/2 pings, do not count). Default 60.
     pub idle_timeout_secs: f64,
     /// Largest number of open incoming connections, in `1..=65536`. At the cap the connection idle longest
     /// is closed to make room, or the new one is refused if none is idle; both are logged. Keep it well
@@ -782,6 +783,12 @@ mod tests {
         let mut c = base();
         c.workload.aliasing = 1.0;
         assert!(c.validate("t.toml").unwrap_err().to_string().contains("workload.aliasing"));
+        for bad in [0, 4097] {
+            let mut c = base();
+            c.limits.max_streams_per_connection = bad;
+            let e = c.validate("t.toml").unwrap_err().to_string();
+            assert!(e.contains("limits.max_streams_per_connection") && e.contains("1..=4096"), "{e}");
+        }
         let err = toml::from_str::<AgentConfig>("id = \"a\"\nrole = 0\nseed = 1\nstate_dir = \"s\"\ncolour = 1\n");
         assert!(err.unwrap_err().to_string().contains("colour"));
     }
