@@ -279,6 +279,19 @@ where
     }
 }
 
+/// The benches' pipeline (three agents, the default synthetic workload and learner, with `max_connections` and
+/// `max_in_flight` raised to 8,192 and no periodic checkpoint), state in `root`, and a client of agent-0.
+async fn bench_pipeline(root: &Path) -> Result<(LocalPipeline, Client), ServiceError> {
+    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, root, |c| {
+        c.checkpoint_interval_secs = 3600.0;
+        c.limits.max_connections = 8192;
+        c.limits.max_in_flight = 8192;
+    })
+    .await?;
+    let client = p.client(0, Duration::from_secs(30))?;
+    Ok((p, client))
+}
+
 /// Handoffs per second through three agent services on loopback (the default synthetic workload, `in_flight`
 /// workflows kept in flight by one client, counted in a window after a warm-up of [`WARM_UP_SECS`]). Every
 /// handoff is one HTTP round trip carrying the artifact out and one scalar back; each workflow also costs the client's
@@ -289,13 +302,7 @@ pub fn loopback_handoffs(seconds: f64, in_flight: usize, cpu: fn() -> Option<f64
     let rt = bench_runtime()?;
     let root: PathBuf = std::env::temp_dir().join(format!("baton-service-bench-{}", std::process::id()));
     let result = rt.block_on(async {
-        let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, &root, |c| {
-            c.checkpoint_interval_secs = 3600.0;
-            c.limits.max_connections = 8192;
-            c.limits.max_in_flight = 8192;
-        })
-        .await?;
-        let client = p.client(0, Duration::from_secs(30))?;
+        let (p, client) = bench_pipeline(&root).await?;
         let agents = p.agents.clone();
         let sent = move || agents.iter().map(|a| a.status().handoffs_sent).sum::<u64>();
         let one = move |n: u64| {
@@ -331,13 +338,7 @@ pub fn loopback_sweep(
     let root: PathBuf = std::env::temp_dir().join(format!("baton-service-sweep-{}", std::process::id()));
     let max = levels.iter().copied().max().unwrap_or(0);
     let result = rt.block_on(async {
-        let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, &root, |c| {
-            c.checkpoint_interval_secs = 3600.0;
-            c.limits.max_connections = 8192;
-            c.limits.max_in_flight = 8192;
-        })
-        .await?;
-        let client = p.client(0, Duration::from_secs(30))?;
+        let (p, client) = bench_pipeline(&root).await?;
         let (level_tx, level_rx) = tokio::sync::watch::channel(0usize);
         let failed = Arc::new(AtomicU64::new(0));
         let mut tasks = tokio::task::JoinSet::new();

@@ -21,7 +21,7 @@ fn host(url: &str) -> String {
 }
 
 /// Wait until the agent closes `s` (a read returns end-of-file or an error), at most `within`.
-async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+async fn closed_within(s: &mut (impl tokio::io::AsyncRead + Unpin), within: Duration) -> bool {
     tokio::time::timeout(within, async {
         let mut buf = [0u8; 1024];
         loop {
@@ -35,36 +35,45 @@ async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
     .is_ok()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_and_slowloris_connections_are_closed_by_the_header_and_idle_timeouts() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, dir.path(), |c| {
+/// Connect to `addr`, send `head`, then the bytes of `body` (cycled) one every 100 ms, 100 in all; the time
+/// from the first byte until a write failed (the agent closed the connection), or `None`.
+fn trickle(addr: &str, head: &'static [u8], body: &'static [u8]) -> tokio::task::JoinHandle<Option<Duration>> {
+    let addr = addr.to_string();
+    tokio::spawn(async move {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(head).await.unwrap();
+        let t0 = Instant::now();
+        for b in body.iter().cycle().take(100) {
+            if s.write_all(&[*b]).await.is_err() {
+                return Some(t0.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    })
+}
+
+/// A pipeline whose agents have a 1 s header-read timeout and a 1.5 s idle timeout.
+async fn quick_timeouts(dir: &std::path::Path) -> LocalPipeline {
+    LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, dir, |c| {
         c.limits.header_read_timeout_secs = 1.0;
         c.limits.idle_timeout_secs = 1.5;
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_slowloris_connections_are_closed_by_the_header_and_idle_timeouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = quick_timeouts(dir.path()).await;
     let addr = host(&p.urls[0]);
     let t0 = Instant::now();
     let mut idle = TcpStream::connect(&addr).await.unwrap();
     let mut half = TcpStream::connect(&addr).await.unwrap();
     half.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
     // A slowloris: one byte of an endless header every 100 ms.
-    let trickle = tokio::spawn({
-        let addr = addr.clone();
-        async move {
-            let mut s = TcpStream::connect(&addr).await.unwrap();
-            s.write_all(b"POST / HTTP/1.1\r\nX-Slow: ").await.unwrap();
-            let t0 = Instant::now();
-            for _ in 0..100 {
-                if s.write_all(b"a").await.is_err() {
-                    return Some(t0.elapsed());
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            None
-        }
-    });
+    let trickle = trickle(&addr, b"POST / HTTP/1.1\r\nX-Slow: ", b"a");
     assert!(closed_within(&mut idle, Duration::from_secs(4)).await, "an idle connection stayed open");
     assert!(closed_within(&mut half, Duration::from_secs(4)).await, "a half-sent request head stayed open");
     let cut = trickle.await.unwrap().expect("the slowloris connection was never closed");
@@ -350,12 +359,7 @@ const H2_PING: &[u8] = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00baton-ok";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_connections_that_send_no_request_are_closed_however_busy_their_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let p = LocalPipeline::start(&SyntheticConfig::default(), &LearnerConfig::default(), 1, dir.path(), |c| {
-        c.limits.header_read_timeout_secs = 1.0;
-        c.limits.idle_timeout_secs = 1.5;
-    })
-    .await
-    .unwrap();
+    let p = quick_timeouts(dir.path()).await;
     let addr = host(&p.urls[0]);
     // The whole preface, then a PING every 100 ms: bytes keep moving, no request ever comes.
     let (mut read, mut write) = TcpStream::connect(&addr).await.unwrap().into_split();
@@ -369,32 +373,12 @@ async fn http2_connections_that_send_no_request_are_closed_however_busy_their_by
         }
     });
     // The preface itself, one byte every 100 ms (hyper waits for all of it to tell HTTP/2 from HTTP/1.1).
-    let trickle = tokio::spawn({
-        let addr = addr.clone();
-        async move {
-            let mut s = TcpStream::connect(&addr).await.unwrap();
-            let t0 = Instant::now();
-            for b in H2_PREFACE.iter().cycle().take(100) {
-                if s.write_all(&[*b]).await.is_err() {
-                    return Some(t0.elapsed());
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            None
-        }
-    });
+    let trickle = trickle(&addr, b"", H2_PREFACE);
     let t0 = Instant::now();
-    let closed = tokio::time::timeout(Duration::from_secs(4), async {
-        let mut buf = [0u8; 1024];
-        loop {
-            match read.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-    assert!(closed.is_ok(), "an HTTP/2 connection sending only pings stayed open");
+    assert!(
+        closed_within(&mut read, Duration::from_secs(4)).await,
+        "an HTTP/2 connection sending only pings stayed open"
+    );
     assert!(t0.elapsed() >= Duration::from_millis(800), "closed before the header-read timeout: {:?}", t0.elapsed());
     pinger.abort();
     let cut = trickle.await.unwrap().expect("a preface sent a byte at a time was never cut");
