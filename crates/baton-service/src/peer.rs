@@ -55,7 +55,7 @@ struct Idle {
     since: Instant,
 }
 
-/// The HTTP version a [`PeerClient`] speaks.
+/// The HTTP version a client of the agents speaks (to one peer, or `baton workflow start` to its entry agent).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum HttpVersion {
     /// HTTP/1.1: one call per connection at a time (the connections kept for reuse).
