@@ -79,13 +79,14 @@ pub fn render(runs: &[RunDir], base: &Path) -> String {
     let _ = writeln!(out, "{} run(s). Every figure below is read from the run's own `summary.json`.\n", runs.len());
     for run in runs {
         let sm = &*run.summary;
-        let _ = writeln!(out, "## {} (`{}`)\n", sm.experiment(), run.path.display());
+        let (experiment, workload, seeds) = sm.head();
+        let _ = writeln!(out, "## {} (`{}`)\n", experiment, run.path.display());
         if let Some(wall) = run.meta.get("wall_seconds").and_then(Value::as_f64) {
             let _ = writeln!(
                 out,
                 "Workload `{}`, {} seeds, {:.1} s on {} threads.\n",
-                sm.workload(),
-                sm.seeds(),
+                workload,
+                seeds,
                 wall,
                 run.meta.get("threads").and_then(Value::as_u64).unwrap_or(0)
             );
@@ -149,7 +150,7 @@ mod tests {
         let dir = dir_with_summary(&sample_json());
         let run = read_run(dir.path()).expect("a valid synthetic summary");
         assert_eq!(run.kind.id(), "synthetic-v0");
-        assert_eq!(run.summary.experiment(), "sample");
+        assert_eq!(run.summary.head().0, "sample");
         let page = render(&[run], dir.path());
         assert!(page.contains("## sample") && page.contains("| ic-q | 1.9800 | [1.9700, 1.9900] | 1.00% |"), "{page}");
     }

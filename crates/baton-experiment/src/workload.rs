@@ -40,12 +40,9 @@ pub trait Kind: Sync {
 /// A run's typed summary (what `summary.json` holds), as a run made it or as `baton report` read it back: the one
 /// source of the run's result tables, printed by `baton run` and written to Markdown by `baton report`.
 pub trait RunSummary: Debug + Send + Sync {
-    /// The experiment's name.
-    fn experiment(&self) -> &str;
-    /// The workload id it was written with (`summary.json`'s `workload`).
-    fn workload(&self) -> &str;
-    /// Seeds per method.
-    fn seeds(&self) -> u32;
+    /// The experiment's name, the workload id it was written with (`summary.json`'s `workload`), and the seeds
+    /// per method.
+    fn head(&self) -> (&str, &str, u32);
     /// What `baton run` prints: a line or two on the run, then its tables as aligned text.
     fn terminal(&self) -> String;
     /// The run's section of `baton report`: the same tables in Markdown, then sentences computed from the

@@ -147,14 +147,8 @@ pub(crate) fn routellm_tables(r: &RouteLlmSection, seeds: u32) -> Vec<Table> {
 }
 
 impl RunSummary for MathSummary {
-    fn experiment(&self) -> &str {
-        &self.experiment
-    }
-    fn workload(&self) -> &str {
-        &self.workload
-    }
-    fn seeds(&self) -> u32 {
-        self.seeds
+    fn head(&self) -> (&str, &str, u32) {
+        (&self.experiment, &self.workload, self.seeds)
     }
     fn terminal(&self) -> String {
         let mut out = String::new();

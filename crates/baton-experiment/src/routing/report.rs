@@ -36,14 +36,8 @@ pub(crate) fn table(s: &RoutingSummary) -> Table {
 }
 
 impl RunSummary for RoutingSummary {
-    fn experiment(&self) -> &str {
-        &self.experiment
-    }
-    fn workload(&self) -> &str {
-        &self.workload
-    }
-    fn seeds(&self) -> u32 {
-        self.seeds
+    fn head(&self) -> (&str, &str, u32) {
+        (&self.experiment, &self.workload, self.seeds)
     }
     fn terminal(&self) -> String {
         let mut out = String::new();

@@ -57,14 +57,8 @@ pub(crate) fn levels_table(s: &SweepSummary) -> Table {
 }
 
 impl RunSummary for SweepSummary {
-    fn experiment(&self) -> &str {
-        &self.experiment
-    }
-    fn workload(&self) -> &str {
-        &self.workload
-    }
-    fn seeds(&self) -> u32 {
-        self.seeds
+    fn head(&self) -> (&str, &str, u32) {
+        (&self.experiment, &self.workload, self.seeds)
     }
     fn terminal(&self) -> String {
         let mut out = String::new();

@@ -25,14 +25,8 @@ pub(crate) fn table(s: &Summary) -> Table {
 }
 
 impl RunSummary for Summary {
-    fn experiment(&self) -> &str {
-        &self.experiment
-    }
-    fn workload(&self) -> &str {
-        &self.workload
-    }
-    fn seeds(&self) -> u32 {
-        self.seeds
+    fn head(&self) -> (&str, &str, u32) {
+        (&self.experiment, &self.workload, self.seeds)
     }
     fn terminal(&self) -> String {
         let mut out = String::new();
