@@ -237,26 +237,19 @@ impl PeerClient {
                 SendError::Broken(format!("sending the request: {e}"))
             }
         };
-        match ready {
-            Ready::H1(mut sender) => {
-                let resp = sender.send_request(req).await.map_err(unsent)?;
-                let status = resp.status();
-                let body = read_capped(resp.into_body(), max).await;
-                // Reuse the connection only after a whole reply, when it is ready for the next request.
-                if body.is_ok() && !sender.is_closed() {
-                    let mut idle = crate::server::lock(&self.idle);
-                    idle.push(Idle { sender, since: Instant::now() });
-                }
-                Ok(Reply { status, body })
-            }
-            Ready::H2(mut sender, stream) => {
-                let resp = sender.send_request(req).await.map_err(unsent)?;
-                let status = resp.status();
-                let body = read_capped(resp.into_body(), max).await;
-                drop(stream);
-                Ok(Reply { status, body })
-            }
+        // An HTTP/1.1 connection goes back for reuse after a whole reply; an HTTP/2 stream is released (dropped)
+        // after its reply is read.
+        let (resp, reuse, _stream) = match ready {
+            Ready::H1(mut sender) => (sender.send_request(req).await, Some(sender), None),
+            Ready::H2(mut sender, stream) => (sender.send_request(req).await, None, Some(stream)),
+        };
+        let resp = resp.map_err(unsent)?;
+        let status = resp.status();
+        let body = read_capped(resp.into_body(), max).await;
+        if let Some(sender) = reuse.filter(|s| body.is_ok() && !s.is_closed()) {
+            crate::server::lock(&self.idle).push(Idle { sender, since: Instant::now() });
         }
+        Ok(Reply { status, body })
     }
 
     /// A stream on an open HTTP/2 connection with room, or on a new one; `None` when the server's TLS
