@@ -243,16 +243,18 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
         for (n, ws) in levels.iter().zip(&per_level) {
             figures.push(median(format!("service/sweep/handoffs_per_sec/in_flight_{n}"), ws.clone()));
         }
-        // Each round's ratio of the most to the fewest in flight (their windows at most seconds apart).
+        // Each round's ratio of the most to the fewest in flight (their windows measured one after the other),
+        // per second and per CPU second.
         if let (true, Some(lo), Some(hi)) = (levels.len() > 1, per_level.first(), per_level.last()) {
+            let per_cpu = |w: &bench::Window| w.cpu_seconds.filter(|&c| c > 0.0).map(|c| w.ops as f64 / c);
             let mut ratios: Vec<f64> = lo.iter().zip(hi).map(|(a, b)| b.per_sec / a.per_sec).collect();
-            ratios.sort_by(f64::total_cmp);
+            let mut cpu_ratios: Vec<f64> =
+                lo.iter().zip(hi).filter_map(|(a, b)| Some(per_cpu(b)? / per_cpu(a)?)).collect();
             let (a, b) = (levels[0], levels[levels.len() - 1]);
-            eprintln!(
-                "service sweep: {b} over {a} in flight, per round: {} (median {:.3})",
-                ratios.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(" "),
-                ratios[ratios.len() / 2]
-            );
+            eprintln!("service sweep: {b} over {a} in flight, per round: {}", sorted_with_median(&mut ratios));
+            if !cpu_ratios.is_empty() {
+                eprintln!("service sweep: the same per CPU second: {}", sorted_with_median(&mut cpu_ratios));
+            }
         }
     }
     Ok(figures)
@@ -260,7 +262,14 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
 
 /// The numbers of workflows in flight the service sweep measures, and its rounds.
 pub const SWEEP_LEVELS: [usize; 4] = [32, 128, 512, 1024];
-pub const SWEEP_ROUNDS: usize = 5;
+pub const SWEEP_ROUNDS: usize = 15;
+
+/// `xs` sorted, printed to three places, and their median (`xs` is not empty).
+fn sorted_with_median(xs: &mut [f64]) -> String {
+    xs.sort_by(f64::total_cmp);
+    let all = xs.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(" ");
+    format!("{all} (median {:.3})", xs[xs.len() / 2])
+}
 
 /// The figure of the median window (by rate).
 fn median(name: String, mut ws: Vec<bench::Window>) -> Figure {

@@ -318,16 +318,30 @@ pub fn loopback_handoffs(seconds: f64, in_flight: usize, cpu: fn() -> Option<f64
 }
 
 /// Seconds each level of [`loopback_sweep`] runs before its window opens, so that the workflows in flight
-/// settle at the new level (those above it finish and park, new ones start).
-pub const SETTLE_SECS: f64 = 0.5;
+/// settle at the new level (those above it finish and park, new ones start). At 1,024 in flight a workflow
+/// takes about 0.1 s here; a settle too short would leave the previous level's workflows in the window.
+pub const SETTLE_SECS: f64 = 0.3;
+
+/// The order in which round `round` of [`loopback_sweep`] measures `n` levels (indices into them, sorted from
+/// fewest to most in flight): from the outside in, `0, n-1, 1, n-2, ...`, reversed every other round. The
+/// fewest and the most in flight, whose ratio is the sweep's headline, are always measured one after the other,
+/// and each goes first in half the rounds.
+pub fn sweep_order(n: usize, round: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).map(|k| if k % 2 == 0 { k / 2 } else { n - 1 - k / 2 }).collect();
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
 
 /// Handoffs per second through one three-agent pipeline (as [`loopback_handoffs`]) at each number of
-/// workflows in flight in `levels`, the levels taking turns: in each of `rounds` rounds every level (in an
-/// order rotated by the round) runs for [`SETTLE_SECS`] and then a window of `seconds`. One pipeline and one
-/// client serve every level (`max(levels)` closed loops, those above the current level parked), so levels
+/// workflows in flight in `levels` (sorted, fewest first), the levels taking turns: in each of `rounds` rounds
+/// every level (in [`sweep_order`]) runs for [`SETTLE_SECS`] and then a window of `seconds`. One pipeline and
+/// one client serve every level (`max(levels)` closed loops, those above the current level parked), so levels
 /// measured side by side share the machine's state: on a shared machine the same loop's speed swings by a
-/// third between spells of a few seconds, and separate runs compare spells more than levels. Returns the
-/// windows per level (in the order of `levels`), one per round.
+/// third between spells of a few seconds, and separate runs compare spells more than levels; many short rounds
+/// put most pairs of neighbouring windows within one spell. Returns the windows per level (in the order of
+/// `levels`), one per round.
 pub fn loopback_sweep(
     seconds: f64,
     levels: &[usize],
@@ -370,8 +384,7 @@ pub fn loopback_sweep(
         let window = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600));
         let mut out: Vec<Vec<Window>> = vec![Vec::with_capacity(rounds); levels.len()];
         for round in 0..rounds {
-            for k in 0..levels.len() {
-                let i = (k + round) % levels.len();
+            for i in sweep_order(levels.len(), round) {
                 let _ = level_tx.send(levels[i]);
                 tokio::time::sleep(Duration::from_secs_f64(SETTLE_SECS)).await;
                 let (t0, c0, cpu0) = (Instant::now(), sent(), cpu());
@@ -468,4 +481,31 @@ pub fn loopback_echo_round_trips(
         let _ = server.await;
         rate.map_err(|e| ServiceError::Internal(format!("echo round trips: {e}")))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sweep_order;
+
+    #[test]
+    fn the_sweep_measures_the_fewest_and_the_most_in_flight_one_after_the_other() {
+        assert_eq!(sweep_order(4, 0), vec![0, 3, 1, 2]);
+        assert_eq!(sweep_order(4, 1), vec![2, 1, 3, 0]);
+        assert_eq!(sweep_order(1, 0), vec![0]);
+        assert_eq!(sweep_order(2, 1), vec![1, 0]);
+        for n in 2..9 {
+            let mut first = [0usize; 2];
+            for round in 0..6 {
+                let order = sweep_order(n, round);
+                let mut sorted = order.clone();
+                sorted.sort_unstable();
+                assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "a permutation of the levels");
+                let (lo, hi) =
+                    (order.iter().position(|&i| i == 0).unwrap(), order.iter().position(|&i| i == n - 1).unwrap());
+                assert_eq!(lo.abs_diff(hi), 1, "n = {n}, round {round}: {order:?}");
+                first[usize::from(lo > hi)] += 1;
+            }
+            assert_eq!(first, [3, 3], "each of the two goes first in half the rounds");
+        }
+    }
 }
