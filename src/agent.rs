@@ -203,8 +203,9 @@ pub fn workflow_main(command: WorkflowCommand) -> Result<ExitCode> {
 /// Rounds of every service measurement in one `baton bench` run: the measurements take turns (each round in
 /// a rotated order) and each figure is the round with the median rate. On a shared machine the speed of the
 /// same loop swings by a third between windows (measured: 34,000 or 49,000 handoffs/s, run after run); taking
-/// turns puts every measurement in the same mix of fast and slow spells.
-pub const SERVICE_ROUNDS: usize = 3;
+/// turns puts every measurement in the same mix of fast and slow spells. The bench also prints each round's
+/// ratio of handoffs to echo round trips (two windows a few seconds apart) and their median.
+pub const SERVICE_ROUNDS: usize = 5;
 
 /// `baton bench`'s figures for agent services on loopback (real HTTP, one process, two worker threads):
 /// handoffs per second through three agents with 32 workflows in flight and, in the same run, round trips per
@@ -232,6 +233,11 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
             let i = (k + round) % chosen.len();
             windows[i].push((chosen[i].1)()?);
         }
+    }
+    // Each round's ratio of handoffs to echo round trips (the two windows measured one after the other).
+    if let [h, e] = windows.as_slice() {
+        let mut ratios: Vec<f64> = h.iter().zip(e).map(|(h, e)| h.per_sec / e.per_sec).collect();
+        eprintln!("service: handoffs over echo round trips, per round: {}", sorted_with_median(&mut ratios));
     }
     let mut figures: Vec<Figure> = chosen.into_iter().zip(windows).map(|((name, _), ws)| median(name, ws)).collect();
     if filter.contains("sweep") {
