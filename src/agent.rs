@@ -236,31 +236,27 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
     }
     // Each round's ratio of handoffs to echo round trips (the two windows measured one after the other).
     if let [h, e] = windows.as_slice() {
-        let mut ratios: Vec<f64> = h.iter().zip(e).map(|(h, e)| h.per_sec / e.per_sec).collect();
-        eprintln!("service: handoffs over echo round trips, per round: {}", sorted_with_median(&mut ratios));
+        let ratios = per_round_ratios(h, e, |w| Some(w.per_sec));
+        eprintln!("service: handoffs over echo round trips, per round: {}", sorted_with_median(ratios));
     }
     let mut figures: Vec<Figure> = chosen.into_iter().zip(windows).map(|((name, _), ws)| median(name, ws)).collect();
     if filter.contains("sweep") {
-        let levels: Vec<usize> = SWEEP_LEVELS
-            .into_iter()
-            .filter(|n| format!("service/sweep/handoffs_per_sec/in_flight_{n}").contains(filter))
-            .collect();
+        let name = |n: usize| format!("service/sweep/handoffs_per_sec/in_flight_{n}");
+        let levels: Vec<usize> = SWEEP_LEVELS.into_iter().filter(|&n| name(n).contains(filter)).collect();
         let per_level = bench::loopback_sweep(seconds, &levels, SWEEP_ROUNDS, process_cpu_seconds)?;
-        for (n, ws) in levels.iter().zip(&per_level) {
-            figures.push(median(format!("service/sweep/handoffs_per_sec/in_flight_{n}"), ws.clone()));
-        }
         // Each round's ratio of the most to the fewest in flight (their windows measured one after the other),
         // per second and per CPU second.
         if let (true, Some(lo), Some(hi)) = (levels.len() > 1, per_level.first(), per_level.last()) {
-            let per_cpu = |w: &bench::Window| w.cpu_seconds.filter(|&c| c > 0.0).map(|c| w.ops as f64 / c);
-            let mut ratios: Vec<f64> = lo.iter().zip(hi).map(|(a, b)| b.per_sec / a.per_sec).collect();
-            let mut cpu_ratios: Vec<f64> =
-                lo.iter().zip(hi).filter_map(|(a, b)| Some(per_cpu(b)? / per_cpu(a)?)).collect();
             let (a, b) = (levels[0], levels[levels.len() - 1]);
-            eprintln!("service sweep: {b} over {a} in flight, per round: {}", sorted_with_median(&mut ratios));
+            let ratios = per_round_ratios(hi, lo, |w| Some(w.per_sec));
+            eprintln!("service sweep: {b} over {a} in flight, per round: {}", sorted_with_median(ratios));
+            let cpu_ratios = per_round_ratios(hi, lo, bench::Window::per_cpu_second);
             if !cpu_ratios.is_empty() {
-                eprintln!("service sweep: the same per CPU second: {}", sorted_with_median(&mut cpu_ratios));
+                eprintln!("service sweep: the same per CPU second: {}", sorted_with_median(cpu_ratios));
             }
+        }
+        for (&n, ws) in levels.iter().zip(per_level) {
+            figures.push(median(name(n), ws));
         }
     }
     Ok(figures)
@@ -270,8 +266,17 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
 pub const SWEEP_LEVELS: [usize; 4] = [32, 128, 512, 1024];
 pub const SWEEP_ROUNDS: usize = 15;
 
+/// Round by round, `rate(num) / rate(den)` (rounds where either has no rate are left out).
+fn per_round_ratios(
+    num: &[bench::Window],
+    den: &[bench::Window],
+    rate: impl Fn(&bench::Window) -> Option<f64>,
+) -> Vec<f64> {
+    num.iter().zip(den).filter_map(|(n, d)| Some(rate(n)? / rate(d)?)).collect()
+}
+
 /// `xs` sorted, printed to three places, and their median (`xs` is not empty).
-fn sorted_with_median(xs: &mut [f64]) -> String {
+fn sorted_with_median(mut xs: Vec<f64>) -> String {
     xs.sort_by(f64::total_cmp);
     let all = xs.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(" ");
     format!("{all} (median {:.3})", xs[xs.len() / 2])

@@ -234,6 +234,34 @@ pub struct Window {
     pub cpu_seconds: Option<f64>,
 }
 
+impl Window {
+    /// The window from `open` to `close`.
+    fn between(open: Mark, close: Mark) -> Window {
+        let (ops, seconds) = (close.count.saturating_sub(open.count), (close.at - open.at).as_secs_f64());
+        let cpu_seconds = open.cpu.zip(close.cpu).map(|(a, b)| b - a);
+        Window { per_sec: ops as f64 / seconds, ops, seconds, cpu_seconds }
+    }
+
+    /// Operations per CPU second, with a CPU clock that moved.
+    pub fn per_cpu_second(&self) -> Option<f64> {
+        self.cpu_seconds.filter(|&c| c > 0.0).map(|c| self.ops as f64 / c)
+    }
+}
+
+/// The clock, the operation count and the CPU clock read together, as a window opens or closes.
+#[derive(Clone, Copy)]
+struct Mark {
+    at: Instant,
+    count: u64,
+    cpu: Option<f64>,
+}
+
+impl Mark {
+    fn now(count: &impl Fn() -> u64, cpu: fn() -> Option<f64>) -> Mark {
+        Mark { at: Instant::now(), count: count(), cpu: cpu() }
+    }
+}
+
 /// Run `in_flight` closed loops of `one` (each starting its next operation when the last ended) for
 /// [`WARM_UP_SECS`] and then a window of `seconds`; `count()` and `cpu()` read as the window opens and closes
 /// give the rate. The loops stop starting new operations when the window closes and are then waited for;
@@ -267,14 +295,12 @@ where
         });
     }
     tokio::time::sleep_until(opens.into()).await;
-    let (t0, c0, cpu0) = (Instant::now(), count(), cpu());
+    let open = Mark::now(&count, cpu);
     tokio::time::sleep_until(closes.into()).await;
-    let (t1, c1, cpu1) = (Instant::now(), count(), cpu());
+    let close = Mark::now(&count, cpu);
     while tasks.join_next().await.is_some() {}
-    let (ops, seconds) = (c1.saturating_sub(c0), (t1 - t0).as_secs_f64());
-    let cpu_seconds = cpu0.zip(cpu1).map(|(a, b)| b - a);
     match failed.load(Ordering::Relaxed) {
-        0 => Ok(Window { per_sec: ops as f64 / seconds, ops, seconds, cpu_seconds }),
+        0 => Ok(Window::between(open, close)),
         n => Err(ServiceError::Internal(format!("{n} operations failed"))),
     }
 }
@@ -387,12 +413,9 @@ pub fn loopback_sweep(
             for i in sweep_order(levels.len(), round) {
                 let _ = level_tx.send(levels[i]);
                 tokio::time::sleep(Duration::from_secs_f64(SETTLE_SECS)).await;
-                let (t0, c0, cpu0) = (Instant::now(), sent(), cpu());
+                let open = Mark::now(&sent, cpu);
                 tokio::time::sleep(window).await;
-                let (t1, c1, cpu1) = (Instant::now(), sent(), cpu());
-                let (ops, secs) = (c1.saturating_sub(c0), (t1 - t0).as_secs_f64());
-                let cpu_seconds = cpu0.zip(cpu1).map(|(a, b)| b - a);
-                out[i].push(Window { per_sec: ops as f64 / secs, ops, seconds: secs, cpu_seconds });
+                out[i].push(Window::between(open, Mark::now(&sent, cpu)));
             }
         }
         let _ = level_tx.send(usize::MAX);

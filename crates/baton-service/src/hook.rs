@@ -115,7 +115,9 @@ pub async fn call(http: &reqwest::Client, hook: &Hook, body: &Value, max_bytes: 
             HookCall::A2a(_) => Err("an a2a option is called through crate::a2a, not as a hook".to_string()),
         }
     };
-    match tokio::time::timeout(deadline, exchange).await {
+    // Boxed: the exchange's HTTP client and process futures are large, and every future that awaits a hook call
+    // (a start's handler, which waits for its whole workflow) would carry them inline.
+    match Box::pin(tokio::time::timeout(deadline, exchange)).await {
         Ok(r) => r.map_err(err),
         Err(_) => Err(err(format!("no reply within option.timeout_secs = {}", deadline.as_secs_f64()))),
     }

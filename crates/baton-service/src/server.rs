@@ -444,12 +444,12 @@ async fn handle_status(State(sh): State<Arc<Shared>>, req: axum::extract::Reques
 
 /// One JSON-RPC message: read and checked by [`read_rpc`], then dispatched. A `start` waits here for its
 /// workflow's result, so this future is held per workflow in flight at the entry agent: with the reading stage
-/// in its own function and a hook's observe call boxed, it is 2,336 bytes instead of 4,624 (release build,
+/// in its own function and a hook call's exchange boxed ([`hook::call`]), it is 1,512 bytes instead of 4,624 (release build,
 /// `size_of_val`).
 async fn handle_rpc(State(sh): State<Arc<Shared>>, req: axum::extract::Request) -> Response {
     let (peer, incoming) = match read_rpc(&sh, req).await {
         Ok(x) => x,
-        Err(refused) => return refused,
+        Err(e) => return sh.reject(&Value::Null, &e),
     };
     let id = incoming.id.clone();
     match sh.clone().dispatch(&peer, incoming).await {
@@ -462,31 +462,31 @@ async fn handle_rpc(State(sh): State<Arc<Shared>>, req: axum::extract::Request) 
 }
 
 /// Authenticate a request, read its body (within the size cap and `limits.call_timeout_secs`) and parse it:
-/// the caller's id and the message, or the refusal to send.
-async fn read_rpc(sh: &Shared, req: axum::extract::Request) -> Result<(String, wire::Incoming), Response> {
+/// the caller's id and the message.
+async fn read_rpc(sh: &Shared, req: axum::extract::Request) -> Result<(String, wire::Incoming), ServiceError> {
     let cert = identity(&req);
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
-    let peer = sh.authenticate(&headers, &cert).map_err(|e| sh.reject(&Value::Null, &e))?;
+    let peer = sh.authenticate(&headers, &cert)?;
     let limit = sh.s.limits.max_body_bytes;
     let announced = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(size) = announced.filter(|&n| n > limit) {
-        return Err(sh.reject(&Value::Null, &ServiceError::TooLarge { size, limit }));
+        return Err(ServiceError::TooLarge { size, limit });
     }
     // A deadline on reading the body too, so a peer that sends slowly cannot hold a connection open.
     let read_deadline = sh.s.limits.call_timeout;
     let bytes = match tokio::time::timeout(read_deadline, axum::body::to_bytes(body, limit as usize)).await {
         Ok(Ok(b)) => b,
-        Ok(Err(_)) => return Err(sh.reject(&Value::Null, &ServiceError::TooLarge { size: limit + 1, limit })),
+        Ok(Err(_)) => return Err(ServiceError::TooLarge { size: limit + 1, limit }),
         Err(_) => {
             let reason = format!("request body not received within limits.call_timeout_secs = {read_deadline:?}");
-            return Err(sh.reject(&Value::Null, &ServiceError::InvalidRequest(reason)));
+            return Err(ServiceError::InvalidRequest(reason));
         }
     };
-    let incoming = wire::parse_request(&bytes).map_err(|e| sh.reject(&Value::Null, &e))?;
+    let incoming = wire::parse_request(&bytes)?;
     sh.log("in", &peer, &bytes);
     Ok((peer, incoming))
 }
@@ -930,9 +930,7 @@ impl Shared {
                     crate::a2a::observe(a, &data, hook.n_obs)
                         .map_err(|reason| ServiceError::Hook { hook: hook.label.clone(), reason })?
                 } else {
-                    // Boxed: a hook's HTTP client future is large, and a start holds this future for its workflow.
-                    let request = hook::observe_request(&data);
-                    let bytes = Box::pin(hook::call(&self.hook_http, hook, &request, max)).await?;
+                    let bytes = hook::call(&self.hook_http, hook, &hook::observe_request(&data), max).await?;
                     let n_actions = hook.action_names.len() as u16;
                     hook::parse_observe(&bytes, hook.n_obs, n_actions)
                         .map_err(|reason| ServiceError::Hook { hook: hook.label.clone(), reason })?
