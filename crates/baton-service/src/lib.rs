@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod hook;
 pub mod net;
+mod outbox;
 mod peer;
 pub mod server;
 pub mod tls;

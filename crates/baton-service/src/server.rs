@@ -32,6 +32,7 @@ use crate::config::{AgentSettings, Hook, HookCall, HookTarget, PeerAgent};
 use crate::error::ServiceError;
 use crate::hook::{self, Restricted};
 use crate::net::{CertIdentity, NetCounts};
+use crate::outbox::{Outbox, Pushed};
 use crate::peer::{PeerClient, SendError};
 use crate::wire::{self, Artifact, Envelope, WorkflowOutcome, WorkflowStatus, HANDOFF_EXT, SCALAR_EXT};
 
@@ -98,13 +99,15 @@ pub struct PeerScalars {
 
 /// What this agent keeps per agent peer: counts of its replies, the client it calls this peer with (at most
 /// `limits.max_calls_per_peer` calls and connections; with `[tls]`, its own verifier, which requires the
-/// peer's id in the server's certificate), and its `Authorization` header (built once).
+/// peer's id in the server's certificate), its `Authorization` header (built once), and the outbox of messages
+/// waiting to be sent to it (taken by at most `limits.max_calls_per_peer` workers).
 struct PeerState {
     refused: AtomicU64,
     clamped: AtomicU64,
     certificates_refused: AtomicU64,
     client: PeerClient,
     auth: Option<axum::http::HeaderValue>,
+    outbox: Outbox<Job>,
 }
 
 /// What this agent remembers of a handoff id, for idempotent retries.
@@ -296,6 +299,7 @@ impl Agent {
                 certificates_refused: AtomicU64::new(0),
                 client: peer_client(&s, p)?,
                 auth,
+                outbox: Outbox::new(s.limits.max_calls_per_peer as usize),
             };
             peers.insert(p.id.clone(), state);
         }
@@ -383,6 +387,11 @@ impl Agent {
         };
         crate::net::serve(listener, tls, app, sh.s.limits.clone(), sh.net.clone(), sh.s.config.id.clone(), stop).await;
         ticker.abort();
+        // Messages not yet sent are dropped (their workflows fail at their entry agents' deadlines), and the
+        // outbox workers end after the calls they are making.
+        for p in sh.peers.values() {
+            drop(p.outbox.close());
+        }
         tokio::task::spawn_blocking(move || sh.checkpoint())
             .await
             .map_err(|e| ServiceError::Internal(format!("final checkpoint task: {e}")))?
@@ -754,10 +763,7 @@ impl Shared {
                 };
                 self.counts.handoffs_received.fetch_add(1, Ordering::Relaxed);
                 pending.answer(v);
-                let sh = self.clone();
-                tokio::spawn(async move {
-                    sh.hold(Hold { workflow, origin, hop, obs, held }, guard).await;
-                });
+                self.take_control(Hold { workflow, origin, hop, obs, held }, guard);
                 wire::scalar_reply_bytes(&inc.id, &inc.message_id, v).map(Reply::Bytes)
             }
             Envelope::Start { .. } => {
@@ -790,12 +796,8 @@ impl Shared {
                 let (tx, rx) = oneshot::channel();
                 lock(&self.waiters).insert(workflow.clone(), tx);
                 self.counts.workflows_started.fetch_add(1, Ordering::Relaxed);
-                let sh = self.clone();
                 let origin = self.s.config.id.clone();
-                let wf = workflow.clone();
-                tokio::spawn(async move {
-                    sh.hold(Hold { workflow: wf, origin, hop: 0, obs, held }, hold_guard).await;
-                });
+                self.take_control(Hold { workflow: workflow.clone(), origin, hop: 0, obs, held }, hold_guard);
                 let deadline = self.s.limits.workflow_timeout;
                 let outcome = match tokio::time::timeout(deadline, rx).await {
                     Ok(Ok(o)) => o,
@@ -830,22 +832,42 @@ impl Shared {
         }
     }
 
-    /// Hold control of an artifact: act, run the option, hand on (or submit), learn from the reply.
-    async fn hold(self: Arc<Self>, h: Hold, guard: InFlight) {
+    /// Take control of an artifact: act and run the option (model.md 2 steps 1-2), then hand on or submit
+    /// ([`Shared::hand_on`]). A synthetic role does it here and now (its option is a computation); a hook's
+    /// option is an HTTP call, so it runs in a task of its own.
+    fn take_control(self: &Arc<Self>, h: Hold, guard: InFlight) {
         let Hold { workflow, origin, hop, obs, held } = h;
-        // model.md 2 steps 1-2: this agent's own action and option.
         let stepped = match held {
             Held::Ready(stepped) => stepped,
             Held::Synthetic { levels, private } => self.run_synthetic(obs, levels, private),
-            Held::Hook { artifact, legal } => match &self.s.hook {
-                // Boxed: a hook's HTTP client futures are large, and every held workflow's task would carry them.
-                Some(hook) => Box::pin(self.run_hook(hook, obs, &artifact, legal.as_deref())).await,
-                None => Err("a hook artifact at an agent without a hook".into()),
-            },
+            Held::Hook { artifact, legal } => {
+                let sh = self.clone();
+                tokio::spawn(async move {
+                    let stepped = match &sh.s.hook {
+                        Some(hook) => sh.run_hook(hook, obs, &artifact, legal.as_deref()).await,
+                        None => Err("a hook artifact at an agent without a hook".into()),
+                    };
+                    sh.hand_on(workflow, origin, hop, stepped, guard);
+                });
+                return;
+            }
         };
+        self.hand_on(workflow, origin, hop, stepped, guard);
+    }
+
+    /// After this agent's option: submit (learning from `v = 0`), or queue the handoff to the next agent in
+    /// its outbox; the receiver's scalar, when it comes, settles the update ([`Shared::settle`]).
+    fn hand_on(
+        self: &Arc<Self>,
+        workflow: String,
+        origin: String,
+        hop: u32,
+        stepped: Result<Stepped, String>,
+        guard: InFlight,
+    ) {
         let Stepped { t, next, payload } = match stepped {
             Ok(x) => x,
-            Err(e) => return self.finish(&workflow, &origin, failed(hop, format!("option failed: {e}"))).await,
+            Err(e) => return self.finish(&workflow, &origin, failed(hop, format!("option failed: {e}"))),
         };
         let peer = match next {
             Next::Submit => {
@@ -858,13 +880,13 @@ impl Shared {
                 let outcome =
                     WorkflowOutcome { status: WorkflowStatus::Submitted, hops: hop, levels, reason: None, artifact };
                 drop(guard);
-                return self.finish(&workflow, &origin, outcome).await;
+                return self.finish(&workflow, &origin, outcome);
             }
             _ if hop >= self.s.limits.max_hops => {
                 let reason = format!("limits.max_hops = {} reached", self.s.limits.max_hops);
-                return self.finish(&workflow, &origin, failed(hop, reason)).await;
+                return self.finish(&workflow, &origin, failed(hop, reason));
             }
-            Next::Missing(reason) => return self.finish(&workflow, &origin, failed(hop, reason)).await,
+            Next::Missing(reason) => return self.finish(&workflow, &origin, failed(hop, reason)),
             Next::Peer(p) => p,
         };
         let env = Envelope::Handoff {
@@ -880,11 +902,26 @@ impl Shared {
         };
         let body = match body {
             Ok(b) => b,
-            Err(e) => return self.finish(&workflow, &origin, failed(hop, e.to_string())).await,
+            Err(e) => return self.finish(&workflow, &origin, failed(hop, e.to_string())),
         };
         self.counts.handoffs_sent.fetch_add(1, Ordering::Relaxed);
-        let counts = self.peers.get(&peer.id);
-        let reply = self.call(&peer, body).await.map_err(|e| {
+        self.send(&peer.id, body, Then::Learn { t, workflow, origin, hop, _in_flight: guard });
+    }
+
+    /// What a handoff's reply settles: the receiver's scalar (checked, clamped into the workload's value range)
+    /// applied to this agent's own table (model.md 2 step 4), or the workflow failed.
+    fn settle(self: &Arc<Self>, peer: &str, then: Then, reply: Result<axum::body::Bytes, CallError>) {
+        let (t, workflow, origin, hop) = match then {
+            Then::Learn { t, workflow, origin, hop, _in_flight } => (t, workflow, origin, hop),
+            Then::Report { workflow, origin } => {
+                if let Err(e) = reply {
+                    tracing::warn!("workflow {workflow}: reporting the result to {origin} failed: {}", e.error);
+                }
+                return;
+            }
+        };
+        let counts = self.peers.get(peer);
+        let reply = reply.map_err(|e| {
             if let (true, Some(c)) = (e.replied, counts) {
                 c.refused.fetch_add(1, Ordering::Relaxed);
             }
@@ -895,7 +932,7 @@ impl Shared {
                 if let Some(c) = counts {
                     c.refused.fetch_add(1, Ordering::Relaxed);
                 }
-                ServiceError::Peer { peer: peer.id.clone(), reason }
+                ServiceError::Peer { peer: peer.to_string(), reason }
             })?;
             Ok(match self.s.limits.scalar_range {
                 Some((lo, hi)) if !(lo..=hi).contains(&v) => {
@@ -914,10 +951,9 @@ impl Shared {
             }
             Err(e) => {
                 tracing::warn!(agent = %self.s.config.id, "handoff of {workflow} failed: {e}");
-                self.finish(&workflow, &origin, failed(hop, e.to_string())).await;
+                self.finish(&workflow, &origin, failed(hop, e.to_string()));
             }
         }
-        drop(guard);
     }
 
     /// model.md 2 step 3's observation: a synthetic role draws its own private state and reads its interface of
@@ -1018,84 +1054,127 @@ impl Shared {
         core.updates += 1;
     }
 
-    /// POST `body` to `peer` within `limits.call_timeout_secs`, retries included, and read at most
-    /// `limits.max_body_bytes` of its reply, which must have a 2xx status. A call is retried, with backoff,
-    /// when the connection failed or broke before a reply, or when the peer answered 503 (busy, or taking
-    /// the same handoff now): a handoff carries an id and a receiver that already took it answers with the
-    /// same scalar without running the work again, so a retry cannot run an option twice.
-    async fn call(&self, peer: &PeerAgent, body: Vec<u8>) -> Result<axum::body::Bytes, CallError> {
-        let budget = self.s.limits.call_timeout;
-        let start = Instant::now();
-        let mut backoff = Duration::from_millis(10);
-        self.log("out", &peer.id, &body);
-        let err =
-            |reason: String| CallError { error: ServiceError::Peer { peer: peer.id.clone(), reason }, replied: false };
-        let bad =
-            |reason: String| CallError { error: ServiceError::Peer { peer: peer.id.clone(), reason }, replied: true };
-        let payload = axum::body::Bytes::from(body);
-        let max = self.s.limits.max_body_bytes;
-        let Some(state) = self.peers.get(&peer.id) else {
-            return Err(err("not an agent peer of this agent".into()));
+    /// Queue `body` for `peer` in its outbox, to be POSTed within `limits.call_timeout_secs` from now (the wait
+    /// in the queue, every attempt and every backoff included); `then` says what its reply settles.
+    fn send(self: &Arc<Self>, peer: &str, body: Vec<u8>, then: Then) {
+        self.log("out", peer, &body);
+        let job = Job {
+            body: axum::body::Bytes::from(body),
+            deadline: Instant::now() + self.s.limits.call_timeout,
+            backoff: Duration::from_millis(10),
+            then,
         };
-        let no_reply = || err(format!("no reply within limits.call_timeout_secs = {}", budget.as_secs_f64()));
-        // One deadline (one timer) for the whole call: the wait for a turn, every attempt and every backoff.
-        let attempts = async {
-            loop {
-                // This call's turn among the calls open to this peer (limits.max_calls_per_peer).
-                let Some(turn) = state.client.turn().await else {
-                    return Err(err("the peer's client is closed".into()));
-                };
-                let sent = state.client.post(&turn, state.auth.as_ref(), payload.clone(), max).await;
-                let retry_reason = match sent {
-                    Ok(reply) => {
-                        let status = reply.status;
-                        match reply.body {
-                            Ok(bytes) if status.is_success() => {
-                                self.log("in-reply", &peer.id, &bytes);
-                                return Ok(bytes);
-                            }
-                            Ok(_) if status == StatusCode::SERVICE_UNAVAILABLE => "HTTP 503".to_string(),
-                            Ok(bytes) => {
-                                let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
-                                return Err(bad(format!("HTTP {status}: {text}")));
-                            }
-                            Err(crate::client::ReadError::TooLarge(reason)) => return Err(bad(reason)),
-                            Err(crate::client::ReadError::Broken(reason)) if !status.is_success() => {
-                                return Err(bad(format!("HTTP {status}: {reason}")))
-                            }
-                            Err(crate::client::ReadError::Broken(reason)) => reason,
-                        }
-                    }
-                    // Its server's certificate was refused (another CA, or not naming the `url`'s host or the peer's
-                    // id): no retry changes that.
-                    Err(SendError::Certificate(reason)) => {
-                        state.certificates_refused.fetch_add(1, Ordering::Relaxed);
-                        return Err(err(format!("its server's certificate was refused: {reason}")));
-                    }
-                    Err(SendError::Unsent(reason) | SendError::Broken(reason)) => reason,
-                };
-                // Waiting to retry does not hold a turn.
-                drop(turn);
-                if start.elapsed() + backoff >= budget {
-                    return Err(err(format!("{retry_reason} (retried until limits.call_timeout_secs)")));
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_millis(500));
+        self.enqueue(peer, job);
+    }
+
+    /// Put `job` in `peer`'s outbox, starting a worker for it if none is free.
+    fn enqueue(self: &Arc<Self>, peer: &str, job: Job) {
+        let Some(state) = self.peers.get(peer) else {
+            let error = ServiceError::Peer { peer: peer.to_string(), reason: "not an agent peer of this agent".into() };
+            return self.settle(peer, job.then, Err(CallError { error, replied: false }));
+        };
+        match state.outbox.push(job) {
+            Pushed::Queued => {}
+            Pushed::StartWorker => {
+                let (sh, peer) = (self.clone(), peer.to_string());
+                tokio::spawn(async move { sh.work(peer).await });
             }
-        };
-        match tokio::time::timeout_at((start + budget).into(), attempts).await {
-            Ok(result) => result,
-            Err(_) => Err(no_reply()),
+            Pushed::Closed(job) => {
+                let error = ServiceError::Peer { peer: peer.to_string(), reason: "this agent is shutting down".into() };
+                self.settle(peer, job.then, Err(CallError { error, replied: false }));
+            }
         }
     }
 
-    /// Report the end of a workflow to its entry agent (here, or a peer). Boxed, so that the task of every
-    /// held workflow does not carry a second call's future inline (it did: 12 KB per workflow in flight).
-    async fn finish(&self, workflow: &str, origin: &str, outcome: WorkflowOutcome) {
-        Box::pin(self.report(workflow, origin, outcome)).await;
+    /// One of `peer`'s outbox workers: POST each message (one call at a time, on a connection of the peer's
+    /// client), then settle its reply. A message whose attempt failed in a way a retry can mend (the connection
+    /// failed or broke before a reply, or the peer answered 503: busy, or taking the same handoff now) goes back
+    /// to the queue after a backoff, if its deadline allows: a handoff carries an id and a receiver that already
+    /// took it answers with the same scalar without running the work again, so a retry cannot run an option twice.
+    async fn work(self: Arc<Self>, peer: String) {
+        let Some(state) = self.peers.get(&peer) else { return };
+        while let Some(mut job) = state.outbox.next().await {
+            let budget = self.s.limits.call_timeout;
+            let no_reply = |job: Job| {
+                let reason = format!("no reply within limits.call_timeout_secs = {}", budget.as_secs_f64());
+                let error = ServiceError::Peer { peer: peer.clone(), reason };
+                self.settle(&peer, job.then, Err(CallError { error, replied: false }));
+            };
+            if Instant::now() >= job.deadline {
+                no_reply(job);
+                continue;
+            }
+            let attempt =
+                match tokio::time::timeout_at(job.deadline.into(), self.attempt(&peer, state, &job.body)).await {
+                    Ok(a) => a,
+                    Err(_) => {
+                        no_reply(job);
+                        continue;
+                    }
+                };
+            match attempt {
+                Attempt::Done(reply) => self.settle(&peer, job.then, reply),
+                Attempt::Retry(reason) => {
+                    if Instant::now() + job.backoff >= job.deadline {
+                        let reason = format!("{reason} (retried until limits.call_timeout_secs)");
+                        let error = ServiceError::Peer { peer: peer.clone(), reason };
+                        self.settle(&peer, job.then, Err(CallError { error, replied: false }));
+                        continue;
+                    }
+                    // Waiting to retry does not hold a worker.
+                    let (sh, peer) = (self.clone(), peer.clone());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(job.backoff).await;
+                        job.backoff = (job.backoff * 2).min(Duration::from_millis(500));
+                        sh.enqueue(&peer, job);
+                    });
+                }
+            }
+        }
     }
 
-    async fn report(&self, workflow: &str, origin: &str, outcome: WorkflowOutcome) {
+    /// One POST of `body` to `peer`, and what came of it: a 2xx reply's body (at most `limits.max_body_bytes`),
+    /// a failure, or a reason to retry.
+    async fn attempt(&self, peer: &str, state: &PeerState, body: &axum::body::Bytes) -> Attempt {
+        let err = |reason: String, replied: bool| {
+            Attempt::Done(Err(CallError { error: ServiceError::Peer { peer: peer.to_string(), reason }, replied }))
+        };
+        // Outbox workers are at most `limits.max_calls_per_peer`, so a turn is free at once.
+        let Some(turn) = state.client.turn().await else {
+            return err("the peer's client is closed".into(), false);
+        };
+        let max = self.s.limits.max_body_bytes;
+        let reply = match state.client.post(&turn, state.auth.as_ref(), body.clone(), max).await {
+            Ok(reply) => reply,
+            // Its server's certificate was refused (another CA, or not naming the `url`'s host or the peer's id):
+            // no retry changes that.
+            Err(SendError::Certificate(reason)) => {
+                state.certificates_refused.fetch_add(1, Ordering::Relaxed);
+                return err(format!("its server's certificate was refused: {reason}"), false);
+            }
+            Err(SendError::Unsent(reason) | SendError::Broken(reason)) => return Attempt::Retry(reason),
+        };
+        let status = reply.status;
+        match reply.body {
+            Ok(bytes) if status.is_success() => {
+                self.log("in-reply", peer, &bytes);
+                Attempt::Done(Ok(bytes))
+            }
+            Ok(_) if status == StatusCode::SERVICE_UNAVAILABLE => Attempt::Retry("HTTP 503".to_string()),
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+                err(format!("HTTP {status}: {text}"), true)
+            }
+            Err(crate::client::ReadError::TooLarge(reason)) => err(reason, true),
+            Err(crate::client::ReadError::Broken(reason)) if !status.is_success() => {
+                err(format!("HTTP {status}: {reason}"), true)
+            }
+            Err(crate::client::ReadError::Broken(reason)) => Attempt::Retry(reason),
+        }
+    }
+
+    /// Report the end of a workflow to its entry agent: here, or queued for the peer.
+    fn finish(self: &Arc<Self>, workflow: &str, origin: &str, outcome: WorkflowOutcome) {
         if outcome.status == WorkflowStatus::Failed {
             self.counts.workflows_failed.fetch_add(1, Ordering::Relaxed);
         }
@@ -1105,22 +1184,43 @@ impl Shared {
             }
             return;
         }
-        let Some(peer) = self.peer_agent_by_id(origin).cloned() else {
-            tracing::warn!("workflow {workflow}: origin {origin:?} is not a peer");
-            return;
-        };
+        if self.peer_agent_by_id(origin).is_none() {
+            return tracing::warn!("workflow {workflow}: origin {origin:?} is not a peer");
+        }
         let env = Envelope::Result { from: self.s.config.id.clone(), workflow: workflow.to_string(), outcome };
         let message_id = format!("{workflow}-result");
         let body = match wire::request_bytes::<Value>(&message_id, &message_id, &env, None) {
             Ok(b) => b,
             Err(e) => return tracing::warn!("workflow {workflow}: {e}"),
         };
-        if let Err(e) = self.call(&peer, body).await {
-            tracing::warn!("workflow {workflow}: reporting the result to {origin} failed: {}", e.error);
-        }
+        self.send(origin, body, Then::Report { workflow: workflow.to_string(), origin: origin.to_string() });
     }
 }
 
+/// A message waiting in a peer's outbox.
+struct Job {
+    body: axum::body::Bytes,
+    /// The end of its `limits.call_timeout_secs`, from when it was first queued.
+    deadline: Instant,
+    /// The wait before its next retry.
+    backoff: Duration,
+    then: Then,
+}
+
+/// What a message's reply settles.
+enum Then {
+    /// A handoff: this agent's transition, learned from the receiver's scalar, in a workflow still counted
+    /// in flight here.
+    Learn { t: Transition, workflow: String, origin: String, hop: u32, _in_flight: InFlight },
+    /// A workflow's result reported to its entry agent.
+    Report { workflow: String, origin: String },
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Result<axum::body::Bytes, CallError>),
+    Retry(String),
+}
 /// A successful answer, already serialised.
 enum Reply {
     Bytes(Vec<u8>),
