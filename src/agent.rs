@@ -200,46 +200,37 @@ pub fn workflow_main(command: WorkflowCommand) -> Result<ExitCode> {
     }
 }
 
-/// Rounds of every service measurement in one `baton bench` run: the measurements take turns (each round in
-/// a rotated order) and each figure is the round with the median rate. On a shared machine the speed of the
-/// same loop swings by a third between windows (measured: 34,000 or 49,000 handoffs/s, run after run); taking
-/// turns puts every measurement in the same mix of fast and slow spells. The bench also prints each round's
-/// ratio of handoffs to echo round trips (two windows a few seconds apart) and their median.
-pub const SERVICE_ROUNDS: usize = 5;
+/// Rounds of the service headline in one `baton bench` run: handoffs and echo round trips take turns in one
+/// process (each window right after the other's, the first of the two alternating), and each figure is the
+/// median window. On a shared machine the speed of the same loop swings by a third between spells of a few
+/// seconds (measured: 34,000 or 49,000 handoffs/s); windows a second apart mostly share a spell, so the bench
+/// also prints each round's ratio of handoffs to echo round trips and their median.
+pub const SERVICE_ROUNDS: usize = 15;
 
 /// `baton bench`'s figures for agent services on loopback (real HTTP, one process, two worker threads):
 /// handoffs per second through three agents with 32 workflows in flight and, in the same run, round trips per
-/// second of a minimal axum JSON echo of the same payload through the same HTTP client settings. With a
-/// filter containing `sweep`, also handoffs per second at 32, 128, 512 and 1024 workflows in flight. Each
-/// window is a closed loop after a warm-up, its CPU seconds the whole process's within the window; the
-/// measurements take turns over [`SERVICE_ROUNDS`] rounds and each figure is its median round.
+/// second of a minimal axum JSON echo of the same payload through the same HTTP client settings, taking turns
+/// over [`SERVICE_ROUNDS`] rounds of `seconds` each. With a filter containing `sweep`, also handoffs per second
+/// at 32, 128, 512 and 1024 workflows in flight. Each window's CPU seconds are the whole process's within the
+/// window, and each figure is its median window.
 pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
     use baton::experiment::bench::process_cpu_seconds;
-    type Measure = Box<dyn Fn() -> Result<bench::Window>>;
-    let mut chosen: Vec<(String, Measure)> = Vec::new();
     let handoffs = "service/loopback/handoffs_per_sec";
-    if handoffs.contains(filter) {
-        chosen
-            .push((handoffs.into(), Box::new(move || Ok(bench::loopback_handoffs(seconds, 32, process_cpu_seconds)?))));
-    }
     let echo = "service/loopback/echo_round_trips_per_sec";
-    if echo.contains(filter) {
-        let m = move || Ok(bench::loopback_echo_round_trips(seconds, 32, process_cpu_seconds)?);
-        chosen.push((echo.into(), Box::new(m)));
-    }
-    let mut windows: Vec<Vec<bench::Window>> = vec![Vec::new(); chosen.len()];
-    for round in 0..SERVICE_ROUNDS {
-        for k in 0..chosen.len() {
-            let i = (k + round) % chosen.len();
-            windows[i].push((chosen[i].1)()?);
+    let chosen = (handoffs.contains(filter), echo.contains(filter));
+    let mut figures = Vec::new();
+    if chosen.0 || chosen.1 {
+        let (h, e) = bench::loopback_handoffs_and_echo(seconds, 32, SERVICE_ROUNDS, chosen, process_cpu_seconds)?;
+        // Each round's ratio of handoffs to echo round trips (the two windows measured one after the other).
+        if chosen.0 && chosen.1 {
+            print_ratios("service: handoffs over echo round trips", &h, &e);
+        }
+        for (name, ws) in [(handoffs, h), (echo, e)] {
+            if !ws.is_empty() {
+                figures.push(median(name.into(), ws));
+            }
         }
     }
-    // Each round's ratio of handoffs to echo round trips (the two windows measured one after the other).
-    if let [h, e] = windows.as_slice() {
-        let ratios = per_round_ratios(h, e, |w| Some(w.per_sec));
-        eprintln!("service: handoffs over echo round trips, per round: {}", sorted_with_median(ratios));
-    }
-    let mut figures: Vec<Figure> = chosen.into_iter().zip(windows).map(|((name, _), ws)| median(name, ws)).collect();
     if filter.contains("sweep") {
         let name = |n: usize| format!("service/sweep/handoffs_per_sec/in_flight_{n}");
         let levels: Vec<usize> = SWEEP_LEVELS.into_iter().filter(|&n| name(n).contains(filter)).collect();
@@ -248,12 +239,7 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
         // per second and per CPU second.
         if let (true, Some(lo), Some(hi)) = (levels.len() > 1, per_level.first(), per_level.last()) {
             let (a, b) = (levels[0], levels[levels.len() - 1]);
-            let ratios = per_round_ratios(hi, lo, |w| Some(w.per_sec));
-            eprintln!("service sweep: {b} over {a} in flight, per round: {}", sorted_with_median(ratios));
-            let cpu_ratios = per_round_ratios(hi, lo, bench::Window::per_cpu_second);
-            if !cpu_ratios.is_empty() {
-                eprintln!("service sweep: the same per CPU second: {}", sorted_with_median(cpu_ratios));
-            }
+            print_ratios(&format!("service sweep: {b} over {a} in flight"), hi, lo);
         }
         for (&n, ws) in levels.iter().zip(per_level) {
             figures.push(median(name(n), ws));
@@ -265,6 +251,16 @@ pub fn service_bench(seconds: f64, filter: &str) -> Result<Vec<Figure>> {
 /// The numbers of workflows in flight the service sweep measures, and its rounds.
 pub const SWEEP_LEVELS: [usize; 4] = [32, 128, 512, 1024];
 pub const SWEEP_ROUNDS: usize = 15;
+
+/// Print `label`'s per-round ratios of `num` to `den` (windows measured one after the other), per second and per
+/// CPU second, each sorted with its median.
+fn print_ratios(label: &str, num: &[bench::Window], den: &[bench::Window]) {
+    eprintln!("{label}, per round: {}", sorted_with_median(per_round_ratios(num, den, |w| Some(w.per_sec))));
+    let per_cpu = per_round_ratios(num, den, bench::Window::per_cpu_second);
+    if !per_cpu.is_empty() {
+        eprintln!("{label}, per CPU second: {}", sorted_with_median(per_cpu));
+    }
+}
 
 /// Round by round, `rate(num) / rate(den)` (rounds where either has no rate are left out).
 fn per_round_ratios(

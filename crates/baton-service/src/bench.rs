@@ -262,46 +262,113 @@ impl Mark {
     }
 }
 
-/// Run `in_flight` closed loops of `one` (each starting its next operation when the last ended) for
-/// [`WARM_UP_SECS`] and then a window of `seconds`; `count()` and `cpu()` read as the window opens and closes
-/// give the rate. The loops stop starting new operations when the window closes and are then waited for;
-/// `one` returns whether its operation succeeded, and any failure fails the measurement.
-async fn closed_loop<F, Fut>(
-    seconds: f64,
+/// What the closed loops of a [`Turns`] do now.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// The first `in_flight` loops of `group` run; every other loop is parked.
+    Run { group: usize, in_flight: usize },
+    /// Every loop ends.
+    End,
+}
+
+/// Groups of closed loops in one runtime (each loop starts its next operation when the last ended), measured
+/// in turns: one group at a number of loops in flight at a time, the other loops parked. Loads measured one
+/// after the other within a second or two see the same machine: on a shared machine the speed of the same loop
+/// swings by a third between spells of a few seconds, and measurements in separate processes, or seconds apart,
+/// compare spells more than loads.
+struct Turns {
+    phase: tokio::sync::watch::Sender<Phase>,
+    tasks: tokio::task::JoinSet<()>,
+    failed: Arc<AtomicU64>,
+    counts: Vec<Box<dyn Fn() -> u64 + Send>>,
+}
+
+/// One measured load of [`Turns::measure`]: `in_flight` loops of group `group`.
+#[derive(Clone, Copy, Debug)]
+struct Setting {
+    group: usize,
     in_flight: usize,
-    one: F,
-    count: impl Fn() -> u64,
-    cpu: fn() -> Option<f64>,
-) -> Result<Window, ServiceError>
-where
-    F: Fn(u64) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send + 'static,
-{
-    let window = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600));
-    let opens = Instant::now() + Duration::from_secs_f64(WARM_UP_SECS);
-    let closes = opens + window;
-    let failed = Arc::new(AtomicU64::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for k in 0..in_flight {
-        let (one, failed) = (one.clone(), failed.clone());
-        tasks.spawn(async move {
-            let mut n = (k as u64) << 32;
-            while Instant::now() < closes {
-                if !one(n).await {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
-                n += 1;
-            }
-        });
+}
+
+impl Turns {
+    fn new() -> Turns {
+        let (phase, _) = tokio::sync::watch::channel(Phase::Run { group: usize::MAX, in_flight: 0 });
+        Turns { phase, tasks: tokio::task::JoinSet::new(), failed: Arc::new(AtomicU64::new(0)), counts: Vec::new() }
     }
-    tokio::time::sleep_until(opens.into()).await;
-    let open = Mark::now(&count, cpu);
-    tokio::time::sleep_until(closes.into()).await;
-    let close = Mark::now(&count, cpu);
-    while tasks.join_next().await.is_some() {}
-    match failed.load(Ordering::Relaxed) {
-        0 => Ok(Window::between(open, close)),
-        n => Err(ServiceError::Internal(format!("{n} operations failed"))),
+
+    /// Add a group of `loops` closed loops of `one` (given a number unique to each operation; it returns
+    /// whether the operation succeeded), whose operations `count` counts. Returns the group's index.
+    fn group<F, Fut>(&mut self, loops: usize, one: F, count: impl Fn() -> u64 + Send + 'static) -> usize
+    where
+        F: Fn(u64) -> Fut + Clone + Send + 'static,
+        Fut: std::future::Future<Output = bool> + Send + 'static,
+    {
+        let g = self.counts.len();
+        self.counts.push(Box::new(count));
+        for k in 0..loops {
+            let (one, failed, mut phase) = (one.clone(), self.failed.clone(), self.phase.subscribe());
+            self.tasks.spawn(async move {
+                let mut n = (k as u64) << 32;
+                loop {
+                    let running = match *phase.borrow_and_update() {
+                        Phase::End => return,
+                        Phase::Run { group, in_flight } => group == g && k < in_flight,
+                    };
+                    if !running {
+                        if phase.changed().await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    if !one(n).await {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    n += 1;
+                }
+            });
+        }
+        g
+    }
+
+    /// Run each of `settings` for [`WARM_UP_SECS`], then `rounds` rounds, each measuring every setting once (in
+    /// the order `order(round)` gives, as indices into `settings`): [`SETTLE_SECS`] for the loops to settle at
+    /// the new load (those above it finish their operation and park, new ones start), then a window of
+    /// `seconds`. Returns the windows of each setting, one per round; any failed operation fails the
+    /// measurement. Ends every loop.
+    async fn measure(
+        mut self,
+        settings: &[Setting],
+        rounds: usize,
+        seconds: f64,
+        order: impl Fn(usize) -> Vec<usize>,
+        cpu: fn() -> Option<f64>,
+    ) -> Result<Vec<Vec<Window>>, ServiceError> {
+        let window = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600));
+        let set = |s: &Setting| {
+            let _ = self.phase.send(Phase::Run { group: s.group, in_flight: s.in_flight });
+        };
+        for s in settings {
+            set(s);
+            tokio::time::sleep(Duration::from_secs_f64(WARM_UP_SECS)).await;
+        }
+        let mut out: Vec<Vec<Window>> = vec![Vec::with_capacity(rounds); settings.len()];
+        for round in 0..rounds {
+            for i in order(round) {
+                let s = &settings[i];
+                set(s);
+                tokio::time::sleep(Duration::from_secs_f64(SETTLE_SECS)).await;
+                let count = &self.counts[s.group];
+                let open = Mark::now(count, cpu);
+                tokio::time::sleep(window).await;
+                out[i].push(Window::between(open, Mark::now(count, cpu)));
+            }
+        }
+        let _ = self.phase.send(Phase::End);
+        while self.tasks.join_next().await.is_some() {}
+        match self.failed.load(Ordering::Relaxed) {
+            0 => Ok(out),
+            n => Err(ServiceError::Internal(format!("{n} operations failed"))),
+        }
     }
 }
 
@@ -318,37 +385,150 @@ async fn bench_pipeline(root: &Path) -> Result<(LocalPipeline, Client), ServiceE
     Ok((p, client))
 }
 
-/// Handoffs per second through three agent services on loopback (the default synthetic workload, `in_flight`
-/// workflows kept in flight by one client, counted in a window after a warm-up of [`WARM_UP_SECS`]). Every
-/// handoff is one HTTP round trip carrying the artifact out and one scalar back; each workflow also costs the client's
-/// `start` and, unless agent-0 submits, one `result` message. The agents run with the default limits, except
-/// `max_connections` and `max_in_flight` raised above `in_flight`. Writes checkpoints to a temporary directory
-/// it removes. `cpu` reads the process's CPU seconds (for [`Window::cpu_seconds`]).
-pub fn loopback_handoffs(seconds: f64, in_flight: usize, cpu: fn() -> Option<f64>) -> Result<Window, ServiceError> {
+/// Add `loops` closed loops of workflows through `p` (each started by `client`, and a success only if
+/// submitted) to `turns`, counted by the handoffs its agents send.
+fn workflow_loops(turns: &mut Turns, p: &LocalPipeline, client: Client, loops: usize) -> usize {
+    let agents = p.agents.clone();
+    let sent = move || agents.iter().map(|a| a.status().handoffs_sent).sum::<u64>();
+    let one = move |n: u64| {
+        let c = client.clone();
+        async move { matches!(c.start(n).await, Ok(o) if o.status == WorkflowStatus::Submitted) }
+    };
+    turns.group(loops, one, sent)
+}
+
+/// An echo server for [`echo_loops`]: a minimal axum server on `127.0.0.1` that returns a JSON body as it came.
+/// Stops when the sender is dropped or sent to.
+async fn echo_server() -> Result<(SocketAddr, oneshot::Sender<()>, JoinHandle<std::io::Result<()>>), ServiceError> {
+    use axum::routing::post;
+    use axum::{Json, Router};
+    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| ServiceError::io("127.0.0.1:0", e))?;
+    let addr = listener.local_addr().map_err(|e| ServiceError::io("127.0.0.1:0", e))?;
+    let app = Router::new().route("/", post(|Json(v): Json<serde_json::Value>| async move { Json(v) }));
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            })
+            .await
+    });
+    Ok((addr, stop_tx, server))
+}
+
+/// Add `loops` closed loops of echo round trips to the server at `addr` to `turns`: each POSTs a handoff's
+/// request (the same size) through the client an agent calls a peer with (the same connection cap and
+/// reuse) and reads the reply with the same size cap, parsed as JSON as an agent parses a scalar reply.
+fn echo_loops(turns: &mut Turns, addr: SocketAddr, loops: usize) -> Result<usize, ServiceError> {
+    let env = Envelope::Handoff {
+        from: "agent-0".into(),
+        workflow: "agent-0-18ee179d64a927e1-0".into(),
+        origin: "agent-0".into(),
+        hop: 1,
+    };
+    let body = wire::request(
+        "agent-0-18ee179d64a927e1-0-h1",
+        "agent-0-18ee179d64a927e1-0-h1",
+        &env,
+        Some(&Artifact { levels: vec![1, 0, 0] }),
+    );
+    let payload =
+        axum::body::Bytes::from(serde_json::to_vec(&body).map_err(|e| ServiceError::Internal(e.to_string()))?);
+    let url = reqwest::Url::parse(&format!("http://{addr}/")).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let client = Arc::new(
+        PeerClient::new(&url, None, LimitsConfig::default().max_calls_per_peer as usize, PEER_IDLE_REUSE)
+            .map_err(ServiceError::Internal)?,
+    );
+    let count = Arc::new(AtomicU64::new(0));
+    let one = {
+        let count = count.clone();
+        move |_: u64| {
+            let (client, payload, count) = (client.clone(), payload.clone(), count.clone());
+            async move {
+                let ok = match client.turn().await {
+                    Some(turn) => match client.post(&turn, None, payload, 65536).await {
+                        Ok(reply) => match reply.body {
+                            Ok(b) => {
+                                reply.status.is_success() && serde_json::from_slice::<serde_json::Value>(&b).is_ok()
+                            }
+                            Err(_) => false,
+                        },
+                        Err(_) => false,
+                    },
+                    None => false,
+                };
+                if ok {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                ok
+            }
+        }
+    };
+    Ok(turns.group(loops, one, move || count.load(Ordering::Relaxed)))
+}
+
+/// Seconds each load of a [`Turns`] runs before its window opens, so that the operations in flight settle at
+/// the new load (those above it finish and park, new ones start). At 1,024 in flight a workflow takes about
+/// 0.1 s here; a settle too short would leave the previous load's operations in the window.
+pub const SETTLE_SECS: f64 = 0.3;
+
+/// Handoffs per second through three agent services on loopback and, in the same run, round trips per second
+/// of the HTTP stack itself, `in_flight` operations in flight each, the two taking turns over `rounds` rounds
+/// of a window of `seconds` each ([`SETTLE_SECS`] after every switch; the first of the two alternates).
+///
+/// Handoffs: the benches' pipeline (three agents, the default synthetic workload, one client of agent-0 keeping
+/// `in_flight` workflows in flight; every handoff is one HTTP round trip carrying the artifact out and one
+/// scalar back, and each workflow also costs the client's `start` and, unless agent-0 submits, one `result`
+/// message), counted by the handoffs the agents send. Echo: a minimal axum server that echoes a JSON body back,
+/// `in_flight` requests of a handoff's size kept in flight through the client an agent calls a peer with.
+/// Either can be left out (its windows are then empty). Writes checkpoints to a temporary directory it removes;
+/// `cpu` reads the process's CPU seconds (for [`Window::cpu_seconds`]). Returns (handoff windows, echo windows).
+pub fn loopback_handoffs_and_echo(
+    seconds: f64,
+    in_flight: usize,
+    rounds: usize,
+    (handoffs, echo): (bool, bool),
+    cpu: fn() -> Option<f64>,
+) -> Result<(Vec<Window>, Vec<Window>), ServiceError> {
     let rt = bench_runtime()?;
     let root: PathBuf = std::env::temp_dir().join(format!("baton-service-bench-{}", std::process::id()));
     let result = rt.block_on(async {
-        let (p, client) = bench_pipeline(&root).await?;
-        let agents = p.agents.clone();
-        let sent = move || agents.iter().map(|a| a.status().handoffs_sent).sum::<u64>();
-        let one = move |n: u64| {
-            let c = client.clone();
-            async move { matches!(c.start(n).await, Ok(o) if o.status == WorkflowStatus::Submitted) }
+        let mut turns = Turns::new();
+        let mut settings = Vec::new();
+        let pipeline = match handoffs {
+            true => {
+                let (p, client) = bench_pipeline(&root).await?;
+                settings.push(Setting { group: workflow_loops(&mut turns, &p, client, in_flight), in_flight });
+                Some(p)
+            }
+            false => None,
         };
-        let rate = closed_loop(seconds, in_flight, one, sent, cpu).await;
-        p.stop().await?;
-        rate.map_err(|e| ServiceError::Internal(format!("bench workflows: {e}")))
+        let server = match echo {
+            true => {
+                let (addr, stop, task) = echo_server().await?;
+                settings.push(Setting { group: echo_loops(&mut turns, addr, in_flight)?, in_flight });
+                Some((stop, task))
+            }
+            false => None,
+        };
+        let measured = turns.measure(&settings, rounds, seconds, |round| sweep_order(settings.len(), round), cpu).await;
+        if let Some((stop, task)) = server {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
+        if let Some(p) = pipeline {
+            p.stop().await?;
+        }
+        let mut measured = measured.map_err(|e| ServiceError::Internal(format!("bench: {e}")))?.into_iter();
+        let mut take = |chosen: bool| if chosen { measured.next().unwrap_or_default() } else { Vec::new() };
+        let h = take(handoffs);
+        Ok((h, take(echo)))
     });
     let _ = std::fs::remove_dir_all(&root);
     result
 }
 
-/// Seconds each level of [`loopback_sweep`] runs before its window opens, so that the workflows in flight
-/// settle at the new level (those above it finish and park, new ones start). At 1,024 in flight a workflow
-/// takes about 0.1 s here; a settle too short would leave the previous level's workflows in the window.
-pub const SETTLE_SECS: f64 = 0.3;
-
-/// The order in which round `round` of [`loopback_sweep`] measures `n` levels (indices into them, sorted from
+/// The order in which round `round` of a [`Turns`] measures `n` settings (indices into them, sorted from
 /// fewest to most in flight): from the outside in, `0, n-1, 1, n-2, ...`, reversed every other round. The
 /// fewest and the most in flight, whose ratio is the sweep's headline, are always measured one after the other,
 /// and each goes first in half the rounds.
@@ -360,14 +540,12 @@ pub fn sweep_order(n: usize, round: usize) -> Vec<usize> {
     order
 }
 
-/// Handoffs per second through one three-agent pipeline (as [`loopback_handoffs`]) at each number of
+/// Handoffs per second through one three-agent pipeline (as [`loopback_handoffs_and_echo`]) at each number of
 /// workflows in flight in `levels` (sorted, fewest first), the levels taking turns: in each of `rounds` rounds
 /// every level (in [`sweep_order`]) runs for [`SETTLE_SECS`] and then a window of `seconds`. One pipeline and
 /// one client serve every level (`max(levels)` closed loops, those above the current level parked), so levels
-/// measured side by side share the machine's state: on a shared machine the same loop's speed swings by a
-/// third between spells of a few seconds, and separate runs compare spells more than levels; many short rounds
-/// put most pairs of neighbouring windows within one spell. Returns the windows per level (in the order of
-/// `levels`), one per round.
+/// measured side by side share the machine's state. Returns the windows per level (in the order of `levels`),
+/// one per round.
 pub fn loopback_sweep(
     seconds: f64,
     levels: &[usize],
@@ -379,136 +557,61 @@ pub fn loopback_sweep(
     let max = levels.iter().copied().max().unwrap_or(0);
     let result = rt.block_on(async {
         let (p, client) = bench_pipeline(&root).await?;
-        let (level_tx, level_rx) = tokio::sync::watch::channel(0usize);
-        let failed = Arc::new(AtomicU64::new(0));
-        let mut tasks = tokio::task::JoinSet::new();
-        for k in 0..max {
-            let (client, failed, mut level) = (client.clone(), failed.clone(), level_rx.clone());
-            tasks.spawn(async move {
-                let mut n = (k as u64) << 32;
-                loop {
-                    // Parked while the level is at or below this loop's index; `usize::MAX` ends the sweep.
-                    let current = *level.borrow_and_update();
-                    if current == usize::MAX {
-                        return;
-                    }
-                    if k >= current {
-                        if level.changed().await.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                    if !matches!(client.start(n).await, Ok(o) if o.status == WorkflowStatus::Submitted) {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                    n += 1;
-                }
-            });
-        }
-        let agents = p.agents.clone();
-        let sent = move || agents.iter().map(|a| a.status().handoffs_sent).sum::<u64>();
-        let window = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(600));
-        let mut out: Vec<Vec<Window>> = vec![Vec::with_capacity(rounds); levels.len()];
-        for round in 0..rounds {
-            for i in sweep_order(levels.len(), round) {
-                let _ = level_tx.send(levels[i]);
-                tokio::time::sleep(Duration::from_secs_f64(SETTLE_SECS)).await;
-                let open = Mark::now(&sent, cpu);
-                tokio::time::sleep(window).await;
-                out[i].push(Window::between(open, Mark::now(&sent, cpu)));
-            }
-        }
-        let _ = level_tx.send(usize::MAX);
-        while tasks.join_next().await.is_some() {}
+        let mut turns = Turns::new();
+        let group = workflow_loops(&mut turns, &p, client, max);
+        let settings: Vec<Setting> = levels.iter().map(|&in_flight| Setting { group, in_flight }).collect();
+        let measured = turns.measure(&settings, rounds, seconds, |round| sweep_order(levels.len(), round), cpu).await;
         p.stop().await?;
-        match failed.load(Ordering::Relaxed) {
-            0 => Ok(out),
-            n => Err(ServiceError::Internal(format!("bench sweep: {n} workflows failed"))),
-        }
+        measured.map_err(|e| ServiceError::Internal(format!("bench sweep: {e}")))
     });
     let _ = std::fs::remove_dir_all(&root);
     result
 }
 
-/// The HTTP stack's own rate on loopback, for comparison with [`loopback_handoffs`]: round trips per
-/// second to a minimal axum server that echoes a JSON body back, with `in_flight` requests kept in flight
-/// through the client an agent calls a peer with (the same connection cap and reuse). The body is a handoff's
-/// request (the same size), and each reply is read with the same size cap and parsed as JSON, as an agent
-/// reads a scalar reply.
-pub fn loopback_echo_round_trips(
-    seconds: f64,
-    in_flight: usize,
-    cpu: fn() -> Option<f64>,
-) -> Result<Window, ServiceError> {
-    use axum::routing::post;
-    use axum::{Json, Router};
-    let rt = bench_runtime()?;
-    rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| ServiceError::io("127.0.0.1:0", e))?;
-        let addr = listener.local_addr().map_err(|e| ServiceError::io("127.0.0.1:0", e))?;
-        let app = Router::new().route("/", post(|Json(v): Json<serde_json::Value>| async move { Json(v) }));
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-        });
-        let env = Envelope::Handoff {
-            from: "agent-0".into(),
-            workflow: "agent-0-18ee179d64a927e1-0".into(),
-            origin: "agent-0".into(),
-            hop: 1,
-        };
-        let body = wire::request(
-            "agent-0-18ee179d64a927e1-0-h1",
-            "agent-0-18ee179d64a927e1-0-h1",
-            &env,
-            Some(&Artifact { levels: vec![1, 0, 0] }),
-        );
-        let payload =
-            axum::body::Bytes::from(serde_json::to_vec(&body).map_err(|e| ServiceError::Internal(e.to_string()))?);
-        let url = reqwest::Url::parse(&format!("http://{addr}/")).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let client = Arc::new(
-            PeerClient::new(&url, None, LimitsConfig::default().max_calls_per_peer as usize, PEER_IDLE_REUSE)
-                .map_err(ServiceError::Internal)?,
-        );
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two groups of loops (6 and 3) counted by one shared counter, measured in turns at 6 and 1 in flight: the
+    /// windows see the loops of one group and one level only (with the other group's loops running too, the
+    /// ratio of the rates would be 4.5; with every loop of the measured group, 2), and a failed operation fails
+    /// the measurement.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn turns_run_one_group_at_one_level_at_a_time() {
         let count = Arc::new(AtomicU64::new(0));
-        let one = {
+        let op = |ok: bool| {
             let count = count.clone();
             move |_: u64| {
-                let (client, payload, count) = (client.clone(), payload.clone(), count.clone());
+                let count = count.clone();
                 async move {
-                    let ok = match client.turn().await {
-                        Some(turn) => match client.post(&turn, None, payload, 65536).await {
-                            Ok(reply) => match reply.body {
-                                Ok(b) => {
-                                    reply.status.is_success() && serde_json::from_slice::<serde_json::Value>(&b).is_ok()
-                                }
-                                Err(_) => false,
-                            },
-                            Err(_) => false,
-                        },
-                        None => false,
-                    };
-                    if ok {
-                        count.fetch_add(1, Ordering::Relaxed);
-                    }
+                    tokio::time::sleep(Duration::from_millis(4)).await;
+                    count.fetch_add(1, Ordering::Relaxed);
                     ok
                 }
             }
         };
-        let rate = closed_loop(seconds, in_flight, one, move || count.load(Ordering::Relaxed), cpu).await;
-        let _ = stop_tx.send(());
-        let _ = server.await;
-        rate.map_err(|e| ServiceError::Internal(format!("echo round trips: {e}")))
-    })
-}
+        let counter = |count: Arc<AtomicU64>| move || count.load(Ordering::Relaxed);
+        let mut turns = Turns::new();
+        let a = turns.group(6, op(true), counter(count.clone()));
+        let b = turns.group(3, op(true), counter(count.clone()));
+        let settings = [Setting { group: a, in_flight: 6 }, Setting { group: b, in_flight: 1 }];
+        let ws = turns.measure(&settings, 3, 0.3, |r| sweep_order(2, r), || None).await.unwrap();
+        assert_eq!((ws[0].len(), ws[1].len()), (3, 3));
+        for (wa, wb) in ws[0].iter().zip(&ws[1]) {
+            let ratio = wa.per_sec / wb.per_sec;
+            assert!(
+                (5.0..7.2).contains(&ratio),
+                "6 against 1 loop in flight: {} / {} = {ratio}",
+                wa.per_sec,
+                wb.per_sec
+            );
+        }
 
-#[cfg(test)]
-mod tests {
-    use super::sweep_order;
+        let mut turns = Turns::new();
+        let g = turns.group(2, op(false), counter(count.clone()));
+        let failed = turns.measure(&[Setting { group: g, in_flight: 2 }], 1, 0.05, |_| vec![0], || None).await;
+        assert!(failed.unwrap_err().to_string().contains("operations failed"));
+    }
 
     #[test]
     fn the_sweep_measures_the_fewest_and_the_most_in_flight_one_after_the_other() {
