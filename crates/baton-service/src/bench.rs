@@ -467,9 +467,9 @@ fn echo_loops(turns: &mut Turns, addr: SocketAddr, loops: usize) -> Result<usize
     Ok(turns.group(loops, one, move || count.load(Ordering::Relaxed)))
 }
 
-/// Seconds each load of a [`Turns`] runs before its window opens, so that the operations in flight settle at
-/// the new load (those above it finish and park, new ones start). At 1,024 in flight a workflow takes about
-/// 0.1 s here; a settle too short would leave the previous load's operations in the window.
+/// Seconds each load of the benches' turns (`Turns`) runs before its window opens, so that the operations in
+/// flight settle at the new load (those above it finish and park, new ones start). At 1,024 in flight a workflow
+/// takes about 0.1 s here; a settle too short would leave the previous load's operations in the window.
 pub const SETTLE_SECS: f64 = 0.3;
 
 /// Handoffs per second through three agent services on loopback and, in the same run, round trips per second
@@ -528,10 +528,10 @@ pub fn loopback_handoffs_and_echo(
     result
 }
 
-/// The order in which round `round` of a [`Turns`] measures `n` settings (indices into them, sorted from
-/// fewest to most in flight): from the outside in, `0, n-1, 1, n-2, ...`, reversed every other round. The
-/// fewest and the most in flight, whose ratio is the sweep's headline, are always measured one after the other,
-/// and each goes first in half the rounds.
+/// The order in which round `round` of the benches' turns (`Turns`) measures `n` settings (indices into them,
+/// sorted from fewest to most in flight): from the outside in, `0, n-1, 1, n-2, ...`, reversed every other round.
+/// The fewest and the most in flight, whose ratio is the sweep's headline, are always measured one after the
+/// other, and each goes first in half the rounds.
 pub fn sweep_order(n: usize, round: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).map(|k| if k % 2 == 0 { k / 2 } else { n - 1 - k / 2 }).collect();
     if round % 2 == 1 {
