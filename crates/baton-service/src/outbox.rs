@@ -4,8 +4,9 @@
 //! A workflow waiting to be handed on is then a queued message (a few hundred bytes), not a task parked on a
 //! semaphore: with many workflows in flight, a worker that finishes a call takes the next message at once,
 //! instead of waking another task to take its turn, and the number of tasks that run stays bounded by the
-//! connections (measured on the service sweep: at 1,024 workflows in flight, every handoff waited for a turn
-//! and cost one more task wake-up than at 32).
+//! connections. (Measured before, with a task per handoff waiting on a semaphore for its turn: at 1,024
+//! workflows in flight nearly every handoff waited, and tokio's counters showed 7.1-8.1 task polls per handoff
+//! against 6.8-7.3 at 32.)
 //!
 //! Workers are started on demand (a message queued when none is idle and fewer than `cap` run) and then stay,
 //! parked while idle, until [`Outbox::close`].

@@ -1093,13 +1093,13 @@ impl Shared {
     /// took it answers with the same scalar without running the work again, so a retry cannot run an option twice.
     async fn work(self: Arc<Self>, peer: String) {
         let Some(state) = self.peers.get(&peer) else { return };
+        let no_reply = |job: Job| {
+            let budget = self.s.limits.call_timeout.as_secs_f64();
+            let reason = format!("no reply within limits.call_timeout_secs = {budget}");
+            let error = ServiceError::Peer { peer: peer.clone(), reason };
+            self.settle(&peer, job.then, Err(CallError { error, replied: false }));
+        };
         while let Some(mut job) = state.outbox.next().await {
-            let budget = self.s.limits.call_timeout;
-            let no_reply = |job: Job| {
-                let reason = format!("no reply within limits.call_timeout_secs = {}", budget.as_secs_f64());
-                let error = ServiceError::Peer { peer: peer.clone(), reason };
-                self.settle(&peer, job.then, Err(CallError { error, replied: false }));
-            };
             if Instant::now() >= job.deadline {
                 no_reply(job);
                 continue;
