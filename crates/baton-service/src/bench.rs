@@ -495,22 +495,18 @@ pub fn loopback_handoffs_and_echo(
     let result = rt.block_on(async {
         let mut turns = Turns::new();
         let mut settings = Vec::new();
-        let pipeline = match handoffs {
-            true => {
-                let (p, client) = bench_pipeline(&root).await?;
-                settings.push(Setting { group: workflow_loops(&mut turns, &p, client, in_flight), in_flight });
-                Some(p)
-            }
-            false => None,
-        };
-        let server = match echo {
-            true => {
-                let (addr, stop, task) = echo_server().await?;
-                settings.push(Setting { group: echo_loops(&mut turns, addr, in_flight)?, in_flight });
-                Some((stop, task))
-            }
-            false => None,
-        };
+        let mut pipeline = None;
+        if handoffs {
+            let (p, client) = bench_pipeline(&root).await?;
+            settings.push(Setting { group: workflow_loops(&mut turns, &p, client, in_flight), in_flight });
+            pipeline = Some(p);
+        }
+        let mut server = None;
+        if echo {
+            let (addr, stop, task) = echo_server().await?;
+            settings.push(Setting { group: echo_loops(&mut turns, addr, in_flight)?, in_flight });
+            server = Some((stop, task));
+        }
         let measured = turns.measure(&settings, rounds, seconds, |round| sweep_order(settings.len(), round), cpu).await;
         if let Some((stop, task)) = server {
             let _ = stop.send(());

@@ -453,8 +453,8 @@ async fn handle_status(State(sh): State<Arc<Shared>>, req: axum::extract::Reques
 
 /// One JSON-RPC message: read and checked by [`read_rpc`], then dispatched. A `start` waits here for its
 /// workflow's result, so this future is held per workflow in flight at the entry agent: with the reading stage
-/// in its own function and a hook call's exchange boxed ([`hook::call`]), it is 1,512 bytes instead of 4,624 (release build,
-/// `size_of_val`).
+/// in its own function and a hook call's exchange boxed ([`hook::call`]), it is 1,512 bytes instead of 4,624
+/// (release build, `size_of_val`).
 async fn handle_rpc(State(sh): State<Arc<Shared>>, req: axum::extract::Request) -> Response {
     let (peer, incoming) = match read_rpc(&sh, req).await {
         Ok(x) => x,
@@ -910,7 +910,14 @@ impl Shared {
 
     /// What a handoff's reply settles: the receiver's scalar (checked, clamped into the workload's value range)
     /// applied to this agent's own table (model.md 2 step 4), or the workflow failed.
-    fn settle(self: &Arc<Self>, peer: &str, then: Then, reply: Result<axum::body::Bytes, CallError>) {
+    /// `counts` is the peer's state, for its per-peer counts (`None` for a peer this agent does not know).
+    fn settle(
+        self: &Arc<Self>,
+        peer: &str,
+        counts: Option<&PeerState>,
+        then: Then,
+        reply: Result<axum::body::Bytes, CallError>,
+    ) {
         let (t, workflow, origin, hop) = match then {
             Then::Learn { t, workflow, origin, hop, _in_flight } => (t, workflow, origin, hop),
             Then::Report { workflow, origin } => {
@@ -920,7 +927,6 @@ impl Shared {
                 return;
             }
         };
-        let counts = self.peers.get(peer);
         let reply = reply.map_err(|e| {
             if let (true, Some(c)) = (e.replied, counts) {
                 c.refused.fetch_add(1, Ordering::Relaxed);
@@ -1067,11 +1073,15 @@ impl Shared {
         self.enqueue(peer, job);
     }
 
+    /// Settle a message to `peer` that got no reply, for `reason`.
+    fn unanswered(self: &Arc<Self>, peer: &str, counts: Option<&PeerState>, then: Then, reason: String) {
+        self.settle(peer, counts, then, Err(CallError::new(peer, reason, false)));
+    }
+
     /// Put `job` in `peer`'s outbox, starting a worker for it if none is free.
     fn enqueue(self: &Arc<Self>, peer: &str, job: Job) {
         let Some(state) = self.peers.get(peer) else {
-            let error = ServiceError::Peer { peer: peer.to_string(), reason: "not an agent peer of this agent".into() };
-            return self.settle(peer, job.then, Err(CallError { error, replied: false }));
+            return self.unanswered(peer, None, job.then, "not an agent peer of this agent".into());
         };
         match state.outbox.push(job) {
             Pushed::Queued => {}
@@ -1079,10 +1089,7 @@ impl Shared {
                 let (sh, peer) = (self.clone(), peer.to_string());
                 tokio::spawn(async move { sh.work(peer).await });
             }
-            Pushed::Closed(job) => {
-                let error = ServiceError::Peer { peer: peer.to_string(), reason: "this agent is shutting down".into() };
-                self.settle(peer, job.then, Err(CallError { error, replied: false }));
-            }
+            Pushed::Closed(job) => self.unanswered(peer, Some(state), job.then, "this agent is shutting down".into()),
         }
     }
 
@@ -1095,9 +1102,12 @@ impl Shared {
         let Some(state) = self.peers.get(&peer) else { return };
         let no_reply = |job: Job| {
             let budget = self.s.limits.call_timeout.as_secs_f64();
-            let reason = format!("no reply within limits.call_timeout_secs = {budget}");
-            let error = ServiceError::Peer { peer: peer.clone(), reason };
-            self.settle(&peer, job.then, Err(CallError { error, replied: false }));
+            self.unanswered(
+                &peer,
+                Some(state),
+                job.then,
+                format!("no reply within limits.call_timeout_secs = {budget}"),
+            );
         };
         while let Some(mut job) = state.outbox.next().await {
             if Instant::now() >= job.deadline {
@@ -1113,12 +1123,11 @@ impl Shared {
                     }
                 };
             match attempt {
-                Attempt::Done(reply) => self.settle(&peer, job.then, reply),
+                Attempt::Done(reply) => self.settle(&peer, Some(state), job.then, reply),
                 Attempt::Retry(reason) => {
                     if Instant::now() + job.backoff >= job.deadline {
                         let reason = format!("{reason} (retried until limits.call_timeout_secs)");
-                        let error = ServiceError::Peer { peer: peer.clone(), reason };
-                        self.settle(&peer, job.then, Err(CallError { error, replied: false }));
+                        self.unanswered(&peer, Some(state), job.then, reason);
                         continue;
                     }
                     // Waiting to retry does not hold a worker.
@@ -1136,9 +1145,7 @@ impl Shared {
     /// One POST of `body` to `peer`, and what came of it: a 2xx reply's body (at most `limits.max_body_bytes`),
     /// a failure, or a reason to retry.
     async fn attempt(&self, peer: &str, state: &PeerState, body: &axum::body::Bytes) -> Attempt {
-        let err = |reason: String, replied: bool| {
-            Attempt::Done(Err(CallError { error: ServiceError::Peer { peer: peer.to_string(), reason }, replied }))
-        };
+        let err = |reason: String, replied: bool| Attempt::Done(Err(CallError::new(peer, reason, replied)));
         // Outbox workers are at most `limits.max_calls_per_peer`, so a turn is free at once.
         let Some(turn) = state.client.turn().await else {
             return err("the peer's client is closed".into(), false);
@@ -1230,6 +1237,12 @@ enum Reply {
 struct CallError {
     error: ServiceError,
     replied: bool,
+}
+
+impl CallError {
+    fn new(peer: &str, reason: String, replied: bool) -> CallError {
+        CallError { error: ServiceError::Peer { peer: peer.to_string(), reason }, replied }
+    }
 }
 
 struct Hold {
